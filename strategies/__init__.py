@@ -1,0 +1,1 @@
+"""Trading strategies: plain Python classes that run unchanged in backtests and live."""
