@@ -1,0 +1,23 @@
+"""Causal feature library: pure functions over OHLCV bars, looked up by name.
+
+compute_features(bars, names, context=None) -> DataFrame
+resolve_feature_names(spec) -> list[str]
+FEATURE_PRESETS: dict[str, list[str]]   ("starter", "full", "full_cross")
+REGISTRY: dict[str, Feature]            (name -> function, formula, warm-up)
+"""
+
+from bot.features.api import (
+    FEATURE_PRESETS,
+    REGISTRY,
+    compute_features,
+    resolve_feature_names,
+)
+from bot.features.registry import Feature
+
+__all__ = [
+    "FEATURE_PRESETS",
+    "REGISTRY",
+    "Feature",
+    "compute_features",
+    "resolve_feature_names",
+]
