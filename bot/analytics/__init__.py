@@ -1,0 +1,1 @@
+"""Performance statistics over equity curves and trades (empyrical underneath)."""

@@ -1,0 +1,41 @@
+"""Shared command-line plumbing: --config/--set parsing, logging, and one-line errors for user mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from loguru import logger
+
+from bot.errors import UserError
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """Return a parser with the options every entry point shares."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--config", required=True, help="YAML config file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (dotted path, value parsed as YAML); repeatable")
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    return p
+
+
+def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """Log to stderr through loguru at the chosen level."""
+    logger.remove()
+    level = "WARNING" if quiet else ("DEBUG" if verbose else "INFO")
+    logger.add(sys.stderr, level=level, format="<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}")
+
+
+def run_cli(main: Callable[[], int]) -> int:
+    """Run ``main``; turn user errors into one line on stderr and their exit code, without a traceback."""
+    try:
+        return main()
+    except UserError as e:
+        print(e.line(), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,231 @@
+"""Load a YAML run config into frozen pydantic models; report problems as YAML key paths."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+
+Fraction = Field(gt=0, le=1)
+
+
+class Frozen(BaseModel):
+    """Base of every config model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(Frozen):
+    source: str = "sample"
+    path: str | None = None
+    symbols: list[str] = Field(min_length=1)
+    start: dt.date | dt.datetime | None = None
+    end: dt.date | dt.datetime | None = None
+    timeframe: str = Field(default="1d", pattern=r"^\d+(m|h|d)$")
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        dupes = sorted({s for s in v if v.count(s) > 1})
+        if dupes:
+            raise ValueError(f"duplicate symbols: {', '.join(dupes)}")
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DataConfig:
+        if self.start and self.end and _as_datetime(self.start) > _as_datetime(self.end):
+            raise ValueError(f"data.start ({self.start}) is after data.end ({self.end})")
+        return self
+
+
+class StrategyConfig(Frozen):
+    name: Literal["ml_signal", "sma_cross"] = "ml_signal"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelConfig(Frozen):
+    type: Literal["xgboost", "random_forest", "logistic"] = "xgboost"
+    params: dict[str, Any] = Field(default_factory=dict)
+    features: str | list[str] = "starter"
+    horizon: int = Field(default=1, ge=1, le=252)
+    calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
+    pooled: bool = True
+
+
+class ValidationConfig(Frozen):
+    train: int = Field(default=504, ge=20)
+    test: int = Field(default=63, ge=1)
+    step: int | None = Field(default=None, ge=1)
+    embargo: int = Field(default=5, ge=0)
+    window: Literal["rolling", "expanding"] = "rolling"
+
+    @property
+    def step_bars(self) -> int:
+        return self.step or self.test
+
+
+class BrokerConfig(Frozen):
+    cash: float = Field(default=100_000.0, gt=0)
+    commission: float = Field(default=0.001, ge=0, lt=1)
+    slippage: float = Field(default=0.0005, ge=0, lt=1)
+    fractional: bool | None = None  # None: fractional sizes for crypto pairs (symbols with '/'), whole shares otherwise
+
+
+class RiskConfig(Frozen):
+    sizing: Literal["kelly", "fixed_fraction"] = "kelly"
+    fraction: float = Field(default=0.5, gt=0, le=1)
+    max_position: float = Field(default=0.25, gt=0, le=1)
+    stop_loss: float | None = Field(default=None, gt=0, lt=1)
+    take_profit: float | None = Field(default=None, gt=0, le=10)
+    trailing_stop: float | None = Field(default=None, gt=0, lt=1)
+    max_drawdown_halt: float | None = Field(default=None, gt=0, le=1)
+
+
+class Config(Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    seed: int = 0
+    data: DataConfig
+    strategy: StrategyConfig = StrategyConfig()
+    model: ModelConfig = ModelConfig()
+    validation: ValidationConfig = ValidationConfig()
+    broker: BrokerConfig = BrokerConfig()
+    risk: RiskConfig = RiskConfig()
+
+    def strategy_params(self) -> BaseModel:
+        """Return the strategy's validated, typed parameters."""
+        from strategies import get_strategy_class
+
+        return get_strategy_class(self.strategy.name).Params(**self.strategy.params)
+
+
+def _as_datetime(v: dt.date | dt.datetime) -> dt.datetime:
+    return v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read ``path``, apply ``--set key=value`` overrides, validate; raise ConfigError on any problem."""
+    raw = read_yaml(path)
+    for item in overrides:
+        raw = apply_override(raw, item)
+    return parse_config(raw)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; name the file (and line/column) when it is missing or malformed."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(str(p), "config file not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "could not parse"
+        raise ConfigError(str(p), f"invalid YAML{where}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(p), "the top level must be a mapping of keys")
+    return data
+
+
+def apply_override(raw: dict[str, Any], item: str) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``dotted.key=value`` applied (value parsed as YAML)."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError("--set", f"expected dotted.key=value, got {item!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(key, f"value {text!r} is not valid YAML") from None
+    out = copy.deepcopy(raw)
+    node = out
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(".".join(parts[: i + 1]), "is not a mapping, cannot set a key inside it")
+        node = child
+    node[parts[-1]] = value
+    return out
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    """Validate a raw mapping into a Config; the first problem becomes a ConfigError."""
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        raise _to_config_error(e, Config) from None
+    _check_strategy_params(cfg)
+    return cfg
+
+
+def _check_strategy_params(cfg: Config) -> None:
+    from strategies import get_strategy_class
+
+    cls = get_strategy_class(cfg.strategy.name)
+    try:
+        cls.Params.model_validate(cfg.strategy.params)
+    except ValidationError as e:
+        raise _to_config_error(e, cls.Params, prefix=("strategy", "params")) from None
+    if cfg.risk.sizing == "kelly" and not cls.uses_model:
+        raise ConfigError(
+            "risk.sizing",
+            f"kelly needs a model's win probability; strategy '{cfg.strategy.name}' has none (use fixed_fraction)",
+        )
+
+
+def _to_config_error(e: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
+    err = e.errors()[0]
+    loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+    where = _dotted(loc) if loc else "config"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return ConfigError(where, "unknown key" + _did_you_mean(loc[len(prefix) :], model))
+    if kind == "missing":
+        return ConfigError(where, "missing required key")
+    msg = err["msg"]
+    for lead in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(lead)
+    value = err.get("input")
+    shown = f" (got {value!r})" if kind != "model_type" and not isinstance(value, dict | list) else ""
+    return ConfigError(where, f"{msg[:1].lower()}{msg[1:]}{shown}")
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _did_you_mean(loc: tuple, model: Any) -> str:
+    """Suggest the closest valid key for an unknown one."""
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        model = field.annotation
+    valid = list(getattr(model, "model_fields", {}))
+    if not valid:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
+
+
+def dump_config(cfg: Config) -> str:
+    """Return the resolved config as YAML text."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,189 @@
+"""Run a plain-Python Strategy inside Backtrader: read signal lines, turn intents into real orders.
+
+Orders decided on bar t's close are market orders that Backtrader fills at bar t+1's open.
+Protective exits (stop-loss or trailing stop, take-profit) are bracket children of the entry,
+so the broker simulates them bar by bar; they are never applied after the fact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import backtrader as bt
+import pandas as pd
+
+from bot.config import Config
+from bot.ledger import Ledger, OrderRecord
+from bot.order_ids import client_order_id
+from strategies.base import BarView, Enter, Exit, Strategy
+
+_STATUS = {
+    bt.Order.Submitted: "submitted", bt.Order.Accepted: "accepted", bt.Order.Partial: "partially_filled",
+    bt.Order.Completed: "filled", bt.Order.Canceled: "canceled", bt.Order.Expired: "expired",
+    bt.Order.Margin: "rejected_margin", bt.Order.Rejected: "rejected",
+}
+_TYPES = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "limit", bt.Order.StopTrail: "trailing_stop"}
+
+
+@dataclass
+class EngineContext:
+    """Everything the adapter needs besides Backtrader: the strategy, config, calendar and ledger."""
+
+    strategy: Strategy
+    config: Config
+    index: dict[str, pd.DatetimeIndex]
+    calendar: pd.DatetimeIndex
+    ledger: Ledger
+    fractional: bool
+
+
+class StrategyAdapter(bt.Strategy):
+    params = (("ctx", None),)
+
+    def __init__(self):
+        self.ctx: EngineContext = self.p.ctx
+        self.core = self.ctx.strategy
+        self.cols = self.core.signal_columns
+        self._seen = [0] * len(self.datas)
+        self._step = 0
+        self._working: dict[str, bt.Order] = {}
+        self._children: dict[str, list[bt.Order]] = {}
+        self._ids: dict[int, str] = {}
+        self._peak = self.ctx.config.broker.cash
+
+    # Every calendar step gets exactly one call, whether or not every feed has started.
+    def prenext(self):
+        self.next()
+
+    def next(self):
+        now = self.ctx.calendar[self._step]
+        self._step += 1
+        equity = self.broker.getvalue()
+        self._peak = max(self._peak, equity)
+        halt = self.ctx.config.risk.max_drawdown_halt
+        halted = halt is not None and equity / self._peak - 1.0 <= -halt
+        for i, d in enumerate(self.datas):
+            n = len(d)
+            if n == self._seen[i]:
+                continue
+            self._seen[i] = n
+            self._decide(d, n, equity, halted)
+        self.ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), self._exposure())
+
+    def _decide(self, d, n: int, equity: float, halted: bool) -> None:
+        sym = d._name
+        view = BarView(
+            symbol=sym, timestamp=self.ctx.index[sym][n - 1], close=d.close[0],
+            signals={c: getattr(d.lines, c)[0] for c in self.cols},
+            position=self.getposition(d).size, pending=sym in self._working,
+        )
+        intent = self.core.decide(view)
+        if isinstance(intent, Enter) and not halted:
+            self._enter(d, view, intent, equity)
+        elif isinstance(intent, Exit):
+            self._exit(d, view, intent.reason)
+
+    def _exposure(self) -> float:
+        value = self.broker.getvalue()
+        gross = sum(abs(self.getposition(d).size) * d.close[0] for d in self.datas if len(d))
+        return gross / value if value > 0 else 0.0
+
+    # ----------------------------------------------------------------- orders
+    def _enter(self, d, view: BarView, intent: Enter, equity: float) -> None:
+        b, r = self.ctx.config.broker, self.ctx.config.risk
+        budget = min(intent.fraction * equity, self.broker.getcash() / (1 + b.commission + b.slippage + 0.02))
+        size = budget / view.close
+        size = size if self.ctx.fractional else math.floor(size)
+        if size <= 0:
+            return
+        run, ts = self.ctx.config.name, view.timestamp
+        oid = client_order_id(run, view.symbol, ts, "entry")
+        stop_kind = "trailing_stop" if r.trailing_stop else ("stop_loss" if r.stop_loss else None)
+        if stop_kind is None and r.take_profit is None:
+            o = self.buy(data=d, size=size, exectype=bt.Order.Market)
+            self._track(o, oid, view, "entry", size, prob=intent.prob)
+            self._working[view.symbol] = o
+            return
+        stopargs = {}
+        if stop_kind == "trailing_stop":
+            stopargs = dict(trailpercent=r.trailing_stop)
+        main, stop, limit = self.buy_bracket(
+            data=d, size=size, exectype=bt.Order.Market,
+            stopprice=view.close * (1 - r.stop_loss) if stop_kind == "stop_loss" else None,
+            stopexec=(bt.Order.StopTrail if stop_kind == "trailing_stop" else bt.Order.Stop) if stop_kind else None,
+            stopargs=stopargs,
+            limitprice=view.close * (1 + r.take_profit) if r.take_profit else None,
+            limitexec=bt.Order.Limit if r.take_profit else None,
+        )
+        self._track(main, oid, view, "entry", size, prob=intent.prob)
+        self._working[view.symbol] = main
+        kids = []
+        for child, kind in ((stop, stop_kind), (limit, "take_profit")):
+            if child is not None:
+                self._track(child, client_order_id(run, view.symbol, ts, kind), view, kind, size)
+                kids.append(child)
+        self._children[view.symbol] = kids
+
+    def _exit(self, d, view: BarView, reason: str) -> None:
+        for child in self._children.pop(view.symbol, []):
+            if child.alive():
+                self.cancel(child)
+        size = self.getposition(d).size
+        if size <= 0:
+            return
+        o = self.sell(data=d, size=size, exectype=bt.Order.Market)
+        self._track(o, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "exit"), view, reason, size)
+        self._working[view.symbol] = o
+
+    def _track(self, order, oid: str, view: BarView, reason: str, size: float, prob: float | None = None) -> None:
+        order.addinfo(oid=oid, reason=reason, prob=prob)
+        self._ids[order.ref] = oid
+        self.ctx.ledger.order_submitted(OrderRecord(
+            order_id=oid, created=view.timestamp, symbol=view.symbol,
+            side="buy" if order.isbuy() else "sell", size=float(size),
+            type=_TYPES.get(order.exectype, "market"), reason=reason,
+        ))
+
+    def notify_order(self, order):
+        oid = self._ids.get(order.ref)
+        if oid is None:
+            return
+        sym = order.data._name
+        if order.status == bt.Order.Completed:
+            d = order.data
+            when = self.ctx.index[sym][len(d) - 1]
+            ex = order.executed
+            self.ctx.ledger.order_filled(oid, when, ex.price, abs(ex.size), ex.comm,
+                                         _slippage(order, d), prob=order.info.get("prob"))
+        elif order.status in _STATUS:
+            self.ctx.ledger.order_status(oid, _STATUS[order.status])
+        if not order.alive() and self._working.get(sym) is order:
+            del self._working[sym]
+        if order.status == bt.Order.Completed and order.issell():
+            self._children.pop(sym, None)
+
+    def stop(self):
+        """Mark positions still open at the last close, paying the closing commission."""
+        ledger, comm = self.ctx.ledger, self.ctx.config.broker.commission
+        total = 0.0
+        for d in self.datas:
+            pos = self.getposition(d).size
+            if pos > 0 and d._name in ledger.open_trades:
+                c = pos * d.close[0] * comm
+                total += c
+                ledger.mark_to_close(d._name, self.ctx.index[d._name][len(d) - 1], d.close[0], c)
+        if total and ledger.equity:
+            t, eq, cash, expo = ledger.equity[-1]
+            ledger.equity[-1] = (t, eq - total, cash, expo)
+
+
+def _slippage(order, d) -> float:
+    """Return the cash cost of slippage on this fill: |fill price - price before slippage| x size."""
+    ex = order.executed
+    raw = d.open[0]
+    if order.exectype in (bt.Order.Stop, bt.Order.StopTrail):
+        raw = min(order.created.price, d.open[0]) if order.issell() else max(order.created.price, d.open[0])
+    elif order.exectype == bt.Order.Limit:
+        raw = max(order.created.price, d.open[0]) if order.issell() else min(order.created.price, d.open[0])
+    return abs(ex.price - raw) * abs(ex.size)

@@ -1,0 +1,34 @@
+"""Build a Cerebro from bars + signal frames, run the adapter, return the filled Ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import backtrader as bt
+import pandas as pd
+
+from bot.config import Config
+from bot.engine.adapter import EngineContext, StrategyAdapter
+from bot.engine.feeds import make_feed
+from bot.ledger import Ledger
+from strategies.base import Strategy
+
+
+def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
+             strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+    """Run the backtest; orders decided on a bar's close fill at the next bar's open."""
+    calendar = pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))
+    ledger = Ledger()
+    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)
+    for sym, df in bars.items():
+        cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
+    broker = cerebro.broker
+    broker.setcash(cfg.broker.cash)
+    broker.setcommission(commission=cfg.broker.commission)
+    broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
+    broker.set_coc(False)
+    ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
+                        calendar=calendar, ledger=ledger, fractional=fractional)
+    cerebro.addstrategy(StrategyAdapter, ctx=ctx)
+    cerebro.run(maxcpus=1)
+    return ledger, calendar

@@ -1,0 +1,1 @@
+"""Position sizing and risk limits shared by backtests and live trading."""

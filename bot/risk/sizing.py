@@ -1,0 +1,43 @@
+"""Position sizing: fixed fraction or fractional Kelly from a calibrated win probability."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from bot.config import RiskConfig
+
+
+def kelly_fraction(p: float, b: float) -> float:
+    """Return the Kelly bet fraction p - (1 - p) / b for win probability p and payoff ratio b (0 if no edge)."""
+    if not (0.0 <= p <= 1.0) or not b > 0 or math.isnan(b):
+        return 0.0
+    return max(0.0, p - (1.0 - p) / b)
+
+
+def position_fraction(risk: RiskConfig, prob: float | None, payoff: float | None) -> float:
+    """Return the fraction of equity to put in one position, capped by ``risk.max_position``."""
+    if risk.sizing == "fixed_fraction" or prob is None:
+        raw = risk.fraction
+    else:
+        raw = risk.fraction * kelly_fraction(prob, payoff if payoff is not None else float("nan"))
+    return float(min(raw, risk.max_position))
+
+
+def payoff_ratio(close: pd.Series, horizon: int, lookback: int) -> pd.Series:
+    """Return the causal payoff ratio: mean winning / mean losing ``horizon``-bar return over ``lookback`` bars.
+
+    The return at t is close[t] / close[t - horizon] - 1, known at t's close; the ratio at t uses
+    the last ``lookback`` such returns. NaN until both wins and losses were seen.
+    """
+    ret = close / close.shift(horizon) - 1.0
+    wins = ret.where(ret > 0)
+    losses = -ret.where(ret < 0)
+    minp = max(10, lookback // 4)
+    avg_win = wins.rolling(lookback, min_periods=1).mean()
+    avg_loss = losses.rolling(lookback, min_periods=1).mean()
+    n = ret.rolling(lookback, min_periods=1).count()
+    ratio = avg_win / avg_loss
+    return ratio.where((n >= minp) & (avg_loss > 0)).astype(np.float64)

@@ -1,0 +1,86 @@
+"""The plain-Python strategy interface shared by backtests and live sessions.
+
+A strategy has two halves, in the manner of backtesting.py's ``init()`` / ``next()``:
+
+* ``compute_signals(bars, prob_up)`` turns a symbol's bar history into per-bar signal columns.
+  It must be causal (row t depends on rows <= t only), so computing it once over a whole
+  history (backtest) or again over a growing window (live) gives the same value at each bar.
+* ``decide(view)`` runs once per symbol per closed bar and returns an order intent or None.
+
+Strategies never import Backtrader or a venue SDK: the engine translates intents into orders.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from bot.config import RiskConfig
+
+
+class StrategyParams(BaseModel):
+    """Base of a strategy's parameter model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class Enter:
+    """Open a long position worth ``fraction`` of equity at the decision bar's close."""
+
+    symbol: str
+    fraction: float
+    prob: float | None = None
+    reason: str = "signal"
+
+
+@dataclass(frozen=True)
+class Exit:
+    """Close the whole position in ``symbol``."""
+
+    symbol: str
+    reason: str = "signal"
+
+
+Intent = Enter | Exit
+
+
+@dataclass(frozen=True)
+class BarView:
+    """What a strategy may see when deciding on one symbol's closed bar."""
+
+    symbol: str
+    timestamp: pd.Timestamp
+    close: float
+    signals: Mapping[str, float]
+    position: float
+    pending: bool
+
+
+class Strategy(ABC):
+    """A trading strategy that runs unchanged in a backtest and in a live session."""
+
+    Params: ClassVar[type[StrategyParams]]
+    signal_columns: ClassVar[tuple[str, ...]]
+    uses_model: ClassVar[bool] = False
+
+    def __init__(self, params: StrategyParams, risk: RiskConfig):
+        self.params = params
+        self.risk = risk
+
+    def warmup_bars(self) -> int:
+        """Return how many bars the signals need before they are defined."""
+        return 1
+
+    @abstractmethod
+    def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
+        """Return causal per-bar signal columns (``signal_columns``) on ``bars.index``."""
+
+    @abstractmethod
+    def decide(self, view: BarView) -> Intent | None:
+        """Return what to do on this closed bar, or None."""

@@ -1,0 +1,54 @@
+"""ML strategy: go long when the walk-forward model's out-of-sample P(up) is high, sized by Kelly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from bot.risk.sizing import payoff_ratio, position_fraction
+from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
+
+
+class MlSignalParams(StrategyParams):
+    entry_threshold: float = Field(default=0.55, ge=0.5, lt=1)
+    exit_threshold: float = Field(default=0.5, gt=0, lt=1)
+    payoff_lookback: int = Field(default=252, ge=20)
+
+    @model_validator(mode="after")
+    def _exit_below_entry(self) -> MlSignalParams:
+        if self.exit_threshold > self.entry_threshold:
+            raise ValueError(
+                f"exit_threshold ({self.exit_threshold}) must not exceed entry_threshold ({self.entry_threshold})"
+            )
+        return self
+
+
+class MlSignalStrategy(Strategy):
+    """Enter when P(up) >= entry_threshold and the Kelly edge is positive; exit when P(up) < exit_threshold."""
+
+    Params = MlSignalParams
+    signal_columns = ("prob_up", "payoff")
+    uses_model = True
+
+    def __init__(self, params: MlSignalParams, risk, horizon: int = 1):
+        super().__init__(params, risk)
+        self.horizon = horizon
+
+    def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
+        probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan
+        payoff = payoff_ratio(bars["close"], self.horizon, self.params.payoff_lookback)
+        return pd.DataFrame({"prob_up": probs, "payoff": payoff}, index=bars.index, dtype="float64")
+
+    def decide(self, view: BarView) -> Intent | None:
+        if view.pending:
+            return None
+        p = view.signals["prob_up"]
+        if np.isnan(p):
+            return None
+        if view.position == 0 and p >= self.params.entry_threshold:
+            fraction = position_fraction(self.risk, prob=p, payoff=view.signals["payoff"])
+            return Enter(view.symbol, fraction, prob=p) if fraction > 0 else None
+        if view.position > 0 and p < self.params.exit_threshold:
+            return Exit(view.symbol)
+        return None
