@@ -12,13 +12,16 @@ from pathlib import Path
 import pandas as pd
 
 from bot.data.csv_source import check_folder, read_csv_bars, resolve_symbol_file
+from bot.data.hashing import data_hash, data_manifest, symbol_hash
 from bot.data.partial import drop_partial_last_candle
 from bot.data.sample import sample_bars
 from bot.data.schema import slice_bounds
 from bot.data.timeframes import bounds, parse_timeframe
 from bot.errors import ConfigError
 
-__all__ = ["SOURCES", "load_bars", "sample_bars", "read_csv_bars"]
+__all__ = [
+    "SOURCES", "data_hash", "data_manifest", "load_bars", "read_csv_bars", "sample_bars", "symbol_hash",
+]
 
 SOURCES: tuple[str, ...] = ("csv", "sample")
 
