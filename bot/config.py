@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import re
 import datetime as dt
 import difflib
 from pathlib import Path
@@ -29,6 +31,11 @@ class DataConfig(Frozen):
     start: dt.date | dt.datetime | None = None
     end: dt.date | dt.datetime | None = None
     timeframe: str = Field(default="1d", pattern=r"^\d+(m|h|d)$")
+
+    @field_validator("path")
+    @classmethod
+    def _expand(cls, v: str | None) -> str | None:
+        return expand_env(v) if v else v
 
     @field_validator("symbols")
     @classmethod
@@ -103,6 +110,14 @@ class Config(Frozen):
         from strategies import get_strategy_class
 
         return get_strategy_class(self.strategy.name).Params(**self.strategy.params)
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str) -> str:
+    """Expand ``${NAME}`` and ``${NAME:-default}`` from the environment (unset and no default: empty)."""
+    return _ENV.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
 
 
 def _as_datetime(v: dt.date | dt.datetime) -> dt.datetime:

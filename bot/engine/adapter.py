@@ -158,7 +158,8 @@ class StrategyAdapter(bt.Strategy):
                                          _slippage(order, d), prob=order.info.get("prob"))
         elif order.status in _STATUS:
             self.ctx.ledger.order_status(oid, _STATUS[order.status])
-        if not order.alive() and self._working.get(sym) is order:
+        working = self._working.get(sym)
+        if not order.alive() and working is not None and working.ref == order.ref:
             del self._working[sym]
         if order.status == bt.Order.Completed and order.issell():
             self._children.pop(sym, None)
