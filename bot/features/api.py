@@ -8,10 +8,32 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from bot.errors import ConfigError, DataError
-from bot.features import oscillators, price
+from bot.features import (
+    bands,
+    calendar,
+    cross_asset,
+    interactions,
+    oscillators,
+    price,
+    trend,
+    volume,
+)
 from bot.features.registry import Feature
 
-REGISTRY: dict[str, Feature] = {**price.FEATURES, **oscillators.FEATURES}
+_MODULES = (price, oscillators, bands, trend, volume, calendar, interactions, cross_asset)
+
+
+def _merge() -> dict[str, Feature]:
+    out: dict[str, Feature] = {}
+    for module in _MODULES:
+        clash = out.keys() & module.FEATURES.keys()
+        if clash:
+            raise ValueError(f"duplicate feature names {sorted(clash)}")
+        out.update(module.FEATURES)
+    return out
+
+
+REGISTRY: dict[str, Feature] = _merge()
 
 STARTER: list[str] = [
     "ret_1", "ret_5", "ret_20", "rsi_14", "macd", "macd_signal", "macd_hist",

@@ -1,4 +1,4 @@
-"""RSI and MACD."""
+"""Momentum oscillators: RSI, MACD / PPO, Stochastic, Williams %R."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from functools import partial
 
 import pandas as pd
 
-from bot.features._math import ema, wilder
+from bot.features._math import ema, safe_div, sma, wilder
 from bot.features.registry import Feature, table
 
 
@@ -40,9 +40,63 @@ def macd_hist(bars: pd.DataFrame, fast: int = 12, slow: int = 26, sig: int = 9) 
     return line - ema(line, sig)
 
 
+def _ppo_line(close: pd.Series, fast: int, slow: int) -> pd.Series:
+    return ema(close, fast) / ema(close, slow) - 1.0
+
+
+def ppo(bars: pd.DataFrame, fast: int = 12, slow: int = 26) -> pd.Series:
+    """Scale-free MACD: EMA(c, 12) / EMA(c, 26) - 1; warm-up 25 rows."""
+    return _ppo_line(bars["close"], fast, slow)
+
+
+def ppo_signal(bars: pd.DataFrame, fast: int = 12, slow: int = 26, sig: int = 9) -> pd.Series:
+    """EMA(PPO, 9) started at the first PPO value; warm-up 33 rows."""
+    return ema(_ppo_line(bars["close"], fast, slow), sig)
+
+
+def ppo_hist(bars: pd.DataFrame, fast: int = 12, slow: int = 26, sig: int = 9) -> pd.Series:
+    """PPO - PPO signal; warm-up 33 rows."""
+    line = _ppo_line(bars["close"], fast, slow)
+    return line - ema(line, sig)
+
+
+def _range(bars: pd.DataFrame, n: int) -> tuple[pd.Series, pd.Series]:
+    hh = bars["high"].rolling(n, min_periods=n).max()
+    ll = bars["low"].rolling(n, min_periods=n).min()
+    return hh, ll
+
+
+def stoch_k(bars: pd.DataFrame, n: int) -> pd.Series:
+    """Fast Stochastic %K = 100 (c - LL_n) / (HH_n - LL_n); warm-up n-1 rows."""
+    hh, ll = _range(bars, n)
+    return 100.0 * safe_div(bars["close"] - ll, hh - ll)
+
+
+def stoch_d(bars: pd.DataFrame, n: int, d: int = 3) -> pd.Series:
+    """Stochastic %D = SMA(%K, 3); warm-up n+1 rows."""
+    return sma(stoch_k(bars, n), d)
+
+
+def williams_r(bars: pd.DataFrame, n: int) -> pd.Series:
+    """Williams %R = -100 (HH_n - c) / (HH_n - LL_n), in [-100, 0]; warm-up n-1 rows."""
+    hh, ll = _range(bars, n)
+    return -100.0 * safe_div(hh - bars["close"], hh - ll)
+
+
 FEATURES: dict[str, Feature] = table(
-    Feature("rsi_14", partial(rsi, n=14), "100 * W(gain) / (W(gain) + W(loss)), Wilder n=14", 14),
-    Feature("macd", macd, "EMA(c,12) - EMA(c,26), adjust=False", 25),
+    *(
+        Feature(
+            f"rsi_{n}", partial(rsi, n=n), f"100 W(gain) / (W(gain) + W(loss)), Wilder n={n}", n
+        )
+        for n in (7, 14, 28)
+    ),
+    Feature("macd", macd, "EMA(c,12) - EMA(c,26), adjust=False (price units)", 25),
     Feature("macd_signal", macd_signal, "EMA(macd, 9), adjust=False", 33),
     Feature("macd_hist", macd_hist, "macd - macd_signal", 33),
+    Feature("ppo", ppo, "EMA(c,12) / EMA(c,26) - 1", 25),
+    Feature("ppo_signal", ppo_signal, "EMA(ppo, 9)", 33),
+    Feature("ppo_hist", ppo_hist, "ppo - ppo_signal", 33),
+    Feature("stoch_k_14", partial(stoch_k, n=14), "100 (c - LL14) / (HH14 - LL14)", 13),
+    Feature("stoch_d_14", partial(stoch_d, n=14), "SMA(stoch_k_14, 3)", 15),
+    Feature("williams_r_14", partial(williams_r, n=14), "-100 (HH14 - c) / (HH14 - LL14)", 13),
 )

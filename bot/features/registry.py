@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bot.errors import ConfigError
+
 BarsFn = Callable[[pd.DataFrame], pd.Series]
 ContextFn = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.Series]
 
@@ -27,9 +29,15 @@ class Feature:
 
     def compute(self, bars: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None) -> pd.Series:
         """Compute the feature on ``bars`` (and ``context`` when it needs one)."""
-        if self.needs:
-            return self.fn(bars, context or {})
-        return self.fn(bars)
+        if not self.needs:
+            return self.fn(bars)
+        context = context or {}
+        for symbol in self.needs:
+            if symbol not in context:
+                raise ConfigError(
+                    "model.features", f"feature '{self.name}' needs {symbol} in the data folder"
+                )
+        return self.fn(bars, context)
 
 
 def table(*features: Feature) -> dict[str, Feature]:

@@ -13,10 +13,15 @@ N = 420
 CUTS = (60, 230, 300)
 
 
-def _context(bars: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    spy = random_bars(N + 40, seed=11, start="2018-11-01")
-    vix = random_bars(N + 40, seed=12, start="2018-11-01").assign(volume=0.0)
-    return {"SPY": spy, "VIX": vix}
+def _context(bars: pd.DataFrame, same_calendar: bool = False) -> dict[str, pd.DataFrame]:
+    """SPY and VIX bars: on the bars' own calendar, or starting earlier on calendar days."""
+    if same_calendar:
+        spy = random_bars(len(bars), seed=11).set_axis(bars.index)
+        vix = random_bars(len(bars), seed=12).set_axis(bars.index)
+    else:
+        spy = random_bars(N + 90, seed=11, start="2018-11-01", freq="D")
+        vix = random_bars(N + 90, seed=12, start="2018-11-01 20:00", freq="D")
+    return {"SPY": spy, "VIX": vix.assign(volume=0.0)}
 
 
 def _perturb_after(df: pd.DataFrame, ts: pd.Timestamp, seed: int) -> pd.DataFrame:
@@ -62,7 +67,7 @@ def test_truncated_history_gives_identical_prefix(cut: int) -> None:
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_warmup_is_documented(name: str) -> None:
     bars = random_bars(N, seed=5)
-    col = compute_features(bars, [name], _context(bars))[name]
+    col = compute_features(bars, [name], _context(bars, same_calendar=True))[name]
     w = REGISTRY[name].warmup
     assert col.iloc[:w].isna().all(), f"{name}: value before documented warm-up {w}"
     assert col.iloc[w:].notna().all(), f"{name}: NaN after documented warm-up {w}"
