@@ -14,7 +14,7 @@ RETURN_KEYS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino",
 def periods_per_year(index: pd.DatetimeIndex) -> int:
     """Return 365 when the market trades on weekends (crypto), else 252."""
     days = pd.DatetimeIndex(index).normalize().unique()
-    return 365 if (days.dayofweek >= 5).any() else 252
+    return 365 if (days.day_of_week >= 5).any() else 252
 
 
 def daily_equity(equity: pd.Series) -> pd.Series:

@@ -124,12 +124,17 @@ def run_walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config,
     )
 
 
+def train_mask(fold: Fold, pos: np.ndarray, label_end: np.ndarray, embargo: int) -> np.ndarray:
+    """Select samples in the fold's train window whose labels end before test_start - embargo."""
+    in_window = (pos >= fold.train_start) & (pos < fold.test_start)
+    return in_window & (label_end < fold.test_start - embargo)
+
+
 def _fit_predict_fold(fold: Fold, data: pd.DataFrame, X_all: np.ndarray, has_nan: np.ndarray,
                       names: list[str], cfg: Config, drop_nan: bool, n_folds: int):
     pos = data["pos"].to_numpy()
     label = data["label"].to_numpy()
-    train = (pos >= fold.train_start) & (pos < fold.test_start)
-    train &= data["label_end"].to_numpy() < fold.test_start - cfg.validation.embargo
+    train = train_mask(fold, pos, data["label_end"].to_numpy(), cfg.validation.embargo)
     train &= ~np.isnan(label)
     train &= ~has_nan if drop_nan else ~np.isnan(X_all).all(axis=1)
     test = (pos >= fold.test_start) & (pos < fold.test_end)
