@@ -92,7 +92,7 @@ def ichi_chikou(bars: pd.DataFrame) -> pd.Series:
 
 
 FEATURES: dict[str, Feature] = table(
-    Feature("adx_14", partial(adx, n=14), "W14(DX), DX = 100 |+DI - -DI| / (+DI + -DI)", 27),
+    Feature("adx_14", partial(adx, n=14), "W14(DX), DX = 100 abs(+DI - -DI) / (+DI + -DI)", 27),
     Feature("plus_di_14", partial(plus_di, n=14), "100 W14(+DM) / W14(TR)", 14),
     Feature("minus_di_14", partial(minus_di, n=14), "100 W14(-DM) / W14(TR)", 14),
     Feature("ichi_tenkan", ichi_tenkan, "c / ((HH9 + LL9) / 2) - 1", 8),

@@ -53,3 +53,15 @@ def test_missing_column_is_data_error() -> None:
 
 def test_full_preset_has_no_context_features() -> None:
     assert all(not REGISTRY[n].needs for n in FEATURE_PRESETS["full"])
+
+
+def test_docs_list_every_feature_with_its_warmup() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "FEATURES.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = int(cells[-1])
+    assert rows == {n: f.warmup for n, f in REGISTRY.items()}
