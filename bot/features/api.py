@@ -77,6 +77,8 @@ def _check_bars(bars: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in bars.columns]
     if missing:
         raise DataError("bars", f"missing column(s) {', '.join(missing)}")
+    if not bars.index.is_monotonic_increasing or not bars.index.is_unique:
+        raise DataError("bars", "timestamps must be unique and increasing")
     return bars.loc[:, list(REQUIRED_COLUMNS)].astype("float64")
 
 

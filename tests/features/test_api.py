@@ -51,6 +51,20 @@ def test_missing_column_is_data_error() -> None:
         compute_features(tiny_bars(10).drop(columns="volume"), ["ret_1"])
 
 
+def test_unsorted_bars_are_a_data_error() -> None:
+    with pytest.raises(DataError, match="increasing"):
+        compute_features(tiny_bars(10).iloc[::-1], ["ret_1"])
+
+
+def test_every_feature_function_has_a_one_line_doc_with_its_warmup() -> None:
+    from functools import partial
+
+    for name, feature in REGISTRY.items():
+        fn = feature.fn.func if isinstance(feature.fn, partial) else feature.fn
+        first = (fn.__doc__ or "").splitlines()[0]
+        assert "warm-up" in first, f"{name}: {first!r}"
+
+
 def test_full_preset_has_no_context_features() -> None:
     assert all(not REGISTRY[n].needs for n in FEATURE_PRESETS["full"])
 
