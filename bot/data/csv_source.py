@@ -147,8 +147,12 @@ def _order_problems(ts: pd.DatetimeIndex, raw: pd.DataFrame, dates: pd.Series) -
     return out
 
 
-def read_csv_bars(path: str | Path) -> pd.DataFrame:
-    """Read one OHLCV CSV into the bar schema; raise DataError on the first bad line."""
+def read_csv_bars(path: str | Path, strict: bool = True) -> pd.DataFrame:
+    """Read one OHLCV CSV into the bar schema; raise DataError on the first bad line.
+
+    With ``strict=False`` only structural problems raise (no header, missing column,
+    unparseable date); bad values and order are kept for ``validate_bars`` to judge.
+    """
     path = Path(path)
     raw = _read_raw(path)
     date_col = _date_column(path, raw)
@@ -160,9 +164,11 @@ def read_csv_bars(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}:{raw.index[i]}", f"unparseable date {dates.iloc[i]!r}")
     cols = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in raw.columns]
     values = raw[cols].apply(lambda s: pd.to_numeric(s.str.strip(), errors="coerce"))
-    problems = _value_problems(raw, values, dates) + _order_problems(ts, raw, dates)
+    problems = _value_problems(raw, values, dates) + _order_problems(ts, raw, dates) if strict else []
     if problems:
         worst = min(problems, key=lambda p: p.line)
         raise DataError(f"{path}:{worst.line}", worst.what)
     values.index = ts
-    return finalize(values)
+    frame = finalize(values)
+    frame.attrs["source"] = str(path)
+    return frame
