@@ -160,8 +160,8 @@ def write_run(r: BacktestResult, out: Path) -> Path:
             (tmp / "oos_predictions.csv").write_text(csv_text(oos, ("timestamp",)))
             (tmp / "folds.csv").write_text(csv_text(wf.folds, ("train_start", "train_end", "test_start", "test_end")))
             (tmp / "feature_importance.csv").write_text(csv_text(wf.importance))
-        _write_tearsheet(tmp)
         (tmp / "metrics.json").write_text(json_text(r.metrics))
+        _write_tearsheet(tmp)
 
     return write_atomically(out, fill)
 
