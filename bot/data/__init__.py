@@ -14,6 +14,7 @@ import pandas as pd
 from bot.data.csv_source import check_folder, read_csv_bars, resolve_symbol_file
 from bot.data.hashing import data_hash, data_manifest, symbol_hash
 from bot.data.partial import drop_partial_last_candle
+from bot.data.resample import align_higher, multi_timeframe, resample_bars
 from bot.data.sample import sample_bars
 from bot.data.schema import slice_bounds
 from bot.data.timeframes import bounds, parse_timeframe
@@ -22,6 +23,7 @@ from bot.data.validation_config import DataValidationConfig
 from bot.errors import ConfigError
 
 __all__ = [
+    "align_higher", "multi_timeframe", "resample_bars",
     "SOURCES", "DataValidationConfig", "data_hash", "data_manifest", "load_bars", "load_validated",
     "read_csv_bars", "sample_bars", "summary_lines", "symbol_hash", "validate_bars",
 ]
