@@ -8,6 +8,7 @@ so the broker simulates them bar by bar; they are never applied after the fact.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import backtrader as bt
@@ -28,12 +29,11 @@ _TYPES = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "lim
 
 @dataclass
 class EngineContext:
-    """Everything the adapter needs besides Backtrader: the strategy, config, calendar and ledger."""
+    """Everything the adapter needs besides Backtrader: the strategy, config, bar timestamps and ledger."""
 
     strategy: Strategy
     config: Config
-    index: dict[str, pd.DatetimeIndex]
-    calendar: pd.DatetimeIndex
+    index: Mapping[str, Sequence[pd.Timestamp]]  # per symbol, the timestamp of bar i (live feeds append)
     ledger: Ledger
     fractional: bool
 
@@ -46,7 +46,6 @@ class StrategyAdapter(bt.Strategy):
         self.core = self.ctx.strategy
         self.cols = self.core.signal_columns
         self._seen = [0] * len(self.datas)
-        self._step = 0
         self._working: dict[str, bt.Order] = {}
         self._children: dict[str, list[bt.Order]] = {}
         self._ids: dict[int, str] = {}
@@ -57,8 +56,8 @@ class StrategyAdapter(bt.Strategy):
         self.next()
 
     def next(self):
-        now = self.ctx.calendar[self._step]
-        self._step += 1
+        # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
+        now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
         equity = self.broker.getvalue()
         self._peak = max(self._peak, equity)
         halt = self.ctx.config.risk.max_drawdown_halt

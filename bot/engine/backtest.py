@@ -28,7 +28,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
     broker.set_coc(False)
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        calendar=calendar, ledger=ledger, fractional=fractional)
+                        ledger=ledger, fractional=fractional)
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar
