@@ -1,0 +1,33 @@
+"""Venue clients: one small protocol (:class:`VenueClient`), SDKs kept behind it.
+
+Only :mod:`bot.venues.alpaca` imports alpaca-py and only :mod:`bot.venues.ccxt_venue`
+imports ccxt; import those modules directly (they are not imported here, so using one
+venue does not load the other's SDK).
+"""
+
+from bot.venues.base import VenueClient, closed_only, timeframe_delta
+from bot.venues.credentials import (
+    AlpacaCredentials,
+    CcxtCredentials,
+    alpaca_credentials,
+    ccxt_credentials,
+)
+from bot.venues.retry import RetryPolicy, call_with_retry, submit_idempotently
+from bot.venues.types import Account, Fill, OrderRequest, OrderState
+
+__all__ = [
+    "Account",
+    "AlpacaCredentials",
+    "CcxtCredentials",
+    "Fill",
+    "OrderRequest",
+    "OrderState",
+    "RetryPolicy",
+    "VenueClient",
+    "alpaca_credentials",
+    "call_with_retry",
+    "ccxt_credentials",
+    "closed_only",
+    "submit_idempotently",
+    "timeframe_delta",
+]

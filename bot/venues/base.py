@@ -1,0 +1,121 @@
+"""The venue client protocol every broker adapter talks to, and shared bar helpers.
+
+Timeframes are written ``<n><unit>`` with unit ``m`` (minutes), ``h``, ``d`` or ``w``:
+``1m``, ``15m``, ``1h``, ``4h``, ``1d``. Bars are labelled by their **open** time (UTC) and a
+bar is closed once ``open + timeframe <= venue clock``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from bot.venues.types import Account, Fill, OrderRequest, OrderState
+
+BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
+_UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}
+
+
+@runtime_checkable
+class VenueClient(Protocol):
+    """What the live broker and data feed need from a venue (Alpaca, a CCXT exchange, ...).
+
+    Every method talks to the venue (the venue is the source of truth) and raises only
+    :mod:`bot.errors` venue errors: ``TransientVenueError`` / ``RateLimitedError`` once
+    retries are exhausted, ``OrderRejectedError`` for a refused order, ``FatalVenueError``
+    for auth/permission problems.
+    """
+
+    name: str
+
+    def clock(self) -> pd.Timestamp:
+        """Return the venue's current time (UTC)."""
+        ...
+
+    def get_bars(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: pd.Timestamp | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Return closed bars from ``start`` on (at most the last ``limit`` of them)."""
+        ...
+
+    def account(self) -> Account:
+        """Return cash and equity."""
+        ...
+
+    def positions(self) -> dict[str, float]:
+        """Return holdings by symbol as the venue reports them (after fees), non-zero only."""
+        ...
+
+    def submit_order(self, req: OrderRequest) -> OrderState:
+        """Place ``req`` idempotently (a retry never creates a second order)."""
+        ...
+
+    def get_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
+        """Return the order with this client id, or None if the venue does not know it."""
+        ...
+
+    def cancel_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
+        """Cancel the order if it is open; return its state afterwards (None if unknown)."""
+        ...
+
+    def open_orders(self) -> list[OrderState]:
+        """Return every open order (bracket exits included)."""
+        ...
+
+    def fills(self, since: pd.Timestamp | None = None) -> list[Fill]:
+        """Return executions at or after ``since`` (all if None), oldest first.
+
+        ``since`` is inclusive, so a caller resuming from its last fill time sees that fill
+        again: de-duplicate by ``trade_id``. Fills are stamped with the venue's trade time.
+        """
+        ...
+
+    def sync(self) -> None:
+        """Advance client-side order emulation (no-op where the venue does it natively)."""
+        ...
+
+
+def timeframe_delta(timeframe: str) -> pd.Timedelta:
+    """Return the length of ``timeframe`` such as ``1h`` or ``1d``."""
+    match = re.fullmatch(r"(\d+)([mhdw])", timeframe)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"timeframe {timeframe!r}: expected <n><m|h|d|w>, e.g. 1h or 1d")
+    return pd.Timedelta(int(match.group(1)), _UNITS[match.group(2)])
+
+
+def empty_bars() -> pd.DataFrame:
+    """Return an empty bar table with the standard columns and a UTC index."""
+    index = pd.DatetimeIndex([], tz="UTC", name="timestamp")
+    return pd.DataFrame({c: pd.Series([], dtype=float) for c in BAR_COLUMNS}, index=index)
+
+
+def make_bars(rows: list[tuple[pd.Timestamp, float, float, float, float, float]]) -> pd.DataFrame:
+    """Return a sorted, de-duplicated bar table from ``(time, o, h, l, c, v)`` rows."""
+    if not rows:
+        return empty_bars()
+    df = pd.DataFrame(rows, columns=["timestamp", *BAR_COLUMNS])
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    df = df.drop_duplicates("timestamp", keep="last").set_index("timestamp").sort_index()
+    return df.astype(float)
+
+
+def closed_only(
+    bars: pd.DataFrame, timeframe: str, clock: pd.Timestamp, limit: int | None = None
+) -> pd.DataFrame:
+    """Drop bars still open at ``clock``; keep only the last ``limit`` if given."""
+    closed = bars[bars.index + timeframe_delta(timeframe) <= clock]
+    return closed.iloc[-limit:] if limit else closed
+
+
+def to_utc(ts: object) -> pd.Timestamp:
+    """Return ``ts`` (datetime, string or epoch ms int) as a UTC timestamp."""
+    if isinstance(ts, int | float):
+        return pd.Timestamp(int(ts), unit="ms", tz="UTC")
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")

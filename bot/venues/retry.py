@@ -1,0 +1,117 @@
+"""Bounded retries with deterministic exponential backoff, and idempotent order submission.
+
+Delays are ``base_delay * factor**n`` capped at ``max_delay`` (no jitter, so tests can assert
+them); a :class:`~bot.errors.RateLimitedError` waits at least its ``retry_after``. The sleep
+function is injected so tests run instantly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from loguru import logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.errors import OrderRejectedError, RateLimitedError, TransientVenueError
+from bot.venues.types import OrderState
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+class RetryPolicy(BaseModel):
+    """How often and how patiently to retry transient venue errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attempts: int = Field(5, ge=1, le=20, description="total tries, first one included")
+    base_delay: float = Field(0.5, gt=0, description="seconds before the first retry")
+    factor: float = Field(2.0, ge=1.0)
+    max_delay: float = Field(30.0, gt=0)
+    max_retry_after: float = Field(300.0, gt=0, description="give up if asked to wait longer")
+
+    def delay(self, retry: int) -> float:
+        """Return the backoff before retry number ``retry`` (0-based)."""
+        return min(self.base_delay * self.factor**retry, self.max_delay)
+
+    def wait(self, retry: int, error: Exception) -> float:
+        """Return the wait before retry ``retry`` after ``error`` (honours Retry-After)."""
+        delay = self.delay(retry)
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
+            delay = max(delay, float(error.retry_after))
+        return delay
+
+
+def call_with_retry(
+    fn: Callable[[], T], *, policy: RetryPolicy, sleep: Sleep = time.sleep, what: str = "venue call"
+) -> T:
+    """Call ``fn``; retry :class:`TransientVenueError` up to ``policy.attempts`` tries in all."""
+    for retry in range(policy.attempts):
+        try:
+            return fn()
+        except TransientVenueError as err:
+            wait = policy.wait(retry, err)
+            if retry + 1 >= policy.attempts or wait > policy.max_retry_after:
+                raise
+            logger.warning(
+                "{}: {}; retry {}/{} in {:.2f}s", what, err, retry + 1, policy.attempts - 1, wait
+            )
+            sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def submit_idempotently(
+    send: Callable[[], OrderState],
+    lookup: Callable[[], OrderState | None],
+    *,
+    policy: RetryPolicy,
+    sleep: Sleep = time.sleep,
+    what: str = "submit",
+) -> OrderState:
+    """Place an order so that it exists at most once at the venue.
+
+    The order is looked up by its client order id before the first send (a restarted bot
+    replaying its journal, or a venue that only enforces unique ids among open orders, must
+    not create it again). After a failure that leaves the outcome unknown (timeout, dropped connection, 5xx, 429)
+    the order is first looked up by its client order id, and only resent if the venue does
+    not have it. A rejection is also checked against a lookup: a venue refusing a duplicate
+    client order id means the order is already there.
+    """
+
+    def find() -> OrderState | None:
+        return call_with_retry(lookup, policy=policy, sleep=sleep, what=f"{what} lookup")
+
+    last: TransientVenueError | None = None
+    for retry in range(policy.attempts):
+        existing = find()
+        if existing is not None:
+            if retry > 0:
+                logger.info("{}: order found at the venue after a failed send; not resending", what)
+            return existing
+        try:
+            return send()
+        except OrderRejectedError:
+            existing = find()
+            if existing is not None:
+                logger.info("{}: venue refused a duplicate; the order already exists", what)
+                return existing
+            raise
+        except TransientVenueError as err:
+            last = err
+            wait = policy.wait(retry, err)
+            if retry + 1 >= policy.attempts or wait > policy.max_retry_after:
+                break
+            logger.warning(
+                "{}: {}; checking the venue before resending in {:.2f}s", what, err, wait
+            )
+            sleep(wait)
+    try:
+        existing = lookup()
+    except TransientVenueError:
+        existing = None
+    if existing is not None:
+        return existing
+    assert last is not None
+    raise last

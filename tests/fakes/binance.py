@@ -1,0 +1,532 @@
+"""Fake Binance spot: the REST subset ccxt's ``binance`` class uses for spot trading.
+
+Point the real client at it by overriding every ``urls['api']`` entry's origin::
+
+    with FakeBinance({"BTC/USDT": bars}) as fake:
+        ex = ccxt.binance({"apiKey": fake.key, "secret": fake.secret,
+                           "options": {"fetchCurrencies": False, "defaultType": "spot",
+                                       "fetchMarkets": {"types": ["spot"]}}})
+        ex.urls["api"] = {k: fake.base_url + urlsplit(v).path for k, v in ex.urls["api"].items()}
+
+Signed endpoints check ``X-MBX-APIKEY`` and the HMAC-SHA256 ``signature`` over the raw
+query string + body (``-2015`` / ``-1022``, HTTP 401). The fee (``fee`` of the notional) of
+a buy is taken from the base asset received, of a sell from the quote asset received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pandas as pd
+
+from tests.fakes.engine import Engine, FakeOrder, Instrument, Rejection
+from tests.fakes.server import Fault, Request, Response
+from tests.fakes.venue import FakeVenue
+
+_UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}
+_REJECT = {  # engine rejection kind -> (code, msg)
+    "insufficient_funds": (-2010, "Account has insufficient balance for requested action."),
+    "duplicate": (-2010, "Duplicate order sent."),
+    "invalid_qty": (-1013, "Filter failure: LOT_SIZE"),
+    "unknown_symbol": (-1121, "Invalid symbol."),
+    "invalid": (-1102, "Mandatory parameter was not sent, was empty/null, or malformed."),
+    "no_price": (-1013, "Filter failure: NOTIONAL"),
+    "not_cancelable": (-2011, "Unknown order sent."),
+}
+_TYPES_IN = {"MARKET": "market", "LIMIT": "limit", "LIMIT_MAKER": "limit", "STOP_LOSS": "stop"}
+_STATUS_OUT = {
+    "new": "NEW",
+    "held": "NEW",
+    "partially_filled": "PARTIALLY_FILLED",
+    "filled": "FILLED",
+    "canceled": "CANCELED",
+    "expired": "EXPIRED",
+    "rejected": "REJECTED",
+}
+PUBLIC = (
+    "/api/v3/ping",
+    "/api/v3/time",
+    "/api/v3/exchangeInfo",
+    "/api/v3/klines",
+    "/api/v3/ticker/24hr",
+)
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int(ts.value // 1_000_000)
+
+
+def _num(x: float | None) -> str:
+    return f"{(x or 0.0):.8f}"
+
+
+def parse_interval(interval: str) -> pd.Timedelta:
+    """Return the duration of a Binance kline interval such as ``1h`` or ``1d``."""
+    if len(interval) < 2 or interval[-1] not in _UNITS or not interval[:-1].isdigit():
+        raise ValueError(interval)
+    return pd.Timedelta(int(interval[:-1]), _UNITS[interval[-1]])
+
+
+def sign(secret: str, payload: str) -> str:
+    """Return Binance's HMAC-SHA256 hex signature of ``payload``."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _strip_signature(raw: str) -> tuple[str, str | None]:
+    parts = raw.split("&") if raw else []
+    sig = [p.split("=", 1)[1] for p in parts if p.startswith("signature=")]
+    return "&".join(p for p in parts if not p.startswith("signature=")), (sig[0] if sig else None)
+
+
+class FakeBinance(FakeVenue):
+    """Fake Binance spot account over ``bars`` (unified symbol such as ``BTC/USDT`` -> bars)."""
+
+    def __init__(
+        self,
+        bars: dict[str, pd.DataFrame],
+        interval: str = "1h",
+        warmup: int = 20,
+        balances: dict[str, float] | None = None,
+        fee: float = 0.001,
+        step: float = 0.00001,
+        key: str = "fake-binance-key",
+        secret: str = "fake-binance-secret",
+    ):
+        instruments = []
+        for unified, df in bars.items():
+            base, quote = unified.split("/")
+            instruments.append(Instrument(base + quote, base, quote, df, fee, True, step))
+        funds = {"USDT": 10_000.0} if balances is None else balances
+        super().__init__(Engine(instruments, parse_interval(interval), warmup, funds))
+        self.interval, self.key, self.secret, self.step = interval, key, secret, step
+        self.venue_type: dict[int, str] = {}
+        self.list_of: dict[int, tuple[int, str]] = {}
+        for method, path, fn in [
+            ("GET", "/api/v3/ping", lambda r: Response(200, {})),
+            ("GET", "/api/v3/time", lambda r: Response(200, {"serverTime": _ms(self.clock)})),
+            ("GET", "/api/v3/exchangeInfo", self._exchange_info),
+            ("GET", "/api/v3/klines", self._klines),
+            ("GET", "/api/v3/ticker/24hr", self._ticker),
+            ("GET", "/api/v3/account", self._account),
+            ("POST", "/api/v3/order", self._new_order),
+            ("GET", "/api/v3/order", self._get_order),
+            ("DELETE", "/api/v3/order", self._cancel),
+            ("GET", "/api/v3/openOrders", self._open),
+            ("GET", "/api/v3/allOrders", self._all_orders),
+            ("GET", "/api/v3/myTrades", self._my_trades),
+            ("POST", "/api/v3/orderList/oco", self._new_oco),
+        ]:
+            self.route(method, path, fn)
+
+    # ---- plumbing ---------------------------------------------------------------------
+    def authenticate(self, req: Request) -> Response | None:
+        if req.path in PUBLIC:
+            return None
+        if req.headers.get("x-mbx-apikey") != self.key:
+            return Response(
+                401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+            )
+        query, qsig = _strip_signature(req.raw_query)
+        body, bsig = _strip_signature(req.body)
+        given = qsig or bsig
+        if given is None or not hmac.compare_digest(given, sign(self.secret, query + body)):
+            return Response(401, {"code": -1022, "msg": "Signature for this request is not valid."})
+        if "timestamp" not in req.params:
+            return Response(
+                400, {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent."}
+            )
+        return None
+
+    def fault_response(self, fault: Fault, req: Request) -> Response:
+        if fault.kind == "http_429":
+            return Response(
+                429,
+                {"code": -1003, "msg": "Too many requests; current request weight exceeded."},
+                {"Retry-After": f"{fault.retry_after:g}"},
+            )
+        if fault.kind == "http_500":
+            return Response(
+                500, {"code": -1001, "msg": "Internal error; unable to process your request."}
+            )
+        return Response(
+            400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}
+        )
+
+    @staticmethod
+    def _error(err: Rejection) -> Response:
+        code, msg = _REJECT.get(err.kind, (-1102, err.message))
+        return Response(400, {"code": code, "msg": msg})
+
+    def _inst(self, req: Request) -> Instrument:
+        symbol = req.params.get("symbol", "")
+        if symbol not in self.engine.instruments:
+            raise Rejection("unknown_symbol", symbol)
+        return self.engine.instruments[symbol]
+
+    # ---- JSON shapes ------------------------------------------------------------------
+    def _order_json(self, o: FakeOrder) -> dict:
+        list_id = self.list_of.get(o.seq, (-1, ""))[0]
+        return {
+            "symbol": o.symbol,
+            "orderId": o.seq,
+            "orderListId": list_id,
+            "clientOrderId": o.client_order_id,
+            "price": _num(o.limit_price),
+            "origQty": _num(o.qty),
+            "executedQty": _num(o.filled_qty),
+            "cummulativeQuoteQty": _num(o.filled_notional),
+            "status": _STATUS_OUT[o.status],
+            "timeInForce": "GTC",
+            "type": self.venue_type.get(o.seq, "MARKET"),
+            "side": o.side.upper(),
+            "stopPrice": _num(o.stop_price),
+            "icebergQty": _num(0),
+            "time": _ms(o.created),
+            "updateTime": _ms(o.updated or o.created),
+            "isWorking": o.is_open,
+            "workingTime": _ms(o.created),
+            "origQuoteOrderQty": _num(0),
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+
+    def _market_json(self, inst: Instrument) -> dict:
+        return {
+            "symbol": inst.symbol,
+            "status": "TRADING",
+            "baseAsset": inst.base,
+            "baseAssetPrecision": 8,
+            "quoteAsset": inst.quote,
+            "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "baseCommissionPrecision": 8,
+            "quoteCommissionPrecision": 8,
+            "orderTypes": [
+                "LIMIT",
+                "LIMIT_MAKER",
+                "MARKET",
+                "STOP_LOSS",
+                "STOP_LOSS_LIMIT",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_LIMIT",
+            ],
+            "icebergAllowed": True,
+            "ocoAllowed": True,
+            "otoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True,
+            "allowTrailingStop": True,
+            "cancelReplaceAllowed": True,
+            "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "filters": [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": "0.01000000",
+                    "maxPrice": "1000000.00000000",
+                    "tickSize": "0.01000000",
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": _num(inst.step),
+                    "maxQty": "9000.00000000",
+                    "stepSize": _num(inst.step),
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": "1.00000000",
+                    "applyMinToMarket": True,
+                    "maxNotional": "9000000.00000000",
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+            ],
+            "permissions": [],
+            "permissionSets": [["SPOT"]],
+            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+            "allowedSelfTradePreventionModes": [
+                "NONE",
+                "EXPIRE_TAKER",
+                "EXPIRE_MAKER",
+                "EXPIRE_BOTH",
+            ],
+        }
+
+    # ---- public routes ----------------------------------------------------------------
+    def _exchange_info(self, req: Request) -> Response:
+        return Response(
+            200,
+            {
+                "timezone": "UTC",
+                "serverTime": _ms(self.clock),
+                "rateLimits": [
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": 6000,
+                    }
+                ],
+                "exchangeFilters": [],
+                "symbols": [self._market_json(i) for i in self.engine.instruments.values()],
+            },
+        )
+
+    def _klines(self, req: Request) -> Response:
+        p = req.params
+        try:
+            inst = self._inst(req)
+            if parse_interval(p.get("interval", "")) != self.engine.timeframe:
+                raise ValueError
+        except Rejection as err:
+            return self._error(err)
+        except ValueError:
+            return Response(400, {"code": -1120, "msg": "Invalid interval."})
+        bars = self.engine.closed_bars(inst.symbol)
+        starts = pd.Series([_ms(t) for t in bars.index], index=bars.index, dtype="int64")
+        if "endTime" in p:
+            bars = bars[starts <= int(p["endTime"])]
+        limit = min(int(p.get("limit", 500)), 1000)
+        if "startTime" in p:
+            bars = bars[starts.loc[bars.index] >= int(p["startTime"])].iloc[:limit]
+        else:
+            bars = bars.iloc[-limit:]
+        tf = self.engine.timeframe
+        return Response(
+            200,
+            [
+                [
+                    _ms(t),
+                    _num(b["open"]),
+                    _num(b["high"]),
+                    _num(b["low"]),
+                    _num(b["close"]),
+                    _num(b["volume"]),
+                    _ms(t + tf) - 1,
+                    _num(b["volume"] * b["close"]),
+                    1,
+                    _num(b["volume"] / 2),
+                    _num(b["volume"] * b["close"] / 2),
+                    "0",
+                ]
+                for t, b in bars.iterrows()
+            ],
+        )
+
+    def _ticker(self, req: Request) -> Response:
+        try:
+            inst = self._inst(req)
+        except Rejection as err:
+            return self._error(err)
+        bar = self.engine.closed_bars(inst.symbol).iloc[-1]
+        last, now = _num(bar["close"]), _ms(self.clock)
+        return Response(
+            200,
+            {
+                "symbol": inst.symbol,
+                "priceChange": "0",
+                "priceChangePercent": "0",
+                "weightedAvgPrice": last,
+                "prevClosePrice": _num(bar["open"]),
+                "lastPrice": last,
+                "lastQty": "1",
+                "bidPrice": last,
+                "bidQty": "1",
+                "askPrice": last,
+                "askQty": "1",
+                "openPrice": _num(bar["open"]),
+                "highPrice": _num(bar["high"]),
+                "lowPrice": _num(bar["low"]),
+                "volume": _num(bar["volume"]),
+                "quoteVolume": "0",
+                "openTime": now - 86_400_000,
+                "closeTime": now,
+                "firstId": 1,
+                "lastId": 1,
+                "count": 1,
+            },
+        )
+
+    # ---- signed routes ----------------------------------------------------------------
+    def _account(self, req: Request) -> Response:
+        assets = dict.fromkeys(self.engine.balances, 0.0)
+        for inst in self.engine.instruments.values():
+            assets.setdefault(inst.base, 0.0)
+            assets.setdefault(inst.quote, 0.0)
+        balances = []
+        for asset in sorted(assets):
+            total, locked = self.engine.balances.get(asset, 0.0), self.engine.reserved(asset)
+            balances.append({"asset": asset, "free": _num(total - locked), "locked": _num(locked)})
+        return Response(
+            200,
+            {
+                "makerCommission": 10,
+                "takerCommission": 10,
+                "buyerCommission": 0,
+                "sellerCommission": 0,
+                "canTrade": True,
+                "canWithdraw": True,
+                "canDeposit": True,
+                "brokered": False,
+                "requireSelfTradePrevention": False,
+                "preventSor": False,
+                "updateTime": _ms(self.clock),
+                "accountType": "SPOT",
+                "balances": balances,
+                "permissions": ["SPOT"],
+                "uid": 1,
+            },
+        )
+
+    def _new_order(self, req: Request) -> Response:
+        p = req.params
+        try:
+            inst = self._inst(req)
+            vtype = p.get("type", "")
+            if vtype not in _TYPES_IN or "quantity" not in p:
+                raise Rejection("invalid", f"unsupported order {vtype}")
+            order = self.engine.submit(
+                p.get("newClientOrderId") or f"auto{len(self.engine.orders) + 1}",
+                inst.symbol,
+                p.get("side", "").lower(),
+                float(p["quantity"]),
+                _TYPES_IN[vtype],
+                float(p["price"]) if "price" in p else None,
+                float(p["stopPrice"]) if "stopPrice" in p else None,
+                unique_cid="open",
+            )
+        except Rejection as err:
+            return self._error(err)
+        self.venue_type[order.seq] = vtype
+        out = self._order_json(order)
+        out.update(transactTime=_ms(self.clock), fills=[])
+        return Response(200, out)
+
+    def _new_oco(self, req: Request) -> Response:
+        p = req.params
+        try:
+            inst = self._inst(req)
+            legs, types = [], []
+            for pos in ("above", "below"):
+                vtype = p.get(f"{pos}Type", "")
+                if vtype not in ("LIMIT_MAKER", "STOP_LOSS"):
+                    raise Rejection("invalid", f"unsupported {pos}Type {vtype}")
+                price = p.get(f"{pos}Price") if vtype == "LIMIT_MAKER" else p.get(f"{pos}StopPrice")
+                legs.append(
+                    (p.get(f"{pos}ClientOrderId", f"oco{pos}"), _TYPES_IN[vtype], float(price))
+                )
+                types.append(vtype)
+            orders = self.engine.submit_oco(
+                p.get("side", "").lower(), inst.symbol, float(p.get("quantity", 0)), legs
+            )
+        except (Rejection, TypeError) as err:
+            return self._error(
+                err if isinstance(err, Rejection) else Rejection("invalid", str(err))
+            )
+        list_id = orders[0].oco_group
+        list_cid = p.get("listClientOrderId", f"list{list_id}")
+        for order, vtype in zip(orders, types, strict=True):
+            self.venue_type[order.seq] = vtype
+            self.list_of[order.seq] = (list_id, list_cid)
+        return Response(
+            200,
+            {
+                "orderListId": list_id,
+                "contingencyType": "OCO",
+                "listStatusType": "EXEC_STARTED",
+                "listOrderStatus": "EXECUTING",
+                "listClientOrderId": list_cid,
+                "transactionTime": _ms(self.clock),
+                "symbol": inst.symbol,
+                "orders": [
+                    {"symbol": inst.symbol, "orderId": o.seq, "clientOrderId": o.client_order_id}
+                    for o in orders
+                ],
+                "orderReports": [self._order_json(o) for o in orders],
+            },
+        )
+
+    def _lookup(self, req: Request) -> FakeOrder:
+        p = req.params
+        inst = self._inst(req)
+        if "orderId" in p:
+            order = self.engine.orders.get(int(p["orderId"]))
+        else:
+            order = self.engine.find_by_client_id(p.get("origClientOrderId", ""))
+        if order is None or order.symbol != inst.symbol:
+            raise Rejection("not_found", "Order does not exist.")
+        return order
+
+    def _get_order(self, req: Request) -> Response:
+        try:
+            return Response(200, self._order_json(self._lookup(req)))
+        except Rejection as err:
+            if err.kind == "not_found":
+                return Response(400, {"code": -2013, "msg": "Order does not exist."})
+            return self._error(err)
+
+    def _cancel(self, req: Request) -> Response:
+        try:
+            order = self._lookup(req)
+            self.engine.cancel(order)
+        except Rejection as err:
+            return self._error(
+                Rejection("not_cancelable", err.message) if err.kind == "not_found" else err
+            )
+        return Response(200, self._order_json(order))
+
+    def _open(self, req: Request) -> Response:
+        symbol = req.params.get("symbol")
+        return Response(
+            200,
+            [
+                self._order_json(o)
+                for o in self.engine.orders.values()
+                if o.is_open and symbol in (None, o.symbol)
+            ],
+        )
+
+    def _all_orders(self, req: Request) -> Response:
+        try:
+            inst = self._inst(req)
+        except Rejection as err:
+            return self._error(err)
+        return Response(
+            200,
+            [self._order_json(o) for o in self.engine.orders.values() if o.symbol == inst.symbol],
+        )
+
+    def _my_trades(self, req: Request) -> Response:
+        p = req.params
+        try:
+            inst = self._inst(req)
+        except Rejection as err:
+            return self._error(err)
+        trades = [f for f in self.engine.fills if f.symbol == inst.symbol]
+        if "orderId" in p:
+            trades = [f for f in trades if f.order_seq == int(p["orderId"])]
+        if "startTime" in p:
+            trades = [f for f in trades if _ms(f.time) >= int(p["startTime"])]
+        if "fromId" in p:
+            trades = [f for f in trades if f.seq >= int(p["fromId"])]
+        trades = trades[: min(int(p.get("limit", 500)), 1000)]
+        return Response(
+            200,
+            [
+                {
+                    "symbol": f.symbol,
+                    "id": f.seq,
+                    "orderId": f.order_seq,
+                    "orderListId": self.list_of.get(f.order_seq, (-1, ""))[0],
+                    "price": _num(f.price),
+                    "qty": _num(f.qty),
+                    "quoteQty": _num(f.qty * f.price),
+                    "commission": _num(f.commission),
+                    "commissionAsset": f.commission_asset,
+                    "time": _ms(f.time),
+                    "isBuyer": f.side == "buy",
+                    "isMaker": self.venue_type.get(f.order_seq) in ("LIMIT", "LIMIT_MAKER"),
+                    "isBestMatch": True,
+                }
+                for f in trades
+            ],
+        )
