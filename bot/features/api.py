@@ -36,7 +36,7 @@ def _merge() -> dict[str, Feature]:
 REGISTRY: dict[str, Feature] = _merge()
 
 STARTER: list[str] = [
-    "ret_1", "ret_5", "ret_20", "rsi_14", "macd", "macd_signal", "macd_hist",
+    "ret_1", "ret_5", "ret_20", "rsi_14", "ppo", "ppo_signal", "ppo_hist",
     "vol_20", "close_sma_10", "close_sma_50",
 ]  # fmt: skip
 
