@@ -8,7 +8,7 @@ so the broker simulates them bar by bar; they are never applied after the fact.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import backtrader as bt
@@ -36,6 +36,7 @@ class EngineContext:
     index: Mapping[str, Sequence[pd.Timestamp]]  # per symbol, the timestamp of bar i (live feeds append)
     ledger: Ledger
     fractional: bool
+    progress: Callable[[pd.Timestamp], None] | None = None  # called once per bar step
 
 
 class StrategyAdapter(bt.Strategy):
@@ -69,6 +70,8 @@ class StrategyAdapter(bt.Strategy):
             self._seen[i] = n
             self._decide(d, n, equity, halted)
         self.ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), self._exposure())
+        if self.ctx.progress is not None:
+            self.ctx.progress(now)
 
     def _decide(self, d, n: int, equity: float, halted: bool) -> None:
         sym = d._name

@@ -6,12 +6,26 @@ from collections.abc import Mapping
 
 import backtrader as bt
 import pandas as pd
+from loguru import logger
 
 from bot.config import Config
 from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.feeds import make_feed
 from bot.ledger import Ledger
 from strategies.base import Strategy
+
+
+def _progress_logger(total: int):
+    """Return a callback that logs the simulation's progress every 10 % of the bars."""
+    state = {"done": 0, "next": max(total // 10, 1)}
+
+    def tick(now: pd.Timestamp) -> None:
+        state["done"] += 1
+        if state["done"] >= state["next"] or state["done"] == total:
+            logger.info(f"simulated {state['done']}/{total} bars (up to {now})")
+            state["next"] += max(total // 10, 1)
+
+    return tick
 
 
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
@@ -28,7 +42,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
     broker.set_coc(False)
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        ledger=ledger, fractional=fractional)
+                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)))
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar
