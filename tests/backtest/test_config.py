@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from bot.config import apply_override, load_config, parse_config
 from bot.errors import ConfigError
@@ -23,7 +24,7 @@ def with_(path: str, value: str):
 def test_defaults_and_frozen():
     cfg = parse_config(BASE)
     assert cfg.model.type == "xgboost" and cfg.model.horizon == 1 and cfg.validation.step_bars == 63
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         cfg.name = "other"
 
 
