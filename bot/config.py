@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import os
-import re
 import datetime as dt
 import difflib
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
