@@ -1,4 +1,4 @@
-"""Market data: load OHLCV bars from a CSV folder or the synthetic sample generator.
+"""Market data: providers (CSV, Parquet, sample, yfinance, Alpaca, CCXT), cache, validation, hashing.
 
 Every loader returns frames in one schema: a tz-aware UTC ``DatetimeIndex`` named
 "timestamp" (strictly increasing, unique) and float64 columns open, high, low, close,
@@ -11,34 +11,48 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.data.csv_source import check_folder, read_csv_bars, resolve_symbol_file
+from bot.data.cache import ParquetCache
+from bot.data.csv_source import read_csv_bars
 from bot.data.hashing import data_hash, data_manifest, symbol_hash
-from bot.data.partial import drop_partial_last_candle
+from bot.data.providers import (
+    PROVIDERS,
+    Clock,
+    ProviderSettings,
+    build_provider,
+    schema_problem,
+    system_clock,
+)
 from bot.data.resample import align_higher, multi_timeframe, resample_bars
 from bot.data.sample import sample_bars
-from bot.data.schema import slice_bounds
 from bot.data.timeframes import bounds, parse_timeframe
 from bot.data.validation import summary_lines, validate_bars
 from bot.data.validation_config import DataValidationConfig
-from bot.errors import ConfigError
+from bot.errors import DataError
 
 __all__ = [
-    "align_higher", "multi_timeframe", "resample_bars",
+    "ParquetCache", "ProviderSettings", "align_higher", "build_provider", "multi_timeframe", "resample_bars",
     "SOURCES", "DataValidationConfig", "data_hash", "data_manifest", "load_bars", "load_validated",
     "read_csv_bars", "sample_bars", "summary_lines", "symbol_hash", "validate_bars",
 ]
 
-SOURCES: tuple[str, ...] = ("csv", "sample")
+SOURCES: tuple[str, ...] = PROVIDERS
 
 
-def _load_csv(folder: Path, symbol: str, lo, hi, strict: bool) -> pd.DataFrame:
-    path = resolve_symbol_file(folder, symbol)
-    frame = read_csv_bars(path, strict=strict)
-    if strict:
-        frame = drop_partial_last_candle(frame, str(path))
-    out = slice_bounds(frame, lo, hi)
-    out.attrs["source"] = str(path)
-    return out
+def _settings(settings: ProviderSettings | None, path: str | None, seed: int, strict: bool) -> ProviderSettings:
+    base = settings or ProviderSettings()
+    update: dict = {"strict": strict}
+    if path is not None:
+        update["path"] = str(path)
+    if settings is None or seed:
+        update["seed"] = seed
+    return base.model_copy(update=update)
+
+
+def _checked(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    problem = None if frame.empty else schema_problem(frame)
+    if problem:
+        raise DataError(f"{frame.attrs.get('source', symbol)}:-", f"{symbol}: {problem}")
+    return frame
 
 
 def load_bars(
@@ -51,24 +65,31 @@ def load_bars(
     seed: int = 0,
     *,
     strict: bool = True,
+    sources: list[str] | None = None,
+    cache_dir: str | Path | None = None,
+    settings: ProviderSettings | None = None,
+    clock: Clock = system_clock,
 ) -> dict[str, pd.DataFrame]:
     """Load bars for ``symbols`` (in that order) with start/end both inclusive.
 
-    ``strict`` (default) raises DataError on any bad value or order and drops a partial last
-    crypto candle; ``strict=False`` keeps them for ``validate_bars`` to judge by policy.
-
     A date-only ``end`` ("2020-01-31" or a ``datetime.date``) includes that whole day.
-    ``source`` "csv" reads ``<path>/<SYMBOL>.csv`` (BTC/USDT -> BTC_USDT.csv);
-    "sample" generates deterministic synthetic bars from ``seed``.
+    ``source`` "csv" reads ``<path>/<SYMBOL>.csv`` (BTC/USDT -> BTC_USDT.csv), "parquet"
+    ``<path>/<SYMBOL>.parquet``, "sample" generates deterministic bars from ``seed``;
+    "yfinance", "alpaca", "ccxt" (or "ccxt:<exchange>") download. ``sources`` is a fallback
+    chain used instead of ``source``; ``cache_dir`` keeps a Parquet cache that fetches only
+    missing ranges. ``strict`` (default) raises DataError on any bad value or order and drops a
+    partial last crypto candle; ``strict=False`` keeps them for ``validate_bars``.
     """
     parse_timeframe(timeframe)
     lo, hi = bounds(start, end)
-    if source == "csv":
-        folder = check_folder(path)
-        return {s: _load_csv(folder, s, lo, hi, strict) for s in symbols}
-    if source == "sample":
-        return {s: sample_bars(s, timeframe, lo, hi, seed) for s in symbols}
-    raise ConfigError("data.source", f"unknown source {source!r} (choose one of: {', '.join(SOURCES)})")
+    provider = build_provider(sources or source, _settings(settings, path, seed, strict), clock)
+    if cache_dir is not None:
+        provider = ParquetCache(provider, cache_dir, clock)
+    out = {}
+    for symbol in symbols:
+        frame = provider.get_bars(symbol, timeframe, lo, hi)
+        out[symbol] = _checked(frame, symbol) if strict else frame
+    return out
 
 
 def load_validated(
@@ -82,7 +103,11 @@ def load_validated(
     *,
     validation: DataValidationConfig | None = None,
     now=None,
+    **kwargs,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load leniently, then apply the validation policies; return (bars, data_validation report)."""
-    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=False)
+    """Load leniently, then apply the validation policies; return (bars, data_validation report).
+
+    ``kwargs`` go to ``load_bars`` (sources, cache_dir, settings, clock).
+    """
+    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=False, **kwargs)
     return validate_bars(bars, validation or DataValidationConfig(), timeframe, now=now)

@@ -1,0 +1,70 @@
+"""Bar providers behind one interface, a fallback chain and a factory from config names.
+
+    build_provider(["alpaca", "yfinance"], ProviderSettings(...)).get_bars("SPY", "1d", start, end)
+
+Network providers (alpaca, ccxt, yfinance) import their SDK only when built.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.data.providers.base import BarProvider, Clock, schema_problem, system_clock
+from bot.data.providers.chain import FallbackProvider
+from bot.data.providers.local import CsvProvider, ParquetProvider, SampleProvider
+from bot.errors import ConfigError
+
+PROVIDERS: tuple[str, ...] = ("csv", "parquet", "sample", "yfinance", "alpaca", "ccxt")
+
+__all__ = ["PROVIDERS", "BarProvider", "Clock", "CsvProvider", "FallbackProvider", "ParquetProvider",
+           "ProviderSettings", "SampleProvider", "build_provider", "schema_problem", "system_clock"]
+
+
+class ProviderSettings(BaseModel):
+    """Settings the providers need besides symbol/timeframe/range (secrets come from the environment)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str | None = None  # CSV or Parquet folder
+    seed: int = 0  # sample generator
+    exchange: str = "binance"  # ccxt exchange id
+    url: str | None = None  # base-URL override of network providers (tests, proxies)
+    feed: Literal["iex", "sip"] = "iex"  # alpaca stock feed
+    adjustment: Literal["raw", "split", "dividend", "all"] = "raw"  # alpaca price adjustment
+    strict: bool = True  # CSV: raise on any bad line instead of leaving it to validate_bars
+
+
+def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
+    kind, _, arg = name.partition(":")
+    if kind == "csv":
+        return CsvProvider(s.path, strict=s.strict)
+    if kind == "parquet":
+        return ParquetProvider(s.path)
+    if kind == "sample":
+        return SampleProvider(s.seed)
+    if kind == "yfinance":
+        from bot.data.providers.yfinance_provider import YFinanceProvider
+
+        return YFinanceProvider()
+    if kind == "alpaca":
+        from bot.data.providers.alpaca_provider import AlpacaProvider
+
+        return AlpacaProvider(url=s.url, feed=s.feed, adjustment=s.adjustment)
+    if kind == "ccxt":
+        from bot.data.providers.ccxt_provider import CcxtProvider
+
+        return CcxtProvider(arg or s.exchange, url=s.url, clock=clock)
+    raise ConfigError("data.source", f"unknown source {name!r} (choose one of: {', '.join(PROVIDERS)})")
+
+
+def build_provider(sources: str | list[str], settings: ProviderSettings | None = None,
+                   clock: Clock = system_clock) -> BarProvider:
+    """Build one provider, or a fallback chain when given several names ("ccxt:kraken" picks an exchange)."""
+    names = [sources] if isinstance(sources, str) else list(sources)
+    if not names:
+        raise ConfigError("data.sources", "no data source given")
+    s = settings or ProviderSettings()
+    built = [_one(n, s, clock) for n in names]
+    return built[0] if len(built) == 1 else FallbackProvider(built)
