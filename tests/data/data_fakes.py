@@ -53,11 +53,12 @@ class FakeBinance:
     """Serve /api/v3/exchangeInfo and paginated /api/v3/klines from in-memory frames."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], max_limit: int = 500, fail_first: int = 0,
-                 fail_status: int = 429):
+                 fail_status: int = 429, fail_after: int | None = None):
         self.frames = frames  # keyed by exchange id, e.g. "BTCUSDT"
         self.max_limit = max_limit
         self.fail_left = fail_first
         self.fail_status = fail_status
+        self.fail_after = fail_after  # serve this many kline pages, then answer 503 for ever
         self.kline_calls: list[dict[str, str]] = []
 
     def __call__(self, path: str, q: dict[str, str]) -> tuple[int, object]:
@@ -65,6 +66,8 @@ class FakeBinance:
             return 200, self.exchange_info()
         if path.endswith("/klines"):
             self.kline_calls.append(q)
+            if self.fail_after is not None and len(self.kline_calls) > self.fail_after:
+                return 503, {"code": -1, "msg": "Service unavailable"}
             if self.fail_left > 0:
                 self.fail_left -= 1
                 return self.fail_status, {"code": -1003, "msg": "Too many requests"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.data.providers.base import BarProvider, Clock, schema_problem, system_clock
 from bot.data.providers.chain import FallbackProvider
@@ -34,6 +34,8 @@ class ProviderSettings(BaseModel):
     feed: Literal["iex", "sip"] = "iex"  # alpaca stock feed
     adjustment: Literal["raw", "split", "dividend", "all"] = "raw"  # alpaca price adjustment
     strict: bool = True  # CSV: raise on any bad line instead of leaving it to validate_bars
+    retries: int = Field(default=3, ge=0)  # network: retries of transient errors / rate limits
+    backoff: float = Field(default=1.0, ge=0)  # network: first wait in seconds, doubled per retry
 
 
 def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
@@ -51,11 +53,12 @@ def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
     if kind == "alpaca":
         from bot.data.providers.alpaca_provider import AlpacaProvider
 
-        return AlpacaProvider(url=s.url, feed=s.feed, adjustment=s.adjustment)
+        return AlpacaProvider(url=s.url, feed=s.feed, adjustment=s.adjustment, retries=s.retries,
+                              backoff=s.backoff)
     if kind == "ccxt":
         from bot.data.providers.ccxt_provider import CcxtProvider
 
-        return CcxtProvider(arg or s.exchange, url=s.url, clock=clock)
+        return CcxtProvider(arg or s.exchange, url=s.url, clock=clock, retries=s.retries, backoff=s.backoff)
     raise ConfigError("data.source", f"unknown source {name!r} (choose one of: {', '.join(PROVIDERS)})")
 
 

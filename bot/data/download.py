@@ -1,0 +1,70 @@
+"""Fill the Parquet cache in chunks, so an interrupted download resumes where it stopped."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bot.data.cache import ParquetCache, cache_file, read_cache
+from bot.data.timeframes import parse_timeframe
+
+BARS_PER_CHUNK = 1000
+Report = Callable[[str, int, int, pd.Timestamp], None]
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What one symbol's download left in the cache."""
+
+    symbol: str
+    rows: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    chunks_fetched: int
+
+
+def chunk_ends(start: pd.Timestamp, end: pd.Timestamp, timeframe: str,
+               bars_per_chunk: int = BARS_PER_CHUNK) -> list[pd.Timestamp]:
+    """Return the end of each chunk of about ``bars_per_chunk`` bars from start to end."""
+    step = parse_timeframe(timeframe) * bars_per_chunk
+    ends = list(pd.date_range(start + step, end, freq=step)) if start + step < end else []
+    return [*[e - pd.Timedelta(1, "ns") for e in ends], end]
+
+
+def progress_printer(stream=sys.stderr) -> Report:
+    """Return a reporter drawing a one-line progress bar per symbol on ``stream``."""
+    def report(symbol: str, done: int, total: int, upto: pd.Timestamp) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done == total else ""
+        prefix = "\r" if stream.isatty() else ""
+        if prefix or done == total or done % 10 == 0:
+            stream.write(f"{prefix}{symbol:>12} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done}/{total} up to {upto:%Y-%m-%d %H:%M}{end}")
+            stream.flush()
+    return report
+
+
+def download(cache: ParquetCache, symbols: list[str], timeframe: str, start: pd.Timestamp,
+             end: pd.Timestamp, report: Report | None = None,
+             bars_per_chunk: int = BARS_PER_CHUNK) -> list[DownloadResult]:
+    """Fetch [start, end] for each symbol into ``cache``, persisting after every chunk."""
+    results = []
+    for symbol in symbols:
+        ends = chunk_ends(start, end, timeframe, bars_per_chunk)
+        fetched = 0
+        for i, hi in enumerate(ends, 1):
+            before = read_cache(cache_file(cache.folder, symbol, timeframe))
+            cache.get_bars(symbol, timeframe, start, hi)
+            after = read_cache(cache_file(cache.folder, symbol, timeframe))
+            fetched += int(before is None or (after is not None and after[1] != before[1]))
+            if report:
+                report(symbol, i, len(ends), hi)
+        cached = read_cache(cache_file(cache.folder, symbol, timeframe))
+        frame = cached[0] if cached else pd.DataFrame()
+        results.append(DownloadResult(symbol, len(frame), frame.index[0] if len(frame) else None,
+                                      frame.index[-1] if len(frame) else None, fetched))
+    return results
