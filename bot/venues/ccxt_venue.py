@@ -4,13 +4,9 @@ Symbols are CCXT unified symbols (``BTC/USDT``); ``symbols`` lists those the bot
 positions are the venue's balances of their base assets (after fees: a spot buy receives
 ``qty * (1 - fee)``), and order look-ups, open orders and fills are read per symbol.
 
-Brackets are emulated, because spot exchanges have no "entry + exits" order: the entry is
-sent alone; :meth:`CcxtVenue.sync` (also run by :meth:`CcxtVenue.open_orders`) sees it
-filled and places the exits for the base amount actually received, as one native OCO
-order list (take-profit LIMIT_MAKER + STOP_LOSS, Binance ``orderList/oco``) or as a single
-order when only one exit is given. Exit client ids are ``<id>-tp`` / ``<id>-sl``, so arming
-is idempotent. After a restart, call :meth:`submit_order` again for journaled bracket
-entries: it does not resend the entry, it only re-registers the exits to arm.
+Brackets are emulated client-side (see :mod:`bot.venues.ccxt_brackets`): the entry is sent
+alone and :meth:`CcxtVenue.sync` (also run by :meth:`CcxtVenue.open_orders`) places the exits,
+as one OCO order list, once the entry has filled.
 
 Errors: DDoSProtection/RateLimitExceeded -> RateLimitedError (Retry-After from the response
 headers), other OperationFailed (network, timeout, 5xx, unavailable) -> TransientVenueError,
@@ -40,12 +36,12 @@ from bot.errors import (
     VenueError,
 )
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
+from bot.venues.ccxt_brackets import NATIVE_OCO, BracketExits
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
 from bot.venues.types import Account, Fill, OrderRequest, OrderState
 
 T = TypeVar("T")
-NATIVE_OCO = frozenset({"binance"})  # exchanges whose OCO order list we know how to place
 DEFAULT_OPTIONS = {  # keep ccxt on the spot endpoints (no margin/futures/currency calls)
     "defaultType": "spot",
     "fetchCurrencies": False,
@@ -85,7 +81,7 @@ def override_origins(urls: Any, api_url: str) -> Any:
     return urls
 
 
-class CcxtVenue:
+class CcxtVenue(BracketExits):
     """:class:`~bot.venues.base.VenueClient` for a CCXT spot exchange.
 
     ``exchange`` is a ccxt id (``binance``, ``kraken``, ...); ``sandbox`` switches to the
@@ -222,7 +218,6 @@ class CcxtVenue:
 
     def submit_order(self, req: OrderRequest) -> OrderState:
         """Send ``req`` at most once; register its exits (see the module doc) if a bracket."""
-        market = self._market(req.symbol, for_order=True)
         if (
             req.take_profit is not None
             and req.stop_loss is not None
@@ -232,6 +227,7 @@ class CcxtVenue:
                 f"{self.name}: bracket with two exits needs an OCO order "
                 f"list; supported on {sorted(NATIVE_OCO)}"
             )
+        market = self._market(req.symbol, for_order=True)
         vid = self._remember(req.client_order_id, req.symbol)
         amount = float(
             self._call("submit", lambda: self._ex.amount_to_precision(req.symbol, req.qty))
@@ -313,16 +309,6 @@ class CcxtVenue:
         for sym in self.symbols:
             out += [self._fill(t, sym) for t in self._trades(sym, since_ms)]
         return sorted(out, key=lambda f: (f.time, f.trade_id))
-
-    def sync(self) -> None:
-        """Place the exits of bracket entries that have filled since the last call."""
-        for cid, req in list(self._brackets.items()):
-            entry = self.get_order(cid, req.symbol)
-            if entry is None or (not entry.is_open and entry.filled_qty == 0):
-                self._brackets.pop(cid)
-            elif not entry.is_open:
-                self._arm_exits(req, entry)
-                self._brackets.pop(cid)
 
     # ---- helpers --------------------------------------------------------------------
     def _remember(self, client_order_id: str, symbol: str) -> str:
@@ -428,82 +414,6 @@ class CcxtVenue:
             commission_asset=fee.get("currency"),
             time=to_utc(int(trade["timestamp"])),
         )
-
-    def _arm_exits(self, req: OrderRequest, entry: OrderState) -> None:
-        """Place the exits of a filled bracket entry for the base amount actually received."""
-        market = self._market(req.symbol)
-        qty = entry.filled_qty
-        if req.side == "buy":
-            trades = self._trades(req.symbol, None, order_id=entry.venue_id)
-            qty -= sum(
-                float(t["fee"]["cost"])
-                for t in trades
-                if t.get("fee") and t["fee"].get("currency") == market["base"]
-            )
-        amount = float(self._call("bracket", lambda: self._ex.amount_to_precision(req.symbol, qty)))
-        side = "sell" if req.side == "buy" else "buy"
-        tp_id, sl_id = f"{req.client_order_id}-tp", f"{req.client_order_id}-sl"
-        if req.take_profit is not None and req.stop_loss is not None:
-            send = lambda: self._place_oco(market, side, amount, req, tp_id, sl_id)  # noqa: E731
-            first = tp_id
-        else:
-            first = tp_id if req.take_profit is not None else sl_id
-            send = lambda: self._place_exit(market, side, amount, req, first)  # noqa: E731
-        submit_idempotently(
-            send,
-            lambda: self._lookup(first, req.symbol),
-            policy=self._retry,
-            sleep=self._sleep,
-            what=f"{self.name} exits {req.client_order_id}",
-        )
-        logger.info("{}: exits armed for {} ({} {})", self.name, req.client_order_id, side, amount)
-
-    def _place_exit(
-        self, market: dict, side: str, amount: float, req: OrderRequest, cid: str
-    ) -> OrderState:
-        vid = self._remember(cid, req.symbol)
-        if req.take_profit is not None:
-            kind, price, params = "limit", req.take_profit, {"clientOrderId": vid}
-        else:
-            kind, price, params = (
-                "market",
-                None,
-                {"clientOrderId": vid, "triggerPrice": req.stop_loss},
-            )
-        order = self._call(
-            "submit",
-            lambda: self._ex.create_order(market["symbol"], kind, side, amount, price, params),
-        )
-        return self._state(order, req.symbol)
-
-    def _place_oco(
-        self, market: dict, side: str, amount: float, req: OrderRequest, tp_id: str, sl_id: str
-    ) -> OrderState:
-        tp_vid, sl_vid = self._remember(tp_id, req.symbol), self._remember(sl_id, req.symbol)
-        tp = {
-            "Type": "LIMIT_MAKER",
-            "Price": self._ex.price_to_precision(req.symbol, req.take_profit),
-            "ClientOrderId": tp_vid,
-        }
-        sl = {
-            "Type": "STOP_LOSS",
-            "StopPrice": self._ex.price_to_precision(req.symbol, req.stop_loss),
-            "ClientOrderId": sl_vid,
-        }
-        above, below = (tp, sl) if side == "sell" else (sl, tp)
-        params = {
-            "symbol": market["id"],
-            "side": side.upper(),
-            "quantity": self._ex.amount_to_precision(req.symbol, amount),
-            "listClientOrderId": venue_client_id(f"{req.client_order_id}-oco"),
-            **{f"above{k}": v for k, v in above.items()},
-            **{f"below{k}": v for k, v in below.items()},
-        }
-        self._call("submit", lambda: self._ex.privatePostOrderListOco(params))
-        state = self._lookup(tp_id, req.symbol)
-        if state is None:
-            raise TransientVenueError(f"{self.name}: OCO accepted but {tp_id} not found yet")
-        return state
 
 
 def _build_exchange(

@@ -357,23 +357,25 @@ class FakeAlpaca(FakeVenue):
 
     def _fill_activities(self, req: Request) -> Response:
         p = req.params
-        acts = []
+        acts, cum = [], {}
         for f in self.engine.fills:
             order = self.engine.orders[f.order_seq]
+            cum[order.seq] = done = cum.get(order.seq, 0.0) + f.qty
+            full = done >= order.qty - 1e-12
             acts.append(
                 {
                     "id": f"{f.time.strftime('%Y%m%d%H%M%S')}{f.seq:03d}::{_uid(f'fill-{f.seq}')}",
                     "activity_type": "FILL",
                     "transaction_time": _iso(f.time),
-                    "type": "fill" if order.status == "filled" else "partial_fill",
+                    "type": "fill" if full else "partial_fill",
                     "price": _num(f.price),
                     "qty": _num(f.qty),
                     "side": f.side,
                     "symbol": f.symbol,
-                    "leaves_qty": _num(order.remaining),
+                    "leaves_qty": _num(max(order.qty - done, 0.0)),
                     "order_id": _uid(f"order-{order.seq}"),
-                    "cum_qty": _num(order.filled_qty),
-                    "order_status": order.status,
+                    "cum_qty": _num(done),
+                    "order_status": "filled" if full else "partially_filled",
                 }
             )
         if p.get("after"):
