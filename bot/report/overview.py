@@ -1,0 +1,216 @@
+"""Header, configuration / provenance summary and the key-metrics table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from bot.report.html import esc, fmt, is_missing
+from bot.report.runfolder import RunFolder
+
+# key, label, format, definition
+RETURN_ROWS = (
+    ("total_return", "Total return", "pct", "Final equity / starting equity - 1."),
+    ("cagr", "CAGR", "pct", "Compound annual growth rate."),
+    (
+        "annual_volatility",
+        "Annual volatility",
+        "pct",
+        "Std of daily returns x sqrt(periods per year).",
+    ),
+    ("sharpe", "Sharpe ratio", "num", "Mean / std of daily returns, annualised (risk-free 0)."),
+    ("sortino", "Sortino ratio", "num", "Mean return / downside deviation, annualised."),
+    ("calmar", "Calmar ratio", "num", "CAGR / |max drawdown|."),
+    ("max_drawdown", "Max drawdown", "pct", "Deepest fall from a running equity peak."),
+)
+RUN_ROWS = (
+    ("win_rate", "Win rate", "pct", "Share of closed trades with positive net P&L."),
+    ("profit_factor", "Profit factor", "num", "Gross winning P&L / gross losing P&L."),
+    ("n_trades", "Trades", "int", "Number of round-trip trades."),
+    ("exposure", "Exposure", "pct", "Average gross position value / equity."),
+    ("final_value", "Final value", "money", "Equity on the last bar."),
+)
+COMPUTED_ROWS = (
+    (
+        "tail_ratio",
+        "Tail ratio",
+        "num",
+        "95th percentile daily return / |5th percentile| (empyrical).",
+    ),
+    ("var_95", "Daily VaR 95%", "pct", "5th percentile of daily returns (historical)."),
+    ("cvar_95", "Daily CVaR 95%", "pct", "Mean daily return on days at or below the VaR."),
+    ("best_day", "Best day", "pct", "Largest daily return."),
+    ("worst_day", "Worst day", "pct", "Smallest daily return."),
+    ("best_month", "Best month", "pct", "Largest calendar-month return."),
+    ("worst_month", "Worst month", "pct", "Smallest calendar-month return."),
+    ("positive_days", "Positive days", "pct", "Share of non-flat days with a gain."),
+    ("skew", "Skewness", "num", "Skewness of daily returns."),
+    ("kurtosis", "Excess kurtosis", "num", "Excess kurtosis of daily returns (normal = 0)."),
+    (
+        "psr",
+        "Probabilistic Sharpe (vs 0)",
+        "prob",
+        "P(true Sharpe > 0) given sample length, skew, kurtosis.",
+    ),
+)
+TRADE_ROWS = (
+    ("avg_win", "Average win", "money", "Mean net P&L of winning trades."),
+    ("avg_loss", "Average loss", "money", "Mean net P&L of losing trades."),
+    ("payoff_ratio", "Payoff ratio", "num", "Average win / |average loss|."),
+    ("expectancy", "Expectancy per trade", "money", "Mean net P&L per trade."),
+    ("largest_win", "Largest win", "money", "Best single trade, net."),
+    ("largest_loss", "Largest loss", "money", "Worst single trade, net."),
+    ("avg_holding_days", "Average holding (days)", "num", "Mean calendar days from entry to exit."),
+)
+STATS_LABELS = {
+    "psr": ("Probabilistic Sharpe", "prob"),
+    "probabilistic_sharpe": ("Probabilistic Sharpe", "prob"),
+    "dsr": ("Deflated Sharpe", "prob"),
+    "deflated_sharpe": ("Deflated Sharpe", "prob"),
+}
+SKIP_KEYS = {"benchmark", "ml", "stats", "data", "code_version"}
+
+
+def nested(config: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    """Return ``config['a']['b']`` for ``'a.b'``, or ``default``."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _params(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "–" if value is None else str(value)
+
+
+def header_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """Return the page header: run name and a one-line summary."""
+    cfg = run.config
+    symbols = _params(nested(cfg, "data.symbols"))
+    strategy = nested(cfg, "strategy.name", "?")
+    model = nested(cfg, "model.type")
+    what = f"{strategy}" + (f" with {model} model" if model and run.has_ml else "")
+    return (
+        f"<h1>Tear sheet: {esc(run.name)}</h1>"
+        f"<p>{esc(what)} · {esc(symbols)} · {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        f" · {esc(nested(cfg, 'data.timeframe', ''))}</p>"
+    )
+
+
+def _dl(items: list[tuple[str, Any]]) -> str:
+    return (
+        '<dl class="kv">'
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
+        + "</dl>"
+    )
+
+
+def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """Return the configuration summary, data provenance and the resolved-config copy."""
+    cfg, data = run.config, run.metrics.get("data") or {}
+    g = lambda key, default="–": nested(cfg, key, default)  # noqa: E731
+    stops = ", ".join(
+        f"{k.replace('_', ' ')} {fmt(g('risk.' + k, None), 'pct')}"
+        for k in ("stop_loss", "take_profit", "trailing_stop", "max_drawdown_halt")
+        if g("risk." + k, None) is not None
+    )
+    config_items = [
+        ("Symbols", _params(g("data.symbols", None))),
+        ("Period", f"{g('data.start')} to {g('data.end')} (bars {first:%Y-%m-%d} to {last:%Y-%m-%d})"),
+        ("Timeframe", g("data.timeframe")),
+        ("Strategy", f"{g('strategy.name')} ({_params(g('strategy.params', None))})"),
+        ("Model", f"{g('model.type')} ({_params(g('model.params', None))})" if run.has_ml else "none (rule-based)"),
+        ("Features / horizon", f"{_params(g('model.features', None))} / {g('model.horizon')} bar(s)"),
+        ("Walk-forward", _params(g("validation", None))),
+        ("Costs", f"commission {fmt(g('broker.commission', None), 'pct')} of value, "
+                  f"slippage {fmt(g('broker.slippage', None), 'pct')} of price"),
+        ("Starting cash", fmt(g("broker.cash", None), "money")),
+        ("Sizing", f"{g('risk.sizing')} x {g('risk.fraction')}, max position {fmt(g('risk.max_position', None), 'pct')}"),
+        ("Stops", stops or "none"),
+        ("Seed", g("seed")),
+    ]  # fmt: skip
+    provenance = [
+        ("Data source", data.get("source", g("data.source"))),
+        ("Data path", g("data.path")),
+        ("Data range", f"{data.get('start', '–')} to {data.get('end', '–')}"),
+        ("Data hash", data.get("hash", "–")),
+        ("Code version", run.metrics.get("code_version", "–")),
+        ("Run folder", run.path.name),
+    ]
+    parts = [
+        '<div class="grid2"><div><h3>Configuration</h3>', _dl(config_items),
+        "</div><div><h3>Data provenance</h3>", _dl(provenance), _validation_html(run.validation), "</div></div>",
+        "<details><summary>Resolved config (config.yaml)</summary>",
+        f"<pre>{esc(run.config_text or '(config.yaml missing)')}</pre></details>",
+    ]  # fmt: skip
+    return "".join(parts)
+
+
+def _validation_html(validation: Any) -> str:
+    if validation is None:
+        return '<p class="note">No data_validation.json in the run folder.</p>'
+    text = json.dumps(validation, indent=1, sort_keys=True, default=str)
+    return f"<details><summary>Data validation report</summary><pre>{esc(text[:20000])}</pre></details>"
+
+
+def _value(source: dict[str, Any], computed: dict[str, float], key: str) -> Any:
+    value = source.get(key)
+    return (
+        value
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else computed.get(key)
+    )
+
+
+def metric_rows(
+    metrics: dict[str, Any],
+    strat: dict[str, float],
+    bench: dict[str, float],
+    trades: dict[str, float],
+) -> list[tuple[str, str, str, str]]:
+    """Return (label, strategy, benchmark, definition) rows; metrics.json wins over computed values."""
+    bench_json = metrics.get("benchmark") or {}
+    rows = []
+    for key, label, kind, doc in RETURN_ROWS + COMPUTED_ROWS:
+        rows.append(
+            (
+                label,
+                fmt(_value(metrics, strat, key), kind),
+                fmt(_value(bench_json, bench, key), kind),
+                doc,
+            )
+        )
+    for key, label, kind, doc in RUN_ROWS:
+        bench_value = (
+            _value(bench_json, bench, key) if key == "final_value" else bench_json.get(key)
+        )
+        rows.append((label, fmt(_value(metrics, trades, key), kind), fmt(bench_value, kind), doc))
+    for key, label, kind, doc in TRADE_ROWS:
+        rows.append((label, fmt(trades.get(key), kind), "–", doc))
+    for key, value in (metrics.get("stats") or {}).items():
+        label, kind = STATS_LABELS.get(key, (key.replace("_", " ").capitalize(), "num"))
+        if isinstance(value, (int, float)) and not is_missing(value):
+            rows.append(
+                (
+                    label,
+                    fmt(value, kind),
+                    fmt(bench_json.get(key), kind),
+                    "From metrics.json stats.",
+                )
+            )
+    known = {r[0] for r in RETURN_ROWS + RUN_ROWS} | SKIP_KEYS
+    for key, value in metrics.items():
+        if key not in known and isinstance(value, (int, float)) and not isinstance(value, bool):
+            kind = "int" if isinstance(value, int) else "num"
+            rows.append(
+                (key.replace("_", " ").capitalize(), fmt(value, kind), "–", "From metrics.json.")
+            )
+    return rows
