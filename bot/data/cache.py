@@ -72,9 +72,17 @@ def write_cache(path: Path, frame: pd.DataFrame, cov: Coverage) -> None:
     os.replace(tmp, path)
 
 
-def missing_ranges(cov: Coverage | None, start: pd.Timestamp | None, end: pd.Timestamp
-                   ) -> list[tuple[pd.Timestamp | None, pd.Timestamp]]:
-    """Return the parts of [start, end] not inside ``cov``."""
+def _may_hold_a_bar(lo: pd.Timestamp | None, hi: pd.Timestamp, bar: pd.Timedelta | None) -> bool:
+    """Return False when no bar of length ``bar`` (on the UTC epoch grid) can open in [lo, hi]."""
+    if lo is None or bar is None or pd.Timedelta(days=1) % bar != pd.Timedelta(0):
+        return lo is None or lo <= hi
+    first = -(-lo.value // bar.value) * bar.value  # first grid point >= lo
+    return first <= hi.value
+
+
+def missing_ranges(cov: Coverage | None, start: pd.Timestamp | None, end: pd.Timestamp,
+                   bar: pd.Timedelta | None = None) -> list[tuple[pd.Timestamp | None, pd.Timestamp]]:
+    """Return the parts of [start, end] not inside ``cov`` (skipping parts where no bar can open)."""
     if cov is None:
         return [(start, end)]
     out: list[tuple[pd.Timestamp | None, pd.Timestamp]] = []
@@ -83,7 +91,7 @@ def missing_ranges(cov: Coverage | None, start: pd.Timestamp | None, end: pd.Tim
     if cov.end is not None and end > cov.end:
         lo = cov.end + ONE_NS
         out.append((lo if start is None else max(start, lo), end))
-    return [(a, b) for a, b in out if a is None or a <= b]
+    return [(a, b) for a, b in out if _may_hold_a_bar(a, b, bar)]
 
 
 def _union(cov: Coverage | None, start: pd.Timestamp | None, end: pd.Timestamp, source: str) -> Coverage:
@@ -112,7 +120,7 @@ class ParquetCache:
         path = cache_file(self.folder, symbol, timeframe)
         cached = read_cache(path)
         frame, cov = cached if cached else (None, None)
-        gaps = missing_ranges(cov, start, want_end)
+        gaps = missing_ranges(cov, start, want_end, bar)
         if gaps:
             parts = [frame] if frame is not None else []
             for lo, hi in gaps:

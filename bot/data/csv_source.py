@@ -56,17 +56,29 @@ def _normalise_header(columns: pd.Index) -> list[str]:
 
 
 def _read_raw(path: Path) -> pd.DataFrame:
+    """Read the file with the C parser (numbers as floats, text kept); index = 1-based line."""
     try:
-        raw = pd.read_csv(path, skip_blank_lines=False, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(path, skip_blank_lines=False)
     except pd.errors.EmptyDataError as e:
         raise DataError(f"{path}:{HEADER_LINE}", "file is empty (expected a header line)") from e
-    except pd.errors.ParserError as e:
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
         msg = " ".join(str(e).split())
         raise DataError(f"{path}:{HEADER_LINE}", f"not a valid CSV file: {msg}") from e
     raw.columns = _normalise_header(raw.columns)
-    raw.index = np.arange(len(raw)) + HEADER_LINE + 1  # index = 1-based file line
-    blank = (raw == "").all(axis=1)
-    return raw.loc[~blank.to_numpy()]
+    raw.index = np.arange(len(raw)) + HEADER_LINE + 1
+    return raw.loc[~raw.isna().all(axis=1).to_numpy()]
+
+
+def _numbers(raw: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Return ``cols`` as floats; text that is not a number becomes NaN."""
+    out = {}
+    for c in cols:
+        col = raw[c]
+        if pd.api.types.is_numeric_dtype(col):
+            out[c] = col.astype("float64")
+        else:
+            out[c] = pd.to_numeric(col.astype("string").str.strip(), errors="coerce").astype("float64")
+    return pd.DataFrame(out, index=raw.index)
 
 
 def _date_column(path: Path, raw: pd.DataFrame) -> str:
@@ -89,9 +101,9 @@ def _check_columns(path: Path, raw: pd.DataFrame) -> None:
         )
 
 
-def _parse_dates(text: pd.Series) -> pd.DatetimeIndex:
-    stripped = text.str.strip()
-    if len(stripped) and stripped.str.fullmatch(r"\d{9,13}").all():
+def _parse_dates(stripped: pd.Series) -> pd.DatetimeIndex:
+    """Parse ISO 8601 text (or epoch seconds/milliseconds); NaT where it cannot."""
+    if len(stripped) and stripped.iloc[0].isdigit() and stripped.str.fullmatch(r"\d{9,13}").all():
         unit = "ms" if stripped.str.len().max() >= 12 else "s"
         return pd.DatetimeIndex(pd.to_datetime(stripped.astype("int64"), unit=unit, utc=True))
     parsed = pd.to_datetime(stripped, format="ISO8601", utc=True, errors="coerce")
@@ -112,7 +124,8 @@ def _value_problems(raw: pd.DataFrame, values: pd.DataFrame, dates: pd.Series) -
         i = _first(v.isna())
         if i is not None:
             text = raw[col].iloc[i]
-            what = f"{col} is missing" if not text.strip() else f"{col} is not a number ({text!r})"
+            blank = not isinstance(text, str) or not text.strip()
+            what = f"{col} is missing" if blank else f"{col} is not a number ({text!r})"
             out.append(Problem(int(lines[i]), f"{dates.iloc[i]}: {what}"))
         bad = (v <= 0) if col != "volume" else (v < 0)
         i = _first(bad)
@@ -157,13 +170,13 @@ def read_csv_bars(path: str | Path, strict: bool = True) -> pd.DataFrame:
     raw = _read_raw(path)
     date_col = _date_column(path, raw)
     _check_columns(path, raw)
-    dates = raw[date_col].str.strip()
-    ts = _parse_dates(raw[date_col])
+    dates = raw[date_col].astype("string").fillna("").str.strip()
+    ts = _parse_dates(dates)
     i = _first(ts.isna())
     if i is not None:
         raise DataError(f"{path}:{raw.index[i]}", f"unparseable date {dates.iloc[i]!r}")
     cols = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in raw.columns]
-    values = raw[cols].apply(lambda s: pd.to_numeric(s.str.strip(), errors="coerce"))
+    values = _numbers(raw, cols)
     problems = _value_problems(raw, values, dates) + _order_problems(ts, raw, dates) if strict else []
     if problems:
         worst = min(problems, key=lambda p: p.line)

@@ -88,3 +88,16 @@ def test_parquet_provider_unknown_symbol_lists_files(tmp_path):
     load_bars("sample", ["A"], start="2015-01-01", end="2015-01-31", cache_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"unknown symbol 'B': no B.parquet"):
         ParquetProvider(tmp_path / "1d").get_bars("B", "1d", None, None)
+
+
+def test_missing_ranges_skip_slivers_without_a_bar_start():
+    from bot.data.cache import Coverage, missing_ranges
+
+    cov = Coverage(ts("2020-01-01"), ts("2020-01-05 09:30"))
+    hour, day = pd.Timedelta(hours=1), pd.Timedelta(days=1)
+    assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 09:59"), hour) == []
+    assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 10:00"), hour) == [
+        (ts("2020-01-05 09:30") + pd.Timedelta(1, "ns"), ts("2020-01-05 10:00"))]
+    assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 23:00"), day) == []
+    assert len(missing_ranges(cov, ts("2020-01-02"), ts("2020-01-06 00:30"), day)) == 1
+    assert missing_ranges(None, None, ts("2020-01-01"), day) == [(None, ts("2020-01-01"))]
