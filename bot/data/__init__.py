@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.data.adjust import PriceSeries, adjust_prices
 from bot.data.cache import ParquetCache
 from bot.data.csv_source import read_csv_bars
 from bot.data.hashing import data_hash, data_manifest, symbol_hash
@@ -69,6 +70,7 @@ def load_bars(
     cache_dir: str | Path | None = None,
     settings: ProviderSettings | None = None,
     clock: Clock = system_clock,
+    prices: PriceSeries = "raw",
 ) -> dict[str, pd.DataFrame]:
     """Load bars for ``symbols`` (in that order) with start/end both inclusive.
 
@@ -79,6 +81,8 @@ def load_bars(
     chain used instead of ``source``; ``cache_dir`` keeps a Parquet cache that fetches only
     missing ranges. ``strict`` (default) raises DataError on any bad value or order and drops a
     partial last crypto candle; ``strict=False`` keeps them for ``validate_bars``.
+    ``prices`` "adjusted" turns OHLC into split/dividend-adjusted prices via adj_close (which is
+    then dropped); each frame's ``attrs["prices"]`` says which series it holds.
     """
     parse_timeframe(timeframe)
     lo, hi = bounds(start, end)
@@ -88,7 +92,8 @@ def load_bars(
     out = {}
     for symbol in symbols:
         frame = provider.get_bars(symbol, timeframe, lo, hi)
-        out[symbol] = _checked(frame, symbol) if strict else frame
+        frame = _checked(frame, symbol) if strict else frame
+        out[symbol] = adjust_prices(frame, prices, symbol)
     return out
 
 

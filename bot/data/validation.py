@@ -70,12 +70,13 @@ def _run_check(frame: pd.DataFrame, name: str, check: Any, ctx: Context) -> tupl
 
 def validate_frame(frame: pd.DataFrame, cfg: DataValidationConfig, ctx: Context) -> tuple[pd.DataFrame, dict]:
     """Run every check on one symbol; return the (repaired) frame and its report entry."""
-    rows_in = len(frame)
+    rows_in, prices = len(frame), frame.attrs.get("prices", "raw")
     checks: dict[str, dict] = {}
     for name in CHECKS:
         frame, checks[name] = _run_check(frame, name, getattr(cfg, name), ctx)
     status = worst([c["status"] for c in checks.values()])
-    return frame, {"status": status, "rows_in": rows_in, "rows_out": len(frame), "checks": checks}
+    return frame, {"status": status, "prices": prices, "rows_in": rows_in, "rows_out": len(frame),
+                   "checks": checks}
 
 
 def _context(symbol: str, frame: pd.DataFrame, timeframe: str, now: object) -> Context:
