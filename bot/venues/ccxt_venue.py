@@ -318,7 +318,9 @@ class CcxtVenue(BracketExits):
         return vid
 
     def _lookup(self, client_order_id: str, symbol: str) -> OrderState | None:
-        params = {"clientOrderId": venue_client_id(client_order_id)}
+        vid = venue_client_id(client_order_id)
+        self._original[vid] = client_order_id  # map a hashed id back, also after a restart
+        params = {"clientOrderId": vid}
         try:
             order = self._call("get_order", lambda: self._ex.fetch_order(None, symbol, params))
         except _NotFound:

@@ -107,6 +107,7 @@ def test_ccxt_long_client_id_round_trip(ccxt_h) -> None:
     ccxt_h.fake.advance()
     assert ccxt_h.venue.get_order(cid).status == "filled"
     assert [f.client_order_id for f in ccxt_h.venue.fills()] == [cid]
+    assert ccxt_h.make().get_order(cid).client_order_id == cid  # after a restart too
 
 
 def test_ccxt_single_exit_and_exits_for_a_partly_filled_entry(ccxt_h) -> None:
