@@ -57,13 +57,49 @@ class StrategyConfig(Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class LabelParams(Frozen):
+    """Settings of the non-default labels (see bot/ml/labels.py)."""
+
+    quantiles: list[float] = Field(default=[0.1, 0.35, 0.65, 0.9], min_length=4, max_length=4)  # signal5 cuts
+    profit_take: float = Field(default=1.0, gt=0, le=20)  # triple_barrier: upper barrier, in volatilities
+    stop_loss: float = Field(default=1.0, gt=0, le=20)  # triple_barrier: lower barrier, in volatilities
+    vol_window: int = Field(default=20, ge=2, le=1000)  # triple_barrier: bars of the causal volatility
+
+    @field_validator("quantiles")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(not 0 < q < 1 for q in v) or sorted(set(v)) != v:
+            raise ValueError(f"must be 4 increasing fractions in (0, 1), got {v}")
+        return v
+
+
 class ModelConfig(Frozen):
-    type: Literal["xgboost", "random_forest", "logistic"] = "xgboost"
+    type: Literal["xgboost", "random_forest", "logistic", "hist_gb", "ensemble", "stacking"] = "xgboost"
     params: dict[str, Any] = Field(default_factory=dict)
     features: str | list[str] = "starter"
-    horizon: int = Field(default=1, ge=1, le=252)
+    horizon: int | list[int] = 1
+    label: Literal["direction", "signal5", "return", "triple_barrier"] = "direction"
+    label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
     pooled: bool = True
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _horizons(cls, v: Any) -> Any:
+        items = v if isinstance(v, list) else [v]
+        if not items:
+            raise ValueError("give at least one horizon")
+        for h in items:
+            if isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 252:
+                raise ValueError(f"each horizon must be a whole number of bars from 1 to 252 (got {h!r})")
+        if len(set(items)) != len(items):
+            raise ValueError(f"duplicate horizons in {items}")
+        return v
+
+    @property
+    def horizons(self) -> list[int]:
+        """Return the label horizons as a list (one model is trained per horizon)."""
+        return list(self.horizon) if isinstance(self.horizon, list) else [self.horizon]
 
 
 class ValidationConfig(Frozen):
@@ -72,10 +108,51 @@ class ValidationConfig(Frozen):
     step: int | None = Field(default=None, ge=1)
     embargo: int = Field(default=5, ge=0)
     window: Literal["rolling", "expanding"] = "rolling"
+    scheme: Literal["walk_forward", "purged_kfold", "cpcv"] = "walk_forward"  # backtests need walk_forward
+    n_splits: int = Field(default=5, ge=2, le=50)  # purged_kfold: folds; cpcv: groups
+    n_test_splits: int = Field(default=2, ge=1, le=49)  # cpcv: groups in each test set
+
+    @model_validator(mode="after")
+    def _cpcv_groups(self) -> ValidationConfig:
+        if self.scheme == "cpcv" and self.n_test_splits >= self.n_splits:
+            raise ValueError(f"n_test_splits ({self.n_test_splits}) must be smaller than n_splits ({self.n_splits})")
+        return self
 
     @property
     def step_bars(self) -> int:
         return self.step or self.test
+
+
+class ParamRange(Frozen):
+    """One dimension of a tuning search space: a numeric range or a list of choices."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> ParamRange:
+        if self.choices is not None:
+            if not self.choices:
+                raise ValueError("choices must not be empty")
+            return self
+        if self.low is None or self.high is None or self.low >= self.high:
+            raise ValueError("give choices, or low < high")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+
+class TuningConfig(Frozen):
+    """Optuna tuning settings, and the trial count the deflated Sharpe ratio deflates by."""
+
+    n_trials: int = Field(default=1, ge=1)  # configurations tried to arrive at this one (written by tune)
+    sharpe_std: float | None = Field(default=None, gt=0)  # std of per-bar Sharpe across those trials
+    metric: Literal["roc_auc", "log_loss", "brier", "accuracy", "balanced_accuracy", "sharpe"] = "roc_auc"
+    space: dict[str, ParamRange] = Field(default_factory=dict)  # model.params key -> range; empty: defaults
+    prune_after: int = Field(default=3, ge=0)  # folds scored before a trial may be pruned
 
 
 class BrokerConfig(Frozen):
@@ -104,6 +181,7 @@ class Config(Frozen):
     validation: ValidationConfig = ValidationConfig()
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
+    tuning: TuningConfig = TuningConfig()
 
     def strategy_params(self) -> BaseModel:
         """Return the strategy's validated, typed parameters."""
