@@ -36,14 +36,15 @@ def roc_chart(fpr: np.ndarray, tpr: np.ndarray, auc: float) -> str:
 
 
 @styled
-def calibration_chart(points: pd.DataFrame, brier: float) -> str:
+def calibration_chart(points: pd.DataFrame, probs: np.ndarray, brier: float) -> str:
     """Reliability diagram (top) over a histogram of predicted probabilities (bottom)."""
     fig, (ax, hx) = new_figure((5.6, 5.0), nrows=2, sharex=True, height_ratios=[3, 1])
     ax.plot([0, 1], [0, 1], color=NEUTRAL_COLOR, ls="--", lw=1.0, label="Perfectly calibrated")
     ax.plot(points["mean_prob"], points["frac_up"], marker="o", ms=4, color=STRATEGY_COLOR, lw=1.5,
             label=f"Model (Brier {brier:.3f})")  # fmt: skip
-    lo = max(0.0, float(points["mean_prob"].min()) - 0.05)
-    hi = min(1.0, float(points["mean_prob"].max()) + 0.05)
+    q_lo, q_hi = np.quantile(probs, [0.002, 0.998]) if len(probs) else (0.0, 1.0)
+    lo = max(0.0, min(float(points["mean_prob"].min()), q_lo) - 0.02)
+    hi = min(1.0, max(float(points["mean_prob"].max()), q_hi) + 0.02)
     ax.set_xlim(lo, hi)
     ax.set_ylim(
         min(lo, float(points["frac_up"].min()) - 0.05),
@@ -51,7 +52,7 @@ def calibration_chart(points: pd.DataFrame, brier: float) -> str:
     )
     ax.set_ylabel("Observed frequency of up")
     top_legend(ax, ncol=2, fontsize=8.5)
-    hx.bar(points["mean_prob"], points["count"], width=0.08, color=STRATEGY_COLOR, alpha=0.6)
+    hx.hist(probs, bins=np.linspace(lo, hi, 41), color=STRATEGY_COLOR, alpha=0.6)
     hx.set_ylabel("Predictions")
     hx.set_xlabel("Predicted probability of up (out of sample)")
     hx.yaxis.set_major_formatter(lambda v, _p: f"{v:,.0f}")

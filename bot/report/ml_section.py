@@ -107,8 +107,9 @@ def _calibration_block(oos: pd.DataFrame, scores: dict[str, float]) -> str:
     return figure(
         "chart-calibration",
         "Calibration curve (reliability diagram)",
-        charts.calibration_chart(ms.calibration(oos), scores["brier"]),
-        f"Predictions grouped in 10 probability bins; Brier score {fmt(scores.get('brier'), 'prob')}.",
+        charts.calibration_chart(ms.calibration(oos), ms.probabilities(oos), scores["brier"]),
+        "Predictions sorted into 10 equal-count bins: mean predicted probability vs observed share of up "
+        f"outcomes; below, the distribution of predictions. Brier score {fmt(scores.get('brier'), 'prob')}.",
     )
 
 

@@ -47,12 +47,24 @@ def roc_points(oos: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     return fpr, tpr
 
 
-def calibration(oos: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Return reliability-diagram points: mean predicted prob, observed frequency, count per bin."""
+def probabilities(oos: pd.DataFrame) -> np.ndarray:
+    """Return the scored predicted probabilities."""
+    return _clean(oos)[1]
+
+
+def calibration(oos: pd.DataFrame, bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+    """Return reliability-diagram points: mean predicted prob, observed frequency, count per bin.
+
+    ``quantile`` bins hold equal numbers of predictions (readable when probabilities cluster near
+    0.5); ``uniform`` bins have equal width on [0, 1].
+    """
     y, p = _clean(oos)
     if len(y) == 0:
         return pd.DataFrame(columns=["mean_prob", "frac_up", "count"])
-    idx = np.clip((p * bins).astype(int), 0, bins - 1)
+    if strategy == "quantile":
+        idx = pd.qcut(pd.Series(p).rank(method="first"), bins, labels=False)
+    else:
+        idx = np.clip((p * bins).astype(int), 0, bins - 1)
     frame = pd.DataFrame({"bin": idx, "p": p, "y": y}).groupby("bin")
     out = frame.agg(mean_prob=("p", "mean"), frac_up=("y", "mean"), count=("y", "size"))
     return out.reset_index(drop=True)

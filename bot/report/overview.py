@@ -70,6 +70,11 @@ STATS_LABELS = {
     "dsr": ("Deflated Sharpe", "prob"),
     "deflated_sharpe": ("Deflated Sharpe", "prob"),
 }
+EXTRA_LABELS = {
+    "starting_cash": ("Starting cash", "money"),
+    "n_bars": ("Bars", "int"),
+    "periods_per_year": ("Periods per year", "int"),
+}
 SKIP_KEYS = {"benchmark", "ml", "stats", "data", "code_version"}
 
 
@@ -139,8 +144,11 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
     ]  # fmt: skip
     provenance = [
         ("Data source", data.get("source", g("data.source"))),
-        ("Data path", g("data.path")),
-        ("Data range", f"{data.get('start', '–')} to {data.get('end', '–')}"),
+        ("Data path", data.get("path", g("data.path"))),
+        (
+            "Data range",
+            f"{data.get('start', data.get('first_bar', '–'))} to {data.get('end', data.get('last_bar', '–'))}",
+        ),
         ("Data hash", data.get("hash", "–")),
         ("Code version", run.metrics.get("code_version", "–")),
         ("Run folder", run.path.name),
@@ -209,8 +217,10 @@ def metric_rows(
     known = {r[0] for r in RETURN_ROWS + RUN_ROWS} | SKIP_KEYS
     for key, value in metrics.items():
         if key not in known and isinstance(value, (int, float)) and not isinstance(value, bool):
-            kind = "int" if isinstance(value, int) else "num"
-            rows.append(
-                (key.replace("_", " ").capitalize(), fmt(value, kind), "–", "From metrics.json.")
+            default = (
+                key.replace("_", " ").capitalize(),
+                "int" if isinstance(value, int) else "num",
             )
+            label, kind = EXTRA_LABELS.get(key, default)
+            rows.append((label, fmt(value, kind), "–", "From metrics.json."))
     return rows

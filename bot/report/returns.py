@@ -125,7 +125,15 @@ def probabilistic_sharpe(returns: pd.Series, benchmark_sr: float = 0.0) -> float
 
 
 def return_metrics(values: pd.Series, ppy: int) -> dict[str, float]:
-    """Return the report's computed metrics for a daily value series (equity or benchmark)."""
+    """Return the report's computed metrics for a daily value series (equity or benchmark).
+
+    Ratios with a zero denominator (e.g. a flat curve) come out as NaN and are shown as "–".
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _return_metrics(values, ppy)
+
+
+def _return_metrics(values: pd.Series, ppy: int) -> dict[str, float]:
     r = simple_returns(values)
     if len(r) < 2:
         return {}

@@ -40,9 +40,9 @@ def test_roc_is_none_with_one_class():
     assert ms.roc_points(_oos([0.2, 0.7], [1, 1])) is None
 
 
-def test_calibration_bins():
+def test_calibration_bins_uniform():
     oos = _oos([0.12, 0.18, 0.55, 0.58, 0.91], [0, 1, 1, 1, 1])
-    cal = ms.calibration(oos)
+    cal = ms.calibration(oos, strategy="uniform")
     assert cal["count"].tolist() == [2, 2, 1]
     assert cal["frac_up"].tolist() == [0.5, 1.0, 1.0]
     assert cal["mean_prob"].round(3).tolist() == [0.15, 0.565, 0.91]
@@ -54,3 +54,12 @@ def test_importance_table_averages_per_feature_and_kind():
     gain = ms.importance_table(imp, "gain")
     assert gain.index.tolist() == ["b", "a"]
     assert gain["a"] == pytest.approx(0.3)
+
+
+def test_calibration_bins_quantile_hold_equal_counts():
+    probs = [0.50 + 0.001 * i for i in range(100)]
+    oos = _oos(probs, [i % 2 for i in range(100)])
+    cal = ms.calibration(oos, bins=10)
+    assert cal["count"].tolist() == [10] * 10
+    assert cal["mean_prob"].iloc[0] == pytest.approx(0.5045)
+    assert cal["frac_up"].tolist() == [0.5] * 10
