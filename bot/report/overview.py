@@ -29,7 +29,7 @@ RUN_ROWS = (
     ("win_rate", "Win rate", "pct", "Share of closed trades with positive net P&L."),
     ("profit_factor", "Profit factor", "num", "Gross winning P&L / gross losing P&L."),
     ("n_trades", "Trades", "int", "Number of round-trip trades."),
-    ("exposure", "Exposure", "pct", "Average gross position value / equity."),
+    ("exposure", "Exposure", "pct", "Share of bars with an open position."),
     ("final_value", "Final value", "money", "Equity on the last bar."),
 )
 COMPUTED_ROWS = (
