@@ -31,9 +31,24 @@ from bot.data.validation_config import DataValidationConfig
 from bot.errors import DataError
 
 __all__ = [
-    "ParquetCache", "ProviderSettings", "align_higher", "build_provider", "multi_timeframe", "resample_bars",
-    "SOURCES", "DataValidationConfig", "data_hash", "data_manifest", "load_bars", "load_validated",
-    "read_csv_bars", "sample_bars", "summary_lines", "symbol_hash", "validate_bars",
+    "DataValidationConfig",
+    "ParquetCache",
+    "ProviderSettings",
+    "SOURCES",
+    "adjust_prices",
+    "align_higher",
+    "build_provider",
+    "data_hash",
+    "data_manifest",
+    "load_bars",
+    "load_validated",
+    "multi_timeframe",
+    "read_csv_bars",
+    "resample_bars",
+    "sample_bars",
+    "summary_lines",
+    "symbol_hash",
+    "validate_bars",
 ]
 
 SOURCES: tuple[str, ...] = PROVIDERS

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from bot.data.partial import trades_24_7
@@ -89,7 +88,3 @@ def multi_timeframe(frame: pd.DataFrame, base_tf: str, higher_tfs: list[str]) ->
         parts.append(align_higher(frame, base_tf, higher, tf).drop(columns=f"{tf}_timestamp"))
     return pd.concat(parts, axis=1)
 
-
-def closes_at(index: pd.DatetimeIndex, timeframe: str) -> np.ndarray:
-    """Return the close times of bars stamped with their open times."""
-    return (index + parse_timeframe(timeframe)).to_numpy()

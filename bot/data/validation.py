@@ -119,7 +119,8 @@ def validate_bars(
         for c in entry["checks"].values():
             counts[c["status"]] += 1
     status = worst([e["status"] for e in symbols.values()])
-    report = {"status": status, "timeframe": timeframe, "counts": counts, "symbols": symbols}
+    report = {"status": status, "timeframe": timeframe, "counts": counts, "symbols": symbols,
+              "policies": cfg.model_dump(mode="json")}
     for line in summary_lines(report):
         (logger.warning if status in ("warn", "fail") else logger.info)(line)
     if status == "fail":
