@@ -69,7 +69,7 @@ def main() -> int:
         return 2
 
     sma_cfg = config("sma_cross", args.model, data_dir)
-    bars = load_data(sma_cfg)
+    bars, _ = load_data(sma_cfg)
     n = sum(len(df) for df in bars.values())
     sma = build_strategy(sma_cfg)
     sma_signals = {s: sma.compute_signals(df, None) for s, df in bars.items()}

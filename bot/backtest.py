@@ -31,15 +31,27 @@ class BacktestResult:
     walk_forward: WalkForwardResult | None
     metrics: dict
     timings: dict[str, float]
+    validation: dict | None = None  # the data_validation.json report
 
 
-def load_data(cfg: Config) -> dict[str, pd.DataFrame]:
-    """Load the configured bars (bounded by data.start/data.end, both inclusive)."""
-    from bot.data import load_bars
+# Checks whose default `fail` policy the CSV loader enforces line by line (naming file, line and date).
+_STRUCTURAL = ("unsorted_timestamps", "duplicate_timestamps", "missing_values", "non_positive_prices",
+               "ohlc_consistency")
+
+
+def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Load the configured bars (data.start/data.end inclusive) and validate them; return (bars, report).
+
+    With the default `fail` policies for the structural checks the loader stops at the first bad line
+    of a file; when any of them is set to `warn`/`repair` it loads leniently and lets validation act.
+    """
+    from bot.data import load_bars, validate_bars
 
     d = cfg.data
-    return load_bars(d.source, list(d.symbols), timeframe=d.timeframe, start=d.start, end=d.end,
-                     path=d.path, seed=cfg.seed)
+    strict = all(getattr(d.validation, c).policy == "fail" for c in _STRUCTURAL)
+    bars = load_bars(d.source, list(d.symbols), timeframe=d.timeframe, start=d.start, end=d.end, path=d.path,
+                     seed=cfg.seed, strict=strict, sources=d.sources, cache_dir=d.cache_dir, prices=d.prices)
+    return validate_bars(bars, d.validation, d.timeframe)
 
 
 def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> BacktestResult:
@@ -48,7 +60,9 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    bars = bars if bars is not None else load_data(cfg)
+    validation = None
+    if bars is None:
+        bars, validation = load_data(cfg)
     timings["load"] = time.perf_counter() - t0
     strategy = build_strategy(cfg)
     wf = None
@@ -65,7 +79,7 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     timings["simulate"] = time.perf_counter() - t0
     b = cfg.broker
     bench = buy_and_hold(bars, calendar, b.cash, b.commission, b.slippage)
-    result = BacktestResult(cfg, dict(bars), signals, ledger, calendar, bench, wf, {}, timings)
+    result = BacktestResult(cfg, dict(bars), signals, ledger, calendar, bench, wf, {}, timings, validation)
     result.metrics = compute_metrics(result)
     return result
 
@@ -103,11 +117,13 @@ def _data_provenance(r: BacktestResult) -> dict:
     d = r.config.data
     out = {"source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
            "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
-    try:
-        from bot.data import data_hash
-    except ImportError:
-        return out
-    out["hash"] = data_hash(r.bars)
+    from bot.data import data_manifest
+
+    manifest = data_manifest(r.bars)
+    out["hash"] = manifest["hash"]
+    out["symbol_hashes"] = {s: v["hash"] for s, v in manifest["symbols"].items()}
+    if r.validation is not None:
+        out["validation_status"] = r.validation.get("status")
     return out
 
 
@@ -148,6 +164,8 @@ def write_run(r: BacktestResult, out: Path) -> Path:
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(dump_config(r.config))
+        if r.validation is not None:
+            (tmp / "data_validation.json").write_text(json_text(r.validation))
         eq = r.ledger.equity_frame()
         eq["benchmark"] = r.benchmark.to_numpy()
         (tmp / "equity.csv").write_text(csv_text(eq, ("timestamp",)))

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.data.validation_config import DataValidationConfig
 from bot.errors import ConfigError
 
 Fraction = Field(gt=0, le=1)
@@ -31,6 +32,10 @@ class DataConfig(Frozen):
     start: dt.date | dt.datetime | None = None
     end: dt.date | dt.datetime | None = None
     timeframe: str = Field(default="1d", pattern=r"^\d+(m|h|d)$")
+    sources: list[str] | None = None  # fallback chain, e.g. [alpaca, yfinance]; overrides `source` when set
+    cache_dir: str | None = None  # Parquet cache of fetched bars (network sources)
+    prices: Literal["raw", "adjusted"] = "raw"  # adjusted: OHLC scaled by adj_close / close when present
+    validation: DataValidationConfig = DataValidationConfig()
 
     @field_validator("path")
     @classmethod

@@ -105,7 +105,7 @@ def _from_run(a: argparse.Namespace) -> tuple[dict, str]:
     from bot.backtest import load_data  # the run's own loading path
     from bot.config import load_config
 
-    return load_data(load_config(run / "config.yaml")), expected
+    return load_data(load_config(run / "config.yaml"))[0], expected
 
 
 def _changed(manifest_path: str | None, current: dict) -> str:

@@ -26,7 +26,7 @@ def small_ml_config(**sets):
     return parse_config(raw)
 
 
-def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run run_backtest.py in a subprocess and capture its output."""
     return subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)

@@ -38,7 +38,7 @@ def _lines_before(text: str, column: str, t: str, also: str | None = None) -> li
 def test_altering_bars_after_t_leaves_everything_before_t_identical(tmp_path, model):
     cfg = small_ml_config(model__type=model, model__params="{}" if model == "logistic" else "{n_estimators: 30}",
                           risk__trailing_stop="0.04", risk__stop_loss="null")
-    bars = load_data(cfg)
+    bars, _ = load_data(cfg)
     t = pd.Timestamp("2016-09-01", tz="UTC")
     runs = []
     for i, b in enumerate((bars, _alter_after(bars, t, seed=1))):
