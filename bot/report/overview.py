@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -163,10 +162,23 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
 
 
 def _validation_html(validation: Any) -> str:
+    """Render data_validation.json as a table: one row per symbol and check that is not ok."""
     if validation is None:
         return '<p class="note">No data_validation.json in the run folder.</p>'
-    text = json.dumps(validation, indent=1, sort_keys=True, default=str)
-    return f"<details><summary>Data validation report</summary><pre>{esc(text[:20000])}</pre></details>"
+    counts = validation.get("counts", {})
+    head = (f"<h3>Data validation: {esc(str(validation.get('status', '?')))}</h3>"
+            f"<p>{esc(', '.join(f'{k} {v}' for k, v in counts.items()))} (checks x symbols)</p>")
+    rows = []
+    for sym, info in validation.get("symbols", {}).items():
+        for check, c in info.get("checks", {}).items():
+            if c.get("status") != "ok":
+                rows.append(f"<tr><td>{esc(sym)}</td><td>{esc(check)}</td><td>{esc(str(c.get('status')))}</td>"
+                            f"<td>{esc(str(c.get('count', '')))}</td><td>{esc(str(c.get('detail', '')))}</td></tr>")
+    if not rows:
+        return head + "<p>Every check passed for every symbol.</p>"
+    table = ("<table><thead><tr><th>Symbol</th><th>Check</th><th>Status</th><th>Count</th><th>Detail</th>"
+             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return head + table
 
 
 def _value(source: dict[str, Any], computed: dict[str, float], key: str) -> Any:
