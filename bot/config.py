@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.data.validation_config import DataValidationConfig
 from bot.errors import ConfigError
+from bot.models.lifecycle_config import (
+    AlertsConfig,
+    DriftConfig,
+    MonitoringConfig,
+    RegistryConfig,
+    RetrainConfig,
+)
 
 Fraction = Field(gt=0, le=1)
 
@@ -187,6 +194,11 @@ class Config(Frozen):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     tuning: TuningConfig = TuningConfig()
+    registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/models/lifecycle_config.py)
+    retrain: RetrainConfig = RetrainConfig()
+    drift: DriftConfig = DriftConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     def strategy_params(self) -> BaseModel:
         """Return the strategy's validated, typed parameters."""
