@@ -108,6 +108,11 @@ def compute_metrics(r: BacktestResult) -> dict:
     if r.walk_forward is not None:
         m["ml"] = dict(r.walk_forward.metrics, n_folds=int(len(r.walk_forward.folds)),
                        features=r.walk_forward.feature_names)
+        from bot.ml.summary import equity_stats
+
+        strat = equity_stats(equity, r.walk_forward.predictions, cfg, ppy)
+        m["ml"]["stats"] = dict(m["ml"].get("stats", {}), strategy=strat)
+        m["stats"] = {k: strat[k] for k in ("psr", "dsr", "n_trials") if k in strat}
     m["data"] = _data_provenance(r)
     m["code_version"] = code_version()
     return m
@@ -142,7 +147,8 @@ def signals_frame(r: BacktestResult) -> pd.DataFrame:
     if r.walk_forward is not None:
         p = r.walk_forward.predictions
         p = p[p["prob_up"].notna()]
-        df = p[["timestamp", "symbol", "fold", "prob_up", "prediction"]].copy()
+        per_horizon = [c for c in p.columns if c.startswith("prob_up_h")]  # multi-horizon: one per horizon
+        df = p[["timestamp", "symbol", "fold", "prob_up", "prediction", *per_horizon]].copy()
         df["fold"] = df["fold"].astype(int)
         df["prediction"] = df["prediction"].astype(int)
         return df

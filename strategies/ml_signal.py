@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
@@ -14,6 +16,8 @@ class MlSignalParams(StrategyParams):
     entry_threshold: float = Field(default=0.55, ge=0.5, lt=1)
     exit_threshold: float = Field(default=0.5, gt=0, lt=1)
     payoff_lookback: int = Field(default=252, ge=20)
+    # How per-horizon P(up) combine when model.horizon is a list (see bot/ml/horizons.py).
+    horizon_combine: Literal["all_agree", "mean", "first"] = "all_agree"
 
     @model_validator(mode="after")
     def _exit_below_entry(self) -> MlSignalParams:
@@ -31,9 +35,10 @@ class MlSignalStrategy(Strategy):
     signal_columns = ("prob_up", "payoff")
     uses_model = True
 
-    def __init__(self, params: MlSignalParams, risk, horizon: int = 1):
+    def __init__(self, params: MlSignalParams, risk, horizon: int | list[int] = 1):
         super().__init__(params, risk)
-        self.horizon = horizon
+        # The payoff ratio for Kelly sizing uses the first (primary) horizon.
+        self.horizon = horizon[0] if isinstance(horizon, list) else horizon
 
     def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
         probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan

@@ -3,24 +3,35 @@
 The folds live on the union calendar of all symbols (positions 0..n-1). Fold k tests the
 positions [s_k, s_k + min(test, step)) with s_k = train + k * step. Its model is fitted on
 samples at positions in the train window ([s_k - train, s_k) rolling, [0, s_k) expanding)
-whose labels END before s_k - embargo: a sample at t with horizon h ends at t + h, so the
-last h bars before the test window are purged and ``embargo`` more bars are skipped. Fold
-boundaries depend only on positions, so changing bars after a date never moves earlier folds.
+whose labels END before s_k - embargo: a sample at t with horizon h ends at t + h (or, for
+the triple barrier, at the bar its first barrier is touched), so the last bars before the test
+window are purged and ``embargo`` more bars are skipped. Fold boundaries depend only on
+positions, so changing bars after a date never moves earlier folds.
+
+``run_walk_forward`` is what backtests trade on. ``run_validation`` also runs the research
+schemes (purged k-fold, combinatorial purged CV; see ``bot.ml.cv``), whose models may train on
+data after the test window and so must never drive a simulated trade.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from loguru import logger
 
 from bot.config import Config
-from bot.errors import DataError
-from bot.ml.labels import direction_label
-from bot.ml.models import NAN_INTOLERANT, build_classifier
+from bot.errors import ConfigError, DataError
+from bot.ml.cv import Split, cpcv_paths, group_of, make_splits
+from bot.ml.dataset import Dataset, build_dataset
+from bot.ml.horizons import horizon_combine_of
+from bot.ml.models import IMPORTANCE_KIND
+from bot.ml.pipeline import SplitOutput, public_columns, run_splits
+from bot.ml.summary import bars_per_year, cost_of, fold_row, oos_metrics, summarize
+
+__all__ = ["Fold", "WalkForwardResult", "check_history", "make_folds", "oos_metrics", "run_validation",
+           "run_walk_forward", "train_mask", "validate_dataset"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class Fold:
 class WalkForwardResult:
     feature_names: list[str]
     prob_up: dict[str, pd.Series]
-    predictions: pd.DataFrame  # timestamp, symbol, fold, prob_up, prediction, label
+    predictions: pd.DataFrame  # timestamp, symbol, fold, prob_up, prediction, label, majority, ...
     folds: pd.DataFrame
     importance: pd.DataFrame
     metrics: dict
@@ -53,21 +64,10 @@ def make_folds(n: int, train: int, test: int, step: int, window: str) -> list[Fo
     return folds
 
 
-def _symbol_frame(sym: str, bars: pd.DataFrame, cfg: Config, names: list[str],
-                  context: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> pd.DataFrame:
-    from bot.features import compute_features
-
-    feats = compute_features(bars, names, context=context)
-    h = cfg.model.horizon
-    frame = feats.astype(np.float64)
-    frame["label"] = direction_label(bars["close"], h)
-    pos = calendar.get_indexer(bars.index)
-    frame["pos"] = pos
-    end = np.full(len(bars), np.iinfo(np.int64).max, dtype=np.int64)
-    end[: max(len(bars) - h, 0)] = pos[h:]
-    frame["label_end"] = end
-    frame["symbol"] = sym
-    return frame
+def train_mask(fold: Fold, pos: np.ndarray, label_end: np.ndarray, embargo: int) -> np.ndarray:
+    """Select samples in the fold's train window whose labels end before test_start - embargo."""
+    in_window = (pos >= fold.train_start) & (pos < fold.test_start)
+    return in_window & (label_end < fold.test_start - embargo)
 
 
 def check_history(bars: Mapping[str, pd.DataFrame], cfg: Config) -> None:
@@ -83,133 +83,91 @@ def check_history(bars: Mapping[str, pd.DataFrame], cfg: Config) -> None:
             )
 
 
+def _check_groups(bars: Mapping[str, pd.DataFrame], cfg: Config) -> None:
+    need = 10 * cfg.validation.n_splits
+    sym, df = max(bars.items(), key=lambda kv: len(kv[1]))
+    if len(df) < need:
+        raise DataError(f"{df.attrs.get('path', sym)}:{len(df) + 1}",
+                        f"{sym} has {len(df)} bars, but {cfg.validation.scheme} with n_splits="
+                        f"{cfg.validation.n_splits} needs at least {need}")
+
+
 def run_walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config,
                      context: Mapping[str, pd.DataFrame] | None = None) -> WalkForwardResult:
     """Train fold by fold and predict each test window in one batch."""
-    from bot.features import resolve_feature_names
+    if cfg.validation.scheme != "walk_forward":
+        raise ConfigError("validation.scheme", f"a backtest trades on walk_forward predictions only; "
+                          f"{cfg.validation.scheme} lets models train on later data "
+                          "(use python -m bot.research.evaluate for it)")
+    return run_validation(bars, cfg, context)
 
-    check_history(bars, cfg)
-    names = resolve_feature_names(cfg.model.features)
-    calendar = pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))
-    ctx = dict(context or bars)
-    data = pd.concat([_symbol_frame(s, df, cfg, names, ctx, calendar) for s, df in bars.items()])
-    data = data.sort_values(["pos", "symbol"], kind="stable").reset_index(names="timestamp")
-    v = cfg.validation
-    folds = make_folds(len(calendar), v.train, v.test, v.step_bars, v.window)
-    drop_nan = cfg.model.type in NAN_INTOLERANT
-    X_all = data[names].to_numpy(np.float64)
-    has_nan = np.isnan(X_all).any(axis=1)
-    preds, fold_rows, importances = [], [], []
-    for fold in folds:
-        out = _fit_predict_fold(fold, data, X_all, has_nan, names, cfg, drop_nan, len(folds))
-        if out is None:
-            continue
-        pred, row, imp = out
-        preds.append(pred)
-        fold_rows.append(row)
-        importances.append(imp)
-    predictions = pd.concat(preds, ignore_index=True) if preds else _empty_predictions()
-    folds_df = pd.DataFrame(fold_rows)
-    if len(folds_df):
-        for col in ("train_start", "train_end", "test_start", "test_end"):
-            folds_df[col] = calendar[folds_df[col].to_numpy()]
-    prob_up = _prob_series(predictions, bars)
+
+def run_validation(bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mapping[str, pd.DataFrame] | None = None,
+                   on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> WalkForwardResult:
+    """Build the dataset and run ``validation.scheme`` over it."""
+    if cfg.validation.scheme == "walk_forward":
+        check_history(bars, cfg)
+    else:
+        _check_groups(bars, cfg)
+    return validate_dataset(build_dataset(bars, cfg, context), cfg, bars, on_split)
+
+
+def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
+                     on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> WalkForwardResult:
+    """Run ``validation.scheme`` on a prepared dataset (the tuner reuses one across trials)."""
+    splits = make_splits(len(ds.calendar), cfg.validation)
+    outputs = run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split)
+    rows = _assemble(outputs, ds, cfg)
+    predictions = public_columns(rows, ds.horizons) if len(rows) else _empty_predictions()
+    ppy = bars_per_year(ds.calendar)
+    folds = _fold_table(outputs, ds.calendar, ppy, cost_of(cfg))
+    metrics = summarize(predictions, cfg, ppy) if len(predictions) else {"n_predictions": 0}
+    first = predictions.drop_duplicates(["timestamp", "symbol"]) if "path" in predictions else predictions
     return WalkForwardResult(
-        feature_names=names,
-        prob_up=prob_up,
+        feature_names=ds.names,
+        prob_up=_prob_series(first, bars),
         predictions=predictions,
-        folds=folds_df,
-        importance=_mean_importance(importances, names, cfg.model.type),
-        metrics=oos_metrics(predictions),
+        folds=folds,
+        importance=_mean_importance([o.importance for o in outputs], ds.names, cfg.model.type),
+        metrics=metrics,
     )
 
 
-def train_mask(fold: Fold, pos: np.ndarray, label_end: np.ndarray, embargo: int) -> np.ndarray:
-    """Select samples in the fold's train window whose labels end before test_start - embargo."""
-    in_window = (pos >= fold.train_start) & (pos < fold.test_start)
-    return in_window & (label_end < fold.test_start - embargo)
+def _assemble(outputs: list[SplitOutput], ds: Dataset, cfg: Config) -> pd.DataFrame:
+    if not outputs:
+        return pd.DataFrame()
+    if cfg.validation.scheme != "cpcv":
+        return pd.concat([o.rows for o in outputs], ignore_index=True)
+    v, n = cfg.validation, len(ds.calendar)
+    parts = []
+    for p, path in enumerate(cpcv_paths(v.n_splits, v.n_test_splits)):
+        for o in outputs:
+            mine = [g for g, s in path.items() if s == o.split.index]
+            rows = o.rows[np.isin(group_of(o.rows["pos"].to_numpy(), n, v.n_splits), mine)]
+            parts.append(rows.assign(path=p))
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["path", "pos", "symbol"], kind="stable").reset_index(drop=True)
 
 
-def _fit_predict_fold(fold: Fold, data: pd.DataFrame, X_all: np.ndarray, has_nan: np.ndarray,
-                      names: list[str], cfg: Config, drop_nan: bool, n_folds: int):
-    pos = data["pos"].to_numpy()
-    label = data["label"].to_numpy()
-    train = train_mask(fold, pos, data["label_end"].to_numpy(), cfg.validation.embargo)
-    train &= ~np.isnan(label)
-    train &= ~has_nan if drop_nan else ~np.isnan(X_all).all(axis=1)
-    test = (pos >= fold.test_start) & (pos < fold.test_end)
-    y = label[train]
-    if train.sum() < 50 or len(np.unique(y)) < 2:
-        logger.warning(f"fold {fold.index}: {int(train.sum())} usable training rows, no predictions")
-        return None
-    model = build_classifier(cfg.model.type, cfg.model.params, cfg.seed + fold.index, cfg.model.calibration)
-    model.fit(X_all[train], y.astype(int))
-    prob = np.full(int(test.sum()), np.nan)
-    ok = ~has_nan[test] if drop_nan else np.ones(int(test.sum()), dtype=bool)
-    if ok.any():
-        prob[ok] = model.predict_proba(X_all[test][ok])[:, 1]
-    majority = float(np.mean(y) >= 0.5)
-    pred = data.loc[test, ["timestamp", "symbol"]].copy()
-    pred["fold"] = fold.index
-    pred["prob_up"] = prob
-    pred["prediction"] = np.where(np.isnan(prob), np.nan, (prob >= 0.5).astype(float))
-    pred["label"] = label[test]
-    pred["majority"] = majority
-    row = dict(fold=fold.index, train_start=fold.train_start, train_end=fold.test_start - 1,
-               test_start=fold.test_start, test_end=fold.test_end - 1,
-               n_train=int(train.sum()), n_test=int(np.isfinite(prob).sum()), **_fold_scores(pred))
-    if fold.index % max(1, n_folds // 10) == 0 or fold.index == n_folds - 1:
-        logger.info(f"walk-forward fold {fold.index + 1}/{n_folds}: trained on {row['n_train']} rows")
-    return pred, row, _importance(model, len(names))
-
-
-def _fold_scores(pred: pd.DataFrame) -> dict:
-    from sklearn.metrics import roc_auc_score
-
-    m = pred["label"].notna() & pred["prob_up"].notna()
-    y, p = pred.loc[m, "label"].to_numpy(), pred.loc[m, "prob_up"].to_numpy()
-    acc = float(np.mean((p >= 0.5) == (y == 1))) if len(y) else np.nan
-    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else np.nan
-    return {"accuracy": acc, "roc_auc": auc}
-
-
-def oos_metrics(pred: pd.DataFrame) -> dict:
-    """Return out-of-sample classification metrics over every prediction whose label is known."""
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-
-    m = pred["label"].notna() & pred["prob_up"].notna()
-    y = pred.loc[m, "label"].to_numpy().astype(int)
-    p = pred.loc[m, "prob_up"].to_numpy()
-    if len(y) == 0:
-        return {"n_predictions": 0}
-    two = len(np.unique(y)) == 2
-    return {
-        "accuracy": float(np.mean((p >= 0.5) == (y == 1))),
-        "baseline_accuracy": float(np.mean(pred.loc[m, "majority"].to_numpy() == y)),
-        "roc_auc": float(roc_auc_score(y, p)) if two else None,
-        "log_loss": float(log_loss(y, np.clip(p, 1e-12, 1 - 1e-12), labels=[0, 1])),
-        "brier": float(brier_score_loss(y, p)),
-        "n_predictions": int(len(y)),
-        "positive_rate": float(np.mean(y)),
-    }
-
-
-def _importance(model, n: int) -> np.ndarray:
-    inner = [c.estimator for c in model.calibrated_classifiers_] if hasattr(model, "calibrated_classifiers_") else [model]
-    vals = []
-    for est in inner:
-        est = est.steps[-1][1] if hasattr(est, "steps") else est
-        if hasattr(est, "feature_importances_"):
-            vals.append(np.asarray(est.feature_importances_, dtype=float))
-        elif hasattr(est, "coef_"):
-            vals.append(np.abs(np.asarray(est.coef_, dtype=float)).ravel())
-    return np.mean(vals, axis=0) if vals else np.full(n, np.nan)
+def _fold_table(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, ppy: int, cost: float) -> pd.DataFrame:
+    rows = []
+    for o in outputs:
+        s = o.split
+        row = dict(fold=s.index, train_start=calendar[s.train[0]], train_end=calendar[s.train[1] - 1],
+                   test_start=calendar[s.test_start], test_end=calendar[s.test_end - 1],
+                   n_train=o.n_train, n_test=int(o.rows["prob_up"].notna().sum()))
+        if s.groups:
+            row["groups"] = " ".join(str(g) for g in s.groups)
+        row.update(fold_row(o.rows, ppy, cost))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str) -> pd.DataFrame:
-    label = {"xgboost": "gain", "random_forest": "impurity", "logistic": "abs_coef_standardized"}[kind]
-    mean = np.nanmean(np.vstack(imps), axis=0) if imps else np.full(len(names), np.nan)
-    df = pd.DataFrame({"feature": names, "importance": mean, "kind": label})
+    stacked = np.vstack(imps) if imps else np.full((1, len(names)), np.nan)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(stacked, axis=0) if np.isfinite(stacked).any() else np.full(len(names), np.nan)
+    df = pd.DataFrame({"feature": names, "importance": mean, "kind": IMPORTANCE_KIND[kind]})
     return df.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 

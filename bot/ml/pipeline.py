@@ -1,0 +1,118 @@
+"""Fit and predict one split: one SignalModel per horizon, trained on purged rows only.
+
+``run_splits`` runs every split in order and returns the raw predictions (one row per tested
+sample and split), one summary row per split and the feature importances. A caller may pass
+``on_split(split, rows)`` to watch the predictions as they come (the tuner reports fold scores
+to Optuna this way, and may stop the run by raising).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+
+from bot.config import Config
+from bot.ml.cv import Split, tested_mask, train_mask
+from bot.ml.dataset import Dataset
+from bot.ml.horizons import combine_horizons
+from bot.ml.models import feature_importance, is_nan_intolerant
+from bot.ml.signal_model import SignalModel
+
+MIN_TRAIN_ROWS = 50
+TARGET_LABELS = ("signal5", "return")
+
+
+@dataclass
+class SplitOutput:
+    split: Split
+    rows: pd.DataFrame  # timestamp, symbol, pos, fold, prob_up, prediction, label, majority, ret1, per-horizon columns
+    n_train: int  # training rows of the first horizon's model
+    importance: np.ndarray
+
+
+def _feature_ok(ds: Dataset, cfg: Config) -> tuple[np.ndarray, bool]:
+    drop_nan = is_nan_intolerant(cfg.model.type, cfg.model.params)
+    return (~ds.has_nan if drop_nan else ~ds.all_nan), drop_nan
+
+
+def _fit(ds: Dataset, cfg: Config, h: int, train: np.ndarray, seed: int) -> SignalModel:
+    m = cfg.model
+    model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), seed)
+    return model.fit(ds.X[train], ds.frame[f"ret_h{h}"].to_numpy()[train])
+
+
+def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int) -> SplitOutput | None:
+    """Train each horizon's model on the split's purged train rows and predict its test rows."""
+    pos = ds.pos
+    test = tested_mask(split, pos)
+    feat_ok, drop_nan = _feature_ok(ds, cfg)
+    ok = feat_ok[test] if drop_nan else np.ones(int(test.sum()), dtype=bool)
+    rows = ds.frame.loc[test, ["timestamp", "symbol", "pos", "ret1"]].reset_index(drop=True)
+    probs, imps, n_train, majority = [], [], 0, np.nan
+    for i, h in enumerate(ds.horizons):
+        up = ds.frame[f"up_h{h}"].to_numpy()
+        train = train_mask(split, pos, ds.frame[f"end_h{h}"].to_numpy(), cfg.validation.embargo)
+        train &= ~np.isnan(up) & feat_ok
+        y = up[train]
+        if train.sum() < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
+            logger.warning(f"fold {split.index}: {int(train.sum())} usable training rows for horizon {h}, no predictions")
+            return None
+        model = _fit(ds, cfg, h, train, seed)
+        prob = np.full(int(test.sum()), np.nan)
+        if ok.any():
+            prob[ok] = model.prob_up(ds.X[test][ok])
+        probs.append(prob)
+        rows[f"prob_up_h{h}"] = prob
+        rows[f"label_h{h}"] = up[test]
+        if cfg.model.label in TARGET_LABELS:
+            rows[f"target_h{h}"] = model.target_of(ds.frame[f"ret_h{h}"].to_numpy()[test])
+            pred = np.full(int(test.sum()), np.nan)
+            if ok.any():
+                pred[ok] = model.predict_target(ds.X[test][ok])
+            rows[f"target_pred_h{h}"] = pred
+        imps.append(feature_importance(model.model_, len(ds.names)))
+        if i == 0:
+            n_train, majority = int(train.sum()), float(np.mean(y) >= 0.5)
+    prob = combine_horizons(np.column_stack(probs), combine)
+    rows["fold"] = split.index
+    rows["prob_up"] = prob
+    rows["prediction"] = np.where(np.isnan(prob), np.nan, (prob >= 0.5).astype(float))
+    rows["label"] = rows[f"label_h{ds.horizons[0]}"]
+    rows["majority"] = majority
+    return SplitOutput(split, rows, n_train, np.nanmean(np.vstack(imps), axis=0) if len(imps) > 1 else imps[0])
+
+
+def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
+               on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> list[SplitOutput]:
+    """Fit and predict every split in order; skipped splits (too few rows) are left out."""
+    outputs = []
+    n = len(splits)
+    for split in splits:
+        out = fit_predict_split(ds, split, cfg, combine, cfg.seed + split.index)
+        if out is None:
+            continue
+        outputs.append(out)
+        if split.index % max(1, n // 10) == 0 or split.index == n - 1:
+            logger.info(f"{cfg.validation.scheme} fold {split.index + 1}/{n}: trained on {out.n_train} rows")
+        if on_split is not None:
+            on_split(split, out.rows)
+    return outputs
+
+
+def public_columns(rows: pd.DataFrame, horizons: list[int]) -> pd.DataFrame:
+    """Return the predictions frame: the contract columns first, per-horizon ones only when there are several."""
+    lead = ["timestamp", "symbol", "fold", "prob_up", "prediction", "label", "majority"]
+    extra = [c for c in ("path",) if c in rows]
+    per_h = []
+    for h in horizons:
+        per_h += [c for c in (f"prob_up_h{h}", f"label_h{h}", f"target_h{h}", f"target_pred_h{h}") if c in rows]
+    out = rows[lead + extra + per_h + ["ret1"]]
+    if len(horizons) == 1:
+        h = horizons[0]
+        out = out.drop(columns=[f"prob_up_h{h}", f"label_h{h}"], errors="ignore")
+        out = out.rename(columns={f"target_h{h}": "target", f"target_pred_h{h}": "target_pred"})
+    return out.reset_index(drop=True)
