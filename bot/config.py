@@ -167,11 +167,31 @@ class TuningConfig(Frozen):
     prune_after: int = Field(default=3, ge=0)  # folds scored before a trial may be pruned
 
 
+class AlpacaBrokerConfig(Frozen):
+    """Alpaca settings for live sessions (keys come from ALPACA_API_KEY / ALPACA_SECRET_KEY)."""
+
+    paper: bool = True
+    trading_url: str | None = None  # override of the trading API base URL (tests: a loopback fake)
+    data_url: str | None = None  # override of the market-data API base URL
+    feed: str | None = None  # stock data feed: iex (free accounts) or sip; None: the account default
+
+
+class CcxtBrokerConfig(Frozen):
+    """CCXT exchange settings for live sessions (keys come from CCXT_API_KEY / CCXT_SECRET)."""
+
+    exchange: str = "binance"
+    sandbox: bool = True  # the exchange's testnet
+    api_url: str | None = None  # override of the exchange's API base URLs (tests: a loopback fake)
+
+
 class BrokerConfig(Frozen):
     cash: float = Field(default=100_000.0, gt=0)
     commission: float = Field(default=0.001, ge=0, lt=1)
     slippage: float = Field(default=0.0005, ge=0, lt=1)
     fractional: bool | None = None  # None: fractional sizes for crypto pairs (symbols with '/'), whole shares otherwise
+    kind: Literal["paper", "alpaca", "ccxt"] = "paper"  # live sessions only: which venue run_live.py trades on
+    alpaca: AlpacaBrokerConfig = AlpacaBrokerConfig()
+    ccxt: CcxtBrokerConfig = CcxtBrokerConfig()
 
 
 class RiskConfig(Frozen):
@@ -182,6 +202,20 @@ class RiskConfig(Frozen):
     take_profit: float | None = Field(default=None, gt=0, le=10)
     trailing_stop: float | None = Field(default=None, gt=0, lt=1)
     max_drawdown_halt: float | None = Field(default=None, gt=0, le=1)
+    max_daily_loss: float | None = Field(default=None, gt=0, le=1)  # halt entries for the rest of the UTC day
+    flatten_on_halt: bool = False  # when a halt triggers, also close open positions (exit_reason "halt")
+
+
+class LiveConfig(Frozen):
+    """Settings of live and paper sessions (run_live.py)."""
+
+    poll_seconds: float = Field(default=5.0, ge=0)  # how often the venue is asked for new closed bars
+    state_db: str | None = None  # SQLAlchemy URL of the journal; default sqlite:///state/<name>.db
+    paper_data: Literal["replay", "alpaca", "ccxt"] = "replay"  # broker.kind=paper: where bars come from
+    warmup_bars: int | None = Field(default=None, ge=1)  # history before the first traded bar; default: model/strategy need
+    model_path: str | None = None  # load a saved live model instead of training at start-up
+    on_shutdown: Literal["keep", "cancel"] = "keep"  # open orders when the session ends
+    late_bar_seconds: float = Field(default=60.0, ge=0)  # wait this long past a bar's close for lagging symbols
 
 
 class Config(Frozen):
@@ -194,6 +228,7 @@ class Config(Frozen):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     tuning: TuningConfig = TuningConfig()
+    live: LiveConfig = LiveConfig()
     registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/models/lifecycle_config.py)
     retrain: RetrainConfig = RetrainConfig()
     drift: DriftConfig = DriftConfig()
