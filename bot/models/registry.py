@@ -1,0 +1,217 @@
+"""The MLflow model registry of one strategy config: versions, aliases champion / challenger, rollback.
+
+One registered model per config (``registry.model_name``, default the config's ``name``). Each
+version points at a run's ``model`` artifact folder and pins its manifest's sha256 in the version
+tag ``manifest_sha256``; loading downloads the folder and refuses it unless the pin and every file
+checksum match. Promotions are remembered in the registered model's tag ``champion_history`` (a
+JSON list, last = current champion), so ``rollback`` restores the previous champion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from loguru import logger
+
+from bot.errors import ConfigError
+from bot.models.artifacts import ArtifactError, load_model, manifest_sha256, save_model
+from bot.models.bundle import TrainedModel
+from bot.models.lifecycle_config import RegistryConfig
+from bot.models.tracking import experiment_id, log_model_run, tracking_client
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+HISTORY_TAG = "champion_history"
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[A-Za-z0-9_-]+)|/(?P<version>\d+))$")
+
+
+class RegistryError(ConfigError):
+    """The registry has no such model, version or alias (exit 2)."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    aliases: tuple[str, ...]
+    created_ms: int
+    run_id: str
+    tags: dict[str, str]
+    description: str
+
+
+class ModelRegistry:
+    """Register, list, promote, roll back and load versions of one registered model."""
+
+    def __init__(self, cfg: RegistryConfig, default_name: str, client=None):
+        self.cfg = cfg
+        self.name = cfg.model_name or default_name
+        self.experiment = cfg.experiment or default_name
+        self.client = client or tracking_client(cfg.tracking_uri)
+
+    @classmethod
+    def for_config(cls, config, client=None) -> ModelRegistry:
+        """Return the registry of a run Config (its ``registry`` section and ``name``)."""
+        return cls(config.registry, config.name, client)
+
+    # ----------------------------------------------------------------- writing
+
+    def register(self, model: TrainedModel, metrics: dict, tags: dict[str, str] | None = None,
+                 description: str = "", run_name: str = "train") -> int:
+        """Save ``model`` as an artifact, log its training run, create a new version; return the version."""
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "model"
+            save_model(model, folder, self.cfg.xgboost_format)
+            pin = manifest_sha256(folder)
+            exp = experiment_id(self.client, self.experiment, self.cfg)
+            run_id = log_model_run(self.client, exp, model, folder, metrics, {"registered_model": self.name, **(tags or {})},
+                                   run_name)
+        self._ensure_model()
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
+        vtags = {"manifest_sha256": pin, "data_hash": model.info.get("data_hash", ""),
+                 "code_version": model.info.get("code_version", ""),
+                 "label_end": model.info.get("training", {}).get("label_end", ""), **(tags or {})}
+        mv = self.client.create_model_version(self.name, source, run_id, tags=vtags, description=description)
+        logger.info(f"registered {self.name} version {mv.version} (run {run_id})")
+        return int(mv.version)
+
+    def _ensure_model(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(self.name)
+        except MlflowException:
+            self.client.create_registered_model(self.name, tags={HISTORY_TAG: "[]"})
+
+    def set_alias(self, alias: str, version: int) -> None:
+        """Point ``alias`` at ``version``."""
+        self._version(version)
+        self.client.set_registered_model_alias(self.name, alias, str(version))
+
+    def clear_alias(self, alias: str) -> None:
+        """Remove ``alias`` if set."""
+        if alias in self._aliases():
+            self.client.delete_registered_model_alias(self.name, alias)
+
+    def tag_version(self, version: int, tags: dict[str, str]) -> None:
+        """Add tags to a version (e.g. the gate decision)."""
+        for k, v in tags.items():
+            self.client.set_model_version_tag(self.name, str(version), k, str(v))
+
+    def promote(self, version: int, reason: str = "manual") -> int | None:
+        """Make ``version`` the champion; return the previous champion version (None if there was none)."""
+        self._version(version)
+        previous = self.alias_version(CHAMPION)
+        history = self.history()
+        if previous == version:
+            return previous
+        self.client.set_registered_model_alias(self.name, CHAMPION, str(version))
+        self._set_history([*history, version])
+        if self.alias_version(CHALLENGER) == version:
+            self.clear_alias(CHALLENGER)
+        self.tag_version(version, {"promoted_reason": reason})
+        logger.info(f"{self.name}: champion {previous} -> {version} ({reason})")
+        return previous
+
+    def rollback(self, reason: str = "manual rollback") -> tuple[int, int]:
+        """Restore the previous champion; return (rolled-back version, restored version)."""
+        history = self.history()
+        current = self.alias_version(CHAMPION)
+        if current is None or len(history) < 2:
+            raise RegistryError(f"registry.model_name ({self.name})", "no earlier champion to roll back to")
+        restored = history[-2]
+        self.client.set_registered_model_alias(self.name, CHAMPION, str(restored))
+        self._set_history(history[:-1])
+        self.tag_version(current, {"rolled_back": reason})
+        logger.warning(f"{self.name}: rolled back champion {current} -> {restored} ({reason})")
+        return current, restored
+
+    def history(self) -> list[int]:
+        """Return the champion versions in promotion order (last = current)."""
+        try:
+            model = self.client.get_registered_model(self.name)
+        except Exception:  # noqa: BLE001 - MLflow raises its own exception for a missing model
+            return []
+        return [int(v) for v in json.loads(model.tags.get(HISTORY_TAG, "[]"))]
+
+    def _set_history(self, versions: list[int]) -> None:
+        self.client.set_registered_model_tag(self.name, HISTORY_TAG, json.dumps(versions))
+
+    # ----------------------------------------------------------------- reading
+
+    def _aliases(self) -> dict[str, int]:
+        try:
+            return {a: int(v) for a, v in self.client.get_registered_model(self.name).aliases.items()}
+        except Exception:  # noqa: BLE001
+            return {}
+
+    def alias_version(self, alias: str) -> int | None:
+        """Return the version behind ``alias``, or None."""
+        return self._aliases().get(alias)
+
+    def _version(self, version: int):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(self.name, str(version))
+        except MlflowException:
+            raise RegistryError("version", f"{self.name} has no version {version}") from None
+
+    def versions(self) -> list[VersionInfo]:
+        """Return every version, newest first."""
+        by_version: dict[int, list[str]] = {}
+        for alias, v in self._aliases().items():
+            by_version.setdefault(v, []).append(alias)
+        out = []
+        for mv in self.client.search_model_versions(f"name='{self.name}'"):
+            v = int(mv.version)
+            out.append(VersionInfo(v, tuple(sorted(by_version.get(v, []))), int(mv.creation_timestamp or 0),
+                                   mv.run_id or "", dict(mv.tags or {}), mv.description or ""))
+        return sorted(out, key=lambda x: x.version, reverse=True)
+
+    def resolve(self, ref: str | int) -> int:
+        """Return the version a reference names: a number, ``@alias`` / an alias name, or a models:/ URI."""
+        text = str(ref)
+        m = _URI.match(text)
+        if m:
+            if m["name"] != self.name:
+                raise RegistryError("model", f"{text} names model {m['name']!r}, this config's is {self.name!r}")
+            text = m["version"] or m["alias"]
+        if text.isdigit():
+            return int(text)
+        version = self.alias_version(text.lstrip("@"))
+        if version is None:
+            raise RegistryError("model", f"{self.name} has no alias {text.lstrip('@')!r} "
+                                         "(train one with python -m bot.retrain)")
+        return version
+
+    def load(self, ref: str | int = CHAMPION) -> tuple[TrainedModel, int]:
+        """Download and verify a version (number, alias or models:/ URI); return (model, version)."""
+        version = self.resolve(ref)
+        mv = self._version(version)
+        pin = (mv.tags or {}).get("manifest_sha256")
+        if not pin:
+            raise RegistryError("model", f"{self.name} version {version} has no pinned manifest checksum")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.client.download_artifacts(mv.run_id, "model", tmp)
+            try:
+                model = load_model(path, expected_manifest_sha256=pin)
+            except ArtifactError as e:
+                name = Path(e.where.split(":")[0]).name
+                raise ArtifactError(f"models:/{self.name}/{version}:{name}", e.what) from None
+        model.info["registry"] = {"name": self.name, "version": version}
+        return model, version
+
+    def uri(self, alias: str = CHAMPION) -> str:
+        """Return ``models:/<name>@<alias>``."""
+        return f"models:/{self.name}@{alias}"
+
+
+def load_model_uri(uri: str, cfg: RegistryConfig) -> tuple[TrainedModel, int]:
+    """Load ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` from the configured registry."""
+    m = _URI.match(uri)
+    if not m:
+        raise RegistryError("model", f"{uri!r} is not models:/<name>@<alias> or models:/<name>/<version>")
+    return ModelRegistry(cfg.model_copy(update={"model_name": m["name"]}), m["name"]).load(uri)
