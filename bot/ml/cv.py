@@ -116,7 +116,7 @@ def train_mask(split: Split, pos: np.ndarray, label_end: np.ndarray, embargo: in
     return keep
 
 
-def tested_mask(split: Split, pos: np.ndarray) -> np.ndarray:
+def in_test(split: Split, pos: np.ndarray) -> np.ndarray:
     """Select the samples the split predicts."""
     out = np.zeros(len(pos), dtype=bool)
     for a, b in split.test:

@@ -16,7 +16,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.config import Config
-from bot.ml.cv import Split, tested_mask, train_mask
+from bot.ml.cv import Split, in_test, train_mask
 from bot.ml.dataset import Dataset
 from bot.ml.horizons import combine_horizons
 from bot.ml.models import feature_importance, is_nan_intolerant
@@ -48,7 +48,7 @@ def _fit(ds: Dataset, cfg: Config, h: int, train: np.ndarray, seed: int) -> Sign
 def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int) -> SplitOutput | None:
     """Train each horizon's model on the split's purged train rows and predict its test rows."""
     pos = ds.pos
-    test = tested_mask(split, pos)
+    test = in_test(split, pos)
     feat_ok, drop_nan = _feature_ok(ds, cfg)
     ok = feat_ok[test] if drop_nan else np.ones(int(test.sum()), dtype=bool)
     rows = ds.frame.loc[test, ["timestamp", "symbol", "pos", "ret1"]].reset_index(drop=True)

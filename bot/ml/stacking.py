@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 
 def _inner_predictions(estimators, X, y, n_splits: int, predict, complete) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +85,7 @@ class TimeSeriesStackingRegressor(RegressorMixin, BaseEstimator):
             predict=lambda est, Z: est.predict(Z).reshape(-1, 1),
             complete=lambda part: len(part) > 1,
         )
-        final = self.final_estimator if self.final_estimator is not None else Ridge(alpha=1.0)
+        final = self.final_estimator if self.final_estimator is not None else make_pipeline(StandardScaler(), Ridge())
         self.final_estimator_ = clone(final).fit(meta_X, meta_y)
         self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
         self.n_features_in_ = X.shape[1]
