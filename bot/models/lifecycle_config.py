@@ -67,8 +67,8 @@ class DriftConfig(_Frozen):
 
     bins: int = Field(default=10, ge=2, le=100)  # PSI bins (quantiles of the reference)
     psi_threshold: float = Field(default=0.25, gt=0)  # a feature drifts when PSI >= this ...
-    ks_alpha: float = Field(default=0.01, gt=0, lt=1)  # ... and its KS p-value < ks_alpha / n_features
-    feature_share: float = Field(default=0.3, gt=0, le=1)  # data drift: at least this share of features drift
+    ks_alpha: float = Field(default=0.05, gt=0, lt=1)  # ... and its KS p-value < ks_alpha / n_features
+    feature_share: float = Field(default=0.0, ge=0, le=1)  # data drift: max(1, ceil(share * n)) features drift
     prediction_psi: float = Field(default=0.25, gt=0)  # prediction drift: PSI of P(up) >= this (and KS)
     max_brier_increase: float = Field(default=0.03, gt=0)  # performance decay vs what validation promised
     max_accuracy_drop: float = Field(default=0.05, gt=0)

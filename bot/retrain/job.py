@@ -86,7 +86,8 @@ def evaluate(cfg: Config, bars: Mapping[str, pd.DataFrame], registry: ModelRegis
     ppy, cost = bars_per_year(ds.calendar), cost_of(cfg)
     ch = evaluate_window(challenger, ds, bars, start, n, ppy, cost) if start < n else {"n_predictions": 0}
     cm = evaluate_window(champion, ds, bars, start, n, ppy, cost) if champion is not None and start < n else None
-    challenger.info["metrics"] = ch
+    challenger.info["metrics"] = ch  # what validation promised: drift monitoring compares live scores with it
+    challenger.info["evaluation"] = _window(ds, start, n)
     decision = decide(cm, ch, cfg.retrain)
     logger.info(f"retrain {cfg.name}: {decision.reason}")
     training = challenger.info["training"]

@@ -1,0 +1,134 @@
+"""Assemble drift inputs from bars, and monitor a live session's recent window against the training window.
+
+``period_frame`` computes, for the bars stamped in [start, end] of every symbol, the model's features
+(on the full history, so warm-up comes from earlier bars), its P(up), the realised label of the first
+horizon and the next bar's return. ``DriftMonitor`` holds the reference (the model's training window)
+and checks the last ``drift.window`` bars whenever the live session asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bot.drift.detector import DriftDecision, decide_action, drift_report
+from bot.ml.labels import outcomes
+from bot.models.bundle import TrainedModel
+from bot.models.lifecycle_config import DriftConfig
+
+
+@dataclass
+class Period:
+    """Drift inputs of one period, rows ordered by symbol then time."""
+
+    features: pd.DataFrame
+    probs: np.ndarray | None
+    labels: np.ndarray | None
+    returns: np.ndarray | None
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+
+    def describe(self) -> dict:
+        return {"start": None if self.start is None else self.start.isoformat(),
+                "end": None if self.end is None else self.end.isoformat(), "n_rows": int(len(self.features))}
+
+
+def _label_of(model: TrainedModel | None, close: pd.Series) -> pd.Series:
+    info = (model.info if model is not None else {}) or {}
+    h = model.horizons[0] if model is not None else 1
+    lp = info.get("label_params") or {}
+    out = outcomes(close, h, info.get("label", "direction"), lp.get("profit_take", 1.0), lp.get("stop_loss", 1.0),
+                   lp.get("vol_window", 20))
+    return out["up"]
+
+
+def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=None, end=None,
+                 model: TrainedModel | None = None, last: int | None = None) -> Period:
+    """Return the drift inputs for bars in [start, end] (or each symbol's ``last`` bars)."""
+    from bot.features import compute_features
+
+    parts, probs, labels, rets = [], [], [], []
+    ctx = dict(bars)
+    for df in bars.values():
+        feats = compute_features(df, features, context=ctx)
+        mask = np.ones(len(df), dtype=bool)
+        if start is not None:
+            mask &= df.index >= start
+        if end is not None:
+            mask &= df.index <= end
+        if last is not None:
+            mask &= np.arange(len(df)) >= len(df) - last
+        parts.append(feats[mask])
+        rets.append((df["close"].shift(-1) / df["close"] - 1.0).to_numpy()[mask])
+        if model is not None:
+            X = (feats if list(model.features) == list(features) else model.feature_frame(df, ctx)).to_numpy()
+            probs.append(model.prob_up(X[mask]))
+            labels.append(_label_of(model, df["close"]).to_numpy()[mask])
+    frame = pd.concat(parts) if parts else pd.DataFrame(columns=features)
+    stamps = frame.index
+    return Period(frame.reset_index(drop=True),
+                  np.concatenate(probs) if probs else None, np.concatenate(labels) if labels else None,
+                  np.concatenate(rets) if rets else None,
+                  stamps.min() if len(stamps) else None, stamps.max() if len(stamps) else None)
+
+
+def compare(reference: Period, current: Period, cfg: DriftConfig, promised: dict | None = None) -> dict:
+    """Return the drift report of two periods (with their date ranges)."""
+    report = drift_report(reference.features, current.features, cfg, reference.probs, current.probs,
+                          current.labels, current.returns, promised, reference.labels)
+    return {"drift": report["drift"], "reference": reference.describe(), "current": current.describe(), **report}
+
+
+class DriftMonitor:
+    """Check a live session's recent bars against the champion's training window."""
+
+    def __init__(self, model: TrainedModel, reference: Period, cfg: DriftConfig):
+        self.model = model
+        self.reference = reference
+        self.cfg = cfg
+        self.last_report: dict | None = None
+        self.decision: DriftDecision = DriftDecision()
+
+    @classmethod
+    def for_model(cls, model: TrainedModel, bars: Mapping[str, pd.DataFrame], cfg: DriftConfig) -> DriftMonitor:
+        """Build the reference: features of the training window, P(up) of the out-of-sample evaluation window.
+
+        The model's own training rows would give in-sample probabilities, so prediction drift is
+        measured against the window the retrain evaluated it on (manifest ``evaluation``) when known.
+        """
+        train = model.info.get("training", {})
+        ref = period_frame(bars, model.features, _ts(train.get("start")), _ts(train.get("end")), model)
+        ev = model.info.get("evaluation") or {}
+        if ev.get("start"):
+            oos = period_frame(bars, model.features, _ts(ev["start"]), _ts(ev.get("end")), model)
+            ref = Period(ref.features, oos.probs, oos.labels, oos.returns, ref.start, ref.end)
+        return cls(model, ref, cfg)
+
+    def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:
+        """Compare the last ``cfg.window`` bars of every symbol with the reference; return (report, decision)."""
+        current = period_frame(bars, self.model.features, model=self.model, last=self.cfg.window)
+        self.last_report = compare(self.reference, current, self.cfg, self.model.info.get("metrics"))
+        self.decision = decide_action(self.last_report, self.cfg)
+        return self.last_report, self.decision
+
+
+def _ts(text: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(text) if text else None
+
+
+def drift_timeline(features: pd.DataFrame, reference: tuple[int, int], cfg: DriftConfig,
+                   step: int = 5) -> pd.DataFrame:
+    """Slide a ``cfg.window``-row current window after the reference rows; return (end, drift, n_drifted).
+
+    ``features`` is one symbol's feature frame in time order; ``end`` is the position after the window.
+    """
+    ref = features.iloc[reference[0]:reference[1]]
+    rows = []
+    for end in range(reference[1] + cfg.window, len(features) + 1, step):
+        report = drift_report(ref, features.iloc[end - cfg.window:end], cfg)
+        rows.append({"end": end, "timestamp": features.index[end - 1], "drift": report["drift"],
+                     "n_drifted": len(report["data"]["drifted_features"])})
+    return pd.DataFrame(rows, columns=["end", "timestamp", "drift", "n_drifted"])
