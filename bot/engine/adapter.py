@@ -16,6 +16,7 @@ import pandas as pd
 
 from bot.config import Config
 from bot.ledger import Ledger, OrderRecord
+from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
 from strategies.base import BarView, Enter, Exit, Strategy
 
@@ -37,6 +38,7 @@ class EngineContext:
     ledger: Ledger
     fractional: bool
     progress: Callable[[pd.Timestamp], None] | None = None  # called once per bar step
+    kill_switch: KillSwitch | None = None  # default: from config.risk, starting at broker.cash
 
 
 class StrategyAdapter(bt.Strategy):
@@ -50,7 +52,7 @@ class StrategyAdapter(bt.Strategy):
         self._working: dict[str, bt.Order] = {}
         self._children: dict[str, list[bt.Order]] = {}
         self._ids: dict[int, str] = {}
-        self._peak = self.ctx.config.broker.cash
+        self._kill = self.ctx.kill_switch or KillSwitch(self.ctx.config.risk, self.ctx.config.broker.cash)
 
     # Every calendar step gets exactly one call, whether or not every feed has started.
     def prenext(self):
@@ -60,9 +62,7 @@ class StrategyAdapter(bt.Strategy):
         # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
         now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
         equity = self.broker.getvalue()
-        self._peak = max(self._peak, equity)
-        halt = self.ctx.config.risk.max_drawdown_halt
-        halted = halt is not None and equity / self._peak - 1.0 <= -halt
+        halted = self._kill.update(now, equity)
         for i, d in enumerate(self.datas):
             n = len(d)
             if n == self._seen[i]:
@@ -85,6 +85,8 @@ class StrategyAdapter(bt.Strategy):
             self._enter(d, view, intent, equity)
         elif isinstance(intent, Exit):
             self._exit(d, view, intent.reason)
+        elif halted and self._kill.flatten and view.position > 0 and not view.pending:
+            self._exit(d, view, "halt")
 
     def _exposure(self) -> float:
         value = self.broker.getvalue()
