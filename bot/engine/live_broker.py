@@ -1,0 +1,274 @@
+"""A Backtrader broker over a venue: the StrategyAdapter's orders become journaled venue orders.
+
+``buy``/``sell`` create ordinary Backtrader orders. They are sent after the strategy step that
+created them (:class:`StepEnd`, an analyzer, calls :meth:`LiveBroker.after_step`), because the
+adapter attaches the deterministic client order id (``order.info['oid']``) right after
+creating them. A bracket from ``buy_bracket`` (parent with ``transmit=False`` plus stop / limit
+children) becomes one venue bracket request. Each order goes through
+:class:`bot.live.router.OrderRouter`: journaled first, then submitted idempotently.
+
+Every Backtrader iteration :meth:`LiveBroker.next` lets the bar poller wait for the next bar,
+polls the venue for fills and final statuses (turned into notifications with commission), and
+reads cash, equity and positions from the venue: sizes are the venue's, not the ordered ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+
+import backtrader as bt
+import pandas as pd
+from loguru import logger
+
+from bot.live.bars import BarPoller
+from bot.live.router import OrderEvent, OrderRouter, Ticket
+
+_KIND = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
+
+
+class LiveBroker(bt.BrokerBase):
+    """Backtrader broker backed by a venue client, a journal and a bar poller."""
+
+    def __init__(self, router: OrderRouter, poller: BarPoller, index: Mapping[str, Sequence[pd.Timestamp]],
+                 commission_rate: float, model_version: str | None = None,
+                 on_step: Callable[[pd.Timestamp], None] | None = None):
+        super().__init__()
+        self.setcommission(commission=commission_rate)
+        self.router, self.poller, self.index = router, poller, index
+        self.model_version, self.on_step = model_version, on_step
+        self.notifs: deque = deque()
+        self._outbox: list[tuple[str, list]] = []
+        self._group: list = []
+        self._live: dict[str, bt.Order] = {}
+        self._exits: dict[str, dict[str, bt.Order]] = {}
+        self._positions: dict[str, bt.Position] = defaultdict(bt.Position)
+        self._cash = self._value = 0.0
+
+    # ---- Backtrader broker interface -------------------------------------------------------
+    def start(self) -> None:
+        super().start()
+        self._refresh()
+        self.startingcash = self._cash  # read by Backtrader's writers at the end
+
+    def getcash(self) -> float:
+        return self._cash
+
+    def getvalue(self, datas=None) -> float:
+        if datas is None:
+            return self._value
+        return sum(self._positions[d._name].size * d.close[0] for d in datas if len(d))
+
+    get_cash, get_value = getcash, getvalue
+
+    def getposition(self, data) -> bt.Position:
+        return self._positions[data._name]
+
+    def get_notification(self):
+        return self.notifs.popleft() if self.notifs else None
+
+    def notify(self, order) -> None:
+        self.notifs.append(order.clone())
+
+    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
+            oco=None, trailamount=None, trailpercent=None, parent=None, transmit=True, **kwargs):
+        order = bt.order.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                  exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
+                                  trailpercent=trailpercent, parent=parent, transmit=transmit)
+        return self._take(order, kwargs)
+
+    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
+             oco=None, trailamount=None, trailpercent=None, parent=None, transmit=True, **kwargs):
+        order = bt.order.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                   exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
+                                   trailpercent=trailpercent, parent=parent, transmit=transmit)
+        return self._take(order, kwargs)
+
+    def cancel(self, order, bracket: bool = False) -> bool:
+        if not order.alive():
+            return False
+        self._outbox.append(("cancel", [order]))
+        return True
+
+    def next(self) -> None:
+        self.poller.heartbeat()
+        self.flush()
+        for event in self.router.poll(self._current_bar()):
+            self._apply(event)
+        self._refresh()
+
+    # ---- sending ----------------------------------------------------------------------
+    def _take(self, order, kwargs: dict):
+        order.addinfo(**kwargs)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        order.submit(self)
+        self.notify(order)
+        if order.parent is None and not order.transmit:
+            self._group = [order]
+        elif order.parent is not None:
+            self._group.append(order)
+            if order.transmit:
+                self._outbox.append(("send", self._group))
+                self._group = []
+        else:
+            self._outbox.append(("send", [order]))
+        return order
+
+    def after_step(self) -> None:
+        """Send what the strategy step created, then report the finished step."""
+        self.flush()
+        now = self._current_bar()
+        if self.on_step is not None and now is not None:
+            self.on_step(now)
+
+    def flush(self) -> None:
+        """Send queued orders and cancels, in the order the strategy made them."""
+        todo, self._outbox = self._outbox, []
+        for action, orders in todo:
+            if action == "cancel":
+                self._cancel(orders[0])
+            else:
+                self._send(orders)
+
+    def _send(self, group: list) -> None:
+        main, kids = group[0], group[1:]
+        sym = main.data._name
+        cid = main.info.get("oid")
+        if not cid:
+            raise RuntimeError(f"order {main.ref} on {sym} has no client order id (info['oid'])")
+        exits = {_exit_kind(k): k for k in kids}
+        stop = exits.get("stop_loss") or exits.get("trailing_stop")
+        limit = exits.get("take_profit")
+        ticket = Ticket(
+            cid, sym, "buy" if main.isbuy() else "sell", abs(main.size),
+            intent="entry" if main.isbuy() else "exit", type=_KIND.get(main.exectype, "market"),
+            limit_price=main.created.price if main.exectype == bt.Order.Limit else None,
+            stop_price=main.created.price if main.exectype == bt.Order.Stop else None,
+            take_profit=limit.created.price if limit is not None else None,
+            stop_loss=stop.created.price if stop is not None else None,
+            trail_percent=stop.created.trailpercent if "trailing_stop" in exits else None,
+            bar_time=self._bar_time(main.data), model_version=self.model_version)
+        if main.issell():
+            self.router.cancel_exits(sym)  # resting exits hold the position (also ones from an earlier run)
+        state = self.router.send(ticket)
+        row = self.router.journal.get_order(cid)
+        if state is None and row is not None and row.status == "rejected":
+            for o in group:
+                o.reject(self)
+                self.notify(o)
+            return
+        for o in group:
+            o.accept(self)
+            self.notify(o)
+        self._live[cid] = main
+        if exits:
+            self._exits[cid] = exits
+
+    def _cancel(self, order) -> None:
+        if not order.alive():
+            return
+        sym = order.data._name
+        if order.parent is not None:  # a bracket exit: the venue's exits on the symbol go together
+            self.router.cancel_exits(sym)
+            for kid in self._exits.pop(order.parent.info.get("oid"), {}).values():
+                self._finish(kid, "canceled")
+            return
+        cid = order.info.get("oid")
+        state = self.router.cancel(cid, sym)
+        if state is None or state.status == "canceled":
+            self._finish(order, "canceled")
+
+    # ---- venue events -------------------------------------------------------------------
+    def _apply(self, e: OrderEvent) -> None:
+        if e.leg is not None:
+            kids = self._exits.get(e.client_order_id, {})
+            child = kids.get(e.leg) or (kids.get("stop_loss") or kids.get("trailing_stop")
+                                        if e.leg != "take_profit" else None)
+            if child is None or not child.alive():
+                return  # exits of an entry made by an earlier run
+            self._fill(child, e)
+            for other in kids.values():
+                if other is not child:
+                    self._finish(other, "canceled")
+            self._exits.pop(e.client_order_id, None)
+            return
+        order = self._live.get(e.client_order_id)
+        if order is None or not order.alive():
+            return
+        if e.qty > 0:
+            self._fill(order, e)
+        else:
+            self._finish(order, e.status)
+
+    def _fill(self, order, e: OrderEvent) -> None:
+        remaining = abs(order.executed.remsize)
+        qty = remaining if e.status == "filled" else min(e.qty, remaining)
+        if qty <= 0:
+            return
+        size = qty if order.isbuy() else -qty
+        pos = self._positions[order.data._name]
+        before = pos.price
+        psize, pprice, opened, closed = pos.update(size, e.price)
+        ci = order.comminfo or self.getcommissioninfo(order.data)
+        share = abs(closed) / qty
+        closedcomm, openedcomm = e.commission * share, e.commission * (1 - share)
+        pnl = ci.profitandloss(-closed, before, e.price)
+        dt = order.data.datetime[0] if len(order.data) else 0.0
+        order.execute(dt, size, e.price, closed, ci.getoperationcost(closed, before), closedcomm,
+                      opened, ci.getoperationcost(opened, e.price), openedcomm, ci.margin, pnl, psize, pprice)
+        self.notify(order)
+        if not order.alive():
+            self._live.pop(order.info.get("oid"), None)
+        if order.status == bt.Order.Completed and order.isbuy() is False and order.parent is None:
+            self._exits.pop(order.info.get("oid"), None)
+
+    def _finish(self, order, status: str) -> None:
+        if not order.alive():
+            return
+        if status == "rejected":
+            order.reject(self)
+        elif status == "expired":
+            order.status = bt.Order.Expired
+        else:
+            order.cancel()
+        self.notify(order)
+        cid = order.info.get("oid")
+        self._live.pop(cid, None)
+        if order.parent is None and order.executed.size == 0:
+            for kid in self._exits.pop(cid, {}).values():
+                self._finish(kid, "canceled")
+
+    # ---- venue state --------------------------------------------------------------------
+    def _refresh(self) -> None:
+        acct = self.router.venue.account()
+        self._cash, self._value = acct.cash, acct.equity
+        held = self.router.venue.positions()
+        for sym in set(held) | set(self._positions):
+            qty, pos = held.get(sym, 0.0), self._positions[sym]
+            if abs(pos.size - qty) > 1e-9:
+                if abs(pos.size - qty) > 1e-6 * max(1.0, abs(qty)):
+                    logger.info("{}: position {} -> {} (venue)", sym, pos.size, qty)
+                pos.set(qty, pos.price if qty else 0.0)
+
+    def _bar_time(self, data) -> pd.Timestamp | None:
+        seq = self.index.get(data._name)
+        return seq[len(data) - 1] if seq is not None and len(data) else None
+
+    def _current_bar(self) -> pd.Timestamp | None:
+        last = [seq[-1] for seq in self.index.values() if len(seq)]
+        return max(last) if last else None
+
+
+def _exit_kind(order) -> str:
+    if order.exectype == bt.Order.StopTrail:
+        return "trailing_stop"
+    return "stop_loss" if order.exectype == bt.Order.Stop else "take_profit"
+
+
+class StepEnd(bt.Analyzer):
+    """Runs after every strategy step: hands the step's orders to the live broker."""
+
+    def next(self) -> None:
+        broker = self.strategy.broker
+        if isinstance(broker, LiveBroker):
+            broker.after_step()

@@ -1,0 +1,177 @@
+"""Closed bars from a venue, released to the live feeds one time step at a time, with signals.
+
+:class:`BarPoller` keeps each symbol's history (warm-up + live bars), asks the venue for new
+closed bars (the venue's bar timestamps and clock decide what is closed, never the local
+clock) and releases a time step ``t`` once every symbol has its bar at ``t`` -- or shows a later
+bar, or the venue clock is ``late_bar_seconds`` past the bar's close (a symbol that did not
+trade). For every released bar it computes the strategy's signal columns on the history with
+``strategy.compute_signals`` (causal, so the value equals a backtest's at that bar), with P(up)
+from the live model for ML strategies.
+
+The session loop calls :meth:`BarPoller.heartbeat` once per Backtrader iteration: when every
+released bar has been delivered it waits (``wait(poll_seconds)``: a sleep, or a replay's
+``advance``) and polls again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+
+from bot.live.model import LiveModel
+from bot.venues.base import VenueClient, timeframe_delta
+from strategies.base import Strategy
+
+Wait = Callable[[float], object]  # returns False when no more bars can ever come (replay exhausted)
+OnSignals = Callable[[pd.Timestamp, str, dict], None]
+
+
+@dataclass(frozen=True)
+class LiveBar:
+    timestamp: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    signals: dict[str, float]
+
+
+class BarPoller:
+    """Venue bars -> released steps -> per-symbol delivery queues."""
+
+    def __init__(self, venue: VenueClient, symbols: Sequence[str], timeframe: str, strategy: Strategy,
+                 *, wait: Wait, poll_seconds: float, model: LiveModel | None = None,
+                 max_bars: int | None = None, late_bar_seconds: float = 60.0,
+                 on_signals: OnSignals | None = None):
+        self.venue, self.symbols, self.timeframe = venue, list(symbols), timeframe
+        self.strategy, self.model, self._wait, self.poll_seconds = strategy, model, wait, poll_seconds
+        self.max_bars, self.late = max_bars, pd.Timedelta(seconds=late_bar_seconds)
+        self.on_signals = on_signals
+        self.delta = timeframe_delta(timeframe)
+        self.history: dict[str, pd.DataFrame] = {}
+        self._probs: dict[str, dict[pd.Timestamp, float]] = {s: {} for s in self.symbols}
+        self._incoming: dict[str, pd.DataFrame] = {}
+        self._queues: dict[str, deque[LiveBar]] = {s: deque() for s in self.symbols}
+        self.released = 0  # steps released so far
+        self.ended = False
+        self._delivered = False
+        self._polled = False
+
+    # ---- start-up ---------------------------------------------------------------------
+    def warm_up(self, bars: int, resume_after: pd.Timestamp | None = None) -> dict[str, pd.DataFrame]:
+        """Load the warm-up history; return it. With ``resume_after`` (the last bar a previous
+        run finished), a newer latest closed step is kept back and delivered as tradeable."""
+        fetched = {s: self.venue.get_bars(s, self.timeframe, limit=bars + 1) for s in self.symbols}
+        latest = max((df.index[-1] for df in fetched.values() if len(df)), default=None)
+        replay_last = resume_after is not None and latest is not None and latest > resume_after
+        for sym, df in fetched.items():
+            keep = df[df.index < latest] if replay_last else df
+            self.history[sym] = keep.iloc[-bars:]
+            self._incoming[sym] = df[df.index == latest] if replay_last else df.iloc[0:0]
+        if replay_last:
+            logger.info("bar {} closed but was not finished by the last run: trading it now", latest)
+        return dict(self.history)
+
+    # ---- delivery -----------------------------------------------------------------------
+    def next_bar(self, symbol: str) -> LiveBar | None:
+        """Return the next released bar of ``symbol``, or None."""
+        q = self._queues[symbol]
+        if not q:
+            return None
+        self._delivered = True
+        return q.popleft()
+
+    def finished(self, symbol: str) -> bool:
+        """Return True once no bar will ever come for ``symbol``."""
+        return self.ended and not self._queues[symbol]
+
+    def pending(self) -> bool:
+        return any(self._queues.values())
+
+    def heartbeat(self) -> None:
+        """Between iterations: when everything released was delivered, wait and poll."""
+        if self._delivered:
+            self._delivered = False
+            return
+        if self.ended or self.pending():
+            return
+        if self._polled and self._wait(self.poll_seconds) is False:
+            self.ended = True
+            return
+        self._polled = True
+        self.poll()
+
+    def stop(self) -> None:
+        """End the session after the bars already released."""
+        self.ended = True
+
+    # ---- polling ------------------------------------------------------------------------
+    def poll(self) -> int:
+        """Fetch new closed bars and release every complete step; return how many were released."""
+        self.venue.sync()  # a paper venue fills on the new bars before they are handed out
+        clock = self.venue.clock()
+        for sym in self.symbols:
+            last = self._last_seen(sym)
+            start = last + pd.Timedelta(1, "ns") if last is not None else None
+            new = self.venue.get_bars(sym, self.timeframe, start=start)
+            if last is not None:
+                new = new[new.index > last]
+            if len(new):
+                self._incoming[sym] = pd.concat([self._incoming[sym], new])
+        n = 0
+        while not self.ended and (t := self._next_step(clock)) is not None:
+            self._release(t)
+            n += 1
+            if self.max_bars is not None and self.released >= self.max_bars:
+                logger.info("reached --max-bars {}: ending after this bar", self.max_bars)
+                self.ended = True
+        return n
+
+    def _last_seen(self, sym: str) -> pd.Timestamp | None:
+        inc, hist = self._incoming[sym], self.history[sym]
+        if len(inc):
+            return inc.index[-1]
+        return hist.index[-1] if len(hist) else None
+
+    def _next_step(self, clock: pd.Timestamp) -> pd.Timestamp | None:
+        firsts = {s: df.index[0] for s, df in self._incoming.items() if len(df)}
+        if not firsts:
+            return None
+        t = min(firsts.values())
+        if len(firsts) == len(self.symbols) or clock >= t + self.delta + self.late:
+            return t
+        lagging = [s for s in self.symbols if s not in firsts]
+        if all(self._last_seen(s) is not None and self._last_seen(s) > t for s in lagging):
+            return t
+        return None
+
+    def _release(self, t: pd.Timestamp) -> None:
+        members = [s for s in self.symbols if len(self._incoming[s]) and self._incoming[s].index[0] == t]
+        for sym in members:
+            inc = self._incoming[sym]
+            self.history[sym] = pd.concat([self.history[sym], inc.iloc[:1]])
+            self._incoming[sym] = inc.iloc[1:]
+        probs = self.model.prob_up(self.history, t) if self.model else {}
+        for sym in members:
+            if sym in probs:
+                self._probs[sym][t] = probs[sym]
+            values = self._signals(sym)
+            row = self.history[sym].iloc[-1]
+            self._queues[sym].append(LiveBar(t, float(row["open"]), float(row["high"]), float(row["low"]),
+                                             float(row["close"]), float(row["volume"]), values))
+            if self.on_signals is not None:
+                self.on_signals(t, sym, values)
+        self.released += 1
+        logger.info("bar {} closed: {}", t, ", ".join(f"{s} {self.history[s]['close'].iloc[-1]:g}" for s in members))
+
+    def _signals(self, sym: str) -> dict[str, float]:
+        hist = self.history[sym]
+        prob = pd.Series(self._probs[sym], dtype=np.float64) if self.strategy.uses_model else None
+        sig = self.strategy.compute_signals(hist, prob)
+        return {c: float(sig[c].iloc[-1]) for c in self.strategy.signal_columns}

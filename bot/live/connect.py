@@ -1,0 +1,120 @@
+"""Choose the venue once, from config: paper (replay or live data), Alpaca or a CCXT exchange.
+
+Also checks, before anything is traded, that the venue can carry the configured exits (a
+capability table, not branches deep in the code): trailing stops only on the paper venue,
+Alpaca brackets only for equities, two-exit CCXT brackets only where an OCO order exists.
+Keys come only from the environment; a missing one is a config error naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.errors import ConfigError
+from bot.live.bars import Wait
+from bot.live.journal import Journal
+from bot.venues.base import VenueClient, timeframe_delta
+
+
+@dataclass
+class Connection:
+    venue: VenueClient
+    wait: Wait  # what "wait for the next poll" means: sleep until stopped, or advance a replay
+    kind: str
+
+
+def check_capabilities(cfg: Config) -> None:
+    """Raise ConfigError if the venue cannot carry the configured exits."""
+    r, kind = cfg.risk, cfg.broker.kind
+    if kind == "paper":
+        return
+    if r.trailing_stop is not None:
+        raise ConfigError("risk.trailing_stop", f"broker.kind {kind} cannot attach a trailing stop to an entry; "
+                                                "remove it, use risk.stop_loss, or trade on broker.kind paper")
+    exits = r.stop_loss is not None or r.take_profit is not None
+    crypto = [s for s in cfg.data.symbols if "/" in s]
+    if kind == "alpaca" and exits and crypto:
+        key = "risk.stop_loss" if r.stop_loss is not None else "risk.take_profit"
+        raise ConfigError(key, f"Alpaca takes bracket orders for equities only, not for {', '.join(crypto)}")
+    if kind == "ccxt" and r.stop_loss is not None and r.take_profit is not None:
+        from bot.venues.ccxt_brackets import NATIVE_OCO
+
+        if cfg.broker.ccxt.exchange not in NATIVE_OCO:
+            raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a stop-loss "
+                                                  f"plus take-profit; supported: {', '.join(sorted(NATIVE_OCO))}")
+
+
+def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
+            env: Mapping[str, str] | None = None) -> Connection:
+    """Build the configured venue client."""
+    env = os.environ if env is None else env
+    check_capabilities(cfg)
+    sleep_until_stopped: Wait = lambda s: not stop.wait(s)  # noqa: E731 - False once stopped
+    kind = cfg.broker.kind
+    if kind == "alpaca":
+        return Connection(_alpaca(cfg, env), sleep_until_stopped, kind)
+    if kind == "ccxt":
+        return Connection(_ccxt(cfg, env, keys=True), sleep_until_stopped, kind)
+    return _paper(cfg, journal, stop, warmup, env, sleep_until_stopped)
+
+
+def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
+    from bot.venues.alpaca import AlpacaVenue
+    from bot.venues.credentials import alpaca_credentials
+
+    a = cfg.broker.alpaca
+    return AlpacaVenue(alpaca_credentials(env), paper=a.paper, trading_url=a.trading_url, data_url=a.data_url,
+                       feed=a.feed)
+
+
+def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
+    from bot.venues.ccxt_venue import CcxtVenue
+    from bot.venues.credentials import ccxt_credentials
+
+    c = cfg.broker.ccxt
+    creds = ccxt_credentials(env) if keys else None
+    return CcxtVenue(c.exchange, creds, symbols=list(cfg.data.symbols), sandbox=c.sandbox, api_url=c.api_url)
+
+
+def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
+           sleep_until_stopped: Wait) -> Connection:
+    from bot.live.paper_venue import STATE_KEY, PaperVenue
+
+    source: object
+    wait = sleep_until_stopped
+    if cfg.live.paper_data == "replay":
+        source, wait = _replay(cfg, journal, warmup, stop)
+    elif cfg.live.paper_data == "alpaca":
+        source = _alpaca(cfg, env)
+    else:
+        source = _ccxt(cfg, env, keys=False)  # public market data needs no keys
+    currency = "USDT" if all(s.endswith("/USDT") for s in cfg.data.symbols) else "USD"
+    venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,  # type: ignore[arg-type]
+                       commission=cfg.broker.commission, slippage=cfg.broker.slippage, journal=journal,
+                       currency=currency)
+    assert journal.get_state(STATE_KEY) is not None
+    return Connection(venue, wait, "paper")
+
+
+def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event):
+    import pandas as pd
+
+    from bot.backtest import load_data
+    from bot.live.paper_venue import STATE_KEY
+    from bot.live.replay import ReplayBars
+
+    bars, _ = load_data(cfg)
+    source = ReplayBars(bars, cfg.data.timeframe, warmup=min(warmup, min(len(df) for df in bars.values())))
+    saved = journal.get_state(STATE_KEY)
+    if saved and saved.get("processed"):  # resume where the previous run stopped
+        last = max(pd.Timestamp(t) for t in saved["processed"].values())
+        source.seek(last + timeframe_delta(cfg.data.timeframe))
+
+    def advance(seconds: float) -> bool:
+        return not stop.is_set() and source.advance()
+
+    return source, advance

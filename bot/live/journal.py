@@ -1,0 +1,366 @@
+"""The session journal: orders, fills, position snapshots, equity, signals and sessions.
+
+SQLAlchemy 2 ORM; SQLite by default (``sqlite:///state/<name>.db``), PostgreSQL by URL. An
+order is written here *before* it is sent (status ``pending``), so a crash between writing and
+sending leaves a row that reconciliation resolves by looking the client order id up at the
+venue. Times are stored as naive UTC and returned as UTC ``pd.Timestamp``.
+
+Order statuses: ``pending`` (journaled, not confirmed by the venue), ``new``,
+``partially_filled``, ``filled``, ``canceled``, ``rejected``, ``expired`` (journaled but never
+sent, and its decision bar has passed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from bot.venues.types import Fill
+
+OPEN = ("pending", "new", "partially_filled")
+FINAL = ("filled", "canceled", "rejected", "expired")
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Session(_Base):
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str] = mapped_column(String(32))
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class _Order(_Base):
+    __tablename__ = "orders"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    venue_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    qty: Mapped[float] = mapped_column(Float)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    intent: Mapped[str] = mapped_column(String(16))
+    bar_time: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    limit_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    take_profit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_loss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    trail_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    filled_qty: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    commission: Mapped[float] = mapped_column(Float, default=0.0)
+    created: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    updated: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(400), nullable=True)
+
+
+class _Fill(_Base):
+    __tablename__ = "fills"
+    trade_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    venue_order_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    qty: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    commission: Mapped[float] = mapped_column(Float)
+    commission_asset: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class _Position(_Base):
+    __tablename__ = "positions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[float] = mapped_column(Float)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class _Equity(_Base):
+    __tablename__ = "equity"
+    time: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    equity: Mapped[float] = mapped_column(Float)
+    cash: Mapped[float] = mapped_column(Float)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class _Signal(_Base):
+    __tablename__ = "signals"
+    bar_time: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    values: Mapped[dict] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class _State(_Base):
+    __tablename__ = "state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String)
+
+
+@dataclass
+class OrderRow:
+    """One journaled order (plain data; no ORM object leaves this module)."""
+
+    client_id: str
+    symbol: str
+    side: str
+    qty: float
+    type: str
+    status: str
+    intent: str
+    bar_time: pd.Timestamp | None = None
+    model_version: str | None = None
+    parent_id: str | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    trail_percent: float | None = None
+    venue_id: str | None = None
+    filled_qty: float = 0.0
+    avg_price: float | None = None
+    commission: float = 0.0
+    created: pd.Timestamp | None = None
+    updated: pd.Timestamp | None = None
+    error: str | None = None
+    session_id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+_ORDER_FIELDS = [f.name for f in fields(OrderRow)]
+_TIME_FIELDS = ("bar_time", "created", "updated")
+
+
+def to_db_time(ts: Any) -> dt.datetime | None:
+    """Return ``ts`` as a naive UTC datetime (None stays None)."""
+    if ts is None:
+        return None
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.tz_localize(None).to_pydatetime()
+
+
+def from_db_time(value: dt.datetime | None) -> pd.Timestamp | None:
+    """Return a stored naive UTC datetime as a UTC timestamp."""
+    return None if value is None else pd.Timestamp(value).tz_localize("UTC")
+
+
+def default_url(name: str, root: Path | str = ".") -> str:
+    """Return the default journal URL for a config name: ``sqlite:///state/<name>.db``."""
+    return f"sqlite:///{Path(root) / 'state' / f'{name}.db'}"
+
+
+class Journal:
+    """The session journal. Every write is committed before the method returns."""
+
+    def __init__(self, url: str):
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self._engine = create_engine(url, future=True)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        _Base.metadata.create_all(self._engine)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    # ---- sessions -------------------------------------------------------------------
+    def start_session(self, name: str, venue: str, started: pd.Timestamp | None,
+                      model_version: str | None = None) -> int:
+        """Record a new session and return its id; sessions left 'running' become 'crashed'."""
+        with self._sessions.begin() as s:
+            for old in s.scalars(select(_Session).where(_Session.status == "running")):
+                old.status = "crashed"
+            row = _Session(name=name, venue=venue, started=to_db_time(started), status="running",
+                           model_version=model_version)
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def end_session(self, session_id: int, ended: pd.Timestamp | None, status: str = "ended") -> None:
+        with self._sessions.begin() as s:
+            row = s.get(_Session, session_id)
+            if row is not None:
+                row.ended, row.status = to_db_time(ended), status
+
+    def sessions(self) -> list[dict]:
+        """Return every session as a dict, oldest first."""
+        with self._sessions() as s:
+            rows = s.scalars(select(_Session).order_by(_Session.id)).all()
+            return [dict(id=r.id, name=r.name, venue=r.venue, started=from_db_time(r.started),
+                         ended=from_db_time(r.ended), status=r.status, model_version=r.model_version)
+                    for r in rows]
+
+    # ---- orders ---------------------------------------------------------------------
+    def record_order(self, row: OrderRow) -> None:
+        """Insert an order (normally status ``pending``, before it is sent); keep an existing one."""
+        with self._sessions.begin() as s:
+            if s.get(_Order, row.client_id) is None:
+                values = {k: getattr(row, k) for k in _ORDER_FIELDS}
+                for k in _TIME_FIELDS:
+                    values[k] = to_db_time(values[k])
+                s.add(_Order(**values))
+
+    def update_order(self, client_id: str, **changes: Any) -> None:
+        """Change fields of a journaled order (unknown ids are ignored)."""
+        with self._sessions.begin() as s:
+            row = s.get(_Order, client_id)
+            if row is None:
+                return
+            for key, value in changes.items():
+                setattr(row, key, to_db_time(value) if key in _TIME_FIELDS else value)
+
+    def get_order(self, client_id: str) -> OrderRow | None:
+        with self._sessions() as s:
+            row = s.get(_Order, client_id)
+            return None if row is None else _order_row(row)
+
+    def orders(self, statuses: Iterable[str] | None = None, symbol: str | None = None) -> list[OrderRow]:
+        """Return journaled orders (optionally only some statuses / one symbol), oldest first."""
+        q = select(_Order).order_by(_Order.created, _Order.client_id)
+        if statuses is not None:
+            q = q.where(_Order.status.in_(list(statuses)))
+        if symbol is not None:
+            q = q.where(_Order.symbol == symbol)
+        with self._sessions() as s:
+            return [_order_row(r) for r in s.scalars(q)]
+
+    def open_orders(self) -> list[OrderRow]:
+        return self.orders(OPEN)
+
+    # ---- fills ----------------------------------------------------------------------
+    def add_fill(self, fill: Fill, session_id: int | None = None) -> bool:
+        """Store a fill; return False if its trade id is already journaled."""
+        with self._sessions.begin() as s:
+            if s.get(_Fill, fill.trade_id) is not None:
+                return False
+            s.add(_Fill(trade_id=fill.trade_id, client_id=fill.client_order_id,
+                        venue_order_id=fill.venue_order_id, symbol=fill.symbol, side=fill.side,
+                        qty=fill.qty, price=fill.price, commission=fill.commission,
+                        commission_asset=fill.commission_asset, time=to_db_time(fill.time),
+                        session_id=session_id))
+            return True
+
+    def fills(self, client_id: str | None = None) -> list[Fill]:
+        q = select(_Fill).order_by(_Fill.time, _Fill.trade_id)
+        if client_id is not None:
+            q = q.where(_Fill.client_id == client_id)
+        with self._sessions() as s:
+            return [Fill(r.client_id, r.venue_order_id, r.trade_id, r.symbol, r.side, r.qty, r.price,
+                         r.commission, r.commission_asset, from_db_time(r.time)) for r in s.scalars(q)]
+
+    def last_fill_time(self) -> pd.Timestamp | None:
+        with self._sessions() as s:
+            return from_db_time(s.scalar(select(func.max(_Fill.time))))
+
+    # ---- positions, equity, signals ------------------------------------------------------
+    def snapshot_positions(self, time: pd.Timestamp, positions: Mapping[str, float],
+                           session_id: int | None = None) -> None:
+        """Record the venue's positions at ``time`` (a flat book is recorded as an empty snapshot)."""
+        with self._sessions.begin() as s:
+            when = to_db_time(time)
+            s.execute(delete(_Position).where(_Position.time == when))
+            for sym, qty in sorted(positions.items()):
+                s.add(_Position(time=when, symbol=sym, qty=float(qty), session_id=session_id))
+            if not positions:
+                s.add(_Position(time=when, symbol="", qty=0.0, session_id=session_id))
+
+    def last_positions(self) -> dict[str, float] | None:
+        """Return the latest position snapshot (None if there is none)."""
+        with self._sessions() as s:
+            last = s.scalar(select(func.max(_Position.time)))
+            if last is None:
+                return None
+            rows = s.scalars(select(_Position).where(_Position.time == last))
+            return {r.symbol: r.qty for r in rows if r.symbol}
+
+    def record_equity(self, time: pd.Timestamp, equity: float, cash: float,
+                      session_id: int | None = None) -> None:
+        with self._sessions.begin() as s:
+            s.merge(_Equity(time=to_db_time(time), equity=float(equity), cash=float(cash),
+                            session_id=session_id))
+
+    def equity(self) -> pd.DataFrame:
+        """Return the equity marks (``time``, ``equity``, ``cash``), oldest first."""
+        with self._sessions() as s:
+            rows = s.scalars(select(_Equity).order_by(_Equity.time)).all()
+            return pd.DataFrame({"time": [from_db_time(r.time) for r in rows],
+                                 "equity": [r.equity for r in rows], "cash": [r.cash for r in rows]})
+
+    def record_signal(self, bar_time: pd.Timestamp, symbol: str, values: Mapping[str, float],
+                      model_version: str | None, session_id: int | None = None) -> None:
+        clean = {k: (None if v is None or v != v else float(v)) for k, v in values.items()}
+        with self._sessions.begin() as s:
+            s.merge(_Signal(bar_time=to_db_time(bar_time), symbol=symbol, values=clean,
+                            model_version=model_version, session_id=session_id))
+
+    def signals(self) -> pd.DataFrame:
+        with self._sessions() as s:
+            rows = s.scalars(select(_Signal).order_by(_Signal.bar_time, _Signal.symbol)).all()
+            return pd.DataFrame([dict(timestamp=from_db_time(r.bar_time), symbol=r.symbol,
+                                      model_version=r.model_version, **r.values) for r in rows])
+
+    # ---- key/value state --------------------------------------------------------------
+    def get_state(self, key: str, default: Any = None) -> Any:
+        with self._sessions() as s:
+            row = s.get(_State, key)
+            return default if row is None else json.loads(row.value)
+
+    def put_state(self, key: str, value: Any) -> None:
+        with self._sessions.begin() as s:
+            s.merge(_State(key=key, value=json.dumps(value, default=str)))
+
+
+def _sqlite_pragmas(conn, _record) -> None:
+    """WAL + synchronous=NORMAL: a commit survives a killed process (not a power cut), and is fast."""
+    cur = conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _order_row(r: _Order) -> OrderRow:
+    values = {k: getattr(r, k) for k in _ORDER_FIELDS}
+    for k in _TIME_FIELDS:
+        values[k] = from_db_time(values[k])
+    return OrderRow(**values)

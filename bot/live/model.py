@@ -1,0 +1,79 @@
+"""The model a live session trades on: trained at start-up on the warm-up history, or loaded.
+
+Training uses :func:`bot.models.training.fit_window` on the last ``validation.train`` bars of
+the warm-up (all of it for an expanding window), purged exactly like a walk-forward fold whose
+test window starts at the first live bar: only samples whose labels end ``embargo`` bars before
+it train. With the seed of fold 0, a session whose warm-up is a backtest's first train window
+trades on the very model that backtest's first fold used.
+
+``live.model_path`` loads a saved artifact folder (:func:`bot.models.artifacts.save_model`) or
+a registry URI (``models:/<name>@champion``) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from loguru import logger
+
+from bot.config import Config
+from bot.models.bundle import TrainedModel
+
+
+class LiveModel:
+    """P(up) for the newest bar of each symbol, from one fixed TrainedModel."""
+
+    def __init__(self, model: TrainedModel, version: str):
+        self.model = model
+        self.version = version
+
+    @classmethod
+    def train(cls, bars: Mapping[str, pd.DataFrame], cfg: Config) -> LiveModel:
+        """Fit on the warm-up ``bars`` (every label ends before the first live bar)."""
+        from bot.ml.dataset import build_dataset
+        from bot.models.training import fit_window
+
+        ds = build_dataset(bars, cfg)
+        n = len(ds.calendar)
+        start = 0 if cfg.validation.window == "expanding" else max(0, n - cfg.validation.train)
+        model = fit_window(ds, cfg, start, n, bars)
+        version = "trained-" + _digest(model.info)
+        t = model.info.get("training", {})
+        logger.info("model {} trained at start-up on {} rows ({} .. {}, labels end {})", version,
+                    t.get("n_rows"), t.get("start"), t.get("end"), t.get("label_end"))
+        return cls(model, version)
+
+    @classmethod
+    def load(cls, where: str, cfg: Config) -> LiveModel:
+        """Load an artifact folder or a ``models:/`` registry URI (checksums verified)."""
+        if where.startswith("models:/"):
+            from bot.models.registry import load_model_uri
+
+            model, number = load_model_uri(where, cfg.registry)
+            version = f"{where.split('@')[0].split('/')[1]}/v{number}"
+        else:
+            from bot.models.artifacts import load_model, manifest_sha256
+
+            model = load_model(where)
+            version = "artifact-" + manifest_sha256(where)[:12]
+        logger.info("model {} loaded from {}", version, where)
+        return cls(model, version)
+
+    def prob_up(self, bars: Mapping[str, pd.DataFrame], at: pd.Timestamp) -> dict[str, float]:
+        """Return P(up) at bar ``at`` for every symbol whose newest bar is ``at``."""
+        out = {}
+        for sym, df in bars.items():
+            if not len(df) or df.index[-1] != at:
+                continue
+            X = self.model.feature_frame(df, bars).to_numpy(np.float64)[-1:]
+            out[sym] = float(self.model.prob_up(X)[0])
+        return out
+
+
+def _digest(info: dict) -> str:
+    text = json.dumps(info, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

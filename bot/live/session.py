@@ -1,0 +1,170 @@
+"""Run one live or paper session: reconcile, warm up, build the Cerebro, trade, shut down.
+
+The Cerebro holds the same :class:`~bot.engine.adapter.StrategyAdapter` and strategy class as
+a backtest; only the broker (:class:`~bot.engine.live_broker.LiveBroker`) and the data feeds
+(:mod:`bot.engine.live_feed`) differ.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import backtrader as bt
+import pandas as pd
+from loguru import logger
+
+from bot.config import Config
+from bot.engine.adapter import EngineContext, StrategyAdapter
+from bot.engine.live_broker import LiveBroker, StepEnd
+from bot.engine.live_feed import make_live_feed
+from bot.ledger import Ledger
+from bot.live.bars import BarPoller, Wait
+from bot.live.journal import Journal
+from bot.live.killswitch import KillSwitch
+from bot.live.model import LiveModel
+from bot.live.reconcile import ReconcileReport, reconcile
+from bot.live.router import OrderRouter
+from bot.venues.base import VenueClient
+from strategies import build_strategy
+from strategies.base import Strategy
+
+LAST_BAR = "last_bar"
+
+
+@dataclass
+class SessionResult:
+    session_id: int
+    bars: int  # time steps traded
+    ledger: Ledger
+    reconcile: ReconcileReport
+    model_version: str | None
+    positions: dict[str, float]
+    equity: float
+    cash: float
+
+
+def warmup_bars(cfg: Config, strategy: Strategy) -> int:
+    """Return how many closed bars to load before the first traded one."""
+    if cfg.live.warmup_bars is not None:
+        return cfg.live.warmup_bars
+    if strategy.uses_model:
+        return cfg.validation.train
+    return strategy.warmup_bars()
+
+
+def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait,
+                max_bars: int | None = None, stop: threading.Event | None = None) -> SessionResult:
+    """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``."""
+    stop = stop or threading.Event()
+    strategy = build_strategy(cfg)
+    clock = venue.clock()
+    sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
+    last_bar = _last_bar(journal)
+    router = OrderRouter(venue, journal, sid, since=_since(journal, clock))
+    report = reconcile(venue, journal, router, last_bar, clock)
+    signals_sink = _signal_recorder(journal, sid)
+    poller = BarPoller(venue, cfg.data.symbols, cfg.data.timeframe, strategy, wait=wait,
+                       poll_seconds=cfg.live.poll_seconds, max_bars=max_bars,
+                       late_bar_seconds=cfg.live.late_bar_seconds, on_signals=signals_sink)
+    history = poller.warm_up(warmup_bars(cfg, strategy), resume_after=last_bar)
+    model = _model(cfg, strategy, history)
+    poller.model = model
+    version = model.version if model else None
+    signals_sink.version = version
+    ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
+    broker = LiveBroker(router, poller, index, cfg.broker.commission, version,
+                        on_step=lambda now: _finish_step(journal, broker, venue, now, sid))
+    ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
+                        fractional=_fractional(cfg), kill_switch=_kill_switch(cfg, journal, venue))
+    cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
+    for sym in cfg.data.symbols:
+        cerebro.adddata(make_live_feed(sym, poller, strategy.signal_columns, cfg.data.timeframe, index[sym]),
+                        name=sym)
+    cerebro.setbroker(broker)
+    cerebro.addstrategy(StrategyAdapter, ctx=ctx)
+    cerebro.addanalyzer(StepEnd)
+    watcher = threading.Thread(target=lambda: (stop.wait(), poller.stop()), daemon=True)
+    watcher.start()
+    status = "crashed"
+    try:
+        logger.info("session {} started on {} at venue time {}", sid, getattr(venue, "name", "venue"), clock)
+        cerebro.run(maxcpus=1)
+        status = "stopped" if stop.is_set() else "ended"
+    finally:
+        if cfg.live.on_shutdown == "cancel":
+            _cancel_open(router)
+        journal.end_session(sid, _safe_clock(venue), status)
+        stop.set()
+    acct = venue.account()
+    return SessionResult(sid, poller.released, ledger, report, version, venue.positions(), acct.equity, acct.cash)
+
+
+def _model(cfg: Config, strategy: Strategy, history: dict[str, pd.DataFrame]) -> LiveModel | None:
+    if not strategy.uses_model:
+        return None
+    if cfg.live.model_path:
+        return LiveModel.load(cfg.live.model_path, cfg)
+    return LiveModel.train(history, cfg)
+
+
+def _finish_step(journal: Journal, broker: LiveBroker, venue: VenueClient, now: pd.Timestamp, sid: int) -> None:
+    """Journal the finished step: equity, positions, and the bar as done (after its orders went out)."""
+    journal.record_equity(now, broker.getvalue(), broker.getcash(), sid)
+    journal.snapshot_positions(now, venue.positions(), sid)
+    journal.put_state(LAST_BAR, now.isoformat())
+
+
+class _signal_recorder:  # noqa: N801 - a callable, named like a function
+    def __init__(self, journal: Journal, sid: int):
+        self.journal, self.sid, self.version = journal, sid, None
+
+    def __call__(self, t: pd.Timestamp, symbol: str, values: dict) -> None:
+        self.journal.record_signal(t, symbol, values, self.version, self.sid)
+
+
+def _last_bar(journal: Journal) -> pd.Timestamp | None:
+    text = journal.get_state(LAST_BAR)
+    return pd.Timestamp(text) if text else None
+
+
+def _since(journal: Journal, clock: pd.Timestamp) -> pd.Timestamp:
+    """Return the time from which venue fills concern this journal (its first session's start)."""
+    started = [s["started"] for s in journal.sessions() if s["started"] is not None]
+    return min(started) if started else clock
+
+
+def _kill_switch(cfg: Config, journal: Journal, venue: VenueClient) -> KillSwitch:
+    """Seed the kill switch with the journal's equity history, so a restart keeps peak and day."""
+    equity = venue.account().equity
+    marks = journal.equity()
+    if marks.empty:
+        return KillSwitch(cfg.risk, equity)
+    last_day = marks["time"].iloc[-1].normalize()
+    before = marks[marks["time"] < last_day]
+    day_open = float(before["equity"].iloc[-1]) if len(before) else float(marks["equity"].iloc[0])
+    return KillSwitch(cfg.risk, equity, peak=float(marks["equity"].max()), day=last_day, day_open=day_open,
+                      last=float(marks["equity"].iloc[-1]))
+
+
+def _fractional(cfg: Config) -> bool:
+    if cfg.broker.fractional is not None:
+        return cfg.broker.fractional
+    return any("/" in s for s in cfg.data.symbols)
+
+
+def _cancel_open(router: OrderRouter) -> None:
+    """live.on_shutdown=cancel: cancel this journal's open orders and resting exits."""
+    for row in router.journal.open_orders():
+        if row.status != "pending":
+            router.cancel(row.client_id, row.symbol)
+    for symbol in list(router.armed()):
+        router.cancel_exits(symbol)
+    logger.info("open orders cancelled (live.on_shutdown: cancel)")
+
+
+def _safe_clock(venue: VenueClient) -> pd.Timestamp | None:
+    try:
+        return venue.clock()
+    except Exception:  # noqa: BLE001 - shutting down; the session end time is informative only
+        return None

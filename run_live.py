@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Trade a config live or on paper: the backtest's strategy class, a venue broker and live feeds."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from bot.cli import base_parser, run_cli, setup_logging
+
+EXIT_VENUE = 4  # the venue refused us (authentication, permissions): "venue error: ..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser("run_live.py", __doc__)
+    parser.add_argument("--max-bars", type=int, metavar="N", help="end cleanly after N closed bars")
+    args = parser.parse_args(argv)
+    if args.max_bars is not None and args.max_bars < 1:
+        parser.error("--max-bars must be at least 1")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: _request_stop(stop, signum))
+
+    def go() -> int:
+        setup_logging(args.quiet, args.verbose)
+        from bot.config import load_config
+        from bot.errors import FatalVenueError
+
+        cfg = load_config(args.config, args.set)
+        try:
+            return _trade(cfg, args.max_bars, stop)
+        except FatalVenueError as e:
+            print(f"venue error: {e}", file=sys.stderr)
+            return EXIT_VENUE
+
+    return run_cli(go)
+
+
+def _request_stop(stop: threading.Event, signum: int) -> None:
+    if stop.is_set():
+        raise KeyboardInterrupt  # a second signal: stop now
+    print(f"{signal.Signals(signum).name}: finishing the current bar, then stopping", file=sys.stderr)
+    stop.set()
+
+
+def _trade(cfg, max_bars: int | None, stop: threading.Event) -> int:
+    from bot.live.connect import connect
+    from bot.live.journal import Journal, default_url
+    from bot.live.session import run_session, warmup_bars
+    from strategies import build_strategy
+
+    journal = Journal(cfg.live.state_db or default_url(cfg.name))
+    try:
+        conn = connect(cfg, journal, stop, warmup_bars(cfg, build_strategy(cfg)))
+        result = run_session(cfg, conn.venue, journal, wait=conn.wait, max_bars=max_bars, stop=stop)
+    finally:
+        journal.close()
+    print(_summary(cfg, result, journal.url))
+    return 0
+
+
+def _summary(cfg, r, url: str) -> str:
+    orders = r.ledger.orders_frame()
+    counts = orders["status"].value_counts().to_dict() if len(orders) else {}
+    held = ", ".join(f"{s} {q:g}" for s, q in sorted(r.positions.items())) or "flat"
+    return "\n".join([
+        f"session {r.session_id} ({cfg.name}, broker.kind {cfg.broker.kind}): {r.bars} bars traded, "
+        f"model {r.model_version or 'none'}",
+        f"orders this session: {len(orders)} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
+        f"venue: equity {r.equity:.2f}, cash {r.cash:.2f}, positions {held}",
+        f"journal: {url}",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
