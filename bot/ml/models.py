@@ -52,6 +52,32 @@ DEFAULT_MEMBERS: dict[str, float] = {"xgboost": 2.0, "random_forest": 1.0, "hist
 NAN_INTOLERANT = {"random_forest", "logistic"}
 
 
+class _SerialPredict:
+    """Predict with n_jobs=1: parallel forests add tree outputs in thread order, so the last bits vary."""
+
+    def predict_proba(self, X):
+        n_jobs, self.n_jobs = self.n_jobs, 1
+        try:
+            return super().predict_proba(X)
+        finally:
+            self.n_jobs = n_jobs
+
+    def predict(self, X):
+        n_jobs, self.n_jobs = self.n_jobs, 1
+        try:
+            return super().predict(X)
+        finally:
+            self.n_jobs = n_jobs
+
+
+class DeterministicRandomForestClassifier(_SerialPredict, RandomForestClassifier):
+    """RandomForestClassifier that trains in parallel but predicts bit-for-bit reproducibly."""
+
+
+class DeterministicRandomForestRegressor(_SerialPredict, RandomForestRegressor):
+    """RandomForestRegressor that trains in parallel but predicts bit-for-bit reproducibly."""
+
+
 def _base_estimator(kind: str, seed: int, regression: bool = False):
     defaults = (REGRESSOR_DEFAULTS if regression else DEFAULTS).get(kind)
     if defaults is None:
@@ -61,7 +87,7 @@ def _base_estimator(kind: str, seed: int, regression: bool = False):
 
         return (XGBRegressor if regression else XGBClassifier)(random_state=seed, **defaults)
     classes = {
-        "random_forest": (RandomForestClassifier, RandomForestRegressor),
+        "random_forest": (DeterministicRandomForestClassifier, DeterministicRandomForestRegressor),
         "logistic": (LogisticRegression, Ridge),
         "hist_gb": (HistGradientBoostingClassifier, HistGradientBoostingRegressor),
     }

@@ -34,9 +34,23 @@ def _lines_before(text: str, column: str, t: str, also: str | None = None) -> li
     return df[keep].to_csv(index=False).splitlines()
 
 
-@pytest.mark.parametrize("model", ["xgboost", "logistic"])
+# Every model type (few trees, to stay fast); the last case adds the triple-barrier label and two horizons.
+LOOKAHEAD_CASES = {
+    "xgboost": dict(model__params="{n_estimators: 30}"),
+    "logistic": dict(model__params="{}"),
+    "random_forest": dict(model__params="{n_estimators: 30}"),
+    "hist_gb": dict(model__params="{max_iter: 30}"),
+    "ensemble": dict(model__params="{members: {xgboost: 2, random_forest: 1, hist_gb: 1}, xgboost: {n_estimators: 20},"
+                                   " random_forest: {n_estimators: 20}, hist_gb: {max_iter: 20}}"),
+    "stacking": dict(model__params="{members: [xgboost, logistic], xgboost: {n_estimators: 20}}"),
+    "xgboost-triple_barrier-h1,5": dict(model__params="{n_estimators: 30}", model__label="triple_barrier",
+                                        model__horizon="[1, 5]"),
+}
+
+
+@pytest.mark.parametrize("model", list(LOOKAHEAD_CASES))
 def test_altering_bars_after_t_leaves_everything_before_t_identical(tmp_path, model):
-    cfg = small_ml_config(model__type=model, model__params="{}" if model == "logistic" else "{n_estimators: 30}",
+    cfg = small_ml_config(model__type=model.split("-")[0], **LOOKAHEAD_CASES[model],
                           risk__trailing_stop="0.04", risk__stop_loss="null")
     bars, _ = load_data(cfg)
     t = pd.Timestamp("2016-09-01", tz="UTC")
