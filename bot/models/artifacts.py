@@ -40,10 +40,9 @@ _XGB_UNFITTED = "__xgboost_unfitted__"
 XGB_CLASSES = ("XGBClassifier", "XGBRegressor")
 
 # Types skops does not trust by default that our models legitimately contain. Anything else is refused.
+# Our own estimator classes (modules under bot.ml) are trusted by prefix: they are this project's code.
+TRUSTED_PREFIXES = ("bot.ml.",)
 TRUSTED_TYPES = frozenset({
-    "bot.ml.signal_model.SignalModel",
-    "bot.ml.stacking.TimeSeriesStackingClassifier",
-    "bot.ml.stacking.TimeSeriesStackingRegressor",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.model_selection._split.TimeSeriesSplit",
@@ -70,6 +69,11 @@ def sha256_file(path: Path) -> str:
 def manifest_sha256(folder: str | Path) -> str:
     """Return the sha256 of an artifact folder's manifest (what the registry pins)."""
     return sha256_file(Path(folder) / MANIFEST)
+
+
+def refused_types(untrusted) -> list[str]:
+    """Return the types skops flags that are neither on the allow-list nor this project's own."""
+    return sorted(t for t in untrusted if t not in TRUSTED_TYPES and not t.startswith(TRUSTED_PREFIXES))
 
 
 # --------------------------------------------------------------------------- object walking
@@ -181,9 +185,9 @@ def save_model(model: TrainedModel, folder: str | Path, xgb_format: str = "ubj")
     try:
         tree = _extract_xgb({f"h{h}": m for h, m in copy.deepcopy(model.models).items()}, tmp, xgb_format)
         sio.dump(tree, tmp / SKELETON)
-        untrusted = set(sio.get_untrusted_types(file=tmp / SKELETON))
-        if untrusted - TRUSTED_TYPES:
-            raise ValueError(f"model holds types not on the load allow-list: {sorted(untrusted - TRUSTED_TYPES)} "
+        refused = refused_types(sio.get_untrusted_types(file=tmp / SKELETON))
+        if refused:
+            raise ValueError(f"model holds types not on the load allow-list: {refused} "
                              "(add them to bot.models.artifacts.TRUSTED_TYPES if they are safe)")
         manifest = _manifest(model, {p.name: sha256_file(p) for p in sorted(tmp.iterdir())})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
@@ -274,7 +278,7 @@ def load_model(folder: str | Path, expected_manifest_sha256: str | None = None) 
         untrusted = set(sio.get_untrusted_types(file=skeleton))
     except Exception as e:  # noqa: BLE001 - skops raises many kinds on a malformed file
         raise ArtifactError(str(skeleton), f"not a readable skops file: {e}") from None
-    refused = sorted(untrusted - TRUSTED_TYPES)
+    refused = refused_types(untrusted)
     if refused:
         raise ArtifactError(str(skeleton), f"holds types not on the allow-list: {', '.join(refused)}")
     tree = sio.load(skeleton, trusted=sorted(untrusted))

@@ -7,6 +7,7 @@ import shutil
 import socket
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from bot.config import parse_config
 
@@ -23,6 +24,13 @@ def _loopback_only(self, address):
         if not ok:
             raise OSError(f"lifecycle tests may only connect to loopback, not {host!r}")
     return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Keep BLAS/OpenMP to one thread: on a busy 2-core machine oversubscription makes fits 10x slower."""
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(autouse=True)
