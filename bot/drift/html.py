@@ -75,6 +75,12 @@ def _performance(p: dict) -> str:
             f"</table><ul>{reasons}</ul>")
 
 
+def _model_text(model: dict) -> str:
+    if model.get("path"):
+        return model["path"]
+    return f"{model['name']} version {model.get('version')}" if model.get("name") else "none"
+
+
 def render_html(report: dict, title: str = "Drift report") -> str:
     """Return the drift report as a self-contained HTML document."""
     table = scores_table(report)
@@ -98,7 +104,7 @@ def render_html(report: dict, title: str = "Drift report") -> str:
 <tr><td>reference</td><td>{_num(ref.get('start'))}</td><td>{_num(ref.get('end'))}</td><td>{_num(ref.get('n_rows'))}</td></tr>
 <tr><td>current</td><td>{_num(cur.get('start'))}</td><td>{_num(cur.get('end'))}</td><td>{_num(cur.get('n_rows'))}</td></tr>
 </table>
-<p class="muted">model: {html.escape(str(model.get('name', '–')))} version {html.escape(str(model.get('version', '–')))}.
+<p class="muted">model: {html.escape(_model_text(model))}.
 A feature drifts when PSI ≥ {th.get('psi_threshold')} and its KS p-value (effective sample sizes) is below
 {th.get('ks_alpha')} / number of features; data drift needs at least {report['data'].get('min_drifted')} drifted features.</p>
 <h2>Data drift: {'<span class="bad">drift</span>' if report['data']['drift'] else '<span class="ok">stable</span>'}

@@ -27,6 +27,7 @@ def write_json_atomically(path: Path, doc: dict) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(json_text(doc))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the decision is for cron jobs and dashboards too
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
