@@ -216,6 +216,7 @@ class LiveConfig(Frozen):
     model_path: str | None = None  # load a saved live model instead of training at start-up
     on_shutdown: Literal["keep", "cancel"] = "keep"  # open orders when the session ends
     late_bar_seconds: float = Field(default=60.0, ge=0)  # wait this long past a bar's close for lagging symbols
+    dust_value: float = Field(default=1.0, ge=0)  # a holding worth less (quote currency) counts as flat: spot fee dust
 
 
 class Config(Frozen):
