@@ -87,7 +87,8 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
 
 
 def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
-               on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> list[SplitOutput]:
+               on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+               log_folds: bool = True) -> list[SplitOutput]:
     """Fit and predict every split in order; skipped splits (too few rows) are left out."""
     outputs = []
     n = len(splits)
@@ -96,7 +97,7 @@ def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
         if out is None:
             continue
         outputs.append(out)
-        if split.index % max(1, n // 10) == 0 or split.index == n - 1:
+        if log_folds and (split.index % max(1, n // 10) == 0 or split.index == n - 1):
             logger.info(f"{cfg.validation.scheme} fold {split.index + 1}/{n}: trained on {out.n_train} rows")
         if on_split is not None:
             on_split(split, out.rows)

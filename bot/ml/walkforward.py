@@ -113,10 +113,11 @@ def run_validation(bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mappi
 
 
 def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
-                     on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> WalkForwardResult:
+                     on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+                     log_folds: bool = True) -> WalkForwardResult:
     """Run ``validation.scheme`` on a prepared dataset (the tuner reuses one across trials)."""
     splits = make_splits(len(ds.calendar), cfg.validation)
-    outputs = run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split)
+    outputs = run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split, log_folds)
     rows = _assemble(outputs, ds, cfg)
     predictions = public_columns(rows, ds.horizons) if len(rows) else _empty_predictions()
     ppy = bars_per_year(ds.calendar)

@@ -22,14 +22,17 @@ from bot.config import Config, dump_config
 from bot.ml.walkforward import WalkForwardResult, run_validation
 
 
-def evaluate(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> WalkForwardResult:
-    """Load the configured data (unless given) and run the configured validation scheme."""
+def evaluate_bars(cfg: Config) -> dict[str, pd.DataFrame]:
+    """Load and validate the configured bars, as a backtest would."""
     from bot.backtest import load_data
 
-    if bars is None:
-        loaded = load_data(cfg)
-        bars = loaded[0] if isinstance(loaded, tuple) else loaded  # (bars, validation report)
-    return run_validation(bars, cfg)
+    loaded = load_data(cfg)
+    return loaded[0] if isinstance(loaded, tuple) else loaded  # (bars, validation report)
+
+
+def evaluate(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> WalkForwardResult:
+    """Load the configured data (unless given) and run the configured validation scheme."""
+    return run_validation(bars if bars is not None else evaluate_bars(cfg), cfg)
 
 
 def evaluation_metrics(result: WalkForwardResult, cfg: Config) -> dict:
