@@ -32,11 +32,11 @@ class LiveBroker(bt.BrokerBase):
 
     def __init__(self, router: OrderRouter, poller: BarPoller, index: Mapping[str, Sequence[pd.Timestamp]],
                  commission_rate: float, model_version: str | None = None,
-                 on_step: Callable[[pd.Timestamp], None] | None = None):
+                 on_step: Callable[[pd.Timestamp], None] | None = None, dust_value: float = 0.0):
         super().__init__()
         self.setcommission(commission=commission_rate)
         self.router, self.poller, self.index = router, poller, index
-        self.model_version, self.on_step = model_version, on_step
+        self.model_version, self.on_step, self.dust_value = model_version, on_step, dust_value
         self.notifs: deque = deque()
         self._outbox: list[tuple[str, list]] = []
         self._group: list = []
@@ -244,11 +244,18 @@ class LiveBroker(bt.BrokerBase):
         self._cash, self._value = acct.cash, acct.equity
         held = self.router.venue.positions()
         for sym in set(held) | set(self._positions):
-            qty, pos = held.get(sym, 0.0), self._positions[sym]
+            qty, pos = self._tradable(sym, held.get(sym, 0.0)), self._positions[sym]
             if abs(pos.size - qty) > 1e-9:
                 if abs(pos.size - qty) > 1e-6 * max(1.0, abs(qty)):
                     logger.info("{}: position {} -> {} (venue)", sym, pos.size, qty)
                 pos.set(qty, pos.price if qty else 0.0)
+
+    def _tradable(self, sym: str, qty: float) -> float:
+        """Return ``qty``, or 0 for dust: a holding worth less than ``dust_value`` (left by spot fees)."""
+        hist = self.poller.history.get(sym)
+        if qty and hist is not None and len(hist) and abs(qty) * float(hist["close"].iloc[-1]) < self.dust_value:
+            return 0.0
+        return qty
 
     def _bar_time(self, data) -> pd.Timestamp | None:
         seq = self.index.get(data._name)

@@ -118,7 +118,7 @@ class BarPoller:
         clock = self.venue.clock()
         for sym in self.symbols:
             last = self._last_seen(sym)
-            start = last + pd.Timedelta(1, "ns") if last is not None else None
+            start = last + pd.Timedelta(1, "s") if last is not None else None
             new = self.venue.get_bars(sym, self.timeframe, start=start)
             if last is not None:
                 new = new[new.index > last]

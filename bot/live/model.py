@@ -65,13 +65,12 @@ class LiveModel:
 
     def prob_up(self, bars: Mapping[str, pd.DataFrame], at: pd.Timestamp) -> dict[str, float]:
         """Return P(up) at bar ``at`` for every symbol whose newest bar is ``at``."""
-        out = {}
-        for sym, df in bars.items():
-            if not len(df) or df.index[-1] != at:
-                continue
-            X = self.model.feature_frame(df, bars).to_numpy(np.float64)[-1:]
-            out[sym] = float(self.model.prob_up(X)[0])
-        return out
+        syms = [s for s, df in bars.items() if len(df) and df.index[-1] == at]
+        if not syms:
+            return {}
+        rows = [self.model.feature_frame(bars[s], bars).to_numpy(np.float64)[-1] for s in syms]
+        probs = self.model.prob_up(np.vstack(rows))  # one batch per bar
+        return {s: float(p) for s, p in zip(syms, probs, strict=True)}
 
 
 def _digest(info: dict) -> str:

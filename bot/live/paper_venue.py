@@ -19,7 +19,7 @@ start-up, so a restarted session resumes with its cash, positions and working or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
@@ -290,4 +290,5 @@ class PaperVenue:
     def snapshot(self) -> dict[str, Any]:
         """Return the whole state as JSON-ready data."""
         return dict(cash=self._cash, positions=self._pos, marks=self._marks, processed=self._done,
-                    orders=[asdict(o) for o in self._orders.values()], fills=self._fills, seq=self._seq)
+                    orders=[{**vars(o), "legs": list(o.legs)} for o in self._orders.values()], fills=self._fills,
+                    seq=self._seq)

@@ -176,9 +176,10 @@ class OrderRouter:
         row = self.journal.get_order(f.client_order_id) if f.client_order_id else None
         if row is not None and row.parent_id is None:
             self._add_fill(row, f, comm)
+            status = self._status(row)
             if row.take_profit is not None or row.stop_loss is not None:
                 self._arm(row.symbol, row.client_id)
-            return OrderEvent(row.client_id, self._status(row.client_id), f.qty, f.price, comm, f.time)
+            return OrderEvent(row.client_id, status, f.qty, f.price, comm, f.time)
         leg = leg_of(f.client_order_id)
         parent = self.journal.get_order(leg[0]) if leg else None
         if parent is None:
@@ -221,9 +222,16 @@ class OrderRouter:
             return
         self.journal.update_order(s.client_order_id, status=status, venue_id=s.venue_id, updated=s.updated)
 
-    def _status(self, client_id: str) -> str:
-        row = self.journal.get_order(client_id)
-        return row.status if row is not None else "filled"
+    def _status(self, row: OrderRow) -> str:
+        """Return the order's status after a fill: the venue's word (it may have rounded the size)."""
+        mine = self.journal.get_order(row.client_id)
+        if mine is None or mine.status == "filled":
+            return "filled"
+        state = self.venue.get_order(row.client_id, row.symbol)
+        if state is not None and state.status == "filled":
+            self.journal.update_order(row.client_id, status="filled", qty=state.qty)
+            return "filled"
+        return mine.status
 
     def _add_fill(self, row: OrderRow, f: Fill, comm: float) -> None:
         qty = row.filled_qty + f.qty

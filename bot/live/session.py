@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.live_broker import LiveBroker, StepEnd
 from bot.engine.live_feed import make_live_feed
-from bot.ledger import Ledger
+from bot.ledger import Ledger, OpenTrade
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import Journal
 from bot.live.killswitch import KillSwitch
@@ -73,8 +73,10 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     version = model.version if model else None
     signals_sink.version = version
     ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
+    _seed_open_trades(ledger, journal, report.positions, cfg.data.symbols, clock)
     broker = LiveBroker(router, poller, index, cfg.broker.commission, version,
-                        on_step=lambda now: _finish_step(journal, broker, venue, now, sid))
+                        on_step=lambda now: _finish_step(journal, broker, venue, now, sid),
+                        dust_value=cfg.live.dust_value)
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
                         fractional=_fractional(cfg), kill_switch=_kill_switch(cfg, journal, venue))
     cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
@@ -145,6 +147,22 @@ def _kill_switch(cfg: Config, journal: Journal, venue: VenueClient) -> KillSwitc
     day_open = float(before["equity"].iloc[-1]) if len(before) else float(marks["equity"].iloc[0])
     return KillSwitch(cfg.risk, equity, peak=float(marks["equity"].max()), day=last_day, day_open=day_open,
                       last=float(marks["equity"].iloc[-1]))
+
+
+def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], symbols: list[str],
+                      clock: pd.Timestamp) -> None:
+    """Give the session's ledger the positions it starts with (opened by an earlier run), so an exit
+    closes a known round trip; entry price and time come from the journal's last filled entry."""
+    for sym in symbols:
+        qty = held.get(sym, 0.0)
+        if qty <= 0:
+            continue
+        entries = [r for r in journal.orders(["filled"], symbol=sym) if r.side == "buy" and r.parent_id is None]
+        last = entries[-1] if entries else None
+        price = last.avg_price if last is not None and last.avg_price else 0.0
+        when = (last.updated or last.bar_time) if last is not None else clock
+        ledger.open_trades[sym] = OpenTrade(sym, when, qty, price, last.commission if last else 0.0, 0.0, None)
+        logger.info("{}: holding {:g} from an earlier run (entry {:g} at {})", sym, qty, price, when)
 
 
 def _fractional(cfg: Config) -> bool:
