@@ -62,21 +62,38 @@ class BarPoller:
         self.ended = False
         self._delivered = False
         self._polled = False
+        self._warmup, self._resume_after = 1, None
 
     # ---- start-up ---------------------------------------------------------------------
     def warm_up(self, bars: int, resume_after: pd.Timestamp | None = None) -> dict[str, pd.DataFrame]:
         """Load the warm-up history; return it. With ``resume_after`` (the last bar a previous
         run finished), a newer latest closed step is kept back and delivered as tradeable."""
+        self._warmup, self._resume_after = bars, resume_after
         fetched = {s: self.venue.get_bars(s, self.timeframe, limit=bars + 1) for s in self.symbols}
-        latest = max((df.index[-1] for df in fetched.values() if len(df)), default=None)
-        replay_last = resume_after is not None and latest is not None and latest > resume_after
-        for sym, df in fetched.items():
-            keep = df[df.index < latest] if replay_last else df
-            self.history[sym] = keep.iloc[-bars:]
-            self._incoming[sym] = df[df.index == latest] if replay_last else df.iloc[0:0]
-        if replay_last:
-            logger.info("bar {} closed but was not finished by the last run: trading it now", latest)
+        self._split(fetched)
         return dict(self.history)
+
+    def settle(self) -> None:
+        """Before trading starts: bars that closed while warming up (training) become history too;
+        only the newest closed bar can still be traded, and only if a previous run left it unfinished."""
+        frames = {}
+        for sym in self.symbols:
+            known = pd.concat([self.history[sym], self._incoming[sym]])
+            start = known.index[-1] + pd.Timedelta(1, "s") if len(known) else None
+            new = self.venue.get_bars(sym, self.timeframe, start=start)
+            frames[sym] = pd.concat([known, new[new.index > known.index[-1]] if len(known) else new])
+        self._split(frames, quiet=True)
+
+    def _split(self, frames: dict[str, pd.DataFrame], quiet: bool = False) -> None:
+        latest = max((df.index[-1] for df in frames.values() if len(df)), default=None)
+        resume = self._resume_after
+        replay_last = resume is not None and latest is not None and latest > resume
+        for sym, df in frames.items():
+            keep = df[df.index < latest] if replay_last else df
+            self.history[sym] = keep.iloc[-self._warmup:] if not quiet else keep
+            self._incoming[sym] = df[df.index == latest] if replay_last else df.iloc[0:0]
+        if replay_last and not quiet:
+            logger.info("bar {} closed but was not finished by the last run: trading it now", latest)
 
     # ---- delivery -----------------------------------------------------------------------
     def next_bar(self, symbol: str) -> LiveBar | None:
@@ -126,6 +143,8 @@ class BarPoller:
                 self._incoming[sym] = pd.concat([self._incoming[sym], new])
         n = 0
         while not self.ended and (t := self._next_step(clock)) is not None:
+            if clock >= t + 2 * self.delta + self.late:
+                logger.warning("trading bar {} late: the venue clock is already {}", t, clock)
             self._release(t)
             n += 1
             if self.max_bars is not None and self.released >= self.max_bars:

@@ -70,6 +70,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     history = poller.warm_up(warmup_bars(cfg, strategy), resume_after=last_bar)
     model = _model(cfg, strategy, history)
     poller.model = model
+    poller.settle()  # bars that closed while the model trained are history, not trades
     version = model.version if model else None
     signals_sink.version = version
     ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
