@@ -40,7 +40,7 @@ class RetrainConfig(_Frozen):
     min_predictions: int = Field(default=100, ge=1)
     max_brier: float = Field(default=0.26, gt=0, le=1)  # calibration bound for the challenger
     beat_baseline: bool = True  # challenger accuracy must reach the majority-class baseline
-    schedule: str | None = "0 2 * * *"  # cron (minute hour day month weekday) for live sessions; null: off
+    schedule: str | None = None  # cron (minute hour day month weekday) for live sessions, e.g. "0 2 * * *"
     timezone: str = "UTC"
     shadow: bool = False  # run the challenger alongside in live/paper sessions, orders recorded not sent
 

@@ -32,6 +32,22 @@ class BarModel(Protocol):
     def prob_up(self, bars: Mapping[str, pd.DataFrame], at: pd.Timestamp) -> dict[str, float]: ...
 
 
+class BundleBarModel:
+    """A registry TrainedModel as a bar model: P(up) of each symbol whose newest bar is ``at``."""
+
+    def __init__(self, model, version: str):
+        self.model = model
+        self.version = version
+
+    def prob_up(self, bars: Mapping[str, pd.DataFrame], at: pd.Timestamp) -> dict[str, float]:
+        out = {}
+        for sym, df in bars.items():
+            if len(df) and df.index[-1] == at:
+                X = self.model.feature_frame(df, bars).to_numpy(dtype=float)[-1:]
+                out[sym] = float(self.model.prob_up(X)[0])
+        return out
+
+
 class ModelSlot:
     """The current model, swapped for a staged one at the next bar boundary (thread-safe)."""
 

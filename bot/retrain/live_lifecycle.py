@@ -1,0 +1,222 @@
+"""The model lifecycle inside one live or paper session, behind a handful of calls the session makes.
+
+    life = LiveLifecycle(cfg, journal)          # state, exporter, scheduler, drift, alerts, shadow
+    venue = life.instrument(venue)              # API latency, errors by kind, bar-to-order latency
+    strategy = life.guard(build_strategy(cfg))  # drift decisions (halt entries, scale sizes) on intents
+    model = life.adopt(model)                   # a ModelSlot: new champions switch at the next bar
+    life.on_model_switch(callback)              # e.g. update the version journaled with orders/signals
+    life.start(lambda: poller.history)          # /metrics server and the retrain schedule
+    ... each finished step:  life.on_step(now, poller.history, kill_switch)
+    life.stop()
+
+Nothing here decides trades: the session keeps its strategy and order path; this adds monitoring,
+scheduled retraining with a hot swap, drift checks that act through the strategy's intents, and
+the challenger's shadow record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from loguru import logger
+
+from bot.alerts import Alerter
+from bot.drift.detector import DriftDecision
+from bot.monitoring.exporter import MetricsServer
+from bot.monitoring.instrument import InstrumentedVenue
+from bot.monitoring.state import LiveState
+from bot.retrain.scheduler import BundleBarModel, ModelSlot, RetrainScheduler, live_retrain_job
+
+History = Callable[[], Mapping[str, pd.DataFrame]]
+
+
+class GuardedStrategy:
+    """A strategy whose intents pass through the current drift decision; everything else is the strategy's."""
+
+    def __init__(self, inner, decision: Callable[[], DriftDecision]):
+        self._inner = inner
+        self._decision = decision
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def decide(self, view):
+        return self._decision().apply(self._inner.decide(view))
+
+
+class LiveLifecycle:
+    """Monitoring, scheduled retraining, drift actions and shadow mode for one session."""
+
+    def __init__(self, cfg, journal=None, *, registry=None, alerter: Alerter | None = None,
+                 wall: Callable[[], float] = time.time, state_dir: str | Path = "state"):
+        self.cfg = cfg
+        self.journal = journal
+        self.wall = wall
+        self.state = LiveState(cfg.name, list(cfg.data.symbols))
+        self.alerter = alerter or Alerter.from_config(cfg.alerts)
+        self._registry = registry
+        self.state_dir = Path(state_dir)
+        self.decision = DriftDecision()
+        self.slot: ModelSlot | None = None
+        self.monitor = None
+        self.shadow = None
+        self.scheduler: RetrainScheduler | None = None
+        self.server: MetricsServer | None = None
+        self._history: History = dict
+        self._switch_callbacks: list[Callable[[str], None]] = []
+        self._last_bar: pd.Timestamp | None = None
+
+    # ----------------------------------------------------------------- wiring
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from bot.models.registry import ModelRegistry
+
+            self._registry = ModelRegistry.for_config(self.cfg)
+        return self._registry
+
+    def instrument(self, venue) -> InstrumentedVenue:
+        """Return the venue wrapped so its calls feed latency and error metrics."""
+        return InstrumentedVenue(venue, self.state)
+
+    def guard(self, strategy) -> GuardedStrategy:
+        """Return the strategy with drift decisions applied to its intents."""
+        return GuardedStrategy(strategy, lambda: self.decision)
+
+    def adopt(self, model) -> ModelSlot | None:
+        """Put the session's model in a ModelSlot (None for rule-based strategies) and return the slot."""
+        if model is None:
+            return None
+        self.slot = ModelSlot(model, on_switch=self._switched)
+        self.state.set_model("live", model.version, self.registry_name)
+        return self.slot
+
+    @property
+    def registry_name(self) -> str:
+        return self.cfg.registry.model_name or self.cfg.name
+
+    def on_model_switch(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(new_version)`` whenever a new model starts trading (at a bar boundary)."""
+        self._switch_callbacks.append(callback)
+
+    def start(self, history: History) -> LiveLifecycle:
+        """Start the exporter and the retrain schedule; ``history()`` returns the bars seen so far."""
+        self._history = history
+        m = self.cfg.monitoring
+        if m.enabled:
+            self.server = MetricsServer.from_config(self.state, m).start()
+            logger.info(f"metrics on {self.server.url}/metrics (also /health, /status)")
+        if self.slot is not None and (self.cfg.retrain.schedule or self.cfg.drift.action == "retrain"):
+            job = live_retrain_job(self.cfg, self.retrain_bars, self.slot, lambda mdl, v: BundleBarModel(
+                mdl, f"{self.registry_name}/v{v}"), self._registry, self.state, self.alerter)
+            self.scheduler = RetrainScheduler(job, self.cfg.retrain.schedule, self.cfg.retrain.timezone,
+                                              on_done=self._retrained).start()
+            if self.scheduler.next_run() is not None:
+                logger.info(f"next scheduled retrain: {self.scheduler.next_run()}")
+        if self.slot is not None and self.cfg.retrain.shadow:
+            self._load_shadow()
+        return self
+
+    def stop(self) -> None:
+        """Stop the schedule (letting a running retrain finish) and the exporter."""
+        self.state.set_running(False)
+        if self.scheduler is not None:
+            self.scheduler.stop(wait=True)
+        if self.server is not None:
+            self.server.stop()
+
+    # ----------------------------------------------------------------- per step
+
+    def on_step(self, now: pd.Timestamp, history: Mapping[str, pd.DataFrame], kill_switch=None) -> None:
+        """Record the finished step: journal state, prices, kill switch, drift check, shadow decisions."""
+        self._last_bar = now
+        prices = {s: float(df["close"].iloc[-1]) for s, df in history.items() if len(df)}
+        if self.journal is not None:
+            self.state.update_from_journal(self.journal, prices)
+        if kill_switch is not None:
+            self.state.set_kill_switch(bool(getattr(kill_switch, "halted", False)))
+        self.state.mark_bar(now, self.wall())
+        if self.slot is not None:
+            self._check_drift(history)
+        if self.shadow is not None:
+            try:
+                self.shadow.on_bar(history, now)
+            except Exception as e:  # noqa: BLE001 - the shadow must never disturb trading
+                logger.warning(f"shadow challenger failed on {now}: {type(e).__name__}: {e}")
+
+    def _check_drift(self, history: Mapping[str, pd.DataFrame]) -> None:
+        model = getattr(self.slot.model, "model", None)  # the TrainedModel inside the bar model
+        if model is None:
+            return
+        try:
+            if self.monitor is None or self.monitor.model is not model:
+                from bot.drift.monitor import DriftMonitor
+
+                self.monitor = DriftMonitor.for_model(model, history, self.cfg.drift)
+            report, decision = self.monitor.check(history)
+        except Exception as e:  # noqa: BLE001 - a failed check keeps the last decision
+            logger.warning(f"drift check failed: {type(e).__name__}: {e}")
+            return
+        before, self.decision = self.decision, decision
+        self.state.set_drift(report, decision.as_dict())
+        if decision.drift and not before.drift:
+            self.alerter.send("warning", f"drift in {self.cfg.name}", "; ".join(decision.reasons),
+                              action=decision.action)
+            if decision.retrain and self.scheduler is not None:
+                self.scheduler.trigger_now()
+        elif before.drift and not decision.drift:
+            self.alerter.send("info", f"drift cleared in {self.cfg.name}")
+
+    # ----------------------------------------------------------------- retraining
+
+    def retrain_bars(self) -> dict[str, pd.DataFrame]:
+        """Return the bars a live retrain may use: the session's, else the configured data up to the last bar."""
+        hist = {s: df for s, df in dict(self._history()).items()}
+        r, v = self.cfg.retrain, self.cfg.validation
+        need = (r.train_bars or v.train) + (r.eval_bars or v.test) + v.embargo + 60  # + feature warm-up
+        if hist and min(len(df) for df in hist.values()) >= need:
+            return hist
+        from bot.backtest import load_data
+
+        bars, _ = load_data(self.cfg)
+        cut = self._last_bar
+        return {s: df[df.index <= cut] if cut is not None else df for s, df in bars.items()}
+
+    def _switched(self, old, new) -> None:
+        self.state.set_model("live", new.version, self.registry_name)
+        for callback in self._switch_callbacks:
+            callback(new.version)
+        self.monitor = None  # drift is measured against the new model's training window
+
+    def _retrained(self, outcome, error) -> None:
+        if error is not None:
+            self.state.set_retrain(pd.Timestamp(self.wall(), unit="s", tz="UTC"), "failed",
+                                   {"error": f"{type(error).__name__}: {error}"})
+            self.alerter.send("warning", f"retrain failed in {self.cfg.name}", str(error))
+            return
+        if self.cfg.retrain.shadow:
+            self._load_shadow()
+
+    def _load_shadow(self) -> None:
+        from bot.models.registry import CHALLENGER
+        from bot.retrain.shadow import ShadowRecorder
+        from strategies import build_strategy
+
+        try:
+            if self.registry.alias_version(CHALLENGER) is None:
+                self.shadow = None
+                return
+            model, version = self.registry.load(CHALLENGER)
+        except Exception as e:  # noqa: BLE001 - no shadow rather than no session
+            logger.warning(f"shadow challenger not loaded: {type(e).__name__}: {e}")
+            return
+        bar_model = BundleBarModel(model, f"{self.registry_name}/v{version}")
+        self.state.set_model("challenger", version, self.registry_name)
+        self.shadow = ShadowRecorder(build_strategy(self.cfg), bar_model,
+                                     self.state_dir / f"{self.cfg.name}-shadow.csv", self.state)
+        logger.info(f"shadow mode: challenger {bar_model.version} records would-be orders")
