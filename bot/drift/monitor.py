@@ -19,6 +19,8 @@ from bot.ml.labels import outcomes
 from bot.models.bundle import TrainedModel
 from bot.models.lifecycle_config import DriftConfig
 
+WARMUP = 400  # bars of history before the current window: more than any feature's warm-up (SMA 200, ...)
+
 
 @dataclass
 class Period:
@@ -109,7 +111,8 @@ class DriftMonitor:
 
     def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:
         """Compare the last ``cfg.window`` bars of every symbol with the reference; return (report, decision)."""
-        current = period_frame(bars, self.model.features, model=self.model, last=self.cfg.window)
+        recent = {s: df.iloc[-(self.cfg.window + WARMUP):] for s, df in bars.items()}  # features need no more
+        current = period_frame(recent, self.model.features, model=self.model, last=self.cfg.window)
         self.last_report = compare(self.reference, current, self.cfg, self.model.info.get("metrics"))
         self.decision = decide_action(self.last_report, self.cfg)
         return self.last_report, self.decision

@@ -52,7 +52,8 @@ class LiveLifecycle:
     """Monitoring, scheduled retraining, drift actions and shadow mode for one session."""
 
     def __init__(self, cfg, journal=None, *, registry=None, alerter: Alerter | None = None,
-                 wall: Callable[[], float] = time.time, state_dir: str | Path = "state"):
+                 wall: Callable[[], float] = time.time, state_dir: str | Path = "state",
+                 sync_seconds: float = 5.0):
         self.cfg = cfg
         self.journal = journal
         self.wall = wall
@@ -69,6 +70,10 @@ class LiveLifecycle:
         self._history: History = dict
         self._switch_callbacks: list[Callable[[str], None]] = []
         self._last_bar: pd.Timestamp | None = None
+        self._prices: dict[str, float] = {}
+        self._account_given = False
+        self._synced: float | None = None
+        self.sync_seconds = sync_seconds
 
     # ----------------------------------------------------------------- wiring
 
@@ -122,8 +127,19 @@ class LiveLifecycle:
             self._load_shadow()
         return self
 
+    def sync(self) -> None:
+        """Refresh orders, fills, positions and last signals (and the account, unless given) from the journal."""
+        if self.journal is None:
+            return
+        self.state.update_from_journal(self.journal, self._prices, account=not self._account_given)
+        self._synced = self.wall()
+
     def stop(self) -> None:
-        """Stop the schedule (letting a running retrain finish) and the exporter."""
+        """Stop the schedule (letting a running retrain finish) and the exporter, after a last journal sync."""
+        try:
+            self.sync()
+        except Exception as e:  # noqa: BLE001 - shutting down
+            logger.warning(f"last journal sync failed: {type(e).__name__}: {e}")
         self.state.set_running(False)
         if self.scheduler is not None:
             self.scheduler.stop(wait=True)
@@ -132,12 +148,20 @@ class LiveLifecycle:
 
     # ----------------------------------------------------------------- per step
 
-    def on_step(self, now: pd.Timestamp, history: Mapping[str, pd.DataFrame], kill_switch=None) -> None:
-        """Record the finished step: journal state, prices, kill switch, drift check, shadow decisions."""
+    def on_step(self, now: pd.Timestamp, history: Mapping[str, pd.DataFrame], kill_switch=None,
+                equity: float | None = None, cash: float | None = None) -> None:
+        """Record the finished step: account, journal state, kill switch, drift check, shadow decisions.
+
+        Equity and cash given here (the broker's, cheap) win over the journal's; the journal (orders,
+        fills, positions, last signals) is re-read at most every ``sync_seconds`` and at ``stop``.
+        """
         self._last_bar = now
-        prices = {s: float(df["close"].iloc[-1]) for s, df in history.items() if len(df)}
-        if self.journal is not None:
-            self.state.update_from_journal(self.journal, prices)
+        self._prices = {s: float(df["close"].iloc[-1]) for s, df in history.items() if len(df)}
+        if equity is not None:
+            self.state.set_account(equity, cash if cash is not None else float("nan"))
+        self._account_given = equity is not None
+        if self.journal is not None and (self._synced is None or self.wall() - self._synced >= self.sync_seconds):
+            self.sync()
         if kill_switch is not None:
             self.state.set_kill_switch(bool(getattr(kill_switch, "halted", False)))
         self.state.mark_bar(now, self.wall())
