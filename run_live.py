@@ -9,7 +9,7 @@ import threading
 
 from bot.cli import base_parser, run_cli, setup_logging
 
-EXIT_VENUE = 4  # the venue refused us (authentication, permissions): "venue error: ..."
+EXIT_VENUE = 4  # the venue refused us (authentication, permissions) or stayed unreachable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,12 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
         from bot.config import load_config
-        from bot.errors import FatalVenueError
+        from bot.errors import VenueError
 
         cfg = load_config(args.config, args.set)
         try:
             return _trade(cfg, args.max_bars, stop)
-        except FatalVenueError as e:
+        except VenueError as e:  # auth/permission (fatal), or unreachable after every retry
             print(f"venue error: {e}", file=sys.stderr)
             return EXIT_VENUE
 
@@ -45,11 +45,13 @@ def _request_stop(stop: threading.Event, signum: int) -> None:
 
 
 def _trade(cfg, max_bars: int | None, stop: threading.Event) -> int:
-    from bot.live.connect import connect
+    from bot.live.connect import check_capabilities, check_keys, connect
     from bot.live.journal import Journal, default_url
     from bot.live.session import run_session, warmup_bars
     from strategies import build_strategy
 
+    check_capabilities(cfg)
+    check_keys(cfg)
     journal = Journal(cfg.live.state_db or default_url(cfg.name))
     try:
         conn = connect(cfg, journal, stop, warmup_bars(cfg, build_strategy(cfg)))

@@ -21,6 +21,7 @@ import backtrader as bt
 import pandas as pd
 from loguru import logger
 
+from bot.errors import TransientVenueError
 from bot.live.bars import BarPoller
 from bot.live.router import OrderEvent, OrderRouter, Ticket
 
@@ -91,11 +92,15 @@ class LiveBroker(bt.BrokerBase):
         return True
 
     def next(self) -> None:
-        self.poller.heartbeat()
-        self.flush()
+        for step in (self.poller.heartbeat, self.flush, self._poll_events, self._refresh):
+            try:
+                step()
+            except TransientVenueError as err:  # retries exhausted: try again at the next poll
+                logger.warning("venue unavailable ({}); trying again at the next poll", err)
+
+    def _poll_events(self) -> None:
         for event in self.router.poll(self._current_bar()):
             self._apply(event)
-        self._refresh()
 
     # ---- sending ----------------------------------------------------------------------
     def _take(self, order, kwargs: dict):
@@ -125,10 +130,11 @@ class LiveBroker(bt.BrokerBase):
         """Send queued orders and cancels, in the order the strategy made them."""
         todo, self._outbox = self._outbox, []
         for action, orders in todo:
-            if action == "cancel":
-                self._cancel(orders[0])
-            else:
-                self._send(orders)
+            try:
+                self._cancel(orders[0]) if action == "cancel" else self._send(orders)
+            except TransientVenueError as err:  # the strategy decides again on the next bar
+                logger.warning("{} of {} not done, venue unavailable: {}", action,
+                               orders[0].info.get("oid") or orders[0].ref, err)
 
     def _send(self, group: list) -> None:
         main, kids = group[0], group[1:]

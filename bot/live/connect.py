@@ -48,6 +48,18 @@ def check_capabilities(cfg: Config) -> None:
                                                   f"plus take-profit; supported: {', '.join(sorted(NATIVE_OCO))}")
 
 
+def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
+    """Raise ConfigError naming the first venue key missing from the environment."""
+    from bot.venues.credentials import alpaca_credentials, ccxt_credentials
+
+    env = os.environ if env is None else env
+    kind, data = cfg.broker.kind, cfg.live.paper_data
+    if kind == "alpaca" or (kind == "paper" and data == "alpaca"):
+        alpaca_credentials(env)
+    elif kind == "ccxt":
+        ccxt_credentials(env)
+
+
 def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
             env: Mapping[str, str] | None = None) -> Connection:
     """Build the configured venue client."""

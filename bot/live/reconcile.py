@@ -51,7 +51,7 @@ def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
         state = venue.get_order(row.client_id, row.symbol)
         if state is not None and state.status != row.status:
             report.updated[row.client_id] = state.status
-    report.new_fills = len(router.sync_fills())
+    report.new_fills = len(router.sync_fills(queue=False))  # no live order of this run to notify
     for row in journal.orders(["new", "partially_filled"]):  # statuses after the fills
         state = venue.get_order(row.client_id, row.symbol)
         if state is not None:

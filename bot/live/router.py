@@ -94,6 +94,7 @@ class OrderRouter:
         self.venue, self.journal, self.session_id = venue, journal, session_id
         self._since = since  # fills before this time belong to earlier sessions (reconciliation)
         self._trailing = bool(getattr(venue, "supports_trailing", False))
+        self._unreported: list[OrderEvent] = []
 
     # ---- placing ------------------------------------------------------------------------
     def send(self, t: Ticket) -> OrderState | None:
@@ -152,14 +153,19 @@ class OrderRouter:
 
     # ---- tracking -----------------------------------------------------------------------
     def poll(self, current_bar: pd.Timestamp | None = None) -> list[OrderEvent]:
-        """Return new fills and final statuses; resolve orders whose send outcome was unknown."""
+        """Return new fills and final statuses; resolve orders whose send outcome was unknown.
+
+        Events found before a venue error are kept and returned by the next successful call.
+        """
         self.venue.sync()
-        events = self.sync_fills()
+        self.sync_fills()
         for row in self.journal.open_orders():
-            events += self._check(row, current_bar)
+            self._unreported += self._check(row, current_bar)
+        events, self._unreported = self._unreported, []
         return events
 
-    def sync_fills(self) -> list[OrderEvent]:
+    def sync_fills(self, queue: bool = True) -> list[OrderEvent]:
+        """Journal new venue fills; return the events they make (``queue``: also for :meth:`poll`)."""
         last = self.journal.last_fill_time()
         since = max(t for t in (last, self._since) if t is not None) if (last or self._since) else None
         events = []
@@ -169,6 +175,8 @@ class OrderRouter:
             event = self._attribute(f)
             if event is not None:
                 events.append(event)
+                if queue:
+                    self._unreported.append(event)
         return events
 
     def _attribute(self, f: Fill) -> OrderEvent | None:

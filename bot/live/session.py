@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.live_broker import LiveBroker, StepEnd
 from bot.engine.live_feed import make_live_feed
+from bot.errors import VenueError
 from bot.ledger import Ledger, OpenTrade
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import Journal
@@ -25,11 +26,13 @@ from bot.live.killswitch import KillSwitch
 from bot.live.model import LiveModel
 from bot.live.reconcile import ReconcileReport, reconcile
 from bot.live.router import OrderRouter
+from bot.retrain.live_lifecycle import LiveLifecycle
 from bot.venues.base import VenueClient
 from strategies import build_strategy
 from strategies.base import Strategy
 
 LAST_BAR = "last_bar"
+READY = "ready_session"
 
 
 @dataclass
@@ -57,7 +60,9 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
                 max_bars: int | None = None, stop: threading.Event | None = None) -> SessionResult:
     """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``."""
     stop = stop or threading.Event()
-    strategy = build_strategy(cfg)
+    life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
+    venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
+    strategy = life.guard(build_strategy(cfg))  # drift decisions act on the strategy's intents
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
@@ -68,18 +73,21 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
                        poll_seconds=cfg.live.poll_seconds, max_bars=max_bars,
                        late_bar_seconds=cfg.live.late_bar_seconds, on_signals=signals_sink)
     history = poller.warm_up(warmup_bars(cfg, strategy), resume_after=last_bar)
-    model = _model(cfg, strategy, history)
+    model = life.adopt(_model(cfg, strategy, history))  # a new champion takes over at a bar boundary
     poller.model = model
     poller.settle()  # bars that closed while the model trained are history, not trades
     version = model.version if model else None
     signals_sink.version = version
     ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
     _seed_open_trades(ledger, journal, report.positions, cfg.data.symbols, clock)
+    kill = _kill_switch(cfg, journal, venue)
     broker = LiveBroker(router, poller, index, cfg.broker.commission, version,
-                        on_step=lambda now: _finish_step(journal, broker, venue, now, sid),
+                        on_step=lambda now: (_finish_step(journal, broker, venue, now, sid), life.on_step(
+                            now, poller.history, kill, broker.getvalue(), broker.getcash())),
                         dust_value=cfg.live.dust_value)
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
-                        fractional=_fractional(cfg), kill_switch=_kill_switch(cfg, journal, venue))
+                        fractional=_fractional(cfg), kill_switch=kill)
+    life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
     cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
     for sym in cfg.data.symbols:
         cerebro.adddata(make_live_feed(sym, poller, strategy.signal_columns, cfg.data.timeframe, index[sym]),
@@ -87,18 +95,19 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     cerebro.setbroker(broker)
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)
     cerebro.addanalyzer(StepEnd)
+    life.start(lambda: poller.history)
     watcher = threading.Thread(target=lambda: (stop.wait(), poller.stop()), daemon=True)
     watcher.start()
     status = "crashed"
+    journal.put_state(READY, sid)  # warmed up: every bar closing from now on is traded
     try:
         logger.info("session {} started on {} at venue time {}", sid, getattr(venue, "name", "venue"), clock)
         cerebro.run(maxcpus=1)
         status = "stopped" if stop.is_set() else "ended"
     finally:
-        if cfg.live.on_shutdown == "cancel":
-            _cancel_open(router)
-        journal.end_session(sid, _safe_clock(venue), status)
         stop.set()
+        _shut_down(cfg, router, journal, sid, status)
+        life.stop()
     acct = venue.account()
     return SessionResult(sid, poller.released, ledger, report, version, venue.positions(), acct.equity, acct.cash)
 
@@ -182,8 +191,15 @@ def _cancel_open(router: OrderRouter) -> None:
     logger.info("open orders cancelled (live.on_shutdown: cancel)")
 
 
-def _safe_clock(venue: VenueClient) -> pd.Timestamp | None:
+def _shut_down(cfg: Config, router: OrderRouter, journal: Journal, sid: int, status: str) -> None:
+    """Leave open orders as live.on_shutdown says, snapshot the venue's positions, close the session."""
+    clock = None
     try:
-        return venue.clock()
-    except Exception:  # noqa: BLE001 - shutting down; the session end time is informative only
-        return None
+        if cfg.live.on_shutdown == "cancel":
+            _cancel_open(router)
+        router.sync_fills(queue=False)
+        clock = router.venue.clock()
+        journal.snapshot_positions(clock, router.venue.positions(), sid)
+    except VenueError as err:  # the journal is reconciled at the next start anyway
+        logger.warning("could not finish the shutdown at the venue: {}", err)
+    journal.end_session(sid, clock, status)
