@@ -114,8 +114,12 @@ class LiveLifecycle:
         self._history = history
         m = self.cfg.monitoring
         if m.enabled:
-            self.server = MetricsServer.from_config(self.state, m).start()
-            logger.info(f"metrics on {self.server.url}/metrics (also /health, /status)")
+            try:
+                self.server = MetricsServer.from_config(self.state, m).start()
+                logger.info(f"metrics on {self.server.url}/metrics (also /health, /status)")
+            except OSError as e:  # the port is taken: trade on, but say so loudly
+                self.alerter.send("critical", f"metrics exporter not started for {self.cfg.name}",
+                                  f"{m.host}:{m.port}: {e}")
         if self.slot is not None and (self.cfg.retrain.schedule or self.cfg.drift.action == "retrain"):
             job = live_retrain_job(self.cfg, self.retrain_bars, self.slot, lambda mdl, v: BundleBarModel(
                 mdl, f"{self.registry_name}/v{v}"), self._registry, self.state, self.alerter)
