@@ -74,6 +74,7 @@ class DriftConfig(_Frozen):
     max_accuracy_drop: float = Field(default=0.05, gt=0)
     min_samples: int = Field(default=50, ge=10)  # fewer rows in a period: no verdict on it
     window: int = Field(default=63, ge=10)  # live monitoring: bars in the current window
+    check_every: int = Field(default=5, ge=1)  # live monitoring: check every this many bars (bar count, deterministic)
     action: Literal["alert", "retrain", "scale_down", "halt_entries"] = "alert"
     scale_factor: float = Field(default=0.5, gt=0, le=1)  # scale_down: multiply position sizes by this
 

@@ -73,6 +73,7 @@ class LiveLifecycle:
         self._prices: dict[str, float] = {}
         self._account_given = False
         self._synced: float | None = None
+        self._steps = 0
         self.sync_seconds = sync_seconds
 
     # ----------------------------------------------------------------- wiring
@@ -169,7 +170,8 @@ class LiveLifecycle:
         if kill_switch is not None:
             self.state.set_kill_switch(bool(getattr(kill_switch, "halted", False)))
         self.state.mark_bar(now, self.wall())
-        if self.slot is not None:
+        self._steps += 1
+        if self.slot is not None and self._steps % self.cfg.drift.check_every == 0:
             self._check_drift(history)
         if self.shadow is not None:
             try:

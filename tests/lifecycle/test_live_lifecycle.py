@@ -65,7 +65,7 @@ def registered(store):
     phi = np.where(np.arange(800) < 600, 0.3, -0.3)
     bars = {"AAA": ar_bars(800, phi, vol, seed=21), "BBB": ar_bars(800, phi, vol, seed=22)}
     cfg = make_config(store, data={"symbols": ["AAA", "BBB"]}, validation={"train": 250, "test": 80, "embargo": 2},
-                      drift={"window": 40, "action": "halt_entries"},
+                      drift={"window": 40, "action": "halt_entries", "check_every": 1},
                       retrain={"shadow": True, "margin": 0.5},
                       monitoring={"port": 0}, strategy={"params": {"entry_threshold": 0.5}})
     assert run_retrain(cfg, {s: b.iloc[:420] for s, b in bars.items()}, code_version="t").promoted
