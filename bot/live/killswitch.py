@@ -1,9 +1,9 @@
 """The kill switch: stop new entries after a drawdown or a daily loss (backtests and live alike).
 
 ``update(now, equity)`` is called once per bar with the equity marked at the close. It halts
-while equity is ``risk.max_drawdown_halt`` or more below its running peak, or
-``risk.max_daily_loss`` or more below the equity the UTC day started with (the last mark of
-the previous day). With ``risk.flatten_on_halt`` the adapter also closes open positions.
+while equity is ``risk.max_drawdown_halt`` or more below its running peak, and for the rest of
+the UTC day once equity fell ``risk.max_daily_loss`` or more below the equity the day started
+with (the last mark of the previous day). With ``risk.flatten_on_halt`` the adapter also closes open positions.
 A live session seeds the peak and the day's opening equity from its journal, so a restart does
 not reset them.
 """
@@ -26,6 +26,7 @@ class KillSwitch:
         self.day_open = day_open if day_open is not None else start_equity
         self._last = last if last is not None else (start_equity if day_open is None else day_open)
         self.halted = False
+        self.day_halted = False
 
     @property
     def flatten(self) -> bool:
@@ -35,13 +36,14 @@ class KillSwitch:
         """Record the bar's equity; return True if new entries must not be opened."""
         today = _day(now)
         if today != self.day:
-            self.day, self.day_open = today, self._last
+            self.day, self.day_open, self.day_halted = today, self._last, False
         self._last = equity
         self.peak = max(self.peak, equity)
         r = self.risk
         drawdown = r.max_drawdown_halt is not None and equity / self.peak - 1.0 <= -r.max_drawdown_halt
-        daily = r.max_daily_loss is not None and self.day_open > 0 and equity / self.day_open - 1.0 <= -r.max_daily_loss
-        self.halted = bool(drawdown or daily)
+        if r.max_daily_loss is not None and self.day_open > 0 and equity / self.day_open - 1.0 <= -r.max_daily_loss:
+            self.day_halted = True  # latched until the next UTC day
+        self.halted = bool(drawdown or self.day_halted)
         return self.halted
 
 

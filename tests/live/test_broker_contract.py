@@ -201,6 +201,27 @@ def test_unknown_outcome_expires_once_its_bar_has_passed(fake: LiveHarness) -> N
     assert fake.venue_orders("mp-e1") == 0
 
 
+def test_partial_fills_arrive_as_two_events(fake: LiveHarness) -> None:
+    fake.fake.inject(_order_path(fake), "partial", method="POST")
+    router = fake.router()
+    router.send(fake.ticket())
+    fake.advance(1)
+    assert [(e.status, e.qty) for e in router.poll()] == [("partially_filled", fake.qty / 2)]
+    fake.advance(1)
+    assert [(e.status, e.qty) for e in router.poll()] == [("filled", fake.qty / 2)]
+    assert fake.journal.get_order("mp-e1").filled_qty == fake.qty
+
+
+def test_rate_limit_on_reads_is_waited_out(fake: LiveHarness) -> None:
+    router = fake.router()
+    router.send(fake.ticket())
+    fake.advance(1)
+    fills_path = "/v2/account/activities" if fake.kind == "alpaca-fake" else "/api/v3/myTrades"
+    fake.fake.inject(fills_path, "http_429", method="GET", retry_after=0.7)
+    assert [e.client_order_id for e in router.poll()] == ["mp-e1"]
+    assert 0.7 in fake.sleeps  # Retry-After honoured
+
+
 def test_authentication_failure_is_fatal(fake: LiveHarness, tmp_path) -> None:
     from bot.live.router import OrderRouter
     from tests.venues.harness import alpaca_harness, ccxt_harness
