@@ -19,8 +19,7 @@ import json
 from pathlib import Path
 
 from bot.cli import run_cli, setup_logging
-from bot.config import load_config, parse_config, read_yaml
-from bot.errors import ConfigError
+from bot.config import load_config
 from bot.models.registry import CHAMPION, ModelRegistry
 
 
@@ -78,33 +77,11 @@ def cmd_show(reg: ModelRegistry, ref: str) -> int:
 
 
 def cmd_log_backtest(run: Path) -> int:
-    """Log a finished run folder: config as params, metrics.json numbers as metrics, the files as artifacts."""
-    from bot.models.tracking import (
-        experiment_id,
-        flat_params,
-        log_run,
-        numeric_metrics,
-        tracking_client,
-    )
+    """Log a finished run folder to MLflow and say where."""
+    from bot.models.tracking import log_backtest_run
 
-    metrics_path = run / "metrics.json"
-    if not metrics_path.is_file():
-        raise ConfigError(str(run), "not a run folder (no metrics.json)")
-    raw = read_yaml(run / "config.yaml")
-    cfg = parse_config(raw)
-    metrics = json.loads(metrics_path.read_text())
-    client = tracking_client(cfg.registry.tracking_uri)
-    exp = experiment_id(client, cfg.registry.experiment or cfg.name, cfg.registry)
-    data = metrics.get("data", {})
-    tags = {"kind": "backtest", "run_folder": str(run.resolve()), "data_hash": str(data.get("hash", "")),
-            "code_version": str(metrics.get("code_version", "")),
-            "window": f"{data.get('first_bar', '')}..{data.get('last_bar', '')}"}
-    skip = {"calibration", "confusion", "paths"}
-    nums = {k: v for k, v in numeric_metrics({k: v for k, v in metrics.items() if k not in skip}).items()
-            if not any(part in skip for part in k.split("."))}
-    rid = log_run(client, exp, f"backtest {run.name}", flat_params("", {k: v for k, v in raw.items()}), nums, tags,
-                  {"run": run})
-    print(f"logged {run} as run {rid} in experiment {cfg.registry.experiment or cfg.name}")
+    rid, experiment = log_backtest_run(run)
+    print(f"logged {run} as run {rid} in experiment {experiment}")
     return 0
 
 

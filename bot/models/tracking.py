@@ -141,3 +141,33 @@ def log_model_run(client, experiment: str, model: TrainedModel, artifact_dir: Pa
                 "label_end": training.get("label_end", ""), **tags}
     return log_run(client, experiment, run_name, model_params(model), numeric_metrics(metrics), all_tags,
                    {"model": artifact_dir}, {"features.json": model.features, "training.json": training})
+
+
+def log_backtest_run(run: str | Path) -> tuple[str, str]:
+    """Log a finished backtest run folder: its config as params, metrics.json numbers as metrics, the
+    data hash, window and code version as tags, and every file as an artifact; return (run id, experiment).
+
+    The registry settings come from the folder's own config.yaml. ``run_backtest.py`` may call this
+    after writing a run when ``registry.log_backtests`` is set.
+    """
+    from bot.config import parse_config, read_yaml
+    from bot.errors import ConfigError
+
+    run = Path(run)
+    metrics_path = run / "metrics.json"
+    if not metrics_path.is_file():
+        raise ConfigError(str(run), "not a run folder (no metrics.json)")
+    raw = read_yaml(run / "config.yaml")
+    cfg = parse_config(raw)
+    metrics = json.loads(metrics_path.read_text())
+    client = tracking_client(cfg.registry.tracking_uri)
+    name = cfg.registry.experiment or cfg.name
+    exp = experiment_id(client, name, cfg.registry)
+    data = metrics.get("data", {})
+    tags = {"kind": "backtest", "run_folder": str(run.resolve()), "data_hash": str(data.get("hash", "")),
+            "code_version": str(metrics.get("code_version", "")),
+            "window": f"{data.get('first_bar', '')}..{data.get('last_bar', '')}"}
+    skip = {"calibration", "confusion", "paths"}
+    nums = {k: v for k, v in numeric_metrics(metrics).items() if not any(p in skip for p in k.split("."))}
+    rid = log_run(client, exp, f"backtest {run.name}", flat_params("", raw), nums, tags, {"run": run})
+    return rid, name
