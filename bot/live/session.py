@@ -68,7 +68,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     last_bar = _last_bar(journal)
     router = OrderRouter(venue, journal, sid, since=_since(journal, clock))
     report = reconcile(venue, journal, router, last_bar, clock)
-    signals_sink = _signal_recorder(journal, sid)
+    signals_sink = SignalSink(journal, sid)
     poller = BarPoller(venue, cfg.data.symbols, cfg.data.timeframe, strategy, wait=wait,
                        poll_seconds=cfg.live.poll_seconds, max_bars=max_bars,
                        late_bar_seconds=cfg.live.late_bar_seconds, on_signals=signals_sink)
@@ -108,8 +108,12 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
         stop.set()
         _shut_down(cfg, router, journal, sid, status)
         life.stop()
-    acct = venue.account()
-    return SessionResult(sid, poller.released, ledger, report, version, venue.positions(), acct.equity, acct.cash)
+    try:
+        acct, held = venue.account(), venue.positions()
+        equity, cash = acct.equity, acct.cash
+    except VenueError:  # the summary falls back to the last values the broker read
+        equity, cash, held = broker.getvalue(), broker.getcash(), {}
+    return SessionResult(sid, poller.released, ledger, report, version, held, equity, cash)
 
 
 def _model(cfg: Config, strategy: Strategy, history: dict[str, pd.DataFrame]) -> LiveModel | None:
@@ -127,7 +131,9 @@ def _finish_step(journal: Journal, broker: LiveBroker, venue: VenueClient, now: 
     journal.put_state(LAST_BAR, now.isoformat())
 
 
-class _signal_recorder:  # noqa: N801 - a callable, named like a function
+class SignalSink:
+    """Journal each bar's signal values with the model version that produced them."""
+
     def __init__(self, journal: Journal, sid: int):
         self.journal, self.sid, self.version = journal, sid, None
 
