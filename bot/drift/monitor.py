@@ -19,6 +19,7 @@ from bot.ml.labels import outcomes
 from bot.models.bundle import TrainedModel
 from bot.models.lifecycle_config import DriftConfig
 
+NO_OOS = "no out-of-sample reference predictions (the model has no evaluation window)"
 WARMUP = 400  # bars of history before the current window: more than any feature's warm-up (SMA 200, ...)
 
 
@@ -107,6 +108,8 @@ class DriftMonitor:
         if ev.get("start"):
             oos = period_frame(bars, model.features, _ts(ev["start"]), _ts(ev.get("end")), model)
             ref = Period(ref.features, oos.probs, oos.labels, oos.returns, ref.start, ref.end)
+        else:  # in-sample probabilities would make every later window look drifted
+            ref = Period(ref.features, None, None, None, ref.start, ref.end)
         return cls(model, ref, cfg)
 
     def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:
@@ -114,6 +117,8 @@ class DriftMonitor:
         recent = {s: df.iloc[-(self.cfg.window + WARMUP):] for s, df in bars.items()}  # features need no more
         current = period_frame(recent, self.model.features, model=self.model, last=self.cfg.window)
         self.last_report = compare(self.reference, current, self.cfg, self.model.info.get("metrics"))
+        if self.reference.probs is None:
+            self.last_report["prediction"]["reason"] = NO_OOS
         self.decision = decide_action(self.last_report, self.cfg)
         return self.last_report, self.decision
 

@@ -101,6 +101,7 @@ def test_performance_decay_and_prediction_drift_after_the_edge_flips():
     perf = report["performance"]
     assert perf["available"] and perf["drift"] and perf["current"]["accuracy"] < 0.5
     assert any("accuracy" in r for r in perf["reasons"]) and decision.position_scale == 0.5
+    assert not report["prediction"]["available"] and "out-of-sample" in report["prediction"]["reason"]
     early, _ = monitor.check({s: b.iloc[:560] for s, b in bars.items()})  # still in the momentum regime
     assert not early["performance"]["drift"] and not early["drift"], early["reasons"]
 
