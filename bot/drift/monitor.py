@@ -48,14 +48,29 @@ def _label_of(model: TrainedModel | None, close: pd.Series) -> pd.Series:
     return out["up"]
 
 
+def _cached_probs(model: TrainedModel, X: np.ndarray, stamps: pd.DatetimeIndex, cache: dict) -> np.ndarray:
+    """Return P(up) for the rows of ``X``, predicting only the timestamps ``cache`` does not hold yet."""
+    missing = np.array([t not in cache for t in stamps], dtype=bool)
+    if missing.any():
+        cache.update(zip(stamps[missing], model.prob_up(X[missing]), strict=True))
+    out = np.array([cache[t] for t in stamps], dtype=np.float64)
+    cache.clear()  # keep only the window: older bars are never asked for again
+    cache.update(zip(stamps, out, strict=True))
+    return out
+
+
 def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=None, end=None,
-                 model: TrainedModel | None = None, last: int | None = None) -> Period:
-    """Return the drift inputs for bars in [start, end] (or each symbol's ``last`` bars)."""
+                 model: TrainedModel | None = None, last: int | None = None,
+                 prob_cache: dict[str, dict] | None = None) -> Period:
+    """Return the drift inputs for bars in [start, end] (or each symbol's ``last`` bars).
+
+    ``prob_cache`` (symbol -> {timestamp: P(up)}) lets repeated live checks predict only new bars.
+    """
     from bot.features import compute_features
 
     parts, probs, labels, rets = [], [], [], []
     ctx = dict(bars)
-    for df in bars.values():
+    for sym, df in bars.items():
         feats = compute_features(df, features, context=ctx)
         mask = np.ones(len(df), dtype=bool)
         if start is not None:
@@ -68,7 +83,10 @@ def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=No
         rets.append((df["close"].shift(-1) / df["close"] - 1.0).to_numpy()[mask])
         if model is not None:
             X = (feats if list(model.features) == list(features) else model.feature_frame(df, ctx)).to_numpy()
-            probs.append(model.prob_up(X[mask]))
+            if prob_cache is None:
+                probs.append(model.prob_up(X[mask]))
+            else:
+                probs.append(_cached_probs(model, X[mask], df.index[mask], prob_cache.setdefault(sym, {})))
             labels.append(_label_of(model, df["close"]).to_numpy()[mask])
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=features)
     stamps = frame.index
@@ -93,6 +111,7 @@ class DriftMonitor:
         self.reference = reference
         self.cfg = cfg
         self.last_report: dict | None = None
+        self._probs: dict[str, dict] = {}  # symbol -> {bar: P(up)}: a bar's prediction never changes
         self.decision: DriftDecision = DriftDecision()
 
     @classmethod
@@ -115,7 +134,8 @@ class DriftMonitor:
     def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:
         """Compare the last ``cfg.window`` bars of every symbol with the reference; return (report, decision)."""
         recent = {s: df.iloc[-(self.cfg.window + WARMUP):] for s, df in bars.items()}  # features need no more
-        current = period_frame(recent, self.model.features, model=self.model, last=self.cfg.window)
+        current = period_frame(recent, self.model.features, model=self.model, last=self.cfg.window,
+                               prob_cache=self._probs)
         self.last_report = compare(self.reference, current, self.cfg, self.model.info.get("metrics"))
         if self.reference.probs is None:
             self.last_report["prediction"]["reason"] = NO_OOS
