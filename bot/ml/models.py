@@ -3,7 +3,8 @@
 Single models: ``xgboost``, ``random_forest``, ``logistic`` (a standardised ridge regression when
 the label is ``return``), ``hist_gb``. Combinations: ``ensemble`` (soft voting with weights) and
 ``stacking`` (members' out-of-sample probabilities, from time-ordered inner splits, fed to a
-logistic / ridge meta-model). Combination params::
+logistic / ridge meta-model; ``model.calibration`` is not applied on top of it, the meta-model
+is the calibrator). Combination params::
 
     members: {xgboost: 2, random_forest: 1, hist_gb: 1}   # member -> voting weight
     xgboost: {max_depth: 4}                                # optional overrides per member
@@ -159,8 +160,9 @@ def build_classifier(kind: str, params: dict[str, Any], seed: int, calibration: 
         est = _combined(kind, params, seed, regression=False)
     else:
         est = _configured(kind, params, seed, False, "model.params")
-    if calibration != "none":
+    if calibration != "none" and kind != "stacking":
         # Time-ordered inner splits: the calibrator only ever sees rows later than those its model fitted on.
+        # Stacking is left alone: its logistic meta-model, fitted out of sample, already calibrates.
         est = CalibratedClassifierCV(est, method=calibration, cv=TimeSeriesSplit(n_splits=3))
     return clone(est)
 

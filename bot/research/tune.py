@@ -169,15 +169,14 @@ def tune(cfg: Config, n_trials: int, out: Path, storage: str | None = None, stud
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     name = study_name or cfg.name
+    study = open_study(cfg, storage, name, seed=cfg.seed + len(_existing(storage, name)))
     if bars is None:
         from bot.research.evaluate import evaluate_bars
 
         bars = evaluate_bars(cfg)
     if cfg.validation.scheme == "walk_forward":
         check_history(bars, cfg)
-    ds = build_dataset(bars, cfg)
-    objective = Objective(cfg, ds, bars)
-    study = open_study(cfg, storage, name, seed=cfg.seed + len(_existing(storage, name)))
+    objective = Objective(cfg, build_dataset(bars, cfg), bars)
     study.optimize(objective, n_trials=n_trials, callbacks=[_progress(n_trials, cfg.tuning.metric)])
     if not any(t.value is not None for t in counted_trials(study)):
         raise ConfigError("tuning", "no trial completed (all were pruned); run more trials or raise tuning.prune_after")

@@ -120,3 +120,25 @@ def test_fold_scores_are_reported_and_a_pruner_can_stop_a_trial():
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
     assert sorted(trial.intermediate_values) == [0, 1]  # reported after each fold; stopped after the warm-up
+
+
+def test_research_configs_load():
+    for path in sorted((ROOT / "config" / "research").glob("*.yaml")):
+        cfg = load_config(path)
+        assert cfg.name == path.stem
+
+
+def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp_path):
+    from bot.backtest import run_backtest, signals_frame, write_run
+
+    raw = dict(SMALL, model={**SMALL["model"], "horizon": [1, 5], "label": "triple_barrier"},
+               strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51, "horizon_combine": "mean"}},
+               tuning={"n_trials": 4})
+    res = run_backtest(parse_config(raw))
+    sig = signals_frame(res)
+    assert list(sig.columns) == ["timestamp", "symbol", "fold", "prob_up", "prediction", "prob_up_h1", "prob_up_h5"]
+    assert (sig["prob_up"] - (sig["prob_up_h1"] + sig["prob_up_h5"]) / 2).abs().max() < 1e-12
+    m = json.loads((write_run(res, tmp_path / "run") / "metrics.json").read_text())
+    assert m["stats"]["n_trials"] == 4 and 0 <= m["stats"]["dsr"] <= m["stats"]["psr"] <= 1
+    assert set(m["ml"]["stats"]) == {"binomial", "rule", "strategy"}
+    assert set(m["ml"]["by_horizon"]) == {"h1", "h5"}
