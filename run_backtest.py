@@ -10,6 +10,23 @@ from pathlib import Path
 from bot.cli import base_parser, run_cli, setup_logging
 
 
+def log_to_mlflow(run: Path) -> None:
+    """Log the finished run folder to MLflow; a tracking failure is a warning (the run folder is complete)."""
+    from loguru import logger
+
+    from bot.errors import UserError
+    from bot.models.tracking import log_backtest_run
+
+    try:
+        run_id, experiment = log_backtest_run(run)
+    except UserError:
+        raise
+    except Exception as e:  # the tracking store is down or misconfigured: the backtest itself is done
+        logger.warning(f"registry.tracking_uri: could not log the run to MLflow ({type(e).__name__}: {e})")
+        return
+    logger.info(f"logged to MLflow experiment {experiment!r}, run {run_id}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("run_backtest.py", __doc__)
     parser.add_argument("--out", help="run folder (default: backtests/<UTC timestamp>-<name>/)")
@@ -28,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_backtest(cfg)
         path = write_run(result, out)
         print(summary_table(result, path))
+        if cfg.registry.log_backtests:
+            log_to_mlflow(path)
         return 0
 
     return run_cli(go)

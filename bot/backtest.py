@@ -67,7 +67,11 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     strategy = build_strategy(cfg)
     wf = None
     t0 = time.perf_counter()
-    if strategy.uses_model:
+    if strategy.uses_model and cfg.model.uri:
+        from bot.models.fixed import fixed_model_predictions
+
+        wf = fixed_model_predictions(bars, cfg)  # a model trained earlier, used only after its labels end
+    elif strategy.uses_model:
         wf = run_walk_forward(bars, cfg)
     timings["train"] = time.perf_counter() - t0
     signals = {s: strategy.compute_signals(df, wf.prob_up[s] if wf else None) for s, df in bars.items()}

@@ -94,6 +94,10 @@ class ModelConfig(Frozen):
     label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
     pooled: bool = True
+    # Trade a model trained earlier instead of walk-forward training: "models:/<name>@champion",
+    # "models:/<name>/<version>" or a saved artifact folder. Only bars after its training labels
+    # end (plus validation.embargo) get signals. See bot/models/fixed.py.
+    uri: str | None = None
 
     @field_validator("horizon", mode="before")
     @classmethod

@@ -126,7 +126,7 @@ def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
     first = predictions.drop_duplicates(["timestamp", "symbol"]) if "path" in predictions else predictions
     return WalkForwardResult(
         feature_names=ds.names,
-        prob_up=_prob_series(first, bars),
+        prob_up=prob_series(first, bars),
         predictions=predictions,
         folds=folds,
         importance=_mean_importance([o.importance for o in outputs], ds.names, cfg.model.type),
@@ -172,7 +172,7 @@ def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str) -> pd.
     return df.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _prob_series(pred: pd.DataFrame, bars: Mapping[str, pd.DataFrame]) -> dict[str, pd.Series]:
+def prob_series(pred: pd.DataFrame, bars: Mapping[str, pd.DataFrame]) -> dict[str, pd.Series]:
     out = {}
     for sym, df in bars.items():
         sub = pred[pred["symbol"] == sym].set_index("timestamp")["prob_up"]

@@ -30,8 +30,8 @@ class TrainedModel:
     def horizons(self) -> list[int]:
         return list(self.models)
 
-    def prob_up(self, X: np.ndarray) -> np.ndarray:
-        """Return the combined P(up) per row of the feature matrix (NaN where features are unusable)."""
+    def prob_up_by_horizon(self, X: np.ndarray) -> np.ndarray:
+        """Return P(up) per row and horizon (columns in ``horizons`` order; NaN where features are unusable)."""
         X = np.asarray(X, dtype=np.float64)
         bad = np.isnan(X).any(axis=1) if self.nan_intolerant else np.isnan(X).all(axis=1)
         out = np.full((len(X), len(self.models)), np.nan)
@@ -39,7 +39,11 @@ class TrainedModel:
         if ok.any():
             for j, model in enumerate(self.models.values()):
                 out[ok, j] = model.prob_up(X[ok])
-        return combine_horizons(out, self.combine)
+        return out
+
+    def prob_up(self, X: np.ndarray) -> np.ndarray:
+        """Return the combined P(up) per row of the feature matrix (NaN where features are unusable)."""
+        return combine_horizons(self.prob_up_by_horizon(X), self.combine)
 
     def feature_frame(self, bars: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Return this model's features computed on one symbol's bars (causal, warm-up rows NaN)."""

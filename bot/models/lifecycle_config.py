@@ -27,7 +27,7 @@ class RegistryConfig(_Frozen):
     experiment: str | None = None  # default: the config's name
     model_name: str | None = None  # registered model; default: the config's name
     xgboost_format: Literal["ubj", "json"] = "ubj"
-    log_backtests: bool = False  # run_backtest.py logs each run folder (bot.models.tracking.log_backtest_run)
+    log_backtests: bool = True  # run_backtest.py logs each run folder to MLflow (bot.models.tracking.log_backtest_run)
 
 
 class RetrainConfig(_Frozen):

@@ -39,7 +39,7 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
     m = cfg.model
     drop_nan = is_nan_intolerant(m.type, m.params)
     split = Split(0, (train_start, test_start), ((test_start, max(test_start + 1, len(ds.calendar))),))
-    models, first_rows = {}, None
+    models, first_rows, last_end = {}, None, -1
     for h in ds.horizons:
         rows = _train_rows(ds, cfg, h, split, drop_nan)
         y = ds.frame[f"up_h{h}"].to_numpy()[rows]
@@ -50,17 +50,19 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
         model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), cfg.seed)
         models[h] = model.fit(ds.X[rows], ds.frame[f"ret_h{h}"].to_numpy()[rows])
         first_rows = rows if first_rows is None else first_rows
-    info = _info(ds, cfg, first_rows, bars, code_version)
+        last_end = max(last_end, int(ds.frame[f"end_h{h}"].to_numpy()[rows].max()))
+    info = _info(ds, cfg, first_rows, last_end, bars, code_version)
     return TrainedModel(models, list(ds.names), horizon_combine_of(cfg), drop_nan, info)
 
 
-def _info(ds: Dataset, cfg: Config, rows: np.ndarray, bars: Mapping[str, pd.DataFrame], code_version: str) -> dict:
+def _info(ds: Dataset, cfg: Config, rows: np.ndarray, last_end: int, bars: Mapping[str, pd.DataFrame],
+          code_version: str) -> dict:
+    """Manifest facts; ``label_end`` is the last bar any training label (of any horizon) looked at."""
     from bot.data import data_hash
 
     h0 = ds.horizons[0]
     frame = ds.frame.loc[rows]
-    ends = ds.frame[f"end_h{h0}"].to_numpy()[rows]
-    label_end = ds.calendar[int(ends.max())]
+    label_end = ds.calendar[last_end]
     seen = {s: df[df.index <= label_end] for s, df in bars.items()}
     up = frame[f"up_h{h0}"].to_numpy()
     m = cfg.model
