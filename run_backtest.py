@@ -15,14 +15,14 @@ def log_to_mlflow(run: Path) -> None:
     from loguru import logger
 
     from bot.errors import UserError
-    from bot.models.tracking import log_backtest_run
+    from bot.models.tracking import log_backtest_run, logging_failed
 
     try:
         run_id, experiment = log_backtest_run(run)
     except UserError:
         raise
     except Exception as e:  # the tracking store is down or misconfigured: the backtest itself is done
-        logger.warning(f"registry.tracking_uri: could not log the run to MLflow ({type(e).__name__}: {e})")
+        logger.warning(logging_failed("the run", e))
         return
     logger.info(f"logged to MLflow experiment {experiment!r}, run {run_id}")
 

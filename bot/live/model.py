@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,6 +73,34 @@ class LiveModel:
         rows = [self.model.feature_frame(bars[s], bars).to_numpy(np.float64)[-1] for s in syms]
         probs = self.model.prob_up(np.vstack(rows))  # one batch per bar
         return {s: float(p) for s, p in zip(syms, probs, strict=True)}
+
+
+def log_startup_model(live: LiveModel, cfg: Config) -> str | None:
+    """Log a model trained at start-up as an MLflow training run (params, window, data hash, artifact).
+
+    It is not registered as a version: promotion stays the retrain gate's job. A tracking failure
+    is a warning; the session trades on. Returns the MLflow run id, or None.
+    """
+    if not cfg.registry.log_training:
+        return None
+    from bot.models.tracking import logging_failed
+
+    try:
+        from bot.models.artifacts import save_model
+        from bot.models.tracking import experiment_id, log_model_run, tracking_client
+
+        client = tracking_client(cfg.registry.tracking_uri)
+        exp = experiment_id(client, cfg.registry.experiment or cfg.name, cfg.registry)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "model"
+            save_model(live.model, folder, cfg.registry.xgboost_format)
+            run_id = log_model_run(client, exp, live.model, folder, {}, {"source": "live-startup",
+                                   "model_version": live.version}, run_name=f"live start-up {live.version}")
+    except Exception as e:  # noqa: BLE001 -- the store is down or misconfigured: trading goes on
+        logger.warning(logging_failed("the start-up model", e))
+        return None
+    logger.info("start-up model {} logged to MLflow, run {}", live.version, run_id)
+    return run_id
 
 
 def _digest(info: dict) -> str:

@@ -23,7 +23,7 @@ from bot.ledger import Ledger, OpenTrade
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import Journal
 from bot.live.killswitch import KillSwitch
-from bot.live.model import LiveModel
+from bot.live.model import LiveModel, log_startup_model
 from bot.live.reconcile import ReconcileReport, reconcile
 from bot.live.router import OrderRouter
 from bot.retrain.live_lifecycle import LiveLifecycle
@@ -121,7 +121,9 @@ def _model(cfg: Config, strategy: Strategy, history: dict[str, pd.DataFrame]) ->
         return None
     if cfg.live.model_path:
         return LiveModel.load(cfg.live.model_path, cfg)
-    return LiveModel.train(history, cfg)
+    model = LiveModel.train(history, cfg)
+    log_startup_model(model, cfg)  # every training run is in MLflow (registry.log_training)
+    return model
 
 
 def _finish_step(journal: Journal, broker: LiveBroker, venue: VenueClient, now: pd.Timestamp, sid: int) -> None:

@@ -28,6 +28,7 @@ class RegistryConfig(_Frozen):
     model_name: str | None = None  # registered model; default: the config's name
     xgboost_format: Literal["ubj", "json"] = "ubj"
     log_backtests: bool = True  # run_backtest.py logs each run folder to MLflow (bot.models.tracking.log_backtest_run)
+    log_training: bool = True  # run_live.py logs the model it trains at start-up as an MLflow training run
 
 
 class RetrainConfig(_Frozen):

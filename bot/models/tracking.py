@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,19 @@ def mlflow_module():
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def without_credentials(text: str) -> str:
+    """Return ``text`` with the user:password part of any URL (e.g. a PostgreSQL tracking URI) masked."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def logging_failed(what: str, e: Exception) -> str:
+    """Return the one-line warning for a failed MLflow log (credentials in URLs masked)."""
+    return f"registry.tracking_uri: could not log {what} to MLflow ({type(e).__name__}: {without_credentials(str(e))})"
 
 
 def _local_sqlite_path(uri: str) -> Path | None:

@@ -132,3 +132,14 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
     assert m[("mp_last_retrain_promoted", ())] == 1 and m[("mp_bars_total", ())] == LIVE
     assert m[("mp_api_latency_seconds_count", (("endpoint", "get_bars"),))] > 0
     assert m[("mp_bar_to_order_latency_seconds_count", ())] >= 1
+
+    # The model trained at start-up is an MLflow training run of its own (not a registered version).
+    from bot.models.registry import ModelRegistry
+
+    client = ModelRegistry.for_config(cfg).client
+    exp = client.get_experiment_by_name("life-session")
+    (startup,) = client.search_runs([exp.experiment_id], "tags.source = 'live-startup'")
+    assert startup.data.tags["model_version"] == versions[0] and startup.data.tags["kind"] == "train"
+    assert pd.Timestamp(startup.data.tags["label_end"]) < sig["timestamp"].min()
+    assert startup.data.params["features"] == '["ret_1", "ret_5", "rsi_14"]'
+    assert "model/manifest.json" in {a.path for a in client.list_artifacts(startup.info.run_id, "model")}

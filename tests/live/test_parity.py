@@ -30,6 +30,7 @@ def config(tmp_path, **over) -> dict:
         data=dict(source="sample", symbols=["PA", "PB"], start="2020-01-01", end="2020-12-31"),
         broker=dict(cash=100_000, commission=0.001, slippage=0.0005, kind="paper"),
         live=dict(state_db=f"sqlite:///{tmp_path / 'parity.db'}", poll_seconds=0, paper_data="replay"),
+        registry=dict(log_training=False),  # MLflow logging of the start-up model: tests/lifecycle/test_live_session.py
     )
     for key, value in over.items():
         raw[key] = value

@@ -129,3 +129,31 @@ def test_an_unusable_tracking_store_only_warns(tmp_path):
     assert (out / "metrics.json").is_file() and (out / "tearsheet.html").is_file()
     assert "WARNING" in res.stderr and "registry.tracking_uri: could not log the run to MLflow" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_tracking_warnings_mask_credentials_in_urls():
+    from bot.models.tracking import logging_failed
+
+    e = ConnectionError("cannot reach postgresql+psycopg://trader:hunter2@db.internal:5432/mlflow")
+    line = logging_failed("the run", e)
+    assert "hunter2" not in line and "trader" not in line
+    assert line == ("registry.tracking_uri: could not log the run to MLflow (ConnectionError: cannot reach "
+                    "postgresql+psycopg://***@db.internal:5432/mlflow)")
+
+
+def test_a_live_start_up_model_that_cannot_be_logged_only_warns(trained):
+    from loguru import logger
+
+    from bot.live.model import LiveModel, log_startup_model
+
+    model = trained[0]
+    live = LiveModel(model, "trained-abc")
+    seen = []
+    sink = logger.add(lambda m: seen.append(m.record["message"]), level="WARNING")
+    try:
+        bad = make_config(registry={"tracking_uri": "sqlite:////proc/no-such-dir/mlflow.db"})
+        assert log_startup_model(live, bad) is None
+        assert log_startup_model(live, make_config(registry={"log_training": False})) is None
+    finally:
+        logger.remove(sink)
+    assert len(seen) == 1 and seen[0].startswith("registry.tracking_uri: could not log the start-up model")
