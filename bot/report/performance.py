@@ -6,6 +6,7 @@ import pandas as pd
 
 from bot.report import perf_charts as charts
 from bot.report import returns as rt
+from bot.report.crisis import crisis_html
 from bot.report.html import figure, fmt, table
 from bot.report.plotting import BENCHMARK_COLOR, STRATEGY_COLOR, empty_note
 
@@ -144,6 +145,7 @@ def performance_html(daily: pd.DataFrame, ppy: int, intraday: bool = False) -> s
     return (
         _equity_block(equity, bench)
         + _drawdown_block(equity, bench)
+        + crisis_html(equity, bench, "crypto" if ppy == 365 else "equity")  # 365: trades every day
         + _returns_blocks(equity, bench, returns)
         + _rolling_blocks(returns, bench_returns, ppy)
         + _exposure_block(daily, intraday)

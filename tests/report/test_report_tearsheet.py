@@ -59,8 +59,10 @@ def test_ml_report_has_every_section_and_required_visible_text(ml_html):
     for sec in ("overview", "metrics", "performance", "trades", "ml", "costs"):
         assert sec in page.ids
     for title in ("Equity curve vs benchmark", "Monthly returns (%)", "Calibration curve (reliability diagram)",
-                  "Confusion matrix (out of sample)", "Trade P&L distribution", "Five worst drawdowns"):  # fmt: skip
+                  "Confusion matrix (out of sample)", "Trade P&L distribution", "Five worst drawdowns",
+                  "Crisis periods"):  # fmt: skip
         assert title in page.headings
+    assert "China devaluation sell-off" in page.visible  # the fixture runs 2015-01 .. 2017-09
 
 
 def test_every_chart_is_present_and_drawn(ml_html):
