@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from bot.cli import base_parser, run_cli, setup_logging
 
@@ -15,6 +16,8 @@ EXIT_VENUE = 4  # the venue refused us (authentication, permissions) or stayed u
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("run_live.py", __doc__)
     parser.add_argument("--max-bars", type=int, metavar="N", help="end cleanly after N closed bars")
+    parser.add_argument("--report", metavar="DIR", help="after the session, write a run folder + tear sheet from "
+                        "the journal to DIR (python -m bot.live report does it any time)")
     args = parser.parse_args(argv)
     if args.max_bars is not None and args.max_bars < 1:
         parser.error("--max-bars must be at least 1")
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cfg = load_config(args.config, args.set)
         try:
-            return _trade(cfg, args.max_bars, stop)
+            return _trade(cfg, args.max_bars, stop, args.report)
         except VenueError as e:  # auth/permission (fatal), or unreachable after every retry
             print(f"venue error: {e}", file=sys.stderr)
             return EXIT_VENUE
@@ -44,7 +47,7 @@ def _request_stop(stop: threading.Event, signum: int) -> None:
     stop.set()
 
 
-def _trade(cfg, max_bars: int | None, stop: threading.Event) -> int:
+def _trade(cfg, max_bars: int | None, stop: threading.Event, report: str | None = None) -> int:
     from bot.live.connect import check_capabilities, check_keys, connect
     from bot.live.journal import Journal, default_url
     from bot.live.session import run_session, warmup_bars
@@ -52,13 +55,21 @@ def _trade(cfg, max_bars: int | None, stop: threading.Event) -> int:
 
     check_capabilities(cfg)
     check_keys(cfg)
+    if report is not None:
+        from bot.runfolder import prepare_out_dir
+
+        prepare_out_dir(Path(report))  # refuse a bad --report before trading, not after
     journal = Journal(cfg.live.state_db or default_url(cfg.name))
     try:
         conn = connect(cfg, journal, stop, warmup_bars(cfg, build_strategy(cfg)))
         result = run_session(cfg, conn.venue, journal, wait=conn.wait, max_bars=max_bars, stop=stop)
+        print(_summary(cfg, result, journal.url))
+        if report is not None:
+            from bot.live.report import write_journal_run
+
+            print(f"run folder: {write_journal_run(cfg, journal, Path(report))}")
     finally:
         journal.close()
-    print(_summary(cfg, result, journal.url))
     return 0
 
 

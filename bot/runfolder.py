@@ -54,12 +54,23 @@ def prepare_out_dir(out: Path) -> None:
         raise ConfigError("--out", f"{out} exists and is not a run folder; choose another path")
 
 
+TMP_INFIX = ".tmp-"
+
+
+def final_name(folder: Path) -> str:
+    """Return the name a folder will have: ``write_atomically`` fills ``.<name>.tmp-<random>`` first."""
+    name = folder.name
+    if name.startswith(".") and TMP_INFIX in name:
+        return name[1:name.rindex(TMP_INFIX)]
+    return name
+
+
 def write_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     """Call ``fill(tmp_dir)`` and move the finished folder to ``out``; leave nothing behind on error."""
     out = out.resolve()
     prepare_out_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}", dir=out.parent))
     try:
         fill(tmp)
         if out.exists():

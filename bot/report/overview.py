@@ -8,6 +8,7 @@ import pandas as pd
 
 from bot.report.html import esc, fmt, is_missing
 from bot.report.runfolder import RunFolder
+from bot.runfolder import final_name
 
 # key, label, format, definition
 RETURN_ROWS = (
@@ -77,6 +78,15 @@ EXTRA_LABELS = {
 SKIP_KEYS = {"benchmark", "ml", "stats", "data", "code_version"}
 
 
+def _model_text(run: RunFolder, g) -> str:
+    if run.has_ml:
+        return f"{g('model.type')} ({_params(g('model.params', None))})"
+    versions = nested(run.metrics, "live.model_versions") or []
+    if versions:  # a live run folder: the journal names the model behind each decision
+        return f"{g('model.type')}, live versions: {', '.join(versions)}"
+    return "none (rule-based)"
+
+
 def nested(config: dict[str, Any], dotted: str, default: Any = None) -> Any:
     """Return ``config['a']['b']`` for ``'a.b'``, or ``default``."""
     node: Any = config
@@ -131,7 +141,7 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
         ("Period", f"{g('data.start')} to {g('data.end')} (bars {first:%Y-%m-%d} to {last:%Y-%m-%d})"),
         ("Timeframe", g("data.timeframe")),
         ("Strategy", f"{g('strategy.name')} ({_params(g('strategy.params', None))})"),
-        ("Model", f"{g('model.type')} ({_params(g('model.params', None))})" if run.has_ml else "none (rule-based)"),
+        ("Model", _model_text(run, g)),
         ("Features / horizon", f"{_params(g('model.features', None))} / {g('model.horizon')} bar(s)"),
         ("Walk-forward", _params(g("validation", None))),
         ("Costs", f"commission {fmt(g('broker.commission', None), 'pct')} of value, "
@@ -150,7 +160,7 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
         ),
         ("Data hash", data.get("hash", "–")),
         ("Code version", run.metrics.get("code_version", "–")),
-        ("Run folder", run.path.name),
+        ("Run folder", final_name(run.path)),  # not the temporary name it is written under
     ]
     parts = [
         '<div class="grid2"><div><h3>Configuration</h3>', _dl(config_items),

@@ -40,7 +40,9 @@ class RunFolder:
     @property
     def name(self) -> str:
         """Return the run's name from its config, else the folder name."""
-        return str(self.config.get("name") or self.path.name)
+        from bot.runfolder import final_name
+
+        return str(self.config.get("name") or final_name(self.path))
 
     @property
     def has_ml(self) -> bool:

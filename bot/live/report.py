@@ -1,0 +1,191 @@
+"""A run folder for a live or paper account, built from its journal alone.
+
+``python -m bot.live report --config CFG --out DIR`` (or ``run_live.py --report DIR`` at the end
+of a session) writes the backtest's run-folder files from the journal, so ``tearsheet.html`` and
+``python -m bot.report compare <backtest> <live>`` work for live trading too:
+
+- ``equity.csv``: every journaled mark (one per traded bar, all sessions), ``exposure`` =
+  (equity - cash) / equity (the strategies are long-only in a cash account);
+- ``orders.csv``: every journaled order, ``reason`` = its intent (``exit`` is ``signal``, as in
+  backtests), fill time = the order's last fill;
+- ``trades.csv``: round trips rebuilt from the filled orders per symbol (a partial exit closes
+  part of the trade; commission of the entry is shared pro rata). Positions still open are not
+  trades yet: they are listed under ``open_positions`` in ``metrics.json``. Slippage is inside
+  the venue's fill prices and is not known separately (the column is empty);
+- ``signals.csv`` (with the model version behind each), ``metrics.json`` (the backtest's keys
+  from these files, plus ``live``: sessions, venue, open positions) and ``tearsheet.html``.
+
+There is no benchmark: the journal holds no prices besides fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
+from bot.config import Config, dump_config
+from bot.errors import ConfigError
+from bot.ledger import ORDER_COLUMNS, TRADE_COLUMNS
+from bot.live.journal import Journal, OrderRow
+from bot.runfolder import csv_text, json_text, write_atomically
+
+REASONS = {"exit": "signal"}  # journal intent -> the run folder's reason
+
+
+@dataclass
+class _Open:
+    entry_time: pd.Timestamp
+    size: float
+    price: float
+    commission: float
+    prob: float | None
+
+
+def _fill_times(journal: Journal) -> dict[str, pd.Timestamp]:
+    last: dict[str, pd.Timestamp] = {}
+    for f in journal.fills():
+        if f.client_order_id is not None:
+            last[f.client_order_id] = f.time
+    return last
+
+
+def orders_frame(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp]) -> pd.DataFrame:
+    """Return orders.csv rows for the journaled orders."""
+    rows = [dict(order_id=o.client_id, created=o.created, symbol=o.symbol, side=o.side, size=o.qty, type=o.type,
+                 status=o.status, fill_time=fill_times.get(o.client_id) if o.filled_qty > 0 else None,
+                 fill_price=o.avg_price if o.filled_qty > 0 else None, commission=o.commission,
+                 reason=REASONS.get(o.intent, o.intent)) for o in orders]
+    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
+
+
+def _prob(signals: pd.DataFrame, bar_time, symbol: str) -> float | None:
+    if bar_time is None or signals.empty or "prob_up" not in signals:
+        return None
+    hit = signals[(signals["timestamp"] == bar_time) & (signals["symbol"] == symbol)]
+    return float(hit["prob_up"].iloc[0]) if len(hit) and pd.notna(hit["prob_up"].iloc[0]) else None
+
+
+def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
+                   signals: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, _Open], int]:
+    """Return (closed round trips, trades still open per symbol, sells with no journaled entry)."""
+    filled = [o for o in orders if o.filled_qty > 0 and o.avg_price is not None]
+    filled.sort(key=lambda o: (fill_times.get(o.client_id) or o.updated or o.created, o.client_id))
+    open_: dict[str, _Open] = {}
+    trades, orphans = [], 0
+    for o in filled:
+        when = fill_times.get(o.client_id) or o.updated or o.created
+        qty, price = float(o.filled_qty), float(o.avg_price)
+        if o.side == "buy":
+            t = open_.get(o.symbol)
+            if t is None:
+                open_[o.symbol] = _Open(when, qty, price, o.commission, _prob(signals, o.bar_time, o.symbol))
+            else:  # added to the position: one trade at the average entry price
+                t.price = (t.price * t.size + price * qty) / (t.size + qty)
+                t.size += qty
+                t.commission += o.commission
+            continue
+        t = open_.get(o.symbol)
+        if t is None:
+            orphans += 1  # held before the journal began (or entered by hand): no entry to pair with
+            continue
+        closed = min(qty, t.size)
+        entry_comm = t.commission * closed / t.size
+        comm = entry_comm + o.commission * closed / qty
+        pnl = (price - t.price) * closed
+        trades.append(dict(symbol=o.symbol, entry_time=t.entry_time, exit_time=when, side="long", size=closed,
+                           entry_price=t.price, exit_price=price, pnl=pnl, pnl_net=pnl - comm, commission=comm,
+                           exit_reason=REASONS.get(o.intent, o.intent), entry_prob=t.prob, slippage=np.nan))
+        t.size -= closed
+        t.commission -= entry_comm
+        if t.size <= 1e-12:
+            del open_[o.symbol]
+    return pd.DataFrame(trades, columns=TRADE_COLUMNS), open_, orphans
+
+
+def _versions(journal: Journal) -> list[str]:
+    signals = journal.signals()
+    if signals.empty or "model_version" not in signals:
+        return []
+    return [str(v) for v in dict.fromkeys(signals["model_version"].dropna())]
+
+
+def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, _Open],
+             orphans: int, journal: Journal) -> dict:
+    from bot.backtest import code_version
+
+    series = pd.Series(equity["equity"].to_numpy(), index=pd.DatetimeIndex(equity["timestamp"]))
+    ppy = periods_per_year(series.index)
+    m: dict = dict(return_metrics(series, ppy))
+    m.update(trade_metrics(trades))
+    m["exposure"] = float((equity["exposure"] > 1e-12).mean())
+    m["final_value"] = float(series.iloc[-1])
+    m["starting_cash"] = float(series.iloc[0])
+    m["periods_per_year"] = ppy
+    m["n_bars"] = int(len(series))
+    m["costs"] = {"commission": float(trades["commission"].sum()) if len(trades) else 0.0, "slippage": None}
+    sessions = journal.sessions()
+    m["live"] = {
+        "venue": sessions[-1]["venue"] if sessions else None,
+        "journal": journal.url,
+        "sessions": [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in s.items()}
+                     for s in sessions],
+        "open_positions": [{"symbol": s, "size": t.size, "entry_time": t.entry_time.isoformat(),
+                            "entry_price": t.price} for s, t in sorted(open_.items())],
+        "unpaired_exits": orphans,
+        "model_versions": _versions(journal),
+    }
+    m["code_version"] = code_version()
+    return m
+
+
+def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
+    """Write the account's run folder (atomically) from ``journal``; return its path."""
+    marks = journal.equity()
+    if marks.empty:
+        raise ConfigError("live.state_db", f"{journal.url} holds no equity marks yet: trade at least one bar first")
+    equity = pd.DataFrame({"timestamp": marks["time"], "equity": marks["equity"], "cash": marks["cash"]})
+    equity["exposure"] = ((equity["equity"] - equity["cash"]) / equity["equity"]).clip(lower=0.0)
+    orders = journal.orders()
+    times = _fill_times(journal)
+    signals = journal.signals()
+    trades, open_, orphans = rebuild_trades(orders, times, signals)
+    metrics = _metrics(cfg, equity, trades, open_, orphans, journal)
+
+    def fill(tmp: Path) -> None:
+        from bot.report import write_tearsheet
+
+        (tmp / "config.yaml").write_text(dump_config(cfg))
+        (tmp / "equity.csv").write_text(csv_text(equity, ("timestamp",)))
+        (tmp / "orders.csv").write_text(csv_text(orders_frame(orders, times), ("created", "fill_time")))
+        (tmp / "trades.csv").write_text(csv_text(trades, ("entry_time", "exit_time")))
+        if not signals.empty:
+            (tmp / "signals.csv").write_text(csv_text(signals, ("timestamp",)))
+        (tmp / "metrics.json").write_text(json_text(metrics))
+        write_tearsheet(tmp)
+
+    return write_atomically(out, fill)
+
+
+def open_journal(cfg: Config) -> Journal:
+    """Open the config's journal for reading; a missing SQLite file is a config error, not a new journal."""
+    from sqlalchemy.engine import make_url
+
+    from bot.live.journal import default_url
+
+    url = cfg.live.state_db or default_url(cfg.name)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise ConfigError("live.state_db", f"no journal at {parsed.database} (has run_live.py traded this config?)")
+    return Journal(url)
+
+
+def default_out(cfg: Config) -> Path:
+    """Return ``live_runs/<UTC timestamp>-<name>/``."""
+    from datetime import datetime, timezone
+
+    return Path("live_runs") / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{cfg.name}"

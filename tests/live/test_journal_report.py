@@ -1,0 +1,86 @@
+"""A run folder and tear sheet for a paper account, rebuilt from its journal alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.config import parse_config
+from bot.live.report import open_journal, write_journal_run
+from bot.report.runfolder import load_run
+from tests.live.test_parity import config, live_session
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("journal-report")
+    raw = config(tmp, strategy=dict(name="sma_cross", params=dict(fast=3, slow=8)),
+                 risk=dict(sizing="fixed_fraction", fraction=0.4, max_position=0.5, stop_loss=0.04, take_profit=0.06))
+    raw["live"]["warmup_bars"] = 8
+    cfg = parse_config(raw)
+    result, journal = live_session(cfg)
+    out = write_journal_run(cfg, journal, tmp / "run")
+    return cfg, result, journal, out
+
+
+def test_trades_rebuilt_from_the_journal_are_the_sessions_round_trips(session):
+    cfg, result, journal, out = session
+    everything = result.ledger.trades_frame()
+    ledger = everything[everything["exit_reason"] != "end"].reset_index(drop=True)  # "end": marked, still held
+    rebuilt = pd.read_csv(out / "trades.csv")
+    assert len(ledger) >= 4 and len(rebuilt) == len(ledger)
+    held = json.loads((out / "metrics.json").read_text())["live"]["open_positions"]
+    assert sorted((p["symbol"], p["size"]) for p in held) == sorted(
+        (t.symbol, float(t.size)) for t in everything[everything["exit_reason"] == "end"].itertuples())
+    assert set(rebuilt["exit_reason"]) & {"stop_loss", "take_profit"}
+    assert list(rebuilt["exit_reason"]) == list(ledger["exit_reason"])
+    for col in ("size", "entry_price", "exit_price", "commission", "pnl_net"):
+        np.testing.assert_allclose(rebuilt[col], ledger[col].astype(float), rtol=1e-9, err_msg=col)
+    assert rebuilt["slippage"].isna().all()  # inside the venue's prices; not known separately
+
+
+def test_equity_orders_and_metrics_agree_with_the_journal(session):
+    cfg, result, journal, out = session
+    marks = journal.equity()
+    equity = pd.read_csv(out / "equity.csv")
+    assert len(equity) == len(marks) == result.bars
+    np.testing.assert_allclose(equity["equity"], marks["equity"], rtol=0, atol=1e-9)
+    orders = pd.read_csv(out / "orders.csv")
+    assert sorted(orders["order_id"]) == sorted(o.client_id for o in journal.orders())
+    m = json.loads((out / "metrics.json").read_text())
+    open_ = m["live"]["open_positions"]
+    trades = pd.read_csv(out / "trades.csv")
+    if not open_:  # flat at the end: the closed trades explain every cent of the equity change
+        assert trades["pnl_net"].sum() == pytest.approx(m["final_value"] - m["starting_cash"], abs=1e-6)
+    assert m["n_trades"] == len(trades) and m["live"]["unpaired_exits"] == 0
+    assert m["live"]["venue"] == "paper" and len(m["live"]["sessions"]) == 1
+
+
+def test_the_tear_sheet_reads_the_live_run_folder(session):
+    out = session[3]
+    run = load_run(out)
+    assert not run.has_ml and len(run.trades) >= 4
+    html = (out / "tearsheet.html").read_text()
+    assert "Trades" in html and "Drawdown" in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert ".tmp-" not in html  # the folder's final name, not the temporary one it was written under
+    assert "none (rule-based)" in html  # sma_cross: no model versions in the journal
+
+
+def test_report_cli_refuses_a_missing_journal(tmp_path):
+    import subprocess
+    import sys
+
+    from bot.config import dump_config
+
+    cfg = parse_config(config(tmp_path))
+    (tmp_path / "c.yaml").write_text(dump_config(cfg))
+    res = subprocess.run([sys.executable, "-m", "bot.live", "report", "--config", str(tmp_path / "c.yaml"),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith("config error: live.state_db: no journal at ")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "parity.db").exists()
+    with pytest.raises(Exception, match="no journal"):
+        open_journal(cfg)
