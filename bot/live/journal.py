@@ -217,6 +217,13 @@ class Journal:
             s.flush()
             return int(row.id)
 
+    def set_session_model(self, session_id: int, model_version: str | None) -> None:
+        """Record the model version a session started trading with (known only after its warm-up)."""
+        with self._sessions.begin() as s:
+            row = s.get(_Session, session_id)
+            if row is not None:
+                row.model_version = model_version
+
     def end_session(self, session_id: int, ended: pd.Timestamp | None, status: str = "ended") -> None:
         with self._sessions.begin() as s:
             row = s.get(_Session, session_id)

@@ -78,6 +78,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     poller.settle()  # bars that closed while the model trained are history, not trades
     version = model.version if model else None
     signals_sink.version = version
+    journal.set_session_model(sid, version)
     ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
     _seed_open_trades(ledger, journal, report.positions, cfg.data.symbols, clock)
     kill = _kill_switch(cfg, journal, venue)

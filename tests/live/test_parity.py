@@ -79,6 +79,7 @@ def test_ml_strategy_orders_match_the_backtest(tmp_path) -> None:
     np.testing.assert_allclose(sig.to_numpy(), pred.reindex(sig.index).to_numpy(), rtol=1e-9)
     assert live.model_version and journal.get_order(live.ledger.orders_frame()["order_id"][0]).model_version \
         == live.model_version
+    assert journal.sessions()[-1]["model_version"] == live.model_version
 
 
 @pytest.mark.parametrize("exits", [dict(stop_loss=0.04, take_profit=0.06), dict(trailing_stop=0.03)])
