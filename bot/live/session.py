@@ -10,14 +10,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-import backtrader as bt
 import pandas as pd
 from loguru import logger
 
 from bot.config import Config
-from bot.engine.adapter import EngineContext, StrategyAdapter
-from bot.engine.live_broker import LiveBroker, StepEnd
-from bot.engine.live_feed import make_live_feed
+from bot.engine.adapter import EngineContext
+from bot.engine.live_broker import LiveBroker
+from bot.engine.live_cerebro import live_cerebro
 from bot.errors import VenueError
 from bot.ledger import Ledger, OpenTrade
 from bot.live.bars import BarPoller, Wait
@@ -89,13 +88,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
                         fractional=_fractional(cfg), kill_switch=kill)
     life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
-    cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
-    for sym in cfg.data.symbols:
-        cerebro.adddata(make_live_feed(sym, poller, strategy.signal_columns, cfg.data.timeframe, index[sym]),
-                        name=sym)
-    cerebro.setbroker(broker)
-    cerebro.addstrategy(StrategyAdapter, ctx=ctx)
-    cerebro.addanalyzer(StepEnd)
+    cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx)
     life.start(lambda: poller.history)
     watcher = threading.Thread(target=lambda: (stop.wait(), poller.stop()), daemon=True)
     watcher.start()

@@ -1,8 +1,10 @@
 """Venue clients: one small protocol (:class:`VenueClient`), SDKs kept behind it.
 
-Only :mod:`bot.venues.alpaca` imports alpaca-py and only :mod:`bot.venues.ccxt_venue`
-imports ccxt; import those modules directly (they are not imported here, so using one
-venue does not load the other's SDK).
+Only this package imports the SDKs: alpaca-py in :mod:`bot.venues.alpaca` (trading) and
+:mod:`bot.venues.alpaca_data` (the data layer's historical bars), ccxt in
+:mod:`bot.venues.ccxt_venue` and :mod:`bot.venues.ccxt_data`; ``tests/test_architecture.py``
+checks it. Import those modules directly (they are not imported here, so using one venue does
+not load the other's SDK).
 """
 
 from bot.venues.base import VenueClient, closed_only, timeframe_delta

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bot.data.providers.alpaca_provider import AlpacaProvider
-from bot.data.providers.ccxt_provider import CcxtProvider
 from bot.data.providers.yfinance_provider import YFinanceProvider
+from bot.venues.alpaca_data import AlpacaProvider
+from bot.venues.ccxt_data import CcxtProvider
 
 pytestmark = pytest.mark.network
 START, END = pd.Timestamp("2024-01-02", tz="UTC"), pd.Timestamp("2024-01-05 23:00", tz="UTC")

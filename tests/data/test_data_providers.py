@@ -9,8 +9,6 @@ from pydantic import SecretStr
 
 from bot.data import load_bars
 from bot.data.providers import FallbackProvider, ProviderSettings, build_provider
-from bot.data.providers.alpaca_provider import AlpacaProvider
-from bot.data.providers.ccxt_provider import CcxtProvider
 from bot.data.providers.local import SampleProvider
 from bot.data.providers.yfinance_provider import YFinanceProvider
 from bot.errors import (
@@ -20,6 +18,8 @@ from bot.errors import (
     RateLimitedError,
     TransientVenueError,
 )
+from bot.venues.alpaca_data import AlpacaProvider
+from bot.venues.ccxt_data import CcxtProvider
 
 UTC = "UTC"
 SPOT = {"fetchMarkets": {"types": ["spot"]}}

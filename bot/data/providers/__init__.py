@@ -51,12 +51,12 @@ def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
 
         return YFinanceProvider()
     if kind == "alpaca":
-        from bot.data.providers.alpaca_provider import AlpacaProvider
+        from bot.venues.alpaca_data import AlpacaProvider
 
         return AlpacaProvider(url=s.url, feed=s.feed, adjustment=s.adjustment, retries=s.retries,
                               backoff=s.backoff)
     if kind == "ccxt":
-        from bot.data.providers.ccxt_provider import CcxtProvider
+        from bot.venues.ccxt_data import CcxtProvider
 
         return CcxtProvider(arg or s.exchange, url=s.url, clock=clock, retries=s.retries, backoff=s.backoff)
     raise ConfigError("data.source", f"unknown source {name!r} (choose one of: {', '.join(PROVIDERS)})")

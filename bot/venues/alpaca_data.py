@@ -1,8 +1,9 @@
-"""Alpaca historical bars (stocks and crypto) through alpaca-py; the only data module importing alpaca.
+"""Alpaca historical bars (stocks and crypto) for the data layer, through alpaca-py.
 
 Keys come from the environment only (ALPACA_API_KEY / ALPACA_SECRET_KEY, or APCA_API_KEY_ID /
 APCA_API_SECRET_KEY); crypto bars need none. ``url`` points the clients at a fake server.
-Daily bars are stamped with their trading date at midnight UTC, like the CSV files.
+Daily bars are stamped with their trading date at midnight UTC, like the CSV files. The data
+layer's Alpaca provider lives here because only ``bot/venues`` imports alpaca-py.
 """
 
 from __future__ import annotations

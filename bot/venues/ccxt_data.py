@@ -1,13 +1,13 @@
 """CCXT ``fetch_ohlcv`` for any exchange id, paginated, rate-limited, errors translated.
 
-The only module of the data layer that imports ``ccxt``.
+The data layer's CCXT provider; it lives with the CCXT venue client because only ``bot/venues``
+imports ccxt (and shares its URL override).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 import pandas as pd
@@ -22,23 +22,14 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.venues.ccxt_venue import override_origins
 
 Progress = Callable[[str, int, pd.Timestamp], None]
 
 
 def point_to(exchange: ccxt.Exchange, base_url: str) -> None:
     """Send every API call of ``exchange`` to ``base_url`` (scheme://host:port), keeping paths."""
-    base = urlsplit(base_url)
-
-    def swap(node):
-        if isinstance(node, dict):
-            return {k: swap(v) for k, v in node.items()}
-        if isinstance(node, str) and node.startswith("http"):
-            u = urlsplit(node)
-            return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + u.path, u.query, u.fragment))
-        return node
-
-    exchange.urls["api"] = swap(exchange.urls["api"])
+    exchange.urls["api"] = override_origins(exchange.urls["api"], base_url)
 
 
 def translate(e: Exception, where: str) -> Exception:
