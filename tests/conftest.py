@@ -28,3 +28,25 @@ def shared_data() -> Path:
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL server (pgserver: bundled binaries, Unix socket only, no TCP); skip if not installed."""
+    pgserver = pytest.importorskip("pgserver", reason="PostgreSQL tests need pgserver (pip install -e '.[dev]')")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """Return a SQLAlchemy URL of a fresh, empty PostgreSQL database for one test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[-50:]
+    postgres_server.psql(f"DROP DATABASE IF EXISTS {name};")
+    postgres_server.psql(f"CREATE DATABASE {name};")
+    uri = postgres_server.get_uri(name)
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)

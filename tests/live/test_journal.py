@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from bot.live.journal import Journal, OrderRow, default_url
 from bot.venues.types import Fill
@@ -14,8 +15,15 @@ def fill(trade_id: str, cid: str = "mp-1", qty: float = 1.0) -> Fill:
     return Fill(cid, "v1", trade_id, "BTC/USDT", "buy", qty, 100.0, 0.001, "BTC", T)
 
 
-def test_everything_survives_reopening(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'state' / 'run.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    """The default SQLite file, and a real PostgreSQL database (the journal takes any SQLAlchemy URL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'run.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_everything_survives_reopening(url) -> None:
     j = Journal(url)
     sid = j.start_session("run", "paper", T)
     j.record_order(OrderRow("mp-1", "BTC/USDT", "buy", 1.5, "market", "pending", "entry", bar_time=T,
@@ -43,15 +51,15 @@ def test_everything_survives_reopening(tmp_path) -> None:
     assert [s["status"] for s in j.sessions()] == ["crashed", "running"]  # the first never ended
 
 
-def test_a_journaled_order_is_never_overwritten_by_a_second_record(tmp_path) -> None:
-    j = Journal(f"sqlite:///{tmp_path / 'j.db'}")
+def test_a_journaled_order_is_never_overwritten_by_a_second_record(url) -> None:
+    j = Journal(url)
     j.record_order(OrderRow("mp-1", "A", "buy", 1.0, "market", "filled", "entry"))
     j.record_order(OrderRow("mp-1", "A", "buy", 2.0, "market", "pending", "entry"))
     assert (j.get_order("mp-1").qty, j.get_order("mp-1").status) == (1.0, "filled")
 
 
-def test_flat_book_is_a_snapshot_too(tmp_path) -> None:
-    j = Journal(f"sqlite:///{tmp_path / 'j.db'}")
+def test_flat_book_is_a_snapshot_too(url) -> None:
+    j = Journal(url)
     assert j.last_positions() is None
     j.snapshot_positions(T, {"A": 2.0})
     j.snapshot_positions(T + pd.Timedelta("1h"), {})

@@ -84,3 +84,13 @@ def test_report_cli_refuses_a_missing_journal(tmp_path):
     assert not (tmp_path / "out").exists() and not (tmp_path / "parity.db").exists()
     with pytest.raises(Exception, match="no journal"):
         open_journal(cfg)
+
+
+def test_a_postgresql_journal_gives_the_same_run_folder(session, postgres_url, tmp_path):
+    cfg, _, _, out = session
+    pg_cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"state_db": postgres_url})})
+    result, journal = live_session(pg_cfg)
+    assert journal.url.startswith("postgresql+psycopg://")
+    pg_out = write_journal_run(pg_cfg, journal, tmp_path / "pg-run")
+    for name in ("equity.csv", "orders.csv", "trades.csv"):
+        assert (pg_out / name).read_text() == (out / name).read_text(), name
