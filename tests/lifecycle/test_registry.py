@@ -132,3 +132,16 @@ def test_cli_logs_a_backtest_run_folder(store, capsys):
     assert r.data.tags["data_hash"] == "sha256:abc" and r.data.tags["kind"] == "backtest"
     assert r.data.params["model.type"] == "logistic"
     assert {a.path for a in reg.client.list_artifacts(r.info.run_id, "run")} == {"run/config.yaml", "run/metrics.json"}
+
+
+def test_the_registry_works_on_postgresql(postgres_url, fitted, tmp_path):
+    cfg = make_config(registry={"tracking_uri": postgres_url, "artifact_location": str(tmp_path / "artifacts")})
+    reg = ModelRegistry.for_config(cfg)
+    (m1, m2), ds = fitted
+    v1, v2 = reg.register(m1, {"roc_auc": 0.6}), reg.register(m2, {"roc_auc": 0.7})
+    reg.promote(v1, "first")
+    reg.promote(v2, "better")
+    loaded, version = load_model_uri("models:/lifecycle-test@champion", cfg.registry)
+    assert version == v2
+    np.testing.assert_array_equal(loaded.prob_up(ds.X), m2.prob_up(ds.X))
+    assert reg.rollback("worse live") == (v2, v1) and reg.alias_version("champion") == v1
