@@ -158,3 +158,22 @@ def test_a_live_start_up_model_that_cannot_be_logged_only_warns(trained):
     finally:
         logger.remove(sink)
     assert len(seen) == 1 and seen[0].startswith("registry.tracking_uri: could not log the start-up model")
+
+
+def test_a_multi_horizon_model_keeps_its_horizons_and_combination(trained, tmp_path):
+    _, _, bars, _ = trained
+    cfg = make_config(strategy={"name": "ml_signal", "params": {"entry_threshold": 0.52, "horizon_combine": "mean"}},
+                      model={"horizon": [1, 5]}, validation={"embargo": 5})
+    ds = build_dataset(bars, cfg)
+    model = fit_window(ds, cfg, 0, 300, bars, "test")
+    save_model(model, tmp_path / "model")
+    # The backtest config says horizon 1 and label signal5; the saved model's horizons and label win.
+    res = run_backtest(make_config(strategy=STRATEGY, model={"uri": str(tmp_path / "model"), "label": "signal5"},
+                                   validation={"embargo": 5}), bars)
+    pred = res.walk_forward.predictions
+    assert {"prob_up_h1", "prob_up_h5"} <= set(pred.columns)
+    np.testing.assert_allclose(pred["prob_up"], (pred["prob_up_h1"] + pred["prob_up_h5"]) / 2, atol=1e-12)
+    assert set(res.walk_forward.metrics["by_horizon"]) == {"h1", "h5"}
+    # label_end covers the 5-bar labels too: no bar within 5 + embargo bars of the train window's end is used
+    label_end = pd.Timestamp(model.info["training"]["label_end"])
+    assert label_end >= ds.calendar[299 - 5 - 5] and pred["timestamp"].min() > label_end
