@@ -117,9 +117,24 @@ def compute_metrics(r: BacktestResult) -> dict:
         strat = equity_stats(equity, r.walk_forward.predictions, cfg, ppy)
         m["ml"]["stats"] = dict(m["ml"].get("stats", {}), strategy=strat)
         m["stats"] = {k: strat[k] for k in ("psr", "dsr", "n_trials") if k in strat}
+    m["stats"] = dict(m.get("stats", {}), **_vs_benchmark(r, equity, ppy))
     m["data"] = _data_provenance(r)
     m["code_version"] = code_version()
     return m
+
+
+def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
+    """Return the active (strategy minus buy-and-hold) Sharpe and its PSR / DSR, from the first signal on."""
+    from bot.ml.summary import active_stats
+
+    start = None
+    if r.walk_forward is not None and len(r.walk_forward.predictions):
+        p = r.walk_forward.predictions
+        start = p.loc[p["prob_up"].notna(), "timestamp"].min()
+        start = None if pd.isna(start) else start
+    a = active_stats(equity, r.benchmark, start, r.config, ppy)
+    return {"active_sharpe": a["sharpe"], "psr_vs_benchmark": a["psr"], "dsr_vs_benchmark": a["dsr"],
+            "n_trials": a["n_trials"]}
 
 
 def _data_provenance(r: BacktestResult) -> dict:

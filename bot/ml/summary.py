@@ -148,3 +148,20 @@ def bars_per_year(calendar: pd.DatetimeIndex) -> int:
     step = pd.Series(calendar).diff().median()
     per_day = pd.Timedelta(days=1) / step if step < pd.Timedelta(days=1) else 1
     return int(round(days * per_day))
+
+
+def active_stats(equity: pd.Series, benchmark: pd.Series, start: pd.Timestamp | None, cfg: Config,
+                 ppy: int) -> dict:
+    """Return PSR / DSR of the strategy's daily returns minus the benchmark's, from ``start`` on.
+
+    PSR / DSR of the strategy alone test "Sharpe > 0", which a long-biased strategy passes in a
+    rising market without skill; these test "did it beat buy-and-hold" (the active Sharpe > 0).
+    """
+    from bot.analytics.performance import daily_equity
+
+    if start is not None:
+        equity, benchmark = equity[equity.index >= start], benchmark[benchmark.index >= start]
+    s = daily_equity(equity).pct_change()
+    b = daily_equity(benchmark).pct_change()
+    active = (s - b.reindex(s.index)).dropna().to_numpy()
+    return stats.sharpe_stats(active, cfg.tuning.n_trials, cfg.tuning.sharpe_std, ppy)

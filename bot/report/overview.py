@@ -69,6 +69,18 @@ STATS_LABELS = {
     "probabilistic_sharpe": ("Probabilistic Sharpe", "prob"),
     "dsr": ("Deflated Sharpe", "prob"),
     "deflated_sharpe": ("Deflated Sharpe", "prob"),
+    "active_sharpe": ("Active Sharpe (vs benchmark)", "num"),
+    "psr_vs_benchmark": ("Probabilistic Sharpe vs benchmark", "prob"),
+    "dsr_vs_benchmark": ("Deflated Sharpe vs benchmark", "prob"),
+    "n_trials": ("Configurations tried (n_trials)", "int"),
+}
+STATS_DOCS = {
+    "psr": "P(true Sharpe > 0), from the first signal on (metrics.json stats).",
+    "dsr": "PSR against the best Sharpe of n_trials skill-less tries; > 0.95 is significant.",
+    "active_sharpe": "Annualised Sharpe of daily strategy minus benchmark returns, from the first signal on.",
+    "psr_vs_benchmark": "P(strategy beats buy-and-hold: active Sharpe > 0).",
+    "dsr_vs_benchmark": "The same, deflated for n_trials; > 0.95 is significant.",
+    "n_trials": "Configurations tried to reach this one (tuning.n_trials), used by the deflated ratios.",
 }
 EXTRA_LABELS = {
     "starting_cash": ("Starting cash", "money"),
@@ -233,7 +245,7 @@ def metric_rows(
                     label,
                     fmt(value, kind),
                     fmt(bench_json.get(key), kind),
-                    "From metrics.json stats.",
+                    STATS_DOCS.get(key, "From metrics.json stats."),
                 )
             )
     known = {r[0] for r in RETURN_ROWS + RUN_ROWS} | SKIP_KEYS

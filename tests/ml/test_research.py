@@ -140,5 +140,6 @@ def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp
     assert (sig["prob_up"] - (sig["prob_up_h1"] + sig["prob_up_h5"]) / 2).abs().max() < 1e-12
     m = json.loads((write_run(res, tmp_path / "run") / "metrics.json").read_text())
     assert m["stats"]["n_trials"] == 4 and 0 <= m["stats"]["dsr"] <= m["stats"]["psr"] <= 1
+    assert 0 <= m["stats"]["dsr_vs_benchmark"] <= m["stats"]["psr_vs_benchmark"] <= 1
     assert set(m["ml"]["stats"]) == {"binomial", "rule", "strategy"}
     assert set(m["ml"]["by_horizon"]) == {"h1", "h5"}

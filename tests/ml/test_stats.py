@@ -96,3 +96,24 @@ def test_classification_metrics_and_calibration_table():
     table = scoring.calibration_table(y, p, bins=2)
     assert [row["count"] for row in table] == [3, 3]
     assert table[1]["frac_up"] == pytest.approx(2 / 3) and table[1]["mean_prob"] == pytest.approx((0.9 + 0.6 + 0.55) / 3)
+
+
+def test_active_stats_test_beating_the_benchmark_not_beating_zero():
+    from bot.config import parse_config
+    from bot.ml.summary import active_stats
+
+    cfg = parse_config({"name": "t", "data": {"source": "sample", "symbols": ["A"]}, "tuning": {"n_trials": 5}})
+    rng = np.random.default_rng(3)
+    idx = pd.bdate_range("2020-01-01", periods=500, tz="UTC")
+    b_ret = 0.001 + 0.01 * rng.standard_normal(500)  # a strongly rising market
+    s_ret = 0.5 * b_ret + 0.002 * rng.standard_normal(500)  # half invested: Sharpe > 0 but lags the market
+    bench = pd.Series(100 * np.cumprod(1 + b_ret), index=idx)
+    equity = pd.Series(100 * np.cumprod(1 + s_ret), index=idx)
+    a = active_stats(equity, bench, None, cfg, 252)
+    diff = (equity.pct_change() - bench.pct_change()).dropna().to_numpy()
+    assert a["sharpe"] == pytest.approx(diff.mean() / diff.std(ddof=1) * math.sqrt(252), rel=1e-9)
+    assert a["n_obs"] == 499 and a["n_trials"] == 5
+    assert a["psr"] < 0.05 and a["dsr"] <= a["psr"]  # it did not beat buy-and-hold ...
+    assert sharpe_stats(np.diff(equity.to_numpy()) / equity.to_numpy()[:-1])["psr"] > 0.95  # ... though Sharpe > 0
+    later = active_stats(equity, bench, idx[100], cfg, 252)
+    assert later["n_obs"] == 399  # from the first signal on
