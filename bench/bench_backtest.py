@@ -11,15 +11,12 @@ strategies, their ratio, and the wall time of the ML run including data loading 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
 from bot.backtest import load_data, run_backtest  # noqa: E402
@@ -27,8 +24,7 @@ from bot.config import parse_config  # noqa: E402
 from bot.engine.backtest import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402
 
-SYMBOLS = ["SPY", "ORCL", "YHOO", "AMZN", "GOOGL", "INTC", "CSCO", "KO", "WMT", "PG", "HD", "IBM",
-           "AAPL", "BAC", "CVX", "GS", "JNJ", "JPM", "MSFT", "XOM"]
+SYMBOLS = SYMBOLS_20
 
 
 def config(strategy: str, model: str, data_dir: Path):
@@ -63,9 +59,8 @@ def main() -> int:
     ap.add_argument("--model", default="xgboost")
     args = ap.parse_args()
     logger.remove()
-    data_dir = Path(os.environ.get("MARKET_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not data_dir.is_dir():
-        print(f"no market data at {data_dir}; set MARKET_DATA_DIR", file=sys.stderr)
+    data_dir = require_data_dir()
+    if data_dir is None:
         return 2
 
     sma_cfg = config("sma_cross", args.model, data_dir)

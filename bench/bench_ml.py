@@ -13,14 +13,11 @@ folds, predictions and the out-of-sample accuracy / AUC of each.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
 from bot.backtest import load_data  # noqa: E402
@@ -28,8 +25,7 @@ from bot.config import parse_config  # noqa: E402
 from bot.ml.dataset import build_dataset  # noqa: E402
 from bot.ml.walkforward import validate_dataset  # noqa: E402
 
-SYMBOLS = ["SPY", "ORCL", "YHOO", "AMZN", "GOOGL", "INTC", "CSCO", "KO", "WMT", "PG", "HD", "IBM",
-           "AAPL", "BAC", "CVX", "GS", "JNJ", "JPM", "MSFT", "XOM"]
+SYMBOLS = SYMBOLS_20
 MODELS = ["logistic", "xgboost", "random_forest", "hist_gb", "ensemble", "stacking"]
 
 
@@ -49,9 +45,8 @@ def main() -> int:
     ap.add_argument("--calibration", default="sigmoid", choices=["none", "sigmoid", "isotonic"])
     args = ap.parse_args()
     logger.remove()
-    data_dir = Path(os.environ.get("MARKET_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not data_dir.is_dir():
-        print(f"no market data at {data_dir}; set MARKET_DATA_DIR", file=sys.stderr)
+    data_dir = require_data_dir()
+    if data_dir is None:
         return 2
     models = args.models.split(",")
     base = config(models[0], data_dir, args.calibration)

@@ -12,23 +12,17 @@ many were pruned, and the trial count the deflated Sharpe ratio would use.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from common import ROOT, SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
 from bot.config import load_config  # noqa: E402
 from bot.research.evaluate import evaluate_bars  # noqa: E402
 from bot.research.tune import counted_trials, deflation_inputs, tune  # noqa: E402
-
-SYMBOLS_20 = ["SPY", "ORCL", "YHOO", "AMZN", "GOOGL", "INTC", "CSCO", "KO", "WMT", "PG", "HD", "IBM",
-              "AAPL", "BAC", "CVX", "GS", "JNJ", "JPM", "MSFT", "XOM"]
 
 
 def main() -> int:
@@ -39,9 +33,8 @@ def main() -> int:
                     help="8: ml_daily's symbols 2010-2024; 20: bench_backtest's symbols 2006-2020")
     args = ap.parse_args()
     logger.remove()
-    data_dir = Path(os.environ.get("MARKET_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not data_dir.is_dir():
-        print(f"no market data at {data_dir}; set MARKET_DATA_DIR", file=sys.stderr)
+    data_dir = require_data_dir()
+    if data_dir is None:
         return 2
     sets = [f"data.path={data_dir / 'equities' / 'daily'}", f"model.type={args.model}", "model.params={}"]
     if args.symbols == 20:
