@@ -85,6 +85,13 @@ class LabelParams(Frozen):
         return v
 
 
+class SelectionConfig(Frozen):
+    """Per-fold feature selection (bot/ml/selection.py), fitted on each training window only."""
+
+    method: Literal["none", "anova", "mutual_info"] = "none"
+    k: int = Field(default=20, ge=1)  # features kept
+
+
 class ModelConfig(Frozen):
     type: Literal["xgboost", "random_forest", "logistic", "hist_gb", "ensemble", "stacking"] = "xgboost"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -94,6 +101,7 @@ class ModelConfig(Frozen):
     label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
     pooled: bool = True
+    selection: SelectionConfig = SelectionConfig()
     # Trade a model trained earlier instead of walk-forward training: "models:/<name>@champion",
     # "models:/<name>/<version>" or a saved artifact folder. Only bars after its training labels
     # end (plus validation.embargo) get signals. See bot/models/fixed.py.

@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.ml.cv import Split, in_test, train_mask
 from bot.ml.dataset import Dataset
 from bot.ml.horizons import combine_horizons
-from bot.ml.models import feature_importance, is_nan_intolerant
+from bot.ml.models import is_nan_intolerant
 from bot.ml.signal_model import SignalModel
 
 MIN_TRAIN_ROWS = 50
@@ -32,6 +32,7 @@ class SplitOutput:
     rows: pd.DataFrame  # timestamp, symbol, pos, fold, prob_up, prediction, label, majority, ret1, per-horizon columns
     n_train: int  # training rows of the first horizon's model
     importance: np.ndarray
+    support: np.ndarray | None = None  # features the first horizon's model kept (model.selection)
 
 
 def _feature_ok(ds: Dataset, cfg: Config) -> tuple[np.ndarray, bool]:
@@ -41,7 +42,8 @@ def _feature_ok(ds: Dataset, cfg: Config) -> tuple[np.ndarray, bool]:
 
 def _fit(ds: Dataset, cfg: Config, h: int, train: np.ndarray, seed: int) -> SignalModel:
     m = cfg.model
-    model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), seed)
+    model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), seed,
+                        m.selection.method, m.selection.k)
     return model.fit(ds.X[train], ds.frame[f"ret_h{h}"].to_numpy()[train])
 
 
@@ -52,7 +54,7 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
     feat_ok, drop_nan = _feature_ok(ds, cfg)
     ok = feat_ok[test] if drop_nan else np.ones(int(test.sum()), dtype=bool)
     rows = ds.frame.loc[test, ["timestamp", "symbol", "pos", "ret1"]].reset_index(drop=True)
-    probs, imps, n_train, majority = [], [], 0, np.nan
+    probs, imps, n_train, majority, support = [], [], 0, np.nan, None
     for i, h in enumerate(ds.horizons):
         up = ds.frame[f"up_h{h}"].to_numpy()
         train = train_mask(split, pos, ds.frame[f"end_h{h}"].to_numpy(), cfg.validation.embargo)
@@ -74,16 +76,18 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
             if ok.any():
                 pred[ok] = model.predict_target(ds.X[test][ok])
             rows[f"target_pred_h{h}"] = pred
-        imps.append(feature_importance(model.model_, len(ds.names)))
+        imps.append(model.importance(len(ds.names)))
         if i == 0:
-            n_train, majority = int(train.sum()), float(np.mean(y) >= 0.5)
+            n_train, majority, support = int(train.sum()), float(np.mean(y) >= 0.5), model.support_
     prob = combine_horizons(np.column_stack(probs), combine)
     rows["fold"] = split.index
     rows["prob_up"] = prob
     rows["prediction"] = np.where(np.isnan(prob), np.nan, (prob >= 0.5).astype(float))
     rows["label"] = rows[f"label_h{ds.horizons[0]}"]
     rows["majority"] = majority
-    return SplitOutput(split, rows, n_train, np.nanmean(np.vstack(imps), axis=0) if len(imps) > 1 else imps[0])
+    with np.errstate(all="ignore"):
+        imp = np.nanmean(np.vstack(imps), axis=0) if len(imps) > 1 else imps[0]
+    return SplitOutput(split, rows, n_train, imp, support)
 
 
 def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,

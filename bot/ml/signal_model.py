@@ -20,7 +20,8 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
 from bot.ml.labels import classify, fit_thresholds
-from bot.ml.models import build_classifier, build_regressor
+from bot.ml.models import build_classifier, build_regressor, feature_importance
+from bot.ml.selection import select_features
 
 
 class SignalModel(BaseEstimator):
@@ -28,18 +29,28 @@ class SignalModel(BaseEstimator):
 
     def __init__(self, model_type: str = "xgboost", params: dict[str, Any] | None = None,
                  label: str = "direction", calibration: str = "none",
-                 quantiles: tuple[float, ...] = (0.1, 0.35, 0.65, 0.9), seed: int = 0):
+                 quantiles: tuple[float, ...] = (0.1, 0.35, 0.65, 0.9), seed: int = 0,
+                 selection: str = "none", k: int = 0):
         self.model_type = model_type
         self.params = params
         self.label = label
         self.calibration = calibration
         self.quantiles = quantiles
         self.seed = seed
+        self.selection = selection
+        self.k = k
+
+    def _kept(self, X: np.ndarray) -> np.ndarray:
+        support = getattr(self, "support_", None)  # models saved before selection existed have none
+        return X if support is None else X[:, support]
 
     def fit(self, X: np.ndarray, ret: np.ndarray) -> SignalModel:
         """Fit on the training rows only (thresholds and scales included); return self."""
         ret = np.asarray(ret, dtype=np.float64)
         params = dict(self.params or {})
+        # Feature selection sees the training rows only, like every other fitted step.
+        self.support_ = select_features(X, ret, self.selection, self.k, self.seed)
+        X = X[:, self.support_]
         if self.label == "return":
             self.scale_ = float(np.std(ret)) or 1e-12
             self.model_ = build_regressor(self.model_type, params, self.seed).fit(X, ret)
@@ -59,6 +70,7 @@ class SignalModel(BaseEstimator):
 
     def prob_up(self, X: np.ndarray) -> np.ndarray:
         """Return P(outcome return > 0) for each row."""
+        X = self._kept(X)
         if self.label == "return":
             return norm.cdf(self.model_.predict(X) / self.scale_)
         proba = self.model_.predict_proba(X)
@@ -68,10 +80,18 @@ class SignalModel(BaseEstimator):
 
     def predict_target(self, X: np.ndarray) -> np.ndarray:
         """Return the label-specific prediction: signal5 class (0..4), return, or 0/1 direction."""
+        X = self._kept(X)
         if self.label == "return":
             return self.model_.predict(X)
         proba = self.model_.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)].astype(np.float64)
+
+    def importance(self, n: int) -> np.ndarray:
+        """Return the importance of each of the ``n`` input features (NaN for those not selected)."""
+        support = getattr(self, "support_", np.ones(n, dtype=bool))
+        out = np.full(n, np.nan)
+        out[support] = feature_importance(self.model_, int(support.sum()))
+        return out
 
     def target_of(self, ret: np.ndarray) -> np.ndarray:
         """Return the label-specific target of outcome returns, as this fitted model defines it."""

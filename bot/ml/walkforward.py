@@ -15,6 +15,7 @@ data after the test window and so must never drive a simulated trade.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -129,7 +130,8 @@ def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
         prob_up=prob_series(first, bars),
         predictions=predictions,
         folds=folds,
-        importance=_mean_importance([o.importance for o in outputs], ds.names, cfg.model.type),
+        importance=_mean_importance([o.importance for o in outputs], ds.names, cfg.model.type,
+                                    [o.support for o in outputs] if cfg.model.selection.method != "none" else None),
         metrics=metrics,
     )
 
@@ -164,11 +166,16 @@ def _fold_table(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, ppy: int
     return pd.DataFrame(rows)
 
 
-def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str) -> pd.DataFrame:
+def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str,
+                     supports: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """Mean importance over folds (over the folds that selected it, with model.selection)."""
     stacked = np.vstack(imps) if imps else np.full((1, len(names)), np.nan)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature no fold selected: NaN
         mean = np.nanmean(stacked, axis=0) if np.isfinite(stacked).any() else np.full(len(names), np.nan)
     df = pd.DataFrame({"feature": names, "importance": mean, "kind": IMPORTANCE_KIND[kind]})
+    if supports:
+        df["selected_share"] = np.mean(np.vstack(supports), axis=0)  # share of folds that kept the feature
     return df.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -47,7 +47,8 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
             raise DataError(f"{cfg.name}:{ds.calendar[min(test_start, len(ds.calendar) - 1)].date()}",
                             f"only {int(rows.sum())} usable training rows for horizon {h} before this date "
                             f"(need {MIN_TRAIN_ROWS} with both outcomes)")
-        model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), cfg.seed)
+        model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), cfg.seed,
+                            m.selection.method, m.selection.k)
         models[h] = model.fit(ds.X[rows], ds.frame[f"ret_h{h}"].to_numpy()[rows])
         first_rows = rows if first_rows is None else first_rows
         last_end = max(last_end, int(ds.frame[f"end_h{h}"].to_numpy()[rows].max()))

@@ -41,10 +41,12 @@ CASES = [
     dict(model__label="return"),
     dict(model__label="triple_barrier", model__horizon="5"),
     dict(model__label="direction", model__horizon="[1, 5]", strategy__params__horizon_combine="all_agree"),
+    dict(model__label="direction", model__selection="{method: anova, k: 2}"),  # selection fitted per fold
 ]
 
 
-@pytest.mark.parametrize("sets", CASES, ids=lambda s: f"{s['model__label']}-h{s.get('model__horizon', 1)}")
+@pytest.mark.parametrize("sets", CASES, ids=lambda s: f"{s['model__label']}-h{s.get('model__horizon', 1)}"
+                         + ("-selection" if "model__selection" in s else ""))
 def test_features_training_labels_predictions_and_metrics_before_t_are_unchanged(pair, sets):
     bars, altered, t = pair
     cfg = ml_config(validation__embargo="0", **sets)  # no embargo: the purge alone must keep it causal
