@@ -74,3 +74,10 @@ class OrderRejectedError(VenueError):
 
 class FatalVenueError(VenueError):
     """Authentication or permission failure: stop trading."""
+
+
+def without_credentials(text: str) -> str:
+    """Return ``text`` with the user:password part of any URL (a database or tracking URI) masked."""
+    import re
+
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.errors import without_credentials
 from bot.models.bundle import TrainedModel
 from bot.models.lifecycle_config import RegistryConfig
 
@@ -35,14 +35,6 @@ def mlflow_module():
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
-
-
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
-
-def without_credentials(text: str) -> str:
-    """Return ``text`` with the user:password part of any URL (e.g. a PostgreSQL tracking URI) masked."""
-    return _USERINFO.sub(r"\1***@", text)
 
 
 def logging_failed(what: str, e: Exception) -> str:

@@ -18,6 +18,7 @@ result to another config.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, dump_config, parse_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, without_credentials
 from bot.ml import scoring
 from bot.ml.dataset import Dataset, build_dataset
 from bot.ml.summary import bars_per_year, cost_of
@@ -95,18 +96,27 @@ def open_study(cfg: Config, storage: str, name: str, seed: int):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = "minimize" if cfg.tuning.metric in MINIMIZE else "maximize"
-    try:
-        return optuna.create_study(
-            storage=storage, study_name=name, direction=direction, load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=seed),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=cfg.tuning.prune_after),
-        )
-    except (ValueError, ImportError) as e:
-        raise ConfigError("--storage", f"cannot open study {name!r} at {storage}: {str(e).splitlines()[0]}") from None
-    except Exception as e:  # sqlalchemy errors: bad URL, unreachable database
-        if type(e).__module__.startswith("sqlalchemy"):
-            raise ConfigError("--storage", f"cannot open {storage}: {str(e).splitlines()[0]}") from None
-        raise
+    where = without_credentials(storage)
+    for attempt in range(6):
+        try:
+            return optuna.create_study(
+                storage=storage, study_name=name, direction=direction, load_if_exists=True,
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=cfg.tuning.prune_after),
+            )
+        except (ValueError, ImportError) as e:
+            raise ConfigError("--storage", f"cannot open study {name!r} at {where}: "
+                                           f"{without_credentials(str(e).splitlines()[0])}") from None
+        except Exception as e:  # sqlalchemy errors: bad URL, unreachable database, a concurrent first start
+            if not type(e).__module__.startswith("sqlalchemy"):
+                raise
+            racing = type(e).__name__ in ("IntegrityError", "ProgrammingError")
+            if racing and attempt < 5:  # another process is creating the same tables or study right now
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise ConfigError("--storage", f"cannot open {where}: "
+                                           f"{without_credentials(str(e).splitlines()[0])}") from None
+    raise AssertionError("unreachable")
 
 
 def counted_trials(study) -> list:

@@ -143,3 +143,32 @@ def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp
     assert 0 <= m["stats"]["dsr_vs_benchmark"] <= m["stats"]["psr_vs_benchmark"] <= 1
     assert set(m["ml"]["stats"]) == {"binomial", "rule", "strategy"}
     assert set(m["ml"]["by_horizon"]) == {"h1", "h5"}
+
+
+def test_two_processes_share_one_study_on_postgresql(tmp_path, postgres_url):
+    """The README's promise: several processes (or machines) tune one study through one database."""
+    cfg = _write(tmp_path, dict(SMALL, model={**SMALL["model"], "type": "logistic", "params": {}}))
+    cmd = [sys.executable, "-m", "bot.research.tune", "--config", str(cfg), "--trials", "2", "--storage",
+           postgres_url, "--study", "shared", "-q"]
+    procs = [subprocess.Popen([*cmd, "--out", str(tmp_path / name)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for name in ("a", "b")]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+    assert all(t.state in finished for t in study.trials)
+    counted = [yaml.safe_load((tmp_path / n / "best_params.yaml").read_text())["tuning"]["n_trials"] for n in "ab"]
+    assert max(counted) == 4  # the process that finished last counts every trial of the shared study
+
+
+def test_an_unreachable_storage_is_one_config_error_without_the_password():
+    from bot.errors import ConfigError
+    from bot.research.tune import open_study
+
+    url = "postgresql+psycopg://trader:hunter2@127.0.0.1:1/optuna"  # nothing listens on port 1
+    with pytest.raises(ConfigError) as e:
+        open_study(ml_config(), url, "s", seed=0)
+    assert str(e.value).startswith("--storage: cannot open postgresql+psycopg://***@127.0.0.1:1/optuna")
+    assert "hunter2" not in str(e.value)
