@@ -91,6 +91,10 @@ SKIP_KEYS = {"benchmark", "ml", "stats", "data", "code_version"}
 
 
 def _model_text(run: RunFolder, g) -> str:
+    fixed = nested(run.metrics, "ml.model")
+    if isinstance(fixed, dict) and fixed.get("version"):  # a backtest of a model trained earlier (model.uri)
+        return (f"{fixed.get('type') or g('model.type')} {fixed['version']} from {fixed.get('uri')}, trained to "
+                f"{str(fixed.get('label_end', ''))[:10]}, signals from {str(fixed.get('first_signal', ''))[:10]}")
     if run.has_ml:
         return f"{g('model.type')} ({_params(g('model.params', None))})"
     versions = nested(run.metrics, "live.model_versions") or []

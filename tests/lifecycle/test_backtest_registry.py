@@ -57,7 +57,9 @@ def test_backtest_trades_a_saved_model_only_after_its_labels_end(trained, tmp_pa
     trades = res.ledger.trades_frame()
     assert len(trades) > 0 and (pd.to_datetime(trades["entry_time"]) > first).all()
     m = json.loads((write_run(res, tmp_path / "run") / "metrics.json").read_text())
-    assert ".tmp-" not in (tmp_path / "run" / "tearsheet.html").read_text()  # the final folder name is shown
+    html = (tmp_path / "run" / "tearsheet.html").read_text()
+    assert ".tmp-" not in html  # the final folder name is shown
+    assert f"signals from {first.date().isoformat()}" in html  # the overview says which model, and from when
     assert m["ml"]["model"]["version"].startswith("artifact-")
     assert m["ml"]["model"]["first_signal"] == first.isoformat()
     assert m["ml"]["features"] == model.features
