@@ -21,7 +21,6 @@ from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
-from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
@@ -41,6 +40,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.venues.alpaca_data import alpaca_timeframe
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
 from bot.venues.credentials import AlpacaCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
@@ -51,12 +51,6 @@ _REJECT_CODE = 40310000  # "insufficient buying power" / "insufficient qty": an 
 _CANCELED = {"canceled", "expired", "replaced"}
 _REJECTED = {"rejected", "suspended"}
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
-_TF_UNITS = {
-    "m": TimeFrameUnit.Minute,
-    "h": TimeFrameUnit.Hour,
-    "d": TimeFrameUnit.Day,
-    "w": TimeFrameUnit.Week,
-}
 
 
 class _NotFound(VenueError):
@@ -224,7 +218,7 @@ class AlpacaVenue:
         params: dict[str, Any] = {
             "symbol_or_symbols": symbol,
             "start": to_utc(start).to_pydatetime(),
-            "timeframe": TimeFrame(int(timeframe[:-1]), _TF_UNITS[timeframe[-1]]),
+            "timeframe": alpaca_timeframe(timeframe),  # one mapping for live and historical bars
         }
         if latest_only and limit:
             params.update(limit=limit + 1, sort=Sort.DESC)

@@ -35,9 +35,11 @@ EXCHANGE_TZ = "America/New_York"
 
 
 def alpaca_timeframe(timeframe: str) -> TimeFrame:
-    """Map "15m"/"1h"/"4h"/"1d" onto an alpaca TimeFrame."""
+    """Map "15m"/"1h"/"4h"/"1d"/"1w" onto an alpaca TimeFrame (used for historical and live bars)."""
     bar = parse_timeframe(timeframe)
     if bar >= DAY:
+        if bar % pd.Timedelta(days=7) == pd.Timedelta(0):
+            return TimeFrame(int(bar / pd.Timedelta(days=7)), TimeFrameUnit.Week)
         return TimeFrame(int(bar / DAY), TimeFrameUnit.Day)
     if bar % pd.Timedelta(hours=1) == pd.Timedelta(0):
         return TimeFrame(int(bar / pd.Timedelta(hours=1)), TimeFrameUnit.Hour)

@@ -162,3 +162,15 @@ def test_alpaca_limit_and_stop_orders() -> None:
         assert venue.get_order("s1").avg_fill_price == 95.0  # bar 8 low 89
         assert venue.positions() == {}
         assert POLICY.attempts == 4
+
+
+def test_one_alpaca_timeframe_mapping_for_live_and_historical_bars() -> None:
+    from alpaca.data.timeframe import TimeFrameUnit
+
+    from bot.venues.alpaca_data import alpaca_timeframe
+
+    expected = {"1m": (1, TimeFrameUnit.Minute), "15m": (15, TimeFrameUnit.Minute), "1h": (1, TimeFrameUnit.Hour),
+                "4h": (4, TimeFrameUnit.Hour), "1d": (1, TimeFrameUnit.Day), "1w": (1, TimeFrameUnit.Week)}
+    for tf, (amount, unit) in expected.items():
+        got = alpaca_timeframe(tf)
+        assert (got.amount_value, got.unit_value) == (amount, unit), tf
