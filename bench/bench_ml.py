@@ -7,12 +7,13 @@ starter features and sigmoid calibration (the ml_daily defaults). Features and l
 once; each model type then runs the full walk-forward (fit + predict every fold). Prints seconds,
 folds, predictions and the out-of-sample accuracy / AUC of each.
 
-    python bench/bench_ml.py [--models xgboost,random_forest,...] [--calibration none]
+    python bench/bench_ml.py [--models xgboost,random_forest,...] [--calibration none] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--calibration", default="sigmoid", choices=["none", "sigmoid", "isotonic"])
+    ap.add_argument("--repeats", type=int, default=1, help="runs per model; seconds are their median")
     args = ap.parse_args()
     logger.remove()
     data_dir = require_data_dir()
@@ -57,13 +59,17 @@ def main() -> int:
     n = sum(len(df) for df in bars.values())
     print(f"symbols: {len(bars)}, symbol-bars: {n}, samples: {len(ds.frame)}, features: {len(ds.names)}, "
           f"dataset built in {time.perf_counter() - t0:.2f} s; calibration {args.calibration}")
+    print(f"seconds: median of {max(1, args.repeats)} run(s) per model")
     print(f"{'model':14} {'seconds':>8} {'folds':>6} {'predictions':>12} {'s/fold':>7} {'accuracy':>9} "
           f"{'baseline':>9} {'auc':>7}")
     for model in models:
         cfg = config(model, data_dir, args.calibration)
-        t0 = time.perf_counter()
-        res = validate_dataset(ds, cfg, bars, log_folds=False)
-        sec = time.perf_counter() - t0
+        times = []
+        for _ in range(max(1, args.repeats)):
+            t0 = time.perf_counter()
+            res = validate_dataset(ds, cfg, bars, log_folds=False)
+            times.append(time.perf_counter() - t0)
+        sec = statistics.median(times)
         m, k = res.metrics, len(res.folds)
         print(f"{model:14} {sec:8.1f} {k:6d} {m['n_predictions']:12d} {sec / max(k, 1):7.2f} {m['accuracy']:9.4f} "
               f"{m['baseline_accuracy']:9.4f} {m['roc_auc']:7.4f}", flush=True)
