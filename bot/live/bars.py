@@ -184,8 +184,8 @@ class BarPoller:
             row = self.history[sym].iloc[-1]
             self._queues[sym].append(LiveBar(t, float(row["open"]), float(row["high"]), float(row["low"]),
                                              float(row["close"]), float(row["volume"]), values))
-            if self.on_signals is not None:
-                self.on_signals(t, sym, values)
+            if self.on_signals is not None:  # the journal keeps the bar's prices too (a live report's benchmark)
+                self.on_signals(t, sym, {**values, "bar_open": float(row["open"]), "bar_close": float(row["close"])})
         self.released += 1
         logger.info("bar {} closed: {}", t, ", ".join(f"{s} {self.history[s]['close'].iloc[-1]:g}" for s in members))
 

@@ -15,7 +15,8 @@ of a session) writes the backtest's run-folder files from the journal, so ``tear
 - ``signals.csv`` (with the model version behind each), ``metrics.json`` (the backtest's keys
   from these files, plus ``live``: sessions, venue, open positions) and ``tearsheet.html``.
 
-There is no benchmark: the journal holds no prices besides fills.
+The benchmark (equal-weight buy-and-hold, the backtest's rule) comes from the open and close the
+session journals with each bar's signals (``bar_open``, ``bar_close``).
 """
 
 from __future__ import annotations
@@ -142,6 +143,25 @@ def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dic
     return m
 
 
+def benchmark(cfg: Config, signals: pd.DataFrame, calendar: pd.DatetimeIndex, cash: float) -> pd.Series | None:
+    """Equal-weight buy-and-hold over the traded bars, from the prices journaled with each bar's signals.
+
+    The backtest's benchmark rule (bot.analytics.benchmark): bought at the second bar's open with
+    slippage and commission, marked at each close. None for journals written before prices were kept.
+    """
+    from bot.analytics.benchmark import buy_and_hold
+
+    if signals.empty or "bar_close" not in signals or signals["bar_close"].isna().all():
+        return None
+    bars = {}
+    for sym, g in signals.dropna(subset=["bar_open", "bar_close"]).groupby("symbol", sort=True):
+        g = g.sort_values("timestamp").drop_duplicates("timestamp", keep="last")
+        bars[sym] = pd.DataFrame({"open": g["bar_open"].to_numpy(), "close": g["bar_close"].to_numpy()},
+                                 index=pd.DatetimeIndex(g["timestamp"]))
+    b = cfg.broker
+    return buy_and_hold(bars, calendar, cash, b.commission, b.slippage)
+
+
 def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     """Write the account's run folder (atomically) from ``journal``; return its path."""
     marks = journal.equity()
@@ -152,8 +172,14 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     orders = journal.orders()
     times = _fill_times(journal)
     signals = journal.signals()
+    bench = benchmark(cfg, signals, pd.DatetimeIndex(equity["timestamp"]), float(equity["equity"].iloc[0]))
+    if bench is not None:
+        equity["benchmark"] = bench.to_numpy()
     trades, open_, orphans = rebuild_trades(orders, times, signals)
     metrics = _metrics(cfg, equity, trades, open_, orphans, journal)
+    if bench is not None:
+        ppy = periods_per_year(pd.DatetimeIndex(equity["timestamp"]))
+        metrics["benchmark"] = dict(return_metrics(bench, ppy), final_value=float(bench.iloc[-1]))
 
     def fill(tmp: Path) -> None:
         from bot.report import write_tearsheet

@@ -94,3 +94,20 @@ def test_a_postgresql_journal_gives_the_same_run_folder(session, postgres_url, t
     pg_out = write_journal_run(pg_cfg, journal, tmp_path / "pg-run")
     for name in ("equity.csv", "orders.csv", "trades.csv"):
         assert (pg_out / name).read_text() == (out / name).read_text(), name
+
+
+def test_the_benchmark_is_the_backtests_buy_and_hold_over_the_traded_bars(session):
+    from bot.analytics.benchmark import buy_and_hold
+    from bot.backtest import load_data
+
+    cfg, _, _, out = session
+    equity = pd.read_csv(out / "equity.csv", parse_dates=["timestamp"])
+    bars, _ = load_data(cfg)
+    calendar = pd.DatetimeIndex(pd.to_datetime(equity["timestamp"], utc=True))
+    traded = {s: df.loc[calendar[0]:calendar[-1]] for s, df in bars.items()}
+    expected = buy_and_hold(traded, calendar, float(equity["equity"].iloc[0]), cfg.broker.commission,
+                            cfg.broker.slippage)
+    np.testing.assert_allclose(equity["benchmark"], expected.to_numpy(), rtol=1e-12)
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["benchmark"]["final_value"] == pytest.approx(float(expected.iloc[-1]))
+    assert {"sharpe", "total_return", "max_drawdown"} <= set(m["benchmark"])
