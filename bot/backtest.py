@@ -125,13 +125,9 @@ def compute_metrics(r: BacktestResult) -> dict:
 
 def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
     """Return the active (strategy minus buy-and-hold) Sharpe and its PSR / DSR, from the first signal on."""
-    from bot.ml.summary import active_stats
+    from bot.ml.summary import active_stats, first_signal
 
-    start = None
-    if r.walk_forward is not None and len(r.walk_forward.predictions):
-        p = r.walk_forward.predictions
-        start = p.loc[p["prob_up"].notna(), "timestamp"].min()
-        start = None if pd.isna(start) else start
+    start = first_signal(r.walk_forward.predictions if r.walk_forward is not None else None)
     a = active_stats(equity, r.benchmark, start, r.config, ppy)
     return {"active_sharpe": a["sharpe"], "psr_vs_benchmark": a["psr"], "dsr_vs_benchmark": a["dsr"],
             "n_trials": a["n_trials"]}

@@ -33,8 +33,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from bot.errors import ConfigError, without_credentials
 from bot.venues.types import Fill
 
 OPEN = ("pending", "new", "partially_filled")
@@ -190,14 +192,23 @@ class Journal:
     """The session journal. Every write is committed before the method returns."""
 
     def __init__(self, url: str):
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        """Open (and create if needed) the journal at ``url``.
+
+        A URL that cannot be opened (malformed, unknown or missing driver, unreachable server,
+        refused login) is a ConfigError naming ``live.state_db``, with any password masked.
+        """
         self.url = url
-        self._engine = create_engine(url, future=True)
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(self._engine, "connect", _sqlite_pragmas)
-        _Base.metadata.create_all(self._engine)
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = create_engine(url, future=True)
+            if parsed.get_backend_name() == "sqlite":
+                event.listen(self._engine, "connect", _sqlite_pragmas)
+            _Base.metadata.create_all(self._engine)
+        except (SQLAlchemyError, ImportError, OSError) as e:
+            reason = without_credentials(" ".join(str(e).split("\n")[0].split()))[:300]
+            raise ConfigError("live.state_db", f"cannot open the journal at {without_credentials(url)}: {reason}") from None
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     def close(self) -> None:

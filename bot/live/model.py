@@ -52,16 +52,9 @@ class LiveModel:
     @classmethod
     def load(cls, where: str, cfg: Config) -> LiveModel:
         """Load an artifact folder or a ``models:/`` registry URI (checksums verified)."""
-        if where.startswith("models:/"):
-            from bot.models.registry import load_model_uri
+        from bot.models.registry import load_model_ref
 
-            model, number = load_model_uri(where, cfg.registry)
-            version = f"{where.split('@')[0].split('/')[1]}/v{number}"
-        else:
-            from bot.models.artifacts import load_model, manifest_sha256
-
-            model = load_model(where)
-            version = "artifact-" + manifest_sha256(where)[:12]
+        model, version = load_model_ref(where, cfg.registry, "live.model_path")
         logger.info("model {} loaded from {}", version, where)
         return cls(model, version)
 

@@ -63,16 +63,19 @@ def orders_frame(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp]) ->
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
-def _prob(signals: pd.DataFrame, bar_time, symbol: str) -> float | None:
-    if bar_time is None or signals.empty or "prob_up" not in signals:
-        return None
-    hit = signals[(signals["timestamp"] == bar_time) & (signals["symbol"] == symbol)]
-    return float(hit["prob_up"].iloc[0]) if len(hit) and pd.notna(hit["prob_up"].iloc[0]) else None
+def _entry_probs(signals: pd.DataFrame) -> dict[tuple, float]:
+    """Return P(up) journaled per (bar time, symbol), for the trades' entry_prob."""
+    if signals.empty or "prob_up" not in signals:
+        return {}
+    known = signals.dropna(subset=["prob_up"])
+    return dict(zip(zip(known["timestamp"], known["symbol"], strict=True), known["prob_up"].astype(float),
+                    strict=True))
 
 
 def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
                    signals: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, _Open], int]:
     """Return (closed round trips, trades still open per symbol, sells with no journaled entry)."""
+    probs = _entry_probs(signals)
     filled = [o for o in orders if o.filled_qty > 0 and o.avg_price is not None]
     filled.sort(key=lambda o: (fill_times.get(o.client_id) or o.updated or o.created, o.client_id))
     open_: dict[str, _Open] = {}
@@ -83,7 +86,7 @@ def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
         if o.side == "buy":
             t = open_.get(o.symbol)
             if t is None:
-                open_[o.symbol] = _Open(when, qty, price, o.commission, _prob(signals, o.bar_time, o.symbol))
+                open_[o.symbol] = _Open(when, qty, price, o.commission, probs.get((o.bar_time, o.symbol)))
             else:  # added to the position: one trade at the average entry price
                 t.price = (t.price * t.size + price * qty) / (t.size + qty)
                 t.size += qty
@@ -107,15 +110,14 @@ def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
     return pd.DataFrame(trades, columns=TRADE_COLUMNS), open_, orphans
 
 
-def _versions(journal: Journal) -> list[str]:
-    signals = journal.signals()
+def _versions(signals: pd.DataFrame) -> list[str]:
     if signals.empty or "model_version" not in signals:
         return []
     return [str(v) for v in dict.fromkeys(signals["model_version"].dropna())]
 
 
 def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, _Open],
-             orphans: int, journal: Journal) -> dict:
+             orphans: int, journal: Journal, signals: pd.DataFrame) -> dict:
     from bot.backtest import code_version
 
     series = pd.Series(equity["equity"].to_numpy(), index=pd.DatetimeIndex(equity["timestamp"]))
@@ -137,7 +139,7 @@ def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dic
         "open_positions": [{"symbol": s, "size": t.size, "entry_time": t.entry_time.isoformat(),
                             "entry_price": t.price} for s, t in sorted(open_.items())],
         "unpaired_exits": orphans,
-        "model_versions": _versions(journal),
+        "model_versions": _versions(signals),
     }
     m["code_version"] = code_version()
     return m
@@ -176,7 +178,7 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     if bench is not None:
         equity["benchmark"] = bench.to_numpy()
     trades, open_, orphans = rebuild_trades(orders, times, signals)
-    metrics = _metrics(cfg, equity, trades, open_, orphans, journal)
+    metrics = _metrics(cfg, equity, trades, open_, orphans, journal, signals)
     if bench is not None:
         ppy = periods_per_year(pd.DatetimeIndex(equity["timestamp"]))
         metrics["benchmark"] = dict(return_metrics(bench, ppy), final_value=float(bench.iloc[-1]))

@@ -8,6 +8,7 @@ to Optuna this way, and may stop the run by raising).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,7 +86,8 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
     rows["prediction"] = np.where(np.isnan(prob), np.nan, (prob >= 0.5).astype(float))
     rows["label"] = rows[f"label_h{ds.horizons[0]}"]
     rows["majority"] = majority
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature no horizon's model selected: NaN
         imp = np.nanmean(np.vstack(imps), axis=0) if len(imps) > 1 else imps[0]
     return SplitOutput(split, rows, n_train, imp, support)
 

@@ -127,10 +127,18 @@ def summarize(pred: pd.DataFrame, cfg: Config, ppy: int) -> dict:
     return out
 
 
+def first_signal(predictions: pd.DataFrame | None) -> pd.Timestamp | None:
+    """Return the time of the first out-of-sample prediction (None without any)."""
+    if predictions is None or not len(predictions):
+        return None
+    first = predictions.loc[predictions["prob_up"].notna(), "timestamp"].min()
+    return None if pd.isna(first) else first
+
+
 def equity_stats(equity: pd.Series, predictions: pd.DataFrame, cfg: Config, ppy: int) -> dict:
     """Return PSR / DSR of a backtest's daily equity returns from its first out-of-sample signal on."""
-    first = predictions.loc[predictions["prob_up"].notna(), "timestamp"].min() if len(predictions) else None
-    if first is None or pd.isna(first):
+    first = first_signal(predictions)
+    if first is None:
         return {}
     from bot.analytics.performance import daily_equity
 

@@ -31,26 +31,11 @@ from bot.models.bundle import TrainedModel
 
 def load_fixed_model(cfg: Config) -> tuple[TrainedModel, str]:
     """Load ``model.uri``; return (model, a version label such as ``name/v3`` or ``artifact-<sha>``)."""
-    from bot.models.registry import RegistryError
+    from bot.models.registry import load_model_ref
 
-    uri = cfg.model.uri
-    if uri is None:
+    if cfg.model.uri is None:
         raise ConfigError("model.uri", "not set")
-    if uri.startswith("models:/"):
-        from bot.models.registry import load_model_uri
-
-        try:
-            model, number = load_model_uri(uri, cfg.registry)
-        except RegistryError as e:
-            raise ConfigError("model.uri", e.what) from None
-        return model, f"{uri.split('@')[0].split('/')[1]}/v{number}"
-    from pathlib import Path
-
-    from bot.models.artifacts import load_model, manifest_sha256
-
-    if not Path(uri).is_dir():
-        raise ConfigError("model.uri", f"{uri!r} is neither models:/<name>@<alias> nor an artifact folder")
-    return load_model(uri), "artifact-" + manifest_sha256(uri)[:12]
+    return load_model_ref(cfg.model.uri, cfg.registry, "model.uri")
 
 
 def model_config(cfg: Config, model: TrainedModel) -> Config:

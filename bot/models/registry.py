@@ -215,3 +215,21 @@ def load_model_uri(uri: str, cfg: RegistryConfig) -> tuple[TrainedModel, int]:
     if not m:
         raise RegistryError("model", f"{uri!r} is not models:/<name>@<alias> or models:/<name>/<version>")
     return ModelRegistry(cfg.model_copy(update={"model_name": m["name"]}), m["name"]).load(uri)
+
+
+def load_model_ref(where: str, cfg: RegistryConfig, key: str = "model") -> tuple[TrainedModel, str]:
+    """Load a registry URI or an artifact folder (checksums verified); return (model, version label).
+
+    The label is ``<name>/v<version>`` for the registry and ``artifact-<manifest sha>`` for a folder.
+    Problems are ConfigErrors naming ``key`` (the config key that gave ``where``); a bad artifact
+    stays an ArtifactError (exit 3).
+    """
+    if where.startswith("models:/"):
+        try:
+            model, number = load_model_uri(where, cfg)
+        except RegistryError as e:
+            raise ConfigError(key, e.what) from None
+        return model, f"{where.split('@')[0].split('/')[1]}/v{number}"
+    if not Path(where).is_dir():
+        raise ConfigError(key, f"{where!r} is neither models:/<name>@<alias> nor an artifact folder")
+    return load_model(where), "artifact-" + manifest_sha256(where)[:12]

@@ -179,3 +179,16 @@ def test_a_multi_horizon_model_keeps_its_horizons_and_combination(trained, tmp_p
     # label_end covers the 5-bar labels too: no bar within 5 + embargo bars of the train window's end is used
     label_end = pd.Timestamp(model.info["training"]["label_end"])
     assert label_end >= ds.calendar[299 - 5 - 5] and pred["timestamp"].min() > label_end
+
+
+def test_live_and_backtest_load_models_through_one_path_and_name_their_config_key(trained, store, tmp_path):
+    from bot.live.model import LiveModel
+
+    model, folder, _, ds = trained
+    live = LiveModel.load(str(folder), make_config())
+    np.testing.assert_array_equal(live.model.prob_up(ds.X), model.prob_up(ds.X))
+    assert live.version.startswith("artifact-")
+    with pytest.raises(ConfigError, match=r"^live.model_path: .*neither models:/"):
+        LiveModel.load(str(tmp_path / "missing"), make_config())
+    with pytest.raises(ConfigError, match=r"^live.model_path: .*has no alias 'champion'"):
+        LiveModel.load("models:/lifecycle-test@champion", make_config(store))

@@ -68,3 +68,14 @@ def test_flat_book_is_a_snapshot_too(url) -> None:
 
 def test_default_url_is_a_sqlite_file_under_state() -> None:
     assert default_url("alpaca-paper") == "sqlite:///state/alpaca-paper.db"
+
+
+@pytest.mark.parametrize("bad", ["postgresql+psycopg://trader:hunter2@127.0.0.1:1/journal", "nonsense:///x", "::"])
+def test_a_journal_url_that_cannot_be_opened_is_one_config_error(bad) -> None:
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        Journal(bad)
+    text = str(e.value)
+    assert text.startswith("live.state_db: cannot open the journal at ") and "\n" not in text
+    assert "hunter2" not in text

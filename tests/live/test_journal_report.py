@@ -111,3 +111,23 @@ def test_the_benchmark_is_the_backtests_buy_and_hold_over_the_traded_bars(sessio
     m = json.loads((out / "metrics.json").read_text())
     assert m["benchmark"]["final_value"] == pytest.approx(float(expected.iloc[-1]))
     assert {"sharpe", "total_return", "max_drawdown"} <= set(m["benchmark"])
+
+
+def test_rebuilt_trades_carry_the_entry_bars_probability_and_split_partial_exits():
+    from bot.live.journal import OrderRow
+    from bot.live.report import rebuild_trades
+
+    t = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")
+    orders = [OrderRow("e", "A", "buy", 10, "market", "filled", "entry", bar_time=t[0], filled_qty=10, avg_price=100,
+                       commission=1.0),
+              OrderRow("x1", "A", "sell", 4, "market", "filled", "exit", bar_time=t[1], filled_qty=4, avg_price=110,
+                       commission=0.4),
+              OrderRow("x2", "A", "sell", 6, "stop", "filled", "stop_loss", bar_time=t[2], filled_qty=6, avg_price=95,
+                       commission=0.6)]
+    fills = {"e": t[1], "x1": t[2], "x2": t[3]}
+    signals = pd.DataFrame({"timestamp": t[:3], "symbol": "A", "prob_up": [0.61, 0.4, 0.3]})
+    trades, open_, orphans = rebuild_trades(orders, fills, signals)
+    assert list(trades["exit_reason"]) == ["signal", "stop_loss"] and not open_ and orphans == 0
+    assert list(trades["entry_prob"]) == [0.61, 0.61]  # P(up) at the entry's decision bar
+    assert list(trades["size"]) == [4, 6] and list(trades["pnl"]) == [40.0, -30.0]
+    assert trades["commission"].tolist() == pytest.approx([0.4 + 0.4, 0.6 + 0.6])  # entry commission pro rata
