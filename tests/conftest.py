@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,6 +17,20 @@ def market_data_dir() -> Path | None:
     env = os.environ.get("MARKET_DATA_DIR")
     path = Path(env) if env else ROOT.parent / "shared" / "data"
     return path if path.is_dir() else None
+
+
+def _current_stderr(message: str) -> None:
+    sys.stderr.write(message)
+
+
+@pytest.fixture(autouse=True)
+def fresh_log_sink():
+    """Entry points run in-process bind loguru to the stderr of the test that ran them; pytest
+    closes that stream afterwards, and a later log line (e.g. from a fake's background thread)
+    would print "I/O operation on closed file". After each test, log to whatever stderr is current."""
+    yield
+    logger.remove()
+    logger.add(_current_stderr)
 
 
 @pytest.fixture

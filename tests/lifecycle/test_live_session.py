@@ -75,7 +75,7 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
     steps, scraped = [], {}
     with FakeAlpaca(_bars(), timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
         venue = AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                            trading_url=fake.base_url, data_url=fake.base_url, timeout=2,
+                            trading_url=fake.base_url, data_url=fake.base_url, timeout=10,
                             retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
         journal = Journal(cfg.live.state_db)
 

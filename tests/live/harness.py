@@ -27,7 +27,7 @@ class LiveHarness:
     kind: str
     venue: VenueClient
     advance: Callable[[int], None]
-    restart: Callable[[], VenueClient]
+    restart: Callable[..., VenueClient]
     journal: Journal
     symbol: str
     qty: float

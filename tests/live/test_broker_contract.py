@@ -10,9 +10,9 @@ import pytest
 from bot.errors import FatalVenueError
 from bot.live.journal import OrderRow
 from bot.live.reconcile import reconcile
-from bot.live.router import OrderEvent
+from bot.live.router import OrderEvent, OrderRouter
 from tests.live.harness import KINDS, LiveHarness, start
-from tests.venues.harness import BARS, POLICY, WARMUP
+from tests.venues.harness import BARS, FAULT_DELAY, FAULT_TIMEOUT, POLICY, WARMUP
 
 FIRST_OPEN = BARS.index[WARMUP]  # the bar an order placed after warm-up fills on
 FAKES = [k for k in KINDS if k != "paper"]
@@ -174,8 +174,8 @@ def test_rejected_order_is_journaled_and_skipped(h: LiveHarness) -> None:
 
 
 def test_answer_lost_after_the_order_went_in(fake: LiveHarness) -> None:
-    fake.fake.inject(_order_path(fake), "timeout", method="POST", delay=0.8, when="before")
-    fake.router().send(fake.ticket())
+    fake.fake.inject(_order_path(fake), "timeout", method="POST", delay=FAULT_DELAY, when="before")
+    OrderRouter(fake.restart(timeout=FAULT_TIMEOUT), fake.journal).send(fake.ticket())
     fake.fake.wait_idle()
     assert fake.venue_orders("mp-e1") == 1
     assert fake.journal.get_order("mp-e1").status == "new"

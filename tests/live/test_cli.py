@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-from loguru import logger
 
 import run_live
 from bot.live.journal import Journal
@@ -22,13 +21,11 @@ NO_KEYS = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "
 
 @pytest.fixture(autouse=True)
 def restore_process_state():
-    """run_live.main sets signal handlers and loguru sinks: put them back after an in-process run."""
+    """run_live.main sets signal handlers: put them back after an in-process run (loguru: conftest)."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     yield
     for sig, handler in handlers.items():
         signal.signal(sig, handler)
-    logger.remove()
-    logger.add(sys.stderr)
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

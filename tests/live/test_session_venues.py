@@ -65,7 +65,7 @@ def test_alpaca_fake_session_places_the_backtests_orders(tmp_path) -> None:
     cfg = cfg_for(tmp_path, "alpaca", symbols, commission=0.0, slippage=0.0)
     with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
         venue = AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                            trading_url=fake.base_url, data_url=fake.base_url, timeout=2, retry=POLICY)
+                            trading_url=fake.base_url, data_url=fake.base_url, timeout=10, retry=POLICY)
         journal = Journal(cfg.live.state_db)
         live = run_session(cfg, venue, journal, wait=advancing(fake), stop=threading.Event())
         venue_ids = [o.client_order_id for o in fake.orders()]
@@ -93,7 +93,7 @@ def test_ccxt_fake_session_sizes_exits_from_venue_balances(tmp_path) -> None:
     with FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001,
                      step=0.001) as fake:  # (a 0.00001 step trips the fake's float rounding at 284.78833)
         venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
-                          symbols=symbols, api_url=fake.base_url, timeout=2, retry=POLICY,
+                          symbols=symbols, api_url=fake.base_url, timeout=10, retry=POLICY,
                           enable_rate_limit=False)
         journal = Journal(cfg.live.state_db)
         live = run_session(cfg, venue, journal, wait=advancing(fake), stop=threading.Event())

@@ -16,8 +16,13 @@ from tests.fakes.bars import scripted_bars
 from tests.fakes.binance import FakeBinance
 from tests.fakes.venue import FakeVenue
 
-TIMEOUT = 0.5  # client timeout (s); fault delays are longer
-FAULT_DELAY = 0.8
+# Client timeouts (s). Ordinary requests get a generous one so a loaded CI machine never
+# turns a slow answer into a retry (which would change request counts); only tests that
+# inject a "timeout" fault build a client with FAULT_TIMEOUT, and the fault's server-side
+# delay is well beyond it.
+TIMEOUT = 10.0
+FAULT_TIMEOUT = 1.0
+FAULT_DELAY = 1.8
 POLICY = RetryPolicy(attempts=4, base_delay=0.1, factor=2.0, max_delay=5.0)
 WARMUP = 5
 FEE = 0.001
@@ -73,7 +78,7 @@ class Harness:
 def alpaca_harness(fake: FakeAlpaca) -> Harness:
     sleeps = SleepRecorder()
 
-    def make(secret: str | None = None, sleep=sleeps) -> AlpacaVenue:
+    def make(secret: str | None = None, sleep=sleeps, timeout: float = TIMEOUT) -> AlpacaVenue:
         creds = AlpacaCredentials(
             key_id=SecretStr(fake.key), secret_key=SecretStr(secret or fake.secret)
         )
@@ -82,7 +87,7 @@ def alpaca_harness(fake: FakeAlpaca) -> Harness:
             paper=True,
             trading_url=fake.base_url,
             data_url=fake.base_url,
-            timeout=TIMEOUT,
+            timeout=timeout,
             retry=POLICY,
             sleep=sleep,
         )
@@ -95,7 +100,7 @@ def alpaca_harness(fake: FakeAlpaca) -> Harness:
 def ccxt_harness(fake: FakeBinance) -> Harness:
     sleeps = SleepRecorder()
 
-    def make(secret: str | None = None, sleep=sleeps) -> CcxtVenue:
+    def make(secret: str | None = None, sleep=sleeps, timeout: float = TIMEOUT) -> CcxtVenue:
         creds = CcxtCredentials(
             api_key=SecretStr(fake.key), secret=SecretStr(secret or fake.secret)
         )
@@ -104,7 +109,7 @@ def ccxt_harness(fake: FakeBinance) -> Harness:
             creds,
             symbols=["BTC/USDT"],
             api_url=fake.base_url,
-            timeout=TIMEOUT,
+            timeout=timeout,
             retry=POLICY,
             sleep=sleep,
             enable_rate_limit=False,

@@ -10,7 +10,15 @@ from loguru import logger
 from bot.errors import FatalVenueError, OrderRejectedError, TransientVenueError
 from bot.venues.base import VenueClient
 from bot.venues.types import OrderRequest
-from tests.venues.harness import BARS, FAULT_DELAY, POLICY, WARMUP, Harness, start_harness
+from tests.venues.harness import (
+    BARS,
+    FAULT_DELAY,
+    FAULT_TIMEOUT,
+    POLICY,
+    WARMUP,
+    Harness,
+    start_harness,
+)
 
 KINDS = ["alpaca-fake", "ccxt-fake"]
 
@@ -157,7 +165,7 @@ def test_bracket_survives_a_client_restart(h: Harness) -> None:
 @pytest.mark.parametrize("when", ["after", "before"])
 def test_timeout_on_submit_never_duplicates(h: Harness, when: str) -> None:
     h.fake.inject(h.order_path, "timeout", method="POST", delay=FAULT_DELAY, when=when)
-    state = h.venue.submit_order(buy(h))
+    state = h.make(timeout=FAULT_TIMEOUT).submit_order(buy(h))
     h.fake.wait_idle()
     assert state.client_order_id == "run1-e1"
     assert len(h.orders_with("run1-e1")) == 1
