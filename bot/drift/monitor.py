@@ -8,6 +8,7 @@ and checks the last ``drift.window`` bars whenever the live session asks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ class Period:
     returns: np.ndarray | None
     start: pd.Timestamp | None
     end: pd.Timestamp | None
+    times: np.ndarray | None = None  # each row's bar (rows of one bar are one observation for the scores)
+    horizon: int = 1  # the labels' horizon: how far their overlap reaches
 
     def describe(self) -> dict:
         return {"start": None if self.start is None else self.start.isoformat(),
@@ -93,13 +96,15 @@ def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=No
     return Period(frame.reset_index(drop=True),
                   np.concatenate(probs) if probs else None, np.concatenate(labels) if labels else None,
                   np.concatenate(rets) if rets else None,
-                  stamps.min() if len(stamps) else None, stamps.max() if len(stamps) else None)
+                  stamps.min() if len(stamps) else None, stamps.max() if len(stamps) else None,
+                  stamps.asi8 if len(stamps) else None, int(model.horizons[0]) if model is not None else 1)
 
 
 def compare(reference: Period, current: Period, cfg: DriftConfig, promised: dict | None = None) -> dict:
     """Return the drift report of two periods (with their date ranges)."""
     report = drift_report(reference.features, current.features, cfg, reference.probs, current.probs,
-                          current.labels, current.returns, promised, reference.labels)
+                          current.labels, current.returns, promised, reference.labels, current.times,
+                          reference.times, current.horizon)
     return {"drift": report["drift"], "reference": reference.describe(), "current": current.describe(), **report}
 
 
@@ -126,9 +131,9 @@ class DriftMonitor:
         ev = model.info.get("evaluation") or {}
         if ev.get("start"):
             oos = period_frame(bars, model.features, _ts(ev["start"]), _ts(ev.get("end")), model)
-            ref = Period(ref.features, oos.probs, oos.labels, oos.returns, ref.start, ref.end)
+            ref = dataclasses.replace(ref, probs=oos.probs, labels=oos.labels, returns=oos.returns, times=oos.times)
         else:  # in-sample probabilities would make every later window look drifted
-            ref = Period(ref.features, None, None, None, ref.start, ref.end)
+            ref = dataclasses.replace(ref, probs=None, labels=None, returns=None, times=None)
         return cls(model, ref, cfg)
 
     def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:

@@ -73,9 +73,11 @@ class DriftConfig(_Frozen):
     prediction_psi: float = Field(default=0.25, gt=0)  # prediction drift: PSI of P(up) >= this (and KS)
     max_brier_increase: float = Field(default=0.03, gt=0)  # performance decay vs what validation promised
     max_accuracy_drop: float = Field(default=0.05, gt=0)
+    performance_alpha: float = Field(default=0.05, gt=0, le=1)  # ... and the drop / rise is significant at this level
     min_samples: int = Field(default=50, ge=10)  # fewer rows in a period: no verdict on it
     window: int = Field(default=63, ge=10)  # live monitoring: bars in the current window
     check_every: int = Field(default=5, ge=1)  # live monitoring: check every this many bars (bar count, deterministic)
+    clear_after: int = Field(default=5, ge=1)  # live: clean checks in a row before a drift decision is lifted
     action: Literal["alert", "retrain", "scale_down", "halt_entries"] = "alert"
     scale_factor: float = Field(default=0.5, gt=0, le=1)  # scale_down: multiply position sizes by this
 

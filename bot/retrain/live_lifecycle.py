@@ -25,7 +25,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.alerts import Alerter
-from bot.drift.detector import DriftDecision
+from bot.drift.detector import DriftDecision, DriftLatch
 from bot.monitoring.exporter import MetricsServer
 from bot.monitoring.instrument import InstrumentedVenue
 from bot.monitoring.state import LiveState
@@ -62,6 +62,7 @@ class LiveLifecycle:
         self._registry = registry
         self.state_dir = Path(state_dir)
         self.decision = DriftDecision()
+        self._latch = DriftLatch(cfg.drift.clear_after)
         self.slot: ModelSlot | None = None
         self.monitor = None
         self.shadow = None
@@ -192,8 +193,9 @@ class LiveLifecycle:
         except Exception as e:  # noqa: BLE001 - a failed check keeps the last decision
             logger.warning(f"drift check failed: {type(e).__name__}: {e}")
             return
-        before, self.decision = self.decision, decision
-        self.state.set_drift(report, decision.as_dict())
+        before = self.decision
+        decision = self.decision = self._latch.update(decision)
+        self.state.set_drift(report, {**decision.as_dict(), "clean_checks": self._latch.clean_checks})
         if decision.drift and not before.drift:
             self.alerter.send("warning", f"drift in {self.cfg.name}", "; ".join(decision.reasons),
                               action=decision.action)
@@ -222,6 +224,7 @@ class LiveLifecycle:
         for callback in self._switch_callbacks:
             callback(new.version)
         self.monitor = None  # drift is measured against the new model's training window
+        self._latch.new_model()
 
     def _retrained(self, outcome, error) -> None:
         if error is not None:
