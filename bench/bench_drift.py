@@ -30,6 +30,7 @@ from loguru import logger  # noqa: E402
 
 from bot.backtest import load_data  # noqa: E402
 from bot.config import load_config  # noqa: E402
+from bot.data.schema import union_calendar  # noqa: E402
 from bot.drift.monitor import DriftMonitor  # noqa: E402
 from bot.retrain.job import evaluate  # noqa: E402
 
@@ -42,7 +43,7 @@ def _before(bars: dict[str, pd.DataFrame], t: pd.Timestamp) -> dict[str, pd.Data
 
 def replay(cfg, bars: dict[str, pd.DataFrame], step: int) -> pd.DataFrame:
     """Return one row per checked window: its dates, what fired, and the statistics behind it."""
-    calendar = pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))
+    calendar = union_calendar(bars)
     ev = cfg.retrain.eval_bars or cfg.validation.test
     first, win = cfg.validation.train + ev, cfg.drift.window
     rows = []

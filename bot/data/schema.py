@@ -37,3 +37,8 @@ def empty_frame(with_adj: bool = False) -> pd.DataFrame:
     cols = [*REQUIRED_COLUMNS, *(OPTIONAL_COLUMNS if with_adj else ())]
     idx = pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
     return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols}, index=idx)
+
+
+def union_calendar(bars) -> pd.DatetimeIndex:
+    """Return the sorted union of the bar timestamps of every symbol in ``bars`` (symbol -> frame)."""
+    return pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))

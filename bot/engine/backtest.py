@@ -9,6 +9,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.config import Config
+from bot.data.schema import union_calendar
 from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.feeds import make_feed
 from bot.ledger import Ledger
@@ -31,7 +32,7 @@ def _progress_logger(total: int):
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
              strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the backtest; orders decided on a bar's close fill at the next bar's open."""
-    calendar = pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))
+    calendar = union_calendar(bars)
     ledger = Ledger()
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)
     for sym, df in bars.items():

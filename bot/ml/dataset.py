@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bot.config import Config
+from bot.data.schema import union_calendar
 from bot.ml.labels import outcomes
 
 UNKNOWN_END = np.iinfo(np.int64).max
@@ -66,7 +67,7 @@ def build_dataset(bars: Mapping[str, pd.DataFrame], cfg: Config,
     from bot.features import resolve_feature_names
 
     names = resolve_feature_names(cfg.model.features)
-    calendar = pd.DatetimeIndex(sorted(set().union(*(df.index for df in bars.values()))))
+    calendar = union_calendar(bars)
     ctx = dict(context or bars)
     data = pd.concat([_symbol_frame(s, df, cfg, names, ctx, calendar) for s, df in bars.items()])
     data = data.sort_values(["pos", "symbol"], kind="stable").reset_index(names="timestamp")

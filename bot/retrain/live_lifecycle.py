@@ -61,8 +61,7 @@ class LiveLifecycle:
         self.alerter = alerter or Alerter.from_config(cfg.alerts)
         self._registry = registry
         self.state_dir = Path(state_dir)
-        self.decision = DriftDecision()
-        self._latch = DriftLatch(cfg.drift.clear_after)
+        self._latch = DriftLatch(cfg.drift.clear_after)  # holds the drift decision the strategy acts on
         self.slot: ModelSlot | None = None
         self.monitor = None
         self.shadow = None
@@ -102,6 +101,11 @@ class LiveLifecycle:
         self.slot = ModelSlot(model, on_switch=self._switched)
         self.state.set_model("live", model.version, self.registry_name)
         return self.slot
+
+    @property
+    def decision(self) -> DriftDecision:
+        """The drift decision in force (see ``DriftLatch``)."""
+        return self._latch.decision
 
     @property
     def registry_name(self) -> str:
@@ -194,7 +198,7 @@ class LiveLifecycle:
             logger.warning(f"drift check failed: {type(e).__name__}: {e}")
             return
         before = self.decision
-        decision = self.decision = self._latch.update(decision)
+        decision = self._latch.update(decision)
         self.state.set_drift(report, {**decision.as_dict(), "clean_checks": self._latch.clean_checks})
         if decision.drift and not before.drift:
             self.alerter.send("warning", f"drift in {self.cfg.name}", "; ".join(decision.reasons),
