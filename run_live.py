@@ -28,13 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
         from bot.config import load_config
-        from bot.errors import VenueError
+        from bot.errors import JournalUnavailableError, VenueError, without_credentials
 
         cfg = load_config(args.config, args.set)
         try:
             return _trade(cfg, args.max_bars, stop, args.report)
         except VenueError as e:  # auth/permission (fatal), or unreachable after every retry
-            print(f"venue error: {e}", file=sys.stderr)
+            print(f"venue error: {without_credentials(str(e))}", file=sys.stderr)
+            return EXIT_VENUE
+        except JournalUnavailableError as e:  # the journal's database stayed unreachable after every retry
+            print(f"journal error: {without_credentials(str(e))}", file=sys.stderr)
             return EXIT_VENUE
 
     return run_cli(go)
@@ -61,6 +64,7 @@ def _trade(cfg, max_bars: int | None, stop: threading.Event, report: str | None 
         prepare_out_dir(Path(report))  # refuse a bad --report before trading, not after
     journal = Journal(cfg.live.state_db or default_url(cfg.name))
     try:
+        journal.lock(cfg.name)  # one live session per journal and config name, before anything is written
         conn = connect(cfg, journal, stop, warmup_bars(cfg, build_strategy(cfg)))
         result = run_session(cfg, conn.venue, journal, wait=conn.wait, max_bars=max_bars, stop=stop)
         print(_summary(cfg, result, journal.url))
@@ -74,6 +78,8 @@ def _trade(cfg, max_bars: int | None, stop: threading.Event, report: str | None 
 
 
 def _summary(cfg, r, url: str) -> str:
+    from bot.errors import without_credentials
+
     orders = r.ledger.orders_frame()
     counts = orders["status"].value_counts().to_dict() if len(orders) else {}
     held = ", ".join(f"{s} {q:g}" for s, q in sorted(r.positions.items())) or "flat"
@@ -82,7 +88,7 @@ def _summary(cfg, r, url: str) -> str:
         f"model {r.model_version or 'none'}",
         f"orders this session: {len(orders)} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
         f"venue: equity {r.equity:.2f}, cash {r.cash:.2f}, positions {held}",
-        f"journal: {url}",
+        f"journal: {without_credentials(url)}",
     ])
 
 

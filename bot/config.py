@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.data.validation_config import DataValidationConfig
-from bot.errors import ConfigError
+from bot.errors import ConfigError, mask_secrets
 from bot.models.lifecycle_config import (
     AlertsConfig,
     DriftConfig,
@@ -201,9 +201,19 @@ class BrokerConfig(Frozen):
     commission: float = Field(default=0.001, ge=0, lt=1)
     slippage: float = Field(default=0.0005, ge=0, lt=1)
     fractional: bool | None = None  # None: fractional sizes for crypto pairs (symbols with '/'), whole shares otherwise
+    # tick that bracket exit prices are rounded to (bot/venues/increments.py): auto = US-equity rule ($0.01, $0.0001
+    # below $1) for symbols without '/', none for crypto pairs; a number: that tick everywhere; null: no rounding
+    price_increment: Literal["auto"] | float | None = "auto"
     kind: Literal["paper", "alpaca", "ccxt"] = "paper"  # live sessions only: which venue run_live.py trades on
     alpaca: AlpacaBrokerConfig = AlpacaBrokerConfig()
     ccxt: CcxtBrokerConfig = CcxtBrokerConfig()
+
+    @field_validator("price_increment")
+    @classmethod
+    def _positive_tick(cls, v: str | float | None) -> str | float | None:
+        if isinstance(v, float) and not v > 0:
+            raise ValueError("must be auto, a positive tick such as 0.01, or null")
+        return v
 
 
 class RiskConfig(Frozen):
@@ -229,6 +239,10 @@ class LiveConfig(Frozen):
     on_shutdown: Literal["keep", "cancel"] = "keep"  # open orders when the session ends
     late_bar_seconds: float = Field(default=60.0, ge=0)  # wait this long past a bar's close for lagging symbols
     dust_value: float = Field(default=1.0, ge=0)  # a holding worth less (quote currency) counts as flat: spot fee dust
+    # exits the venue refuses: a stop alone (then flatten if that is refused too), flatten at once, or only alert
+    on_exit_rejected: Literal["stop_only", "flatten", "alert"] = "stop_only"
+    exit_alert_after: int = Field(default=3, ge=1)  # alert when a position's exits failed to arm this many polls
+    cancel_wait_seconds: float = Field(default=2.0, ge=0)  # wait for exits to be cancelled before a sell
 
 
 class Config(Frozen):
@@ -385,5 +399,5 @@ def _did_you_mean(loc: tuple, model: Any) -> str:
 
 
 def dump_config(cfg: Config) -> str:
-    """Return the resolved config as YAML text."""
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    """Return the resolved config as YAML text, credentials in URLs masked (``scheme://***@host``)."""
+    return yaml.safe_dump(mask_secrets(cfg.model_dump(mode="json")), sort_keys=False)

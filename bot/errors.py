@@ -4,14 +4,21 @@
     ├── UserError                 -- the user must fix an input; CLI prints one line, no traceback
     │   ├── ConfigError  (exit 2) -- "config error: <yaml.path>: <what>"
     │   └── DataError    (exit 3) -- "data error: <file>:<row or date>: <what>"
+    ├── JournalUnavailableError   -- the journal's database stayed unreachable after retries: stop
     └── VenueError                -- trouble talking to a broker / exchange
         ├── TransientVenueError   -- timeouts, 5xx: retry with backoff
-        │   └── RateLimitedError  -- 429: back off (retry_after seconds if known)
+        │   ├── RateLimitedError  -- 429: back off (retry_after seconds if known)
+        │   └── OutcomeUnknownError -- an order may exist: look it up later, never resend blindly
         ├── OrderRejectedError    -- the venue refused this order: skip it, keep trading
+        │   └── DuplicateOrderError -- the client order id is in use: the order exists
         └── FatalVenueError       -- auth or permission problems: stop
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
 
 
 class MarketPredictorError(Exception):
@@ -68,16 +75,44 @@ class RateLimitedError(TransientVenueError):
         self.retry_after = retry_after
 
 
+class OutcomeUnknownError(TransientVenueError):
+    """A send's outcome stays unknown: the venue may hold the order, so it must not be resent.
+
+    Raised when lookups over the grace period do not find the order but the account shows a
+    trade that no known order explains (or the venue says the id is taken yet cannot show it).
+    """
+
+
 class OrderRejectedError(VenueError):
     """The venue refused this order (insufficient funds, bad size): skip it."""
+
+
+class DuplicateOrderError(OrderRejectedError):
+    """The venue refused a client order id it already holds: the order exists, do not resend."""
 
 
 class FatalVenueError(VenueError):
     """Authentication or permission failure: stop trading."""
 
 
+class JournalUnavailableError(MarketPredictorError):
+    """The journal's database stayed unreachable (dropped connections) after every retry: stop."""
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s'\"]+@")  # up to the last @ of the authority
+
+
 def without_credentials(text: str) -> str:
     """Return ``text`` with the user:password part of any URL (a database or tracking URI) masked."""
-    import re
+    return _USERINFO.sub(r"\1***@", text)
 
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
+
+def mask_secrets(obj: Any) -> Any:
+    """Return ``obj`` (nested dicts/lists: a config, metrics, params) with URL credentials masked."""
+    if isinstance(obj, str):
+        return without_credentials(obj)
+    if isinstance(obj, Mapping):
+        return {k: mask_secrets(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(mask_secrets(v) for v in obj)
+    return obj

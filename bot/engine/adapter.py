@@ -2,7 +2,8 @@
 
 Orders decided on bar t's close are market orders that Backtrader fills at bar t+1's open.
 Protective exits (stop-loss or trailing stop, take-profit) are bracket children of the entry,
-so the broker simulates them bar by bar; they are never applied after the fact.
+so the broker simulates them bar by bar; they are never applied after the fact. Their prices are
+rounded to the venue's tick (``broker.price_increment``, :mod:`bot.venues.increments`), as live.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.config import Config
 from bot.ledger import Ledger, OrderRecord
 from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
+from bot.venues.increments import backtest_price
 from strategies.base import BarView, Enter, Exit, Strategy
 
 _STATUS = {
@@ -112,12 +114,13 @@ class StrategyAdapter(bt.Strategy):
         stopargs = {}
         if stop_kind == "trailing_stop":
             stopargs = dict(trailpercent=r.trailing_stop)
+        tick = lambda p: backtest_price(view.symbol, p, b.price_increment)  # noqa: E731 - the venue's grid
         main, stop, limit = self.buy_bracket(
             data=d, size=size, exectype=bt.Order.Market,
-            stopprice=view.close * (1 - r.stop_loss) if stop_kind == "stop_loss" else None,
+            stopprice=tick(view.close * (1 - r.stop_loss)) if stop_kind == "stop_loss" else None,
             stopexec=(bt.Order.StopTrail if stop_kind == "trailing_stop" else bt.Order.Stop) if stop_kind else None,
             stopargs=stopargs,
-            limitprice=view.close * (1 + r.take_profit) if r.take_profit else None,
+            limitprice=tick(view.close * (1 + r.take_profit)) if r.take_profit else None,
             limitexec=bt.Order.Limit if r.take_profit else None,
         )
         self._track(main, oid, view, "entry", size, prob=intent.prob)

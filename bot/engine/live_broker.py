@@ -21,7 +21,7 @@ import backtrader as bt
 import pandas as pd
 from loguru import logger
 
-from bot.errors import TransientVenueError
+from bot.errors import FatalVenueError, TransientVenueError, VenueError
 from bot.live.bars import BarPoller
 from bot.live.router import OrderEvent, OrderRouter, Ticket
 
@@ -43,6 +43,7 @@ class LiveBroker(bt.BrokerBase):
         self._group: list = []
         self._live: dict[str, bt.Order] = {}
         self._exits: dict[str, dict[str, bt.Order]] = {}
+        self._released: dict[str, object] = {}  # exit order id -> the entry whose exits it cancelled
         self._positions: dict[str, bt.Position] = defaultdict(bt.Position)
         self._cash = self._value = 0.0
 
@@ -97,6 +98,10 @@ class LiveBroker(bt.BrokerBase):
                 step()
             except TransientVenueError as err:  # retries exhausted: try again at the next poll
                 logger.warning("venue unavailable ({}); trying again at the next poll", err)
+            except FatalVenueError:
+                raise
+            except VenueError as err:  # one order's trouble must not stop the session
+                logger.error("{} failed ({}); going on at the next poll", step.__name__, err)
 
     def _poll_events(self) -> None:
         for event in self.router.poll(self._current_bar()):
@@ -135,6 +140,10 @@ class LiveBroker(bt.BrokerBase):
             except TransientVenueError as err:  # the strategy decides again on the next bar
                 logger.warning("{} of {} not done, venue unavailable: {}", action,
                                orders[0].info.get("oid") or orders[0].ref, err)
+            except FatalVenueError:
+                raise
+            except VenueError as err:
+                logger.error("{} of {} failed: {}", action, orders[0].info.get("oid") or orders[0].ref, err)
 
     def _send(self, group: list) -> None:
         main, kids = group[0], group[1:]
@@ -154,21 +163,41 @@ class LiveBroker(bt.BrokerBase):
             stop_loss=stop.created.price if stop is not None else None,
             trail_percent=stop.created.trailpercent if "trailing_stop" in exits else None,
             bar_time=self._bar_time(main.data), model_version=self.model_version)
-        if main.issell():
-            self.router.cancel_exits(sym)  # resting exits hold the position (also ones from an earlier run)
+        if main.issell() and not self._exits_released(sym, cid, group):
+            return  # the venue is still cancelling the exits that hold the shares: send at the next poll
         state = self.router.send(ticket)
         row = self.router.journal.get_order(cid)
         if state is None and row is not None and row.status == "rejected":
+            entry = self._released.pop(cid, None)
+            if main.issell() and entry is not None:  # the exit was refused: the position needs its stop back
+                self.router.protect(entry, abs(self._positions[sym].size), "stop_only")
             for o in group:
                 o.reject(self)
                 self.notify(o)
             return
+        self._released.pop(cid, None)
         for o in group:
             o.accept(self)
             self.notify(o)
         self._live[cid] = main
         if exits:
             self._exits[cid] = exits
+
+    def _exits_released(self, sym: str, cid: str, group: list) -> bool:
+        """Cancel the resting exits holding ``sym`` and wait until the venue says they are gone.
+
+        Venues cancel asynchronously (Alpaca: ``pending_cancel``, the shares stay held); a sell
+        sent before the cancel is final is refused. If it is not final yet, the sell is queued
+        for the next flush (its decision stands) and False returned.
+        """
+        if cid not in self._released:
+            self._released[cid] = self.router.armed_entry(sym)
+        ids = self.router.cancel_exits(sym)  # also ones left by an earlier run
+        if not ids or self.router.exits_cleared(sym, ids):
+            return True
+        logger.info("{}: exits {} not cancelled yet; the sell {} waits for the next poll", sym, ", ".join(ids), cid)
+        self._outbox.append(("send", group))
+        return False
 
     def _cancel(self, order) -> None:
         if not order.alive():
@@ -193,6 +222,8 @@ class LiveBroker(bt.BrokerBase):
             if child is None or not child.alive():
                 return  # exits of an entry made by an earlier run
             self._fill(child, e)
+            if e.status != "filled":
+                return  # a leg filled in part: the rest stays protected (router), the siblings live on
             for other in kids.values():
                 if other is not child:
                     self._finish(other, "canceled")
@@ -203,12 +234,17 @@ class LiveBroker(bt.BrokerBase):
             return
         if e.qty > 0:
             self._fill(order, e)
+        elif e.status == "filled":  # the venue filled a size it had rounded: nothing more will come
+            if order.executed.size:
+                order.completed()
+                self.notify(order)
+            self._live.pop(e.client_order_id, None)
         else:
             self._finish(order, e.status)
 
     def _fill(self, order, e: OrderEvent) -> None:
         remaining = abs(order.executed.remsize)
-        qty = remaining if e.status == "filled" else min(e.qty, remaining)
+        qty = min(e.qty, remaining)  # each venue trade at its own price and commission
         if qty <= 0:
             return
         size = qty if order.isbuy() else -qty
@@ -222,6 +258,8 @@ class LiveBroker(bt.BrokerBase):
         dt = order.data.datetime[0] if len(order.data) else 0.0
         order.execute(dt, size, e.price, closed, ci.getoperationcost(closed, before), closedcomm,
                       opened, ci.getoperationcost(opened, e.price), openedcomm, ci.margin, pnl, psize, pprice)
+        if e.status == "filled" and order.alive():
+            order.completed()  # the venue's size was rounded below ours: the order is done
         self.notify(order)
         if not order.alive():
             self._live.pop(order.info.get("oid"), None)

@@ -2,7 +2,9 @@
 
 Also checks, before anything is traded, that the venue can carry the configured exits (a
 capability table, not branches deep in the code): trailing stops only on the paper venue,
-Alpaca brackets only for equities, two-exit CCXT brackets only where an OCO order exists.
+Alpaca brackets only for equities, two-exit CCXT brackets only where an OCO order exists. Once
+the venue client is built, :func:`check_tradable` asks the venue itself (Alpaca assets, the
+exchange's market info) whether every symbol, exit and size rule can be traded.
 Keys come only from the environment; a missing one is a config error naming the variable.
 """
 
@@ -41,11 +43,23 @@ def check_capabilities(cfg: Config) -> None:
         key = "risk.stop_loss" if r.stop_loss is not None else "risk.take_profit"
         raise ConfigError(key, f"Alpaca takes bracket orders for equities only, not for {', '.join(crypto)}")
     if kind == "ccxt" and r.stop_loss is not None and r.take_profit is not None:
-        from bot.venues.ccxt_brackets import NATIVE_OCO
+        from bot.venues.ccxt_venue import exchange_has_oco
 
-        if cfg.broker.ccxt.exchange not in NATIVE_OCO:
-            raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a stop-loss "
-                                                  f"plus take-profit; supported: {', '.join(sorted(NATIVE_OCO))}")
+        if not exchange_has_oco(cfg.broker.ccxt.exchange):
+            raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a "
+                                                  "stop-loss plus take-profit (no OCO order-list endpoint)")
+
+
+def check_tradable(cfg: Config, venue: object) -> None:
+    """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``."""
+    check = getattr(venue, "check_tradable", None)
+    if check is None:
+        return
+    fractional = cfg.broker.fractional
+    if fractional is None:  # the session's default (bot/live/session.py)
+        fractional = any("/" in s for s in cfg.data.symbols)
+    check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
+          take_profit=cfg.risk.take_profit is not None, fractional=fractional)
 
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
@@ -67,10 +81,10 @@ def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
     check_capabilities(cfg)
     sleep_until_stopped: Wait = lambda s: not stop.wait(s)  # noqa: E731 - False once stopped
     kind = cfg.broker.kind
-    if kind == "alpaca":
-        return Connection(_alpaca(cfg, env), sleep_until_stopped, kind)
-    if kind == "ccxt":
-        return Connection(_ccxt(cfg, env, keys=True), sleep_until_stopped, kind)
+    if kind in ("alpaca", "ccxt"):
+        venue = _alpaca(cfg, env) if kind == "alpaca" else _ccxt(cfg, env, keys=True)
+        check_tradable(cfg, venue)
+        return Connection(venue, sleep_until_stopped, kind)
     return _paper(cfg, journal, stop, warmup, env, sleep_until_stopped)
 
 

@@ -8,18 +8,36 @@ venue. Times are stored as naive UTC and returned as UTC ``pd.Timestamp``.
 Order statuses: ``pending`` (journaled, not confirmed by the venue), ``new``,
 ``partially_filled``, ``filled``, ``canceled``, ``rejected``, ``expired`` (journaled but never
 sent, and its decision bar has passed).
+
+Schema versions: the ``meta`` table holds ``schema_version``. Opening a journal creates missing
+tables, adds the columns ``MIGRATIONS`` lists above its stored version, and refuses (ConfigError,
+``live.state_db``) a journal written by newer code. A journal with tables but no version is
+version 0 (before versioning); the schema of this file is ``SCHEMA_VERSION``.
+
+Dropped connections: every public method reruns, up to 3 tries with a short backoff, when the
+database drops its connection (``_retry_on_disconnect``); then JournalUnavailableError. A write
+whose COMMIT reached the server but whose answer was lost runs twice: all writes are idempotent
+except ``start_session`` (a second row) and the answer of ``add_fill``/``apply_fill`` (False the
+second time). Methods added to the class are covered too (all but ``_NOT_RETRIED``).
+
+One live session per journal and config name: ``lock()`` (see :mod:`bot.live.session_lock`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
+import time
+import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from loguru import logger
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -32,15 +50,28 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.schema import CreateColumn
 
-from bot.errors import ConfigError, without_credentials
+from bot.errors import ConfigError, JournalUnavailableError, without_credentials
+from bot.live.session_lock import SessionLock, acquire
 from bot.venues.types import Fill
 
 OPEN = ("pending", "new", "partially_filled")
 FINAL = ("filled", "canceled", "rejected", "expired")
+
+# ---- schema migrations ----------------------------------------------------------------
+# To add a column: declare it on its model below with ``nullable=True`` (or a ``server_default``),
+# then append ONE line here: (SCHEMA_VERSION + 1, "<table>", "<column>"). Its type, default and
+# indexes come from the model. Several columns of one release may share a version. A new table
+# needs no entry (it is created on open); bump the version only if old code must not open it.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "sessions", "model_version"),  # before versioning (version 0): the model a session started with
+]
+SCHEMA_VERSION = max(version for version, _, _ in MIGRATIONS)
 
 
 class _Base(DeclarativeBase):
@@ -132,6 +163,14 @@ class _State(_Base):
     value: Mapped[str] = mapped_column(String)
 
 
+class _Meta(_Base):
+    """About the journal itself: ``schema_version``."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+
+
 @dataclass
 class OrderRow:
     """One journaled order (plain data; no ORM object leaves this module)."""
@@ -188,6 +227,56 @@ def default_url(name: str, root: Path | str = ".") -> str:
     return f"sqlite:///{Path(root) / 'state' / f'{name}.db'}"
 
 
+# ---- retries on dropped connections --------------------------------------------------
+_RETRY_DELAYS = (0.2, 1.0)  # seconds before the 2nd and the 3rd try
+_NOT_RETRIED = {"close", "lock"}
+_retrying = threading.local()  # set while a method retries: the methods it calls do not retry again
+
+
+def _retry_on_disconnect(cls: type) -> type:
+    """Wrap every public method of ``cls`` (but ``_NOT_RETRIED``) in ``_retried``; signatures are kept."""
+    for name, fn in list(vars(cls).items()):
+        if isinstance(fn, types.FunctionType) and not name.startswith("_") and name not in _NOT_RETRIED:
+            setattr(cls, name, _retried(fn))
+    return cls
+
+
+def _retried(fn):
+    """Rerun ``fn`` when the database drops its connection; JournalUnavailableError after the last try."""
+
+    @functools.wraps(fn)
+    def run(self, *args, **kwargs):
+        if getattr(_retrying, "active", False):
+            return fn(self, *args, **kwargs)
+        _retrying.active = True
+        try:
+            for attempt, delay in enumerate((*_RETRY_DELAYS, None), start=1):
+                try:
+                    return fn(self, *args, **kwargs)
+                except DBAPIError as e:
+                    if not _disconnected(e, self._engine.dialect.name):
+                        raise
+                    reason = without_credentials(" ".join(str(e.orig).split()))[:300]
+                    where = f"journal {without_credentials(self.url)}: {fn.__name__}"
+                    if delay is None:
+                        raise JournalUnavailableError(f"{where}: the database stayed unreachable after "
+                                                      f"{attempt} tries: {reason}") from e
+                    logger.warning("{}: connection lost ({}); try {} in {:g} s", where, reason, attempt + 1,
+                                   delay)
+                    time.sleep(delay)
+        finally:
+            _retrying.active = False
+
+    return run
+
+
+def _disconnected(e: DBAPIError, backend: str) -> bool:
+    """A dropped connection, or (not on SQLite, whose OperationalError includes "no such column") any
+    operational error of the server: worth a new connection and another try."""
+    return e.connection_invalidated or (isinstance(e, OperationalError) and backend != "sqlite")
+
+
+@_retry_on_disconnect
 class Journal:
     """The session journal. Every write is committed before the method returns."""
 
@@ -202,18 +291,31 @@ class Journal:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(url, future=True)
+            self._engine = create_engine(url, future=True, pool_pre_ping=True)
             if parsed.get_backend_name() == "sqlite":
                 event.listen(self._engine, "connect", _sqlite_pragmas)
-            _Base.metadata.create_all(self._engine)
+            _prepare_schema(self._engine, url)
         except (SQLAlchemyError, ImportError, OSError) as e:
             reason = without_credentials(" ".join(str(e).split("\n")[0].split()))[:300]
             raise ConfigError("live.state_db", f"cannot open the journal at {without_credentials(url)}: {reason}") from None
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._locks: dict[str, SessionLock] = {}
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the session locks and the database connections."""
+        for held in self._locks.values():
+            held.release()
+        self._locks.clear()
         self._engine.dispose()
+
+    def lock(self, name: str) -> None:
+        """Hold the single-instance lock of this journal and config ``name`` until ``close()``.
+
+        Idempotent; a ConfigError (``live.state_db``, with the holder's pid) if another live
+        session holds it. Read-only users (the report) do not lock.
+        """
+        if name not in self._locks:
+            self._locks[name] = acquire(self.url, name)
 
     # ---- sessions -------------------------------------------------------------------
     def start_session(self, name: str, venue: str, started: pd.Timestamp | None,
@@ -299,6 +401,42 @@ class Journal:
                         session_id=session_id))
             return True
 
+    def has_fill(self, trade_id: str) -> bool:
+        """Return True if the trade is journaled."""
+        with self._sessions() as s:
+            return s.get(_Fill, trade_id) is not None
+
+    def apply_fill(self, fill: Fill, session_id: int | None, updates: Mapping[str, Mapping[str, Any]],
+                   state: Mapping[str, Any], new_rows: Iterable[OrderRow] = ()) -> bool:
+        """Store a fill with what it implies, in ONE transaction: all of it is journaled or none.
+
+        ``new_rows`` are inserted if missing (an exit leg first seen by its fill), ``updates``
+        change orders (client id -> fields), ``state`` sets key/value state (the armed exits).
+        Return False, writing nothing, if the trade id is already journaled.
+        """
+        with self._sessions.begin() as s:
+            if s.get(_Fill, fill.trade_id) is not None:
+                return False
+            s.add(_Fill(trade_id=fill.trade_id, client_id=fill.client_order_id,
+                        venue_order_id=fill.venue_order_id, symbol=fill.symbol, side=fill.side,
+                        qty=fill.qty, price=fill.price, commission=fill.commission,
+                        commission_asset=fill.commission_asset, time=to_db_time(fill.time),
+                        session_id=session_id))
+            for row in new_rows:
+                if s.get(_Order, row.client_id) is None:
+                    values = {k: getattr(row, k) for k in _ORDER_FIELDS}
+                    for k in _TIME_FIELDS:
+                        values[k] = to_db_time(values[k])
+                    s.add(_Order(**values))
+            s.flush()
+            for client_id, changes in updates.items():
+                order = s.get(_Order, client_id)
+                for key, value in (changes.items() if order is not None else ()):
+                    setattr(order, key, to_db_time(value) if key in _TIME_FIELDS else value)
+            for key, value in state.items():
+                s.merge(_State(key=key, value=json.dumps(value, default=str)))
+            return True
+
     def fills(self, client_id: str | None = None) -> list[Fill]:
         q = select(_Fill).order_by(_Fill.time, _Fill.trade_id)
         if client_id is not None:
@@ -382,3 +520,51 @@ def _order_row(r: _Order) -> OrderRow:
     for k in _TIME_FIELDS:
         values[k] = from_db_time(values[k])
     return OrderRow(**values)
+
+
+# ---- schema versions --------------------------------------------------------------------
+_VERSION_KEY = "schema_version"
+_JOURNAL_TABLES = {t for t in _Base.metadata.tables if t != _Meta.__tablename__}
+
+
+def _prepare_schema(engine, url: str) -> None:
+    """Create missing tables, migrate an older journal forward, refuse one written by newer code."""
+    with engine.begin() as conn:
+        tables = set(sa_inspect(conn).get_table_names())
+        stored = _stored_version(conn) if _Meta.__tablename__ in tables else None
+        if stored is not None and stored > SCHEMA_VERSION:
+            raise ConfigError("live.state_db", f"the journal at {without_credentials(url)} has schema "
+                                               f"version {stored}, newer than this code's {SCHEMA_VERSION}: "
+                                               "upgrade Market Predictor, or use another journal")
+        _Base.metadata.create_all(conn)
+        version = stored if stored is not None else (0 if tables & _JOURNAL_TABLES else SCHEMA_VERSION)
+        for _, table, column in [m for m in MIGRATIONS if m[0] > version]:
+            _add_column(conn, table, column)
+        meta, value = _Meta.__table__, str(SCHEMA_VERSION)
+        if stored is None:
+            conn.execute(meta.insert().values(key=_VERSION_KEY, value=value))
+        elif stored != SCHEMA_VERSION:
+            conn.execute(meta.update().where(meta.c.key == _VERSION_KEY).values(value=value))
+        if version != SCHEMA_VERSION:
+            logger.info("journal {}: schema migrated from version {} to {}", without_credentials(url),
+                        version, SCHEMA_VERSION)
+
+
+def _stored_version(conn: Connection) -> int | None:
+    value = conn.scalar(select(_Meta.value).where(_Meta.key == _VERSION_KEY))
+    return None if value is None else int(value)
+
+
+def _add_column(conn: Connection, table: str, column: str) -> None:
+    """Add a model's column (with its indexes) to an existing table, unless it is there already."""
+    if column in {c["name"] for c in sa_inspect(conn).get_columns(table)}:
+        return
+    col = _Base.metadata.tables[table].c[column]
+    if not col.nullable and col.server_default is None:
+        raise TypeError(f"journal migration {table}.{column}: declare it nullable=True or give it a "
+                        "server_default")
+    quoted = conn.dialect.identifier_preparer.quote(table)
+    conn.exec_driver_sql(f"ALTER TABLE {quoted} ADD COLUMN {CreateColumn(col).compile(dialect=conn.dialect)}")
+    for index in col.table.indexes:
+        if column in index.columns:
+            index.create(conn, checkfirst=True)

@@ -132,6 +132,11 @@ class PaperVenue:
         order = self._orders.get(client_order_id)
         return None if order is None else self._state(order)
 
+    def resolve_order(self, client_order_id: str, symbol: str | None = None,
+                      since: pd.Timestamp | None = None) -> OrderState | None:
+        """Return the order (the paper venue answers consistently at once)."""
+        return self.get_order(client_order_id)
+
     def cancel_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """Cancel an open order; a parent takes its exits along, an exit its sibling."""
         order = self._orders.get(client_order_id)
@@ -146,6 +151,11 @@ class PaperVenue:
 
     def open_orders(self) -> list[OrderState]:
         return [self._state(o) for o in self._orders.values() if o.status in _OPEN]
+
+    def orders(self, since: pd.Timestamp | None = None) -> list[OrderState]:
+        """Return every order (exits included) created at or after ``since``, oldest first."""
+        out = [self._state(o) for o in sorted(self._orders.values(), key=lambda o: o.seq)]
+        return [o for o in out if since is None or o.created is None or o.created >= since]
 
     def fills(self, since: pd.Timestamp | None = None) -> list[Fill]:
         out = [Fill(**{**f, "time": pd.Timestamp(f["time"])}) for f in self._fills]
@@ -271,9 +281,10 @@ class PaperVenue:
 
     def _state(self, o: PaperOrder) -> OrderState:
         status = "new" if o.status == "held" else o.status
+        legs = tuple(self._state(self._orders[c]) for c in o.legs)
         return OrderState(o.cid, f"paper-{o.seq}", o.symbol, o.side, o.qty, o.filled_qty,  # type: ignore[arg-type]
                           o.avg_price, status, pd.Timestamp(o.created),  # type: ignore[arg-type]
-                          pd.Timestamp(o.updated) if o.updated else None)
+                          pd.Timestamp(o.updated) if o.updated else None, legs, o.limit, o.stop)
 
     def _start_marks(self) -> None:
         for sym in self.symbols:

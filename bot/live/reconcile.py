@@ -8,8 +8,10 @@ The venue is the source of truth. In order:
    ``pending`` (the session re-decides that bar and sends it with the same id);
 2. other open journaled orders get their venue status (filled or cancelled while we were away);
 3. fills since the last journaled fill are journaled and attributed (bracket exits included);
-4. bracket entries whose exits may still need arming are re-registered (idempotent resend:
-   CCXT arms exits client-side and forgets them on restart);
+4. bracket entries still working get their exits registered again (CCXT arms exits
+   client-side and forgets them on restart), and every held position from a filled bracket
+   entry whose exits are missing at the venue gets them placed anew (``-tp<n>``/``-sl<n>`` on
+   CCXT, a stop alone elsewhere);
 5. the venue's positions are compared with the journal's last snapshot (differences logged)
    and snapshotted; open venue orders the journal does not know are logged.
 """
@@ -21,8 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from loguru import logger
 
-from bot.live.journal import Journal
-from bot.live.router import OrderRouter, leg_of
+from bot.errors import OutcomeUnknownError
+from bot.live.journal import Journal, OrderRow
+from bot.live.router import OrderRouter, leg_of, quote_commission
 from bot.venues.base import VenueClient
 
 
@@ -36,6 +39,7 @@ class ReconcileReport:
     updated: dict[str, str] = field(default_factory=dict)  # client id -> new status
     new_fills: int = 0
     rearmed: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # orders given journaled fills their rows lacked
     unknown_open: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
 
@@ -44,6 +48,7 @@ def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
               last_bar: pd.Timestamp | None, now: pd.Timestamp | None = None) -> ReconcileReport:
     """Bring ``journal`` in line with ``venue``; return what changed."""
     venue.sync()
+    router.handle_exit_reports()
     held = venue.positions()
     report = ReconcileReport(positions=held, journal_positions=journal.last_positions())
     _pending(venue, journal, last_bar, report)
@@ -52,11 +57,12 @@ def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
         if state is not None and state.status != row.status:
             report.updated[row.client_id] = state.status
     report.new_fills = len(router.sync_fills(queue=False))  # no live order of this run to notify
+    report.repaired = _repair_fills(journal)
     for row in journal.orders(["new", "partially_filled"]):  # statuses after the fills
         state = venue.get_order(row.client_id, row.symbol)
         if state is not None:
             router.record_state(state)
-    _rearm(journal, router, report)
+    _rearm(venue, journal, router, held, report)
     _compare_positions(held, report)
     known = {r.client_id for r in journal.orders()}
     for o in venue.open_orders():
@@ -74,7 +80,12 @@ def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
 def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None,
              report: ReconcileReport) -> None:
     for row in journal.orders(["pending"]):
-        state = venue.get_order(row.client_id, row.symbol)
+        try:
+            state = venue.resolve_order(row.client_id, row.symbol, row.created)
+        except OutcomeUnknownError as err:
+            logger.warning("order {}: outcome still unknown at the venue ({}); left pending", row.client_id, err)
+            report.still_pending.append(row.client_id)
+            continue
         if state is not None:
             journal.update_order(row.client_id, status=state.status, venue_id=state.venue_id,
                                  updated=state.updated)
@@ -86,18 +97,61 @@ def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None
             report.still_pending.append(row.client_id)
 
 
-def _rearm(journal: Journal, router: OrderRouter, report: ReconcileReport) -> None:
-    armed = set(router.armed().values())
-    for row in journal.orders(["pending", "new", "partially_filled", "filled"]):
-        bracket = row.take_profit is not None or row.stop_loss is not None
-        if not bracket or row.parent_id is not None:
+def _repair_fills(journal: Journal) -> list[str]:
+    """Give orders the journaled fills they lack (a journal written before fills and their orders
+    were updated in one transaction may hold a fill whose order row never saw it)."""
+    repaired = []
+    for row in journal.orders():
+        fills = journal.fills(row.client_id)
+        qty = sum(f.qty for f in fills)
+        if not fills or qty <= row.filled_qty + 1e-12:
             continue
-        if row.status == "filled" and row.client_id not in armed:
+        avg = sum(f.qty * f.price for f in fills) / qty
+        status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
+        journal.update_order(row.client_id, filled_qty=qty, avg_price=avg, status=status,
+                             commission=sum(quote_commission(f) for f in fills), updated=fills[-1].time)
+        repaired.append(row.client_id)
+        logger.warning("order {}: {} journaled fill(s) were missing from its row; repaired", row.client_id,
+                       len(fills))
+    return repaired
+
+
+def _rearm(venue: VenueClient, journal: Journal, router: OrderRouter, held: dict[str, float],
+           report: ReconcileReport) -> None:
+    """Make sure every held position from a bracket entry has its exits working at the venue.
+
+    Entries still working get their exits registered again (venues that arm exits client-side
+    forget them on restart); a filled entry whose exits are missing at the venue (armed or not:
+    the process may have died between the fill and the arming) gets them placed anew.
+    """
+    open_ids = {o.client_order_id for o in venue.open_orders()}
+    for row in journal.orders(["new", "partially_filled", "filled"]):
+        if row.parent_id is not None or row.side != "buy" or (row.take_profit is None and row.stop_loss is None):
             continue
-        if row.status == "pending":
-            continue  # resent with the same id when its bar is traded again
-        router.resend(row)
+        if row.status != "filled":
+            router.register_exits(row)
+            continue
+        if not _holds(journal, row, held):
+            continue
+        legs = {r.client_id for r in journal.orders(symbol=row.symbol) if r.parent_id == row.client_id}
+        working = [cid for cid in open_ids if cid in legs or (leg_of(cid) or ("",))[0] == row.client_id]
+        if working:
+            continue
+        router.rearm(row, held[row.symbol])
         report.rearmed.append(row.client_id)
+
+
+def _holds(journal: Journal, entry: OrderRow, held: dict[str, float]) -> bool:
+    """Return True if ``entry`` opened the position held now (latest entry, nothing sold since)."""
+    if held.get(entry.symbol, 0.0) <= 0:
+        return False
+    rows = journal.orders(symbol=entry.symbol)
+    entries = [r for r in rows if r.side == "buy" and r.parent_id is None and r.filled_qty > 0]
+    if entries and entries[-1].client_id != entry.client_id:
+        return False
+    since = entry.updated or entry.created
+    return not any(r.side == "sell" and r.filled_qty > 0 and r.status == "filled" and since is not None
+                   and r.updated is not None and r.updated >= since for r in rows)
 
 
 def _compare_positions(held: dict[str, float], report: ReconcileReport) -> None:

@@ -3,30 +3,52 @@
 :meth:`OrderRouter.send` writes the order to the journal (status ``pending``) *before* it is
 sent, then submits it idempotently by its deterministic client order id. A refused order is
 journaled ``rejected`` and skipped; a send whose outcome stays unknown after the venue client's
-retries stays ``pending`` and is looked up (and if absent, resent while its bar is current) on
-the next :meth:`poll`.
+retries stays ``pending``. On the next :meth:`poll` it is resolved by the venue client's
+``resolve_order`` (lookups over a grace period and, where a venue lets a client id be reused,
+the account's trades since the send) before anything is resent, and resent only while its bar
+is current.
 
 :meth:`poll` returns what happened at the venue since the last call as :class:`OrderEvent`s:
-fills (commission converted to the quote currency) and final statuses. Fills of bracket exits
-are attributed to their entry: by the exit's id (``<entry>-tp`` / ``-sl`` / ``-ts``, paper and
-CCXT) or, when the venue names exits itself (Alpaca), as the exit of the symbol's armed
-bracket, take-profit or stop-loss by whichever of the two prices the fill is nearer to.
+one event per venue trade (its own price and commission in the quote currency) and final
+statuses. A fill, the order status it implies and the armed exits are journaled in one
+transaction with no venue call in between, so a venue error or a killed process cannot lose
+the fill's consequences.
+
+Every order the bot makes the venue hold is an order row: bracket exits are rows with
+``parent_id`` = the entry (``<entry>-tp`` / ``-sl`` / ``-ts`` named by the bot on paper and
+CCXT; on Alpaca the venue names the legs and they are learned from the entry's state). Exits
+placed again later are ``<entry>-tp<n>`` / ``-sl<n>``; protective fallbacks ``<entry>-fs<n>``
+(a stop alone) and ``<entry>-fl<n>`` (flatten at market).
+
+Exit problems reported by the venue client (CCXT arms exits client-side after the entry
+fills) never escape :meth:`poll`: a rejected exit is journaled, alerted and handled as
+``on_exit_rejected`` says (``stop_only``: a stop alone, and if that is refused too, flatten;
+``flatten``; ``alert``: leave the position unprotected and say so); a transient failure is
+retried once per poll, alerting once it has failed ``alert_after`` polls in a row.
 """
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from loguru import logger
 
-from bot.errors import OrderRejectedError, TransientVenueError
+from bot.errors import FatalVenueError, OrderRejectedError, OutcomeUnknownError, TransientVenueError, VenueError
 from bot.live.journal import FINAL, Journal, OrderRow
 from bot.venues.base import VenueClient
 from bot.venues.types import Fill, OrderRequest, OrderState
 
-LEG_SUFFIXES = {"-tp": "take_profit", "-sl": "stop_loss", "-ts": "trailing_stop"}
 ARMED_KEY = "armed_brackets"
+UNPROTECTED_KEY = "unprotected"
+_LEG = re.compile(r"^(?P<entry>.+)-(?P<kind>tp|sl|ts|fs|fl)(?P<gen>\d*)$")
+_KINDS = {"tp": "take_profit", "sl": "stop_loss", "ts": "trailing_stop", "fs": "stop_loss", "fl": "flatten"}
+EXIT_INTENTS = ("take_profit", "stop_loss", "trailing_stop", "flatten")
+Alert = Callable[[str, str, str], Any]
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,7 @@ class Ticket:
     trail_percent: float | None = None
     bar_time: pd.Timestamp | None = None
     model_version: str | None = None
+    parent_id: str | None = None
 
     def request(self) -> OrderRequest:
         return OrderRequest(self.client_order_id, self.symbol, self.side, self.qty, self.type,  # type: ignore[arg-type]
@@ -56,7 +79,9 @@ class Ticket:
 class OrderEvent:
     """A fill (``qty`` > 0) or a final status of one of our orders.
 
-    For a bracket exit, ``client_order_id`` is the entry's id and ``leg`` the exit kind.
+    For a bracket exit, ``client_order_id`` is the entry's id and ``leg`` the exit kind. A
+    ``filled`` event with ``qty`` 0 completes an order the venue filled at a smaller size than
+    asked (it rounded the size).
     """
 
     client_order_id: str
@@ -69,20 +94,27 @@ class OrderEvent:
 
 
 def leg_of(client_order_id: str | None) -> tuple[str, str] | None:
-    """Return (entry id, exit kind) for an exit id like ``<entry>-tp``, else None."""
-    if not client_order_id:
-        return None
-    for suffix, kind in LEG_SUFFIXES.items():
-        if client_order_id.endswith(suffix):
-            return client_order_id[: -len(suffix)], kind
-    return None
+    """Return (entry id, exit kind) for an exit id like ``<entry>-tp`` or ``<entry>-fs2``, else None."""
+    match = _LEG.match(client_order_id or "")
+    return (match["entry"], _KINDS[match["kind"]]) if match else None
 
 
 def quote_commission(fill: Fill) -> float:
-    """Return the fill's commission in the quote currency (a base-asset fee is valued at the price)."""
-    base = fill.symbol.split("/")[0] if "/" in fill.symbol else None
+    """Return the fill's commission in the quote currency.
+
+    The venue client's valuation wins (a third asset such as BNB at the venue's price); a
+    base-asset fee is valued at the fill price; a third-asset fee of unknown value counts 0
+    (it stays journaled in its own asset, and a warning says so).
+    """
+    if fill.commission_quote is not None:
+        return fill.commission_quote
+    base, quote = fill.symbol.split("/") if "/" in fill.symbol else (fill.symbol, None)
     if fill.commission_asset is not None and fill.commission_asset == base:
         return fill.commission * fill.price
+    if fill.commission and fill.commission_asset not in (None, quote, "USD"):
+        logger.warning("fill {}: fee {:g} {} has no known value in the quote currency; journaled as such",
+                       fill.trade_id, fill.commission, fill.commission_asset)
+        return 0.0
     return fill.commission
 
 
@@ -90,21 +122,48 @@ class OrderRouter:
     """Journal-first order placement and tracking on one venue."""
 
     def __init__(self, venue: VenueClient, journal: Journal, session_id: int | None = None,
-                 since: pd.Timestamp | None = None):
+                 since: pd.Timestamp | None = None, *, on_exit_rejected: str = "stop_only",
+                 alert: Alert | None = None, alert_after: int = 3, cancel_wait: float = 2.0):
         self.venue, self.journal, self.session_id = venue, journal, session_id
         self._since = since  # fills before this time belong to earlier sessions (reconciliation)
         self._trailing = bool(getattr(venue, "supports_trailing", False))
         self._unreported: list[OrderEvent] = []
+        self.on_exit_rejected, self.alert_after, self.cancel_wait = on_exit_rejected, alert_after, cancel_wait
+        self._alert = alert
+        self._exit_failures: dict[str, int] = {}
 
     # ---- placing ------------------------------------------------------------------------
     def send(self, t: Ticket) -> OrderState | None:
-        """Journal, then submit ``t``; return the venue's state, or None if refused/unknown."""
+        """Journal, then submit ``t``; return the venue's state, or None if refused/unknown.
+
+        An id the journal already holds was (maybe) sent before: it is resolved at the venue
+        first and submitted only if the venue surely does not have it.
+        """
+        known = self.journal.get_order(t.client_order_id)
+        if known is not None:
+            return self._send_known(known, t)
         self.journal.record_order(OrderRow(
             client_id=t.client_order_id, symbol=t.symbol, side=t.side, qty=float(t.qty), type=t.type,
             status="pending", intent=t.intent, bar_time=t.bar_time, model_version=t.model_version,
-            limit_price=t.limit_price, stop_price=t.stop_price, take_profit=t.take_profit,
-            stop_loss=t.stop_loss, trail_percent=t.trail_percent, created=self._clock(),
-            session_id=self.session_id))
+            parent_id=t.parent_id, limit_price=t.limit_price, stop_price=t.stop_price,
+            take_profit=t.take_profit, stop_loss=t.stop_loss, trail_percent=t.trail_percent,
+            created=self._clock(), session_id=self.session_id))
+        return self._submit(t)
+
+    def _send_known(self, row: OrderRow, t: Ticket) -> OrderState | None:
+        if row.status in ("rejected", "expired"):
+            return None
+        try:
+            state = self.venue.resolve_order(row.client_id, row.symbol, row.created)
+        except OutcomeUnknownError as err:
+            logger.warning("order {}: outcome still unknown ({}); not resending", row.client_id, err)
+            return None
+        if state is not None:
+            self._learn_order(state, row)
+            return state
+        if row.status != "pending":
+            logger.warning("order {} is journaled {} but the venue does not show it", row.client_id, row.status)
+            return None
         return self._submit(t)
 
     def _submit(self, t: Ticket) -> OrderState | None:
@@ -135,8 +194,12 @@ class OrderRouter:
         return state
 
     def cancel_exits(self, symbol: str, side: str = "sell") -> list[str]:
-        """Cancel the venue's resting ``side`` exits on ``symbol`` (ours or left by an earlier run)."""
-        self._disarm(symbol)
+        """Cancel the venue's resting ``side`` exits on ``symbol`` (ours or left by an earlier run).
+
+        Returns the ids asked to cancel. Venues may cancel asynchronously (Alpaca answers
+        ``pending_cancel``, and the exit keeps holding the shares until it is final): use
+        :meth:`exits_cleared` before sending an order that needs those shares.
+        """
         done = []
         ours = {r.client_id: r for r in self.journal.orders(symbol=symbol)}
         for o in self.venue.open_orders():
@@ -144,23 +207,44 @@ class OrderRouter:
             if o.symbol != symbol or o.side != side or (row is not None and row.intent in ("entry", "exit")):
                 continue
             state = self.venue.cancel_order(o.client_order_id, symbol)
-            if row is not None and state is not None:
-                self.record_state(state)
+            if state is not None:
+                self._learn_order(state, ours.get(o.client_order_id))
             done.append(o.client_order_id)
         if done:
-            logger.info("{}: cancelled resting exits {}", symbol, ", ".join(done))
+            logger.info("{}: cancelling resting exits {}", symbol, ", ".join(done))
+        self._disarm(symbol)
         return done
+
+    def exits_cleared(self, symbol: str, ids: list[str], wait: float | None = None) -> bool:
+        """Return True once none of ``ids`` is open at the venue (waiting up to ``wait`` s)."""
+        deadline = time.monotonic() + (self.cancel_wait if wait is None else wait)
+        while True:
+            still = [cid for cid in ids if (s := self.venue.get_order(cid, symbol)) is not None and s.is_open]
+            for cid in ids:
+                if cid not in still and (s := self.venue.get_order(cid, symbol)) is not None:
+                    self._learn_order(s, self.journal.get_order(cid))
+            if not still or time.monotonic() >= deadline:
+                return not still
+            time.sleep(0.05)
 
     # ---- tracking -----------------------------------------------------------------------
     def poll(self, current_bar: pd.Timestamp | None = None) -> list[OrderEvent]:
         """Return new fills and final statuses; resolve orders whose send outcome was unknown.
 
-        Events found before a venue error are kept and returned by the next successful call.
+        One order's trouble (a venue error while checking it) is logged and leaves the rest of
+        the poll to go on; events found before a venue error are kept and returned by the next
+        successful call.
         """
         self.venue.sync()
+        self.handle_exit_reports()
         self.sync_fills()
         for row in self.journal.open_orders():
-            self._unreported += self._check(row, current_bar)
+            try:
+                self._unreported += self._check(row, current_bar)
+            except (FatalVenueError, TransientVenueError):
+                raise
+            except VenueError as err:
+                logger.warning("order {}: could not check it at the venue: {}", row.client_id, err)
         events, self._unreported = self._unreported, []
         return events
 
@@ -170,7 +254,7 @@ class OrderRouter:
         since = max(t for t in (last, self._since) if t is not None) if (last or self._since) else None
         events = []
         for f in self.venue.fills(since):
-            if not self.journal.add_fill(f, self.session_id):
+            if self.journal.has_fill(f.trade_id):
                 continue
             event = self._attribute(f)
             if event is not None:
@@ -183,81 +267,223 @@ class OrderRouter:
         comm = quote_commission(f)
         row = self.journal.get_order(f.client_order_id) if f.client_order_id else None
         if row is not None and row.parent_id is None:
-            self._add_fill(row, f, comm)
-            status = self._status(row)
-            if row.take_profit is not None or row.stop_loss is not None:
-                self._arm(row.symbol, row.client_id)
-            return OrderEvent(row.client_id, status, f.qty, f.price, comm, f.time)
+            update = _fill_update(row, f, comm)
+            armed = self.armed()
+            if (row.take_profit is not None or row.stop_loss is not None) and row.side == "buy":
+                armed[row.symbol] = row.client_id
+            self.journal.apply_fill(f, self.session_id, {row.client_id: update}, {ARMED_KEY: armed})
+            return OrderEvent(row.client_id, update["status"], f.qty, f.price, comm, f.time)
+        parent, kind = self._exit_parent(f, row)
+        if parent is None:
+            self.journal.apply_fill(f, self.session_id, {}, {})
+            logger.warning("fill {} of {} {} {} is not from an order of this bot", f.trade_id, f.side, f.qty, f.symbol)
+            return None
+        cid = f.client_order_id or f"{parent.client_id}-{kind}"
+        leg = row or self.journal.get_order(cid) or OrderRow(
+            client_id=cid, symbol=f.symbol, side=f.side, qty=f.qty, type="limit" if kind == "take_profit" else "stop",
+            status="new", intent=kind, bar_time=parent.bar_time, model_version=parent.model_version,
+            parent_id=parent.client_id, venue_id=f.venue_order_id, created=f.time, session_id=self.session_id)
+        update = _fill_update(leg, f, comm)
+        armed = self.armed()
+        if update["status"] == "filled" and armed.get(f.symbol) == parent.client_id:
+            armed.pop(f.symbol)
+        self.journal.apply_fill(f, self.session_id, {cid: update}, {ARMED_KEY: armed},
+                                new_rows=[] if row is not None or self.journal.get_order(cid) else [leg])
+        if update["status"] != "filled":
+            self._protect_remainder(parent, leg)
+        return OrderEvent(parent.client_id, update["status"], f.qty, f.price, comm, f.time, leg=kind)
+
+    def _exit_parent(self, f: Fill, row: OrderRow | None) -> tuple[OrderRow | None, str]:
+        """Return the entry an exit fill belongs to, and the exit kind."""
+        if row is not None and row.parent_id is not None:
+            return self.journal.get_order(row.parent_id), row.intent
         leg = leg_of(f.client_order_id)
         parent = self.journal.get_order(leg[0]) if leg else None
-        if parent is None:
-            parent = self._armed_parent(f.symbol)
-            if parent is None:
-                logger.warning("fill {} of {} {} {} is not from an order of this bot", f.trade_id, f.side,
-                               f.qty, f.symbol)
-                return None
-            leg = (parent.client_id, _nearest_exit(parent, f.price))
-        self._record_leg(parent, leg[1], f, comm)
-        self._disarm(f.symbol)
-        return OrderEvent(parent.client_id, "filled", f.qty, f.price, comm, f.time, leg=leg[1])
+        if parent is not None:
+            return parent, leg[1]  # type: ignore[index]
+        parent = self._armed_parent(f.symbol)  # a venue-named exit of the armed bracket
+        return parent, (_nearest_exit(parent, f.price) if parent is not None else "")
 
     def _check(self, row: OrderRow, current_bar: pd.Timestamp | None) -> list[OrderEvent]:
         state = self.venue.get_order(row.client_id, row.symbol)
+        if state is None and row.status == "pending":
+            return self._resolve_pending(row, current_bar)
         if state is None:
-            if row.status == "pending" and current_bar is not None and row.bar_time == current_bar:
-                logger.info("order {} never reached the venue; sending it now", row.client_id)
-                self.resend(row)
-                return []
-            if row.status == "pending":
-                logger.warning("order {} never reached the venue and its bar has passed: expired", row.client_id)
-                self.journal.update_order(row.client_id, status="expired")
-                return [] if row.parent_id else [OrderEvent(row.client_id, "expired")]
             return []
-        self.record_state(state)
-        if state.status in ("canceled", "rejected") and row.parent_id is None:
+        before = row.status
+        self._learn_order(state, row)
+        after = self.journal.get_order(row.client_id)
+        if row.parent_id is not None:
+            return []
+        if state.status in ("canceled", "rejected"):
             return [OrderEvent(row.client_id, state.status)]
+        if after is not None and after.status == "filled" and before != "filled" and after.filled_qty > 0 \
+                and abs(after.filled_qty - state.filled_qty) < 1e-12:
+            return [OrderEvent(row.client_id, "filled")]  # the venue filled a rounded size: complete it
         return []
+
+    def _resolve_pending(self, row: OrderRow, current_bar: pd.Timestamp | None) -> list[OrderEvent]:
+        """An order journaled but not found: find out whether it exists before resending it."""
+        try:
+            state = self.venue.resolve_order(row.client_id, row.symbol, row.created)
+        except OutcomeUnknownError as err:
+            logger.warning("order {}: still unknown at the venue ({}); not resending", row.client_id, err)
+            return []
+        if state is not None:
+            self._learn_order(state, row)
+            return []
+        if current_bar is not None and row.bar_time == current_bar:
+            logger.info("order {} never reached the venue; sending it now", row.client_id)
+            self.resend(row)
+            return []
+        logger.warning("order {} never reached the venue and its bar has passed: expired", row.client_id)
+        self.journal.update_order(row.client_id, status="expired")
+        return [] if row.parent_id else [OrderEvent(row.client_id, "expired")]
+
+    # ---- exits: rows, problems, protection ----------------------------------------------
+    def handle_exit_reports(self) -> None:
+        """Journal exits the venue client placed or failed to place, and act on failures."""
+        drain = getattr(self.venue, "exit_reports", None)
+        for report in (drain() if drain is not None else []):
+            try:
+                self._on_exit_report(report)
+            except (FatalVenueError, TransientVenueError):
+                raise
+            except VenueError as err:
+                logger.warning("exits of {}: {}", report.entry_id, err)
+
+    def _on_exit_report(self, report: Any) -> None:
+        entry = self.journal.get_order(report.entry_id)
+        if entry is None:
+            return
+        if report.kind == "placed":
+            self._exit_failures.pop(entry.client_id, None)
+            for leg in report.legs:
+                self._learn_order(leg, None, parent=entry)
+            self._arm(entry.symbol, entry.client_id)
+            self._clear_unprotected(entry.symbol)
+            return
+        for cid, kind, price in report.intended:
+            self.journal.record_order(_exit_row(entry, cid, kind, price, report.qty, self.session_id,
+                                                self._clock() or entry.updated))
+            if report.kind == "rejected":
+                self.journal.update_order(cid, status="rejected", error=str(report.error)[:400])
+        if report.kind == "rejected":
+            self._exit_failures.pop(entry.client_id, None)
+            self._raise_alert(entry.symbol, f"exits of {entry.client_id} rejected by the venue", str(report.error))
+            self.protect(entry, report.qty, self.on_exit_rejected)
+            return
+        n = self._exit_failures[entry.client_id] = self._exit_failures.get(entry.client_id, 0) + 1
+        if n == self.alert_after:
+            self._raise_alert(entry.symbol, f"exits of {entry.client_id} not placed after {n} polls",
+                              str(report.error))
+
+    def protect(self, entry: OrderRow, qty: float, mode: str) -> OrderState | None:
+        """Protect a held position whose exits are gone: a stop alone (``stop_only``) or flatten."""
+        held = self.venue.positions().get(entry.symbol, 0.0)
+        qty = min(qty, held) if held > 0 else 0.0
+        if qty <= 0:
+            self._clear_unprotected(entry.symbol)
+            return None
+        if mode == "stop_only" and entry.stop_loss is not None:
+            state = self.send(self._fallback(entry, "fs", qty, type="stop", stop_price=entry.stop_loss))
+            if state is not None:
+                self._arm(entry.symbol, entry.client_id)
+                self._clear_unprotected(entry.symbol)
+                return state
+            mode = "flatten"
+        if mode == "flatten":
+            state = self.send(self._fallback(entry, "fl", qty))
+            if state is not None:
+                self._clear_unprotected(entry.symbol)
+                return state
+        self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} from {entry.client_id}")
+        return None
+
+    def register_exits(self, entry: OrderRow, generation: int = 0) -> None:
+        """Have a venue that arms exits client-side arm ``entry``'s once it fills (no-op elsewhere)."""
+        register = getattr(self.venue, "register_exits", None)
+        if register is not None:
+            register(ticket_of(entry).request(), generation)
+
+    def rearm(self, entry: OrderRow, qty: float) -> None:
+        """Place a held position's missing exits anew: the whole bracket where the venue client
+        arms exits itself (new ids ``-tp<n>``/``-sl<n>``), else a stop alone."""
+        if getattr(self.venue, "register_exits", None) is None:
+            logger.warning("{}: exits of {} are missing at the venue; placing a stop", entry.symbol, entry.client_id)
+            self.protect(entry, qty, "stop_only")
+            return
+        gens = [int(m["gen"] or 0) for r in self.journal.orders(symbol=entry.symbol)
+                if r.parent_id == entry.client_id and (m := _LEG.match(r.client_id))]
+        logger.warning("{}: exits of {} are missing at the venue; arming them again", entry.symbol, entry.client_id)
+        self.register_exits(entry, max(gens) + 1 if gens else 0)
+
+    def _fallback(self, entry: OrderRow, kind: str, qty: float, **kw: Any) -> Ticket:
+        taken = {r.client_id for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id}
+        n = next(i for i in range(1, 10_000) if f"{entry.client_id}-{kind}{i}" not in taken)
+        return Ticket(f"{entry.client_id}-{kind}{n}", entry.symbol, "sell", qty, _KINDS[kind], bar_time=entry.bar_time,
+                      model_version=entry.model_version, parent_id=entry.client_id, **kw)
+
+    def _protect_remainder(self, entry: OrderRow, leg: OrderRow) -> None:
+        """A leg filled in part: if no stop is working for the rest, give it one."""
+        if leg.intent != "take_profit":
+            return  # a triggered stop is a market order: the rest is on its way out
+        open_ids = {o.client_order_id for o in self.venue.open_orders() if o.symbol == entry.symbol}
+        stops = [r for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id
+                 and r.intent == "stop_loss" and r.client_id in open_ids]
+        if stops:
+            return
+        if leg.client_id in open_ids:
+            self.cancel(leg.client_id, entry.symbol)
+            self.exits_cleared(entry.symbol, [leg.client_id])
+        logger.warning("{}: take-profit {} filled in part and its stop expired: protecting the rest",
+                       entry.symbol, leg.client_id)
+        self.protect(entry, self.venue.positions().get(entry.symbol, 0.0), self.on_exit_rejected)
+
+    def unprotected(self) -> dict[str, str]:
+        """Return symbol -> why, for positions journaled as held without working exits."""
+        return dict(self.journal.get_state(UNPROTECTED_KEY, {}))
+
+    def _raise_alert(self, symbol: str, title: str, text: str) -> None:
+        state = self.unprotected()
+        state[symbol] = f"{title}: {text}"[:300]
+        self.journal.put_state(UNPROTECTED_KEY, state)
+        logger.error("{}: position unprotected: {}: {}", symbol, title, text)
+        if self._alert is not None:
+            self._alert("critical", title, text)
+
+    def _clear_unprotected(self, symbol: str) -> None:
+        state = self.unprotected()
+        if state.pop(symbol, None) is not None:
+            self.journal.put_state(UNPROTECTED_KEY, state)
 
     # ---- journal helpers ------------------------------------------------------------------
     def record_state(self, s: OrderState) -> None:
+        """Journal what the venue says of one of our orders (and the exit legs it carries)."""
         row = self.journal.get_order(s.client_order_id)
+        if row is not None:
+            self._learn_order(s, row)
+
+    def _learn_order(self, s: OrderState, row: OrderRow | None, parent: OrderRow | None = None) -> None:
+        if row is None and parent is not None:
+            row = _exit_row(parent, s.client_order_id, _leg_kind(s, parent), s.limit_price or s.stop_price, s.qty,
+                            self.session_id, s.created or parent.updated)
+            self.journal.record_order(row)
         if row is None:
             return
         status = s.status
         if status == "filled" and row.filled_qty + 1e-12 < s.filled_qty:
             status = "partially_filled"  # filled at the venue; its fills are journaled by poll()
-        if row.status in FINAL and row.status != "filled" and status != row.status:
-            return
-        self.journal.update_order(s.client_order_id, status=status, venue_id=s.venue_id, updated=s.updated)
-
-    def _status(self, row: OrderRow) -> str:
-        """Return the order's status after a fill: the venue's word (it may have rounded the size)."""
-        mine = self.journal.get_order(row.client_id)
-        if mine is None or mine.status == "filled":
-            return "filled"
-        state = self.venue.get_order(row.client_id, row.symbol)
-        if state is not None and state.status == "filled":
-            self.journal.update_order(row.client_id, status="filled", qty=state.qty)
-            return "filled"
-        return mine.status
-
-    def _add_fill(self, row: OrderRow, f: Fill, comm: float) -> None:
-        qty = row.filled_qty + f.qty
-        avg = ((row.avg_price or 0.0) * row.filled_qty + f.price * f.qty) / qty
-        status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
-        self.journal.update_order(row.client_id, filled_qty=qty, avg_price=avg, status=status,
-                                  commission=row.commission + comm, venue_id=f.venue_order_id, updated=f.time)
-
-    def _record_leg(self, parent: OrderRow, kind: str, f: Fill, comm: float) -> None:
-        cid = f.client_order_id or f"{parent.client_id}-{kind}"
-        if self.journal.get_order(cid) is None:
-            self.journal.record_order(OrderRow(
-                client_id=cid, symbol=f.symbol, side=f.side, qty=f.qty,
-                type="limit" if kind == "take_profit" else "stop", status="new",
-                intent=kind, bar_time=parent.bar_time, model_version=parent.model_version,
-                parent_id=parent.client_id, venue_id=f.venue_order_id, created=f.time,
-                session_id=self.session_id))
-        self._add_fill(self.journal.get_order(cid), f, comm)  # type: ignore[arg-type]
+        changes: dict[str, Any] = dict(venue_id=s.venue_id, updated=s.updated)
+        if not (row.status in FINAL and row.status != "filled" and status != row.status):
+            changes["status"] = status
+        if s.qty and abs(s.qty - row.qty) > 1e-12 and row.filled_qty <= s.qty + 1e-12:
+            changes["qty"] = s.qty  # the venue rounded the size to its increment
+            if status == "filled" and abs(row.filled_qty - s.filled_qty) < 1e-12:
+                changes["status"] = "filled"
+        self.journal.update_order(s.client_order_id, **changes)
+        for leg in s.legs:  # exits the venue created with this order (Alpaca bracket legs)
+            self._learn_order(leg, self.journal.get_order(leg.client_order_id), parent=row)
 
     def _arm(self, symbol: str, parent: str) -> None:
         armed = self.journal.get_state(ARMED_KEY, {})
@@ -273,9 +499,12 @@ class OrderRouter:
         """Return symbol -> entry id of brackets whose exits are (believed) working."""
         return dict(self.journal.get_state(ARMED_KEY, {}))
 
-    def _armed_parent(self, symbol: str) -> OrderRow | None:
+    def armed_entry(self, symbol: str) -> OrderRow | None:
+        """Return the entry whose exits are (believed) working on ``symbol``."""
         cid = self.armed().get(symbol)
         return self.journal.get_order(cid) if cid else None
+
+    _armed_parent = armed_entry
 
     def _clock(self) -> pd.Timestamp | None:
         try:
@@ -288,7 +517,32 @@ def ticket_of(row: OrderRow) -> Ticket:
     """Return the ticket a journaled order was sent with."""
     return Ticket(row.client_id, row.symbol, row.side, row.qty, row.intent, row.type, row.limit_price,
                   row.stop_price, row.take_profit, row.stop_loss, row.trail_percent, row.bar_time,
-                  row.model_version)
+                  row.model_version, row.parent_id)
+
+
+def _fill_update(row: OrderRow, f: Fill, comm: float) -> dict[str, Any]:
+    """Return the order changes one trade makes: cumulative size, average price, commission."""
+    qty = row.filled_qty + f.qty
+    avg = ((row.avg_price or 0.0) * row.filled_qty + f.price * f.qty) / qty
+    status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
+    return dict(filled_qty=qty, avg_price=avg, status=status, commission=row.commission + comm,
+                venue_id=f.venue_order_id, updated=f.time)
+
+
+def _exit_row(entry: OrderRow, cid: str, kind: str, price: float | None, qty: float,
+              session_id: int | None, created: pd.Timestamp | None) -> OrderRow:
+    return OrderRow(client_id=cid, symbol=entry.symbol, side="sell" if entry.side == "buy" else "buy", qty=qty,
+                    type="limit" if kind == "take_profit" else "stop", status="new", intent=kind,
+                    bar_time=entry.bar_time, model_version=entry.model_version, parent_id=entry.client_id,
+                    limit_price=price if kind == "take_profit" else None,
+                    stop_price=price if kind != "take_profit" else None, created=created, session_id=session_id)
+
+
+def _leg_kind(s: OrderState, parent: OrderRow) -> str:
+    leg = leg_of(s.client_order_id)
+    if leg is not None:
+        return leg[1]
+    return "take_profit" if s.limit_price is not None else "stop_loss"
 
 
 def _nearest_exit(parent: OrderRow, price: float) -> str:

@@ -19,6 +19,7 @@ from bot.engine.live_broker import LiveBroker
 from bot.engine.live_cerebro import live_cerebro
 from bot.errors import VenueError
 from bot.ledger import Ledger, OpenTrade
+from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import Journal
 from bot.live.killswitch import KillSwitch
@@ -59,13 +60,16 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
                 max_bars: int | None = None, stop: threading.Event | None = None) -> SessionResult:
     """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``."""
     stop = stop or threading.Event()
+    journal.lock(cfg.name)  # one live session per journal and config name (run_live.py took it already)
     life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
     strategy = life.guard(build_strategy(cfg))  # drift decisions act on the strategy's intents
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
-    router = OrderRouter(venue, journal, sid, since=_since(journal, clock))
+    router = OrderRouter(venue, journal, sid, since=_since(journal, clock), on_exit_rejected=cfg.live.on_exit_rejected,
+                         alert=life.alerter.send, alert_after=cfg.live.exit_alert_after,
+                         cancel_wait=cfg.live.cancel_wait_seconds)
     report = reconcile(venue, journal, router, last_bar, clock)
     signals_sink = SignalSink(journal, sid)
     poller = BarPoller(venue, cfg.data.symbols, cfg.data.timeframe, strategy, wait=wait,
@@ -202,6 +206,7 @@ def _shut_down(cfg: Config, router: OrderRouter, journal: Journal, sid: int, sta
         router.sync_fills(queue=False)
         clock = router.venue.clock()
         journal.snapshot_positions(clock, router.venue.positions(), sid)
+        log_audit(router.venue, journal)  # the journal must equal the venue (python -m bot.live audit)
     except VenueError as err:  # the journal is reconciled at the next start anyway
         logger.warning("could not finish the shutdown at the venue: {}", err)
     journal.end_session(sid, clock, status)

@@ -6,6 +6,12 @@ one exit is given). Errors are mapped by HTTP status and Alpaca's JSON ``code``:
 429 -> RateLimitedError (Retry-After honoured), 5xx / timeouts / dropped connections ->
 TransientVenueError, 401 and 403 (except an order's 40310000 "insufficient buying power or
 qty") -> FatalVenueError, 400/403-40310000/422 on an order -> OrderRejectedError.
+
+Orders follow the asset's rules before they are sent (``GET /v2/assets/{symbol}``, cached per
+symbol): prices on the grid (US equities $0.01, $0.0001 below $1.00; crypto the asset's
+``price_increment``), whole shares unless ``fractionable``, crypto sizes floored to
+``min_trade_increment`` and at least ``min_order_size``. An order that cannot meet them is an
+OrderRejectedError raised here, without a request.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from alpaca.trading.requests import (
 from requests.adapters import HTTPAdapter
 
 from bot.errors import (
+    ConfigError,
+    DuplicateOrderError,
     FatalVenueError,
     OrderRejectedError,
     RateLimitedError,
@@ -43,7 +51,14 @@ from bot.errors import (
 from bot.venues.alpaca_data import alpaca_timeframe
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
 from bot.venues.credentials import AlpacaCredentials, scrub
-from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
+from bot.venues.increments import floor_size, round_equity_price, round_price
+from bot.venues.retry import (
+    RetryPolicy,
+    Sleep,
+    call_with_retry,
+    lookup_over_grace,
+    submit_idempotently,
+)
 from bot.venues.types import Account, Fill, OrderRequest, OrderState
 
 T = TypeVar("T")
@@ -51,6 +66,7 @@ _REJECT_CODE = 40310000  # "insufficient buying power" / "insufficient qty": an 
 _CANCELED = {"canceled", "expired", "replaced"}
 _REJECTED = {"rejected", "suspended"}
 _CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+_ORDER_PAGE = 500  # most orders Alpaca lists per request
 
 
 class _NotFound(VenueError):
@@ -116,7 +132,15 @@ def _state(order: Any) -> OrderState:
         status=status,  # type: ignore[arg-type]
         created=to_utc(order.created_at),
         updated=to_utc(order.updated_at),
+        legs=tuple(_state(leg) for leg in (getattr(order, "legs", None) or ())),
+        limit_price=float(order.limit_price) if getattr(order, "limit_price", None) else None,
+        stop_price=float(order.stop_price) if getattr(order, "stop_price", None) else None,
     )
+
+
+def _value(x: Any) -> str:
+    """Return an enum's value (or the plain string)."""
+    return str(getattr(x, "value", x))
 
 
 def _with_slash(symbol: str) -> str:
@@ -162,6 +186,7 @@ class AlpacaVenue:
         self._sleep = sleep
         self._feed = feed
         self._known: dict[str, tuple[str, str]] = {}  # venue id -> (client id, symbol)
+        self._assets: dict[str, Any] = {}  # symbol -> alpaca-py Asset (trading rules)
 
     # ---- error translation ------------------------------------------------------------
     def _call(self, op: str, fn: Callable[[], T]) -> T:
@@ -186,6 +211,8 @@ class AlpacaVenue:
             return RateLimitedError(text, retry_after=_retry_after(err))
         if status is not None and (status >= 500 or status == 408):
             return TransientVenueError(text)
+        if op == "submit" and status == 422 and "must be unique" in str(err):
+            return DuplicateOrderError(text)  # Alpaca names no code of its own for a reused id
         if op == "submit" and (status in (400, 422) or (status == 403 and code == _REJECT_CODE)):
             return OrderRejectedError(text)
         if status == 404 or (op == "cancel" and status == 422):  # 422: no longer cancelable
@@ -266,6 +293,18 @@ class AlpacaVenue:
         self._known[state.venue_id] = (state.client_order_id, state.symbol)
         return state
 
+    def resolve_order(
+        self, client_order_id: str, symbol: str | None = None, since: pd.Timestamp | None = None
+    ) -> OrderState | None:
+        """Find an order whose send outcome is unknown: ``lookup_tries`` lookups, spaced out.
+
+        Alpaca refuses a reused client order id for good ("client_order_id must be unique"),
+        so a resend after this returns None cannot create a second order.
+        """
+        return lookup_over_grace(
+            lambda: self.get_order(client_order_id), policy=self._retry, sleep=self._sleep
+        )
+
     def get_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """Return the order with this client id (``/v2/orders:by_client_order_id``)."""
         return call_with_retry(
@@ -292,6 +331,27 @@ class AlpacaVenue:
         orders = self._retrying("open_orders", lambda: self._trading.get_orders(flt))
         return [_state(o) for o in orders]
 
+    def orders(self, since: pd.Timestamp | None = None) -> list[OrderState]:
+        """Return every order submitted at or after ``since`` (``/v2/orders?status=all``), legs flat.
+
+        Pages of 500 in ascending submission time; ``after`` is exclusive, so each next page
+        starts 1 ms before the last order seen (orders sharing a time are not skipped) and
+        repeats are dropped by order id.
+        """
+        start = None if since is None else to_utc(since) - pd.Timedelta(1, "ms")
+        seen: dict[str, OrderState] = {}
+        while True:
+            flt = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=_ORDER_PAGE, nested=False,
+                                   direction=Sort.ASC, after=None if start is None else start.to_pydatetime())
+            page = [_state(o) for o in self._retrying("orders", lambda f=flt: self._trading.get_orders(f))]
+            fresh = [o for o in page if o.venue_id not in seen]
+            seen.update((o.venue_id, o) for o in fresh)
+            if len(page) < _ORDER_PAGE or not fresh:
+                break
+            start = max(o.created for o in page if o.created is not None) - pd.Timedelta(1, "ms")
+        out = [o for o in seen.values() if since is None or o.created is None or o.created >= to_utc(since)]
+        return sorted(out, key=lambda o: (o.created or pd.Timestamp(0, tz="UTC"), o.venue_id))
+
     def fills(self, since: pd.Timestamp | None = None) -> list[Fill]:
         """Return executions from the account's FILL activities."""
         params: dict[str, Any] = {"direction": "asc", "page_size": 100}
@@ -310,6 +370,30 @@ class AlpacaVenue:
     def sync(self) -> None:
         """Nothing to do: Alpaca runs bracket exits itself."""
 
+    def check_tradable(
+        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool
+    ) -> None:
+        """Raise ConfigError (key path) if an asset is unknown, not tradable or cannot carry
+        the configured exits or fractional sizes (read from ``/v2/assets``, not from names)."""
+        for symbol in symbols:
+            try:
+                asset = self._asset(symbol)
+            except _NotFound:
+                raise ConfigError("data.symbols", f"{symbol} is not an asset at alpaca") from None
+            if not asset.tradable or _value(asset.status) != "active":
+                raise ConfigError("data.symbols", f"{symbol} is not tradable at alpaca")
+            crypto = _value(asset.asset_class) == "crypto"
+            if (stop_loss or take_profit) and crypto:
+                key = "risk.stop_loss" if stop_loss else "risk.take_profit"
+                raise ConfigError(
+                    key, f"{symbol}: Alpaca takes bracket orders for equities only (asset class crypto)"
+                )
+            if fractional and not crypto and not asset.fractionable:
+                raise ConfigError(
+                    "broker.fractional",
+                    f"{symbol} is not fractionable at alpaca; set broker.fractional: false",
+                )
+
     # ---- helpers --------------------------------------------------------------------
     def _lookup(self, client_order_id: str) -> OrderState | None:
         try:
@@ -320,13 +404,60 @@ class AlpacaVenue:
             return None
         return _state(order)
 
+    def _asset(self, symbol: str) -> Any:
+        """Return the asset (trading rules) of ``symbol``, read once per symbol."""
+        if symbol not in self._assets:
+            self._assets[symbol] = self._retrying("asset", lambda: self._trading.get_asset(symbol))
+        return self._assets[symbol]
+
+    def _order_asset(self, req: OrderRequest) -> Any:
+        try:
+            asset = self._asset(req.symbol)
+        except _NotFound:
+            raise OrderRejectedError(
+                f"alpaca submit {req.client_order_id}: unknown asset {req.symbol}"
+            ) from None
+        if not asset.tradable:
+            raise OrderRejectedError(
+                f"alpaca submit {req.client_order_id}: {req.symbol} is not tradable"
+            )
+        return asset
+
+    def _qty(self, req: OrderRequest, asset: Any) -> float:
+        """Return ``req.qty`` on the asset's size grid; OrderRejectedError if nothing is left."""
+        qty, where = float(req.qty), f"alpaca submit {req.client_order_id}"
+        if _value(asset.asset_class) == "crypto":
+            qty = floor_size(qty, asset.min_trade_increment)
+            least = float(asset.min_order_size or 0)
+            if qty <= 0 or qty < least:
+                raise OrderRejectedError(f"{where}: qty {req.qty:g} {req.symbol} is below the asset's "
+                                         f"min_order_size {least:g}")
+            return qty
+        if not asset.fractionable:
+            qty = floor_size(qty, 1.0)
+        if qty <= 0:
+            raise OrderRejectedError(f"{where}: qty {req.qty:g} {req.symbol} is less than one share "
+                                     "and the asset is not fractionable")
+        return qty
+
+    @staticmethod
+    def _price(price: float | None, asset: Any) -> float | None:
+        """Return ``price`` on the asset's grid (equities: penny / sub-$1 rule; crypto: its increment)."""
+        if price is None:
+            return None
+        if _value(asset.asset_class) == "crypto":
+            return round_price(price, asset.price_increment)
+        return round_equity_price(price)
+
     def _sdk_request(self, req: OrderRequest) -> Any:
-        crypto = "/" in req.symbol
-        fractional = not float(req.qty).is_integer()
+        asset = self._order_asset(req)
+        crypto = _value(asset.asset_class) == "crypto"
+        qty = self._qty(req, asset)
+        fractional = not qty.is_integer()
         tif = TimeInForce.DAY if (fractional and not crypto) else TimeInForce.GTC
         fields: dict[str, Any] = dict(
             symbol=req.symbol,
-            qty=req.qty,
+            qty=qty,
             side=OrderSide(req.side),
             time_in_force=tif,
             client_order_id=req.client_order_id,
@@ -335,14 +466,14 @@ class AlpacaVenue:
             both = req.take_profit is not None and req.stop_loss is not None
             fields["order_class"] = OrderClass.BRACKET if both else OrderClass.OTO
             if req.take_profit is not None:
-                fields["take_profit"] = TakeProfitRequest(limit_price=req.take_profit)
+                fields["take_profit"] = TakeProfitRequest(limit_price=self._price(req.take_profit, asset))
             if req.stop_loss is not None:
-                fields["stop_loss"] = StopLossRequest(stop_price=req.stop_loss)
+                fields["stop_loss"] = StopLossRequest(stop_price=self._price(req.stop_loss, asset))
         try:
             if req.type == "limit":
-                return LimitOrderRequest(**fields, limit_price=req.limit_price)
+                return LimitOrderRequest(**fields, limit_price=self._price(req.limit_price, asset))
             if req.type == "stop":
-                return StopOrderRequest(**fields, stop_price=req.stop_price)
+                return StopOrderRequest(**fields, stop_price=self._price(req.stop_price, asset))
             return MarketOrderRequest(**fields)
         except ValueError as err:
             raise OrderRejectedError(

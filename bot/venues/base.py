@@ -25,7 +25,14 @@ class VenueClient(Protocol):
     Every method talks to the venue (the venue is the source of truth) and raises only
     :mod:`bot.errors` venue errors: ``TransientVenueError`` / ``RateLimitedError`` once
     retries are exhausted, ``OrderRejectedError`` for a refused order, ``FatalVenueError``
-    for auth/permission problems.
+    for auth/permission problems. Optional: :class:`OrderHistory` (``orders(since)``).
+
+    Optional ``check_tradable(symbols, *, stop_loss, take_profit, fractional)`` (looked up with
+    ``getattr`` at start-up; the paper venue has none): raise ConfigError naming the key path
+    unless the venue trades every symbol with these exits and sizes, as the venue itself reports
+    it (Alpaca assets, the exchange's market info). Adapters put prices and sizes on the
+    instrument's grid before sending (:mod:`bot.venues.increments`) and reject an order below
+    the instrument's minimums with OrderRejectedError, without a request.
     """
 
     name: str
@@ -60,6 +67,18 @@ class VenueClient(Protocol):
         """Return the order with this client id, or None if the venue does not know it."""
         ...
 
+    def resolve_order(
+        self, client_order_id: str, symbol: str | None = None, since: pd.Timestamp | None = None
+    ) -> OrderState | None:
+        """Find an order whose send outcome is unknown (sent at or after ``since``).
+
+        Return its state, or None only when the venue surely does not have it (looked up over a
+        grace period; on venues that let a client id be reused, no unexplained trade since
+        ``since``). Raise :class:`~bot.errors.OutcomeUnknownError` when that cannot be told yet:
+        the caller must not resend.
+        """
+        ...
+
     def cancel_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """Cancel the order if it is open; return its state afterwards (None if unknown)."""
         ...
@@ -78,6 +97,19 @@ class VenueClient(Protocol):
 
     def sync(self) -> None:
         """Advance client-side order emulation (no-op where the venue does it natively)."""
+        ...
+
+
+@runtime_checkable
+class OrderHistory(Protocol):
+    """Optional part of a venue client: the order history, for the journal audit.
+
+    Alpaca, CCXT and paper clients implement it; ``isinstance(venue, OrderHistory)`` tells.
+    """
+
+    def orders(self, since: pd.Timestamp | None = None) -> list[OrderState]:
+        """Return every order created at or after ``since`` (all if None), open and closed,
+        bracket exits included as orders of their own (flat, not nested), oldest first."""
         ...
 
 

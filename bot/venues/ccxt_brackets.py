@@ -19,11 +19,22 @@ from typing import Any
 
 from loguru import logger
 
-from bot.errors import TransientVenueError
+from bot.errors import OrderRejectedError, TransientVenueError
 from bot.venues.retry import submit_idempotently
-from bot.venues.types import OrderRequest, OrderState
+from bot.venues.types import ExitReport, OrderRequest, OrderState
 
-NATIVE_OCO = frozenset({"binance"})  # exchanges whose OCO order list we know how to place
+OCO_METHOD = "privatePostOrderListOco"  # Binance POST /api/v3/orderList/oco, as ccxt names it
+
+
+def has_oco_endpoint(ex: Any) -> bool:
+    """Return True if the ccxt exchange (class or instance) has the OCO order-list endpoint."""
+    return callable(getattr(ex, OCO_METHOD, None))
+
+
+def oco_allowed(ex: Any, market: dict) -> bool:
+    """Return True if ``market`` takes OCO order lists: its exchange info says ``ocoAllowed``
+    (Binance exchangeInfo) and the exchange has the endpoint."""
+    return bool((market.get("info") or {}).get("ocoAllowed")) and has_oco_endpoint(ex)
 
 
 class BracketExits:
@@ -34,17 +45,73 @@ class BracketExits:
     name: str
 
     def sync(self) -> None:
-        """Place the exits of bracket entries that have filled since the last call."""
+        """Place the exits of bracket entries that have filled since the last call.
+
+        Never raises for one entry's exits: each attempt (one per entry and call, so a failing
+        endpoint cannot stall the caller) ends as an :class:`ExitReport` for
+        :meth:`exit_reports`; a transient failure keeps the entry registered for the next call.
+        """
         for cid, req in list(self._brackets.items()):
-            entry = self.get_order(cid, req.symbol)
-            if entry is None or (not entry.is_open and entry.filled_qty == 0):
+            try:
+                entry = self.get_order(cid, req.symbol)
+                if entry is None or (not entry.is_open and entry.filled_qty == 0):
+                    self._brackets.pop(cid)
+                elif not entry.is_open:
+                    self._arm_exits(req, entry)
+                    self._brackets.pop(cid)
+            except OrderRejectedError as err:
                 self._brackets.pop(cid)
-            elif not entry.is_open:
-                self._arm_exits(req, entry)
-                self._brackets.pop(cid)
+                self._report(ExitReport("rejected", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
+                                        self._intended(req), error=str(err)))
+            except TransientVenueError as err:
+                self._report(ExitReport("failed", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
+                                        self._intended(req), error=str(err)))
+
+    def register_exits(self, req: OrderRequest, generation: int = 0) -> None:
+        """Arm ``req``'s exits at the next :meth:`sync` once it has filled (again, after a restart).
+
+        ``generation`` > 0 names the exits ``<id>-tp<n>`` / ``-sl<n>``: exits placed anew after
+        earlier ones were cancelled or refused get ids of their own.
+        """
+        self._brackets[req.client_order_id] = req
+        self._generations()[req.client_order_id] = generation
+
+    def exit_reports(self) -> list[ExitReport]:
+        """Return (and forget) what :meth:`sync` did about exits since the last call."""
+        reports = getattr(self, "_exit_reports", [])
+        self._exit_reports: list[ExitReport] = []
+        return reports
+
+    def _report(self, report: ExitReport) -> None:
+        if not hasattr(self, "_exit_reports"):
+            self._exit_reports = []
+        self._exit_reports.append(report)
+        if report.kind != "placed":
+            logger.warning("{}: exits of {} {}: {}", self.name, report.entry_id, report.kind, report.error)
+
+    def _generations(self) -> dict[str, int]:
+        if not hasattr(self, "_generation"):
+            self._generation: dict[str, int] = {}
+        return self._generation
+
+    def _leg_ids(self, req: OrderRequest) -> tuple[str, str]:
+        n = self._generations().get(req.client_order_id, 0)
+        tag = str(n) if n else ""
+        return f"{req.client_order_id}-tp{tag}", f"{req.client_order_id}-sl{tag}"
+
+    def _intended(self, req: OrderRequest) -> tuple[tuple[str, str, float], ...]:
+        tp_id, sl_id = self._leg_ids(req)
+        out = []
+        if req.take_profit is not None:
+            out.append((tp_id, "take_profit", float(req.take_profit)))
+        if req.stop_loss is not None:
+            out.append((sl_id, "stop_loss", float(req.stop_loss)))
+        return tuple(out)
 
     def _arm_exits(self, req: OrderRequest, entry: OrderState) -> None:
         """Place the exits of a filled bracket entry for the base amount actually received."""
+        if not hasattr(self, "_exit_qty"):
+            self._exit_qty: dict[str, float] = {}
         market = self._market(req.symbol)
         qty = entry.filled_qty
         if req.side == "buy":
@@ -54,9 +121,11 @@ class BracketExits:
                 for t in trades
                 if t.get("fee") and t["fee"].get("currency") == market["base"]
             )
+        self._exit_qty[req.client_order_id] = qty
         amount = float(self._call("bracket", lambda: self._ex.amount_to_precision(req.symbol, qty)))
+        self._exit_qty[req.client_order_id] = amount
         side = "sell" if req.side == "buy" else "buy"
-        tp_id, sl_id = f"{req.client_order_id}-tp", f"{req.client_order_id}-sl"
+        tp_id, sl_id = self._leg_ids(req)
         if req.take_profit is not None and req.stop_loss is not None:
             send = lambda: self._place_oco(market, side, amount, req, tp_id, sl_id)  # noqa: E731
             first = tp_id
@@ -66,24 +135,28 @@ class BracketExits:
         submit_idempotently(
             send,
             lambda: self._lookup(first, req.symbol),
-            policy=self._retry,
+            policy=self._retry.model_copy(update={"attempts": 1}),  # once per sync: never stall the poll
             sleep=self._sleep,
             what=f"{self.name} exits {req.client_order_id}",
         )
+        ids = {self._remember(c, req.symbol) for c in (tp_id, sl_id)}
+        opened = self._retrying("open_orders", lambda: self._ex.fetch_open_orders(req.symbol))
+        legs = tuple(self._state(o, req.symbol) for o in opened if o.get("clientOrderId") in ids)
+        self._report(ExitReport("placed", req.client_order_id, req.symbol, amount, self._intended(req), legs))
         logger.info("{}: exits armed for {} ({} {})", self.name, req.client_order_id, side, amount)
 
     def _place_exit(
         self, market: dict, side: str, amount: float, req: OrderRequest, cid: str
     ) -> OrderState:
+        tp = self.price_on_tick(req.symbol, req.take_profit)
+        sl = self.price_on_tick(req.symbol, req.stop_loss)
+        exit_price = tp if tp is not None else sl
+        amount = self.checked_amount(market, amount, [exit_price], [], f"exit {cid}")
         vid = self._remember(cid, req.symbol)
-        if req.take_profit is not None:
-            kind, price, params = "limit", req.take_profit, {"clientOrderId": vid}
+        if tp is not None:
+            kind, price, params = "limit", tp, {"clientOrderId": vid}
         else:
-            kind, price, params = (
-                "market",
-                None,
-                {"clientOrderId": vid, "triggerPrice": req.stop_loss},
-            )
+            kind, price, params = "market", None, {"clientOrderId": vid, "triggerPrice": sl}
         order = self._call(
             "submit",
             lambda: self._ex.create_order(market["symbol"], kind, side, amount, price, params),
@@ -93,15 +166,18 @@ class BracketExits:
     def _place_oco(
         self, market: dict, side: str, amount: float, req: OrderRequest, tp_id: str, sl_id: str
     ) -> OrderState:
+        tp_price = self.price_on_tick(req.symbol, req.take_profit)
+        sl_price = self.price_on_tick(req.symbol, req.stop_loss)
+        amount = self.checked_amount(market, amount, [tp_price, sl_price], [], f"exits {req.client_order_id}")
         tp_vid, sl_vid = self._remember(tp_id, req.symbol), self._remember(sl_id, req.symbol)
         tp = {
             "Type": "LIMIT_MAKER",
-            "Price": self._ex.price_to_precision(req.symbol, req.take_profit),
+            "Price": self._ex.price_to_precision(req.symbol, tp_price),
             "ClientOrderId": tp_vid,
         }
         sl = {
             "Type": "STOP_LOSS",
-            "StopPrice": self._ex.price_to_precision(req.symbol, req.stop_loss),
+            "StopPrice": self._ex.price_to_precision(req.symbol, sl_price),
             "ClientOrderId": sl_vid,
         }
         above, below = (tp, sl) if side == "sell" else (sl, tp)

@@ -29,14 +29,16 @@ from loguru import logger
 
 from bot.errors import (
     ConfigError,
+    DuplicateOrderError,
     FatalVenueError,
     OrderRejectedError,
+    OutcomeUnknownError,
     RateLimitedError,
     TransientVenueError,
     VenueError,
 )
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
-from bot.venues.ccxt_brackets import NATIVE_OCO, BracketExits
+from bot.venues.ccxt_brackets import BracketExits, has_oco_endpoint, oco_allowed
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
 from bot.venues.types import Account, Fill, OrderRequest, OrderState
@@ -57,10 +59,20 @@ _STATUS = {
     "rejected": "rejected",
 }
 _PAGE = 1000
+_DAY_MS = 86_400_000
 
 
 class _NotFound(VenueError):
     """The exchange does not know the order: the caller turns it into None."""
+
+
+def _duplicate(err: Exception) -> bool:
+    """Return True if the exchange refused an order for reusing an open order's client id.
+
+    ccxt maps it to DuplicateOrderId on some exchanges; Binance answers -2010 "Duplicate order
+    sent." (the same code as insufficient balance), so its message is the only tell.
+    """
+    return isinstance(err, ccxt.DuplicateOrderId) or "Duplicate order sent" in str(err)
 
 
 def venue_client_id(client_order_id: str) -> str:
@@ -68,6 +80,12 @@ def venue_client_id(client_order_id: str) -> str:
     if _ID_OK.fullmatch(client_order_id):
         return client_order_id
     return "mp-" + hashlib.sha256(client_order_id.encode()).hexdigest()[:32]
+
+
+def exchange_has_oco(exchange: str) -> bool:
+    """Return True if ccxt's ``exchange`` class has an OCO order-list endpoint (no network)."""
+    cls = getattr(ccxt, exchange, None)
+    return isinstance(cls, type) and issubclass(cls, ccxt.Exchange) and has_oco_endpoint(cls)
 
 
 def override_origins(urls: Any, api_url: str) -> Any:
@@ -137,7 +155,9 @@ class CcxtVenue(BracketExits):
             return FatalVenueError(text)
         if isinstance(err, ccxt.OrderNotFound):
             return _NotFound(text)
-        if op == "submit" and isinstance(
+        if op == "submit" and _duplicate(err):
+            return DuplicateOrderError(text)
+        if op in ("submit", "bracket") and isinstance(  # "bracket": sizing a filled entry's exits
             err, ccxt.InvalidOrder | ccxt.InsufficientFunds | ccxt.BadRequest
         ):
             return OrderRejectedError(text)
@@ -218,25 +238,25 @@ class CcxtVenue(BracketExits):
 
     def submit_order(self, req: OrderRequest) -> OrderState:
         """Send ``req`` at most once; register its exits (see the module doc) if a bracket."""
-        if (
-            req.take_profit is not None
-            and req.stop_loss is not None
-            and self.name not in NATIVE_OCO
-        ):
-            raise OrderRejectedError(
-                f"{self.name}: bracket with two exits needs an OCO order "
-                f"list; supported on {sorted(NATIVE_OCO)}"
-            )
+        two_exits = req.take_profit is not None and req.stop_loss is not None
+        if two_exits and not has_oco_endpoint(self._ex):
+            raise OrderRejectedError(f"{self.name}: bracket with two exits needs an OCO order list")
         market = self._market(req.symbol, for_order=True)
-        vid = self._remember(req.client_order_id, req.symbol)
-        amount = float(
-            self._call("submit", lambda: self._ex.amount_to_precision(req.symbol, req.qty))
-        )
-        kind, price, params = "market", None, {"clientOrderId": vid}
+        if two_exits and not oco_allowed(self._ex, market):
+            raise OrderRejectedError(
+                f"{self.name} submit {req.client_order_id}: {req.symbol} takes no OCO order list "
+                f"(market info ocoAllowed={market.get('info', {}).get('ocoAllowed')}), needed for two exits"
+            )
+        kind, price, params = "market", None, {"clientOrderId": venue_client_id(req.client_order_id)}
         if req.type == "limit":
-            kind, price = "limit", req.limit_price
+            kind, price = "limit", self.price_on_tick(req.symbol, req.limit_price)
         elif req.type == "stop":
-            params["triggerPrice"] = req.stop_price
+            params["triggerPrice"] = self.price_on_tick(req.symbol, req.stop_price)
+        exits = [p for p in (req.take_profit, req.stop_loss) if p is not None]
+        amount = self.checked_amount(
+            market, req.qty, [price or params.get("triggerPrice")], exits, f"submit {req.client_order_id}"
+        )
+        vid = self._remember(req.client_order_id, req.symbol)
 
         def send() -> OrderState:
             created = self._call(
@@ -253,6 +273,9 @@ class CcxtVenue(BracketExits):
             policy=self._retry,
             sleep=self._sleep,
             what=f"{self.name} submit {req.client_order_id}",
+            resolve=lambda t0=time.monotonic(): self.resolve_order(
+                req.client_order_id, req.symbol, self._sent_at(t0)
+            ),
         )
         if req.is_bracket:
             self._brackets[req.client_order_id] = req
@@ -280,6 +303,60 @@ class CcxtVenue(BracketExits):
                 return state
         return None
 
+    def resolve_order(
+        self, client_order_id: str, symbol: str | None = None, since: pd.Timestamp | int | None = None
+    ) -> OrderState | None:
+        """Find an order whose send outcome is unknown; None only if the venue surely lacks it.
+
+        Binance answers -2013 "Order does not exist" for a while after accepting an order, and
+        a filled order's client id may be reused, so a single failed lookup proves nothing. The
+        order is looked up by client id and among the open orders ``lookup_tries`` times,
+        ``lookup_interval`` s apart; then every trade on the symbol since ``since`` (the send)
+        must belong to a known order. A trade of an order that cannot be shown yet raises
+        :class:`~bot.errors.OutcomeUnknownError`: the caller must not resend.
+        """
+        sym = symbol or self._symbol_of.get(client_order_id) or self.symbols[0]
+        vid = venue_client_id(client_order_id)
+        policy = self._retry
+        for n in range(policy.lookup_tries):
+            state = self._retrying_lookup(client_order_id, sym)
+            if state is None:
+                opened = self._retrying("open_orders", lambda: self._ex.fetch_open_orders(sym))
+                found = [o for o in opened if o.get("clientOrderId") == vid]
+                state = self._state(found[0], sym) if found else None
+            if state is not None:
+                return state
+            if n + 1 < policy.lookup_tries:
+                self._sleep(policy.lookup_interval)
+        since_ms = since if isinstance(since, int) or since is None else int(to_utc(since).value // 1_000_000)
+        for trade in self._trades(sym, since_ms):
+            oid = str(trade["order"])
+            if oid in self._order_cid:
+                continue
+            try:
+                order = self._call("get_order", lambda o=oid: self._ex.fetch_order(o, sym))
+            except _NotFound:
+                raise OutcomeUnknownError(
+                    f"{self.name}: trade {trade['id']} on {sym} belongs to order {oid}, which the "
+                    f"venue cannot show yet; {client_order_id} may be that order: not resending"
+                ) from None
+            if self._state(order, sym).client_order_id == client_order_id:
+                return self._state(order, sym)
+        return None
+
+    def _retrying_lookup(self, client_order_id: str, symbol: str) -> OrderState | None:
+        return call_with_retry(
+            lambda: self._lookup(client_order_id, symbol),
+            policy=self._retry,
+            sleep=self._sleep,
+            what=f"{self.name} get_order",
+        )
+
+    def _sent_at(self, t0: float) -> int:
+        """Return, in venue ms, a time safely before a send made at local monotonic ``t0``."""
+        elapsed_ms = int((time.monotonic() - t0) * 1000)
+        return int(self.clock().value // 1_000_000) - elapsed_ms - 60_000
+
     def cancel_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """Cancel an open order (an OCO exit cancels its sibling); return its new state."""
         state = self.get_order(client_order_id, symbol)
@@ -302,6 +379,17 @@ class CcxtVenue(BracketExits):
             out += [self._state(o, sym) for o in orders]
         return out
 
+    def orders(self, since: pd.Timestamp | None = None) -> list[OrderState]:
+        """Return every order of the traded symbols created at or after ``since`` (``fetch_orders``:
+        Binance ``allOrders``), OCO exits included, oldest first."""
+        since_ms = int(to_utc(since).value // 1_000_000) if since is not None else None
+        out: list[OrderState] = []
+        for sym in self.symbols:
+            self._market(sym)
+            out += [self._state(o, sym) for o in self._all_orders(sym, since_ms)]
+        out = [o for o in out if since is None or o.created is None or o.created >= to_utc(since)]
+        return sorted(out, key=lambda o: (o.created or pd.Timestamp(0, tz="UTC"), o.venue_id))
+
     def fills(self, since: pd.Timestamp | None = None) -> list[Fill]:
         """Return executions of the traded symbols (``myTrades``) at or after ``since``."""
         since_ms = int(to_utc(since).value // 1_000_000) if since is not None else None
@@ -309,6 +397,73 @@ class CcxtVenue(BracketExits):
         for sym in self.symbols:
             out += [self._fill(t, sym) for t in self._trades(sym, since_ms)]
         return sorted(out, key=lambda f: (f.time, f.trade_id))
+
+    # ---- trading rules (read from the market) ---------------------------------------------
+    def price_on_tick(self, symbol: str, price: float | None) -> float | None:
+        """Return ``price`` on the market's tick (``price_to_precision``, nearest)."""
+        if price is None:
+            return None
+        return float(self._call("submit", lambda: self._ex.price_to_precision(symbol, price)))
+
+    def checked_amount(
+        self, market: dict, qty: float, prices: list, exits: list, what: str
+    ) -> float:
+        """Return ``qty`` on the market's amount step, or raise OrderRejectedError (before any
+        request) if it is below ``limits.amount.min`` or its notional below ``limits.cost.min``.
+
+        ``prices`` value the order (None: a market order, valued at the lower exit price if any,
+        which lies below the market, else at the last price); ``exits`` value its bracket exits.
+        """
+        symbol, limits = market["symbol"], market.get("limits") or {}
+        try:
+            amount = float(self._ex.amount_to_precision(symbol, qty))
+        except ccxt.InvalidOrder:
+            amount = 0.0
+        least = (limits.get("amount") or {}).get("min") or 0.0
+        if amount <= 0 or amount < least:
+            raise OrderRejectedError(
+                f"{self.name} {what}: amount {qty:g} {symbol} is below the market minimum "
+                f"{least:g} (limits.amount.min) or its step"
+            )
+        min_cost = (limits.get("cost") or {}).get("min")
+        if not min_cost:
+            return amount
+        known = [p for p in prices if p]
+        values = known + list(exits) if known else (
+            [min(exits)] + list(exits) if exits else [self._last_price(symbol)]
+        )
+        for value in values:
+            if amount * value < min_cost:
+                raise OrderRejectedError(
+                    f"{self.name} {what}: notional {amount * value:.8g} {market.get('quote', '')} "
+                    f"({amount:g} {symbol} at {value:g}) is below the market minimum {min_cost:g} "
+                    "(limits.cost.min)"
+                )
+        return amount
+
+    def _last_price(self, symbol: str) -> float:
+        ticker = self._retrying("ticker", lambda: self._ex.fetch_ticker(symbol))
+        return float(ticker["last"])
+
+    def check_tradable(
+        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool
+    ) -> None:
+        """Raise ConfigError (key path) if a symbol is not an active market here or its market
+        cannot carry stop-loss + take-profit (no OCO); read from the exchange's market info."""
+        for symbol in symbols:
+            try:
+                market = self._market(symbol)
+            except FatalVenueError:
+                raise ConfigError("data.symbols", f"{symbol} is not a market at {self.name}") from None
+            if market.get("active") is False:
+                raise ConfigError("data.symbols", f"{symbol} is not tradable at {self.name}")
+            if stop_loss and take_profit and not oco_allowed(self._ex, market):
+                flag = (market.get("info") or {}).get("ocoAllowed")
+                raise ConfigError(
+                    "risk.stop_loss",
+                    f"{symbol}: the exchange does not allow OCO orders (market info ocoAllowed="
+                    f"{str(flag).lower()}), needed for stop_loss + take_profit",
+                )
 
     # ---- helpers --------------------------------------------------------------------
     def _remember(self, client_order_id: str, symbol: str) -> str:
@@ -349,6 +504,9 @@ class CcxtVenue(BracketExits):
             status=status,  # type: ignore[arg-type]
             created=to_utc(stamp) if stamp else None,
             updated=to_utc(updated) if updated else None,
+            limit_price=float(order["price"]) if order.get("type") != "market" and order.get("price") else None,
+            stop_price=float(order.get("triggerPrice") or order.get("stopPrice"))
+            if order.get("triggerPrice") or order.get("stopPrice") else None,
         )
 
     def _holdings(self, balance: dict) -> dict[str, float]:
@@ -398,12 +556,38 @@ class CcxtVenue(BracketExits):
                 return out
             since_ms = int(page[-1]["timestamp"])
 
+    def _all_orders(self, symbol: str, since_ms: int | None) -> list[dict]:
+        """Return the symbol's orders since ``since_ms``: the newest page, or when that is full and
+        starts after ``since_ms``, one-day windows from ``since_ms`` (Binance caps a window at 24 h)."""
+        newest = self._retrying("orders", lambda: self._ex.fetch_orders(symbol, limit=_PAGE))
+        stamps = [int(o["timestamp"]) for o in newest if o.get("timestamp")]
+        if len(newest) < _PAGE or (since_ms is not None and stamps and min(stamps) < since_ms):
+            return newest
+        cursor, end = since_ms or 0, max(stamps, default=0)
+        out: dict[str, dict] = {}
+        while cursor <= end:
+            window = dict(until=cursor + _DAY_MS)
+            page = self._retrying(
+                "orders",
+                lambda c=cursor, w=window: self._ex.fetch_orders(symbol, since=c, limit=_PAGE, params=w),
+            )
+            fresh = [o for o in page if str(o["id"]) not in out]
+            out.update((str(o["id"]), o) for o in fresh)
+            full = len(page) >= _PAGE and fresh
+            cursor = max(int(o["timestamp"]) for o in page) if full else cursor + _DAY_MS
+        out.update((str(o["id"]), o) for o in newest)
+        return list(out.values())
+
     def _fill(self, trade: dict, symbol: str) -> Fill:
         oid = str(trade["order"])
         if oid not in self._order_cid:
-            order = self._retrying("get_order", lambda: self._ex.fetch_order(oid, symbol))
+            try:
+                order = self._retrying("get_order", lambda: self._ex.fetch_order(oid, symbol))
+            except _NotFound:  # lookup lag: the trade is there, its order not yet
+                raise TransientVenueError(f"{self.name}: order {oid} of trade {trade['id']} not found yet") from None
             self._state(order, symbol)
         fee = trade.get("fee") or {}
+        price, cost = float(trade["price"]), float(fee.get("cost") or 0.0)
         return Fill(
             client_order_id=self._order_cid.get(oid),
             venue_order_id=oid,
@@ -411,11 +595,29 @@ class CcxtVenue(BracketExits):
             symbol=symbol,
             side=trade["side"],
             qty=float(trade["amount"]),
-            price=float(trade["price"]),
-            commission=float(fee.get("cost") or 0.0),
+            price=price,
+            commission=cost,
             commission_asset=fee.get("currency"),
             time=to_utc(int(trade["timestamp"])),
+            commission_quote=self._fee_value(symbol, cost, fee.get("currency"), price),
         )
+
+    def _fee_value(self, symbol: str, cost: float, asset: str | None, price: float) -> float | None:
+        """Return a fee in the symbol's quote currency; a third asset (BNB) at the venue's last price.
+
+        None when the venue lists no ``<asset>/<quote>`` market: the fee is then journaled in its
+        own asset only.
+        """
+        market = self._market(symbol)
+        if not cost or asset in (None, market["quote"]):
+            return cost
+        if asset == market["base"]:
+            return cost * price
+        pair = f"{asset}/{market['quote']}"
+        if pair not in (self._ex.markets or {}):
+            return None
+        ticker = self._retrying("ticker", lambda: self._ex.fetch_ticker(pair))
+        return cost * float(ticker["last"])
 
 
 def _build_exchange(

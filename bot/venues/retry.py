@@ -14,7 +14,13 @@ from typing import TypeVar
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.errors import OrderRejectedError, RateLimitedError, TransientVenueError
+from bot.errors import (
+    DuplicateOrderError,
+    OrderRejectedError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    TransientVenueError,
+)
 from bot.venues.types import OrderState
 
 T = TypeVar("T")
@@ -31,6 +37,8 @@ class RetryPolicy(BaseModel):
     factor: float = Field(2.0, ge=1.0)
     max_delay: float = Field(30.0, gt=0)
     max_retry_after: float = Field(300.0, gt=0, description="give up if asked to wait longer")
+    lookup_tries: int = Field(3, ge=1, le=20, description="lookups of an order whose send outcome is unknown")
+    lookup_interval: float = Field(0.5, ge=0, description="seconds between those lookups")
 
     def delay(self, retry: int) -> float:
         """Return the backoff before retry number ``retry`` (0-based)."""
@@ -69,33 +77,47 @@ def submit_idempotently(
     policy: RetryPolicy,
     sleep: Sleep = time.sleep,
     what: str = "submit",
+    resolve: Callable[[], OrderState | None] | None = None,
 ) -> OrderState:
     """Place an order so that it exists at most once at the venue.
 
     The order is looked up by its client order id before the first send (a restarted bot
-    replaying its journal, or a venue that only enforces unique ids among open orders, must
-    not create it again). After a failure that leaves the outcome unknown (timeout, dropped connection, 5xx, 429)
-    the order is first looked up by its client order id, and only resent if the venue does
-    not have it. A rejection is also checked against a lookup: a venue refusing a duplicate
-    client order id means the order is already there.
+    replaying its journal must not create it again). After a failure that leaves the outcome
+    unknown (timeout, dropped connection, 5xx, 429) nothing is resent until ``resolve`` says
+    the venue does not have it: ``resolve`` (default: :func:`lookup_over_grace` of ``lookup``)
+    looks it up repeatedly over a grace period, because a venue can answer "no such order" for
+    an order it accepted a moment ago (Binance -2013), and the venue client's version also
+    checks the account's trades since the send. ``resolve`` raises
+    :class:`~bot.errors.OutcomeUnknownError` when the evidence is ambiguous; it propagates, and
+    the caller looks the order up again later instead of resending.
+
+    A rejection is checked against a lookup (a venue refusing a duplicate client order id
+    means the order is already there); a :class:`~bot.errors.DuplicateOrderError` that no
+    lookup explains becomes :class:`~bot.errors.OutcomeUnknownError`, never a resend.
     """
 
     def find() -> OrderState | None:
         return call_with_retry(lookup, policy=policy, sleep=sleep, what=f"{what} lookup")
 
+    settle = resolve or (lambda: lookup_over_grace(find, policy=policy, sleep=sleep))
+    existing = find()
+    if existing is not None:
+        return existing
     last: TransientVenueError | None = None
     for retry in range(policy.attempts):
-        existing = find()
-        if existing is not None:
-            if retry > 0:
-                logger.info("{}: order found at the venue after a failed send; not resending", what)
-            return existing
         try:
             return send()
-        except OrderRejectedError:
-            existing = find()
+        except DuplicateOrderError as err:
+            existing = settle()
             if existing is not None:
                 logger.info("{}: venue refused a duplicate; the order already exists", what)
+                return existing
+            raise OutcomeUnknownError(f"{what}: the venue says the id is in use but shows no "
+                                      f"such order yet; not resending ({err})") from err
+        except OrderRejectedError:
+            existing = settle() if last is not None else find()
+            if existing is not None:
+                logger.info("{}: venue refused a resend; the order already exists", what)
                 return existing
             raise
         except TransientVenueError as err:
@@ -107,11 +129,28 @@ def submit_idempotently(
                 "{}: {}; checking the venue before resending in {:.2f}s", what, err, wait
             )
             sleep(wait)
+            existing = settle()
+            if existing is not None:
+                logger.info("{}: order found at the venue after a failed send; not resending", what)
+                return existing
+    assert last is not None
     try:
-        existing = lookup()
+        existing = settle()
     except TransientVenueError:
         existing = None
     if existing is not None:
         return existing
-    assert last is not None
-    raise last
+    raise OutcomeUnknownError(f"{what}: outcome unknown after {policy.attempts} tries: {last}") from last
+
+
+def lookup_over_grace(
+    find: Callable[[], OrderState | None], *, policy: RetryPolicy, sleep: Sleep = time.sleep
+) -> OrderState | None:
+    """Look an order up ``policy.lookup_tries`` times, ``policy.lookup_interval`` s apart."""
+    for n in range(policy.lookup_tries):
+        state = find()
+        if state is not None:
+            return state
+        if n + 1 < policy.lookup_tries:
+            sleep(policy.lookup_interval)
+    return None

@@ -66,6 +66,9 @@ class OrderState:
     status: OrderStatus
     created: pd.Timestamp | None
     updated: pd.Timestamp | None
+    legs: tuple[OrderState, ...] = ()  # exits the venue created with this order (Alpaca bracket legs)
+    limit_price: float | None = None
+    stop_price: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -75,7 +78,9 @@ class OrderState:
 
 @dataclass(frozen=True)
 class Fill:
-    """One execution. ``commission`` is in ``commission_asset`` (base or quote currency)."""
+    """One execution. ``commission`` is in ``commission_asset`` (base, quote or a third asset such
+    as BNB); ``commission_quote`` is its value in the quote currency when the venue client knows
+    it (None: unknown, e.g. a third asset the venue quotes no price for)."""
 
     client_order_id: str | None
     venue_order_id: str
@@ -87,6 +92,7 @@ class Fill:
     commission: float
     commission_asset: str | None
     time: pd.Timestamp
+    commission_quote: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,22 @@ class Account:
     cash: float
     equity: float
     currency: str
+
+
+@dataclass(frozen=True)
+class ExitReport:
+    """What a venue client that arms bracket exits itself (CCXT) did about one entry's exits.
+
+    ``kind``: ``placed`` (``legs`` are the exit orders now working), ``rejected`` (the venue
+    refused them: ``error``; the entry is no longer registered for arming) or ``failed`` (a
+    transient error: arming is tried again at the next sync). ``intended`` lists the exits as
+    (client id, kind, price) and ``qty`` their size, for the journal.
+    """
+
+    kind: Literal["placed", "rejected", "failed"]
+    entry_id: str
+    symbol: str
+    qty: float
+    intended: tuple[tuple[str, str, float], ...] = ()
+    legs: tuple[OrderState, ...] = ()
+    error: str | None = None

@@ -9,12 +9,30 @@ Start it, then point the real SDK at it::
 
 Trading and data share one base URL. Crypto symbols contain a slash (``BTC/USD``); their
 positions are reported without it (``BTCUSD``) like the real API.
+
+Order rules, as strict as Alpaca (``assets`` overrides an asset's fields per symbol; served at
+``GET /v2/assets/{symbol_or_asset_id}``, https://docs.alpaca.markets/reference/get-v2-assets-1):
+
+* prices (``limit_price``, ``stop_price``, ``take_profit.limit_price``,
+  ``stop_loss.stop_price``) of US equities must be whole cents at or above $1.00 and multiples
+  of $0.0001 below (SEC Rule 612; Alpaca answers 422 ``{"code": 42210000, "message": "invalid
+  limit_price 11.055. sub-penny increment does not fulfill minimum pricing criteria"}``, see
+  alpacahq/alpaca-trade-api-go#260 and alpaca-trade-api-csharp#497); crypto prices must be
+  multiples of the asset's ``price_increment``;
+* a fractional qty needs a ``fractionable`` asset ("requested asset is not fractionable",
+  https://alpaca.markets/support/how-do-i-know-if-an-asset-is-fractionable) and, for equities,
+  ``time_in_force=day`` ("fractional trading is currently supported only for day orders",
+  https://docs.alpaca.markets/docs/fractional-trading);
+* crypto qty must be a multiple of ``min_trade_increment`` and at least ``min_order_size``
+  (https://docs.alpaca.markets/docs/crypto-trading); an asset with ``tradable: false`` takes no
+  orders.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from decimal import Decimal
 
 import pandas as pd
 
@@ -41,6 +59,7 @@ _REJECT = {  # engine rejection kind -> (HTTP status, Alpaca code)
     "unknown_symbol": (422, 40010001),
     "no_price": (422, 40010001),
     "not_cancelable": (422, 42210000),
+    "pricing": (422, 42210000),
 }
 
 
@@ -61,6 +80,40 @@ def _ts(text: str) -> pd.Timestamp:
 
 def _uid(text: str) -> str:
     return str(uuid.uuid5(_NS, text))
+
+
+def _multiple(x: float, step: float) -> bool:
+    ratio = Decimal(repr(x)) / Decimal(repr(step))
+    return ratio == ratio.to_integral_value()
+
+
+def _on_grid(price: float, asset: dict, crypto: bool) -> bool:
+    if crypto:
+        return _multiple(price, float(asset["price_increment"]))
+    return _multiple(price, 0.01 if price >= 1.0 else 0.0001)
+
+
+def _default_asset(symbol: str) -> dict:
+    """Return Alpaca's asset entity for ``symbol`` (equity: fractionable, no size rules)."""
+    crypto = "/" in symbol
+    return {
+        "id": _uid(symbol),
+        "class": "crypto" if crypto else "us_equity",
+        "exchange": "CRYPTO" if crypto else "NASDAQ",
+        "symbol": symbol,
+        "name": symbol,
+        "status": "active",
+        "tradable": True,
+        "marginable": not crypto,
+        "shortable": not crypto,
+        "easy_to_borrow": not crypto,
+        "fractionable": True,
+        "min_order_size": "0.0001" if crypto else None,
+        "min_trade_increment": "0.000000001" if crypto else None,
+        "price_increment": "0.01" if crypto else None,
+        "maintenance_margin_requirement": 100 if crypto else 30,
+        "attributes": [],
+    }
 
 
 def parse_timeframe(tf: str) -> pd.Timedelta:
@@ -84,14 +137,40 @@ class FakeAlpaca(FakeVenue):
         key: str = "fake-key-id",
         secret: str = "fake-secret-key",
         page_size: int = 10_000,
+        assets: dict[str, dict] | None = None,
+        cancel_delay: int = 0,
+        check_qty_available: bool = False,
     ):
+        """Behaviour knobs (defaults: the lenient behaviour older tests rely on):
+
+        * ``cancel_delay`` -- ``DELETE /v2/orders/{id}`` answers 204 but the order (with its
+          bracket legs / OCO sibling) only turns ``pending_cancel``; it becomes ``canceled``
+          after ``cancel_delay`` more bars are revealed (:meth:`advance`), counted in bars, not
+          requests. Until then it keeps its quantity (``qty_available``) and may still fill if
+          a bar triggers it (then it is ``filled``: the cancel failed). Alpaca: "Upon acceptance
+          of the cancel request, it returns status 204" (docs.alpaca.markets/reference/
+          cancel-an-order-by-id); a cancel is "simply a request", the order "will typically be
+          pending cancel, cancelled or filled (if the order could not be cancelled)"
+          (forum.alpaca.markets/t/orders-are-showing-pending-cancel/813). A second DELETE of a
+          pending_cancel order answers 204 and changes nothing. Settable at run time
+          (attribute ``cancel_delay``).
+        * ``check_qty_available`` -- a sell of a stock held long may not exceed the position's
+          ``qty_available`` (position minus what open sell orders, e.g. active bracket exit
+          legs or pending_cancel orders, hold): 403 ``{"code": 40310000, "message":
+          "insufficient qty available for order (requested: 10, available: 0)"}`` (the wording
+          Alpaca users report, e.g. alpacahq/alpaca-trade-api-csharp#247). So a sell larger
+          than the long position (a long-to-short flip in one order) is refused too.
+        """
+        self.cancel_delay, self.check_qty_available = cancel_delay, check_qty_available
         instruments = [self._instrument(sym, df, crypto_fee) for sym, df in bars.items()]
+        self.assets = {s: {**_default_asset(s), **(assets or {}).get(s, {})} for s in bars}
         super().__init__(Engine(instruments, parse_timeframe(timeframe), warmup, {"USD": cash}))
         self.timeframe, self.key, self.secret, self.page_size = timeframe, key, secret, page_size
         self.activities: list[dict] = []
         for path, fn in [
             ("GET /v2/account", self._account),
             ("GET /v2/clock", self._clock),
+            ("GET /v2/assets/*", self._asset),
             ("GET /v2/positions", self._positions),
             ("GET /v2/positions/*", self._position),
             ("POST /v2/orders", self._post_order),
@@ -133,6 +212,8 @@ class FakeAlpaca(FakeVenue):
             )
         if fault.kind == "http_500":
             return Response(500, {"code": 50010000, "message": "internal server error occurred"})
+        if fault.kind == "outage":
+            return Response(503, {"message": "service unavailable"})
         return Response(403, {"code": 40310000, "message": "insufficient buying power"})
 
     @staticmethod
@@ -173,7 +254,7 @@ class FakeAlpaca(FakeVenue):
             "time_in_force": "gtc",
             "limit_price": _num(o.limit_price),
             "stop_price": _num(o.stop_price),
-            "status": o.status,
+            "status": "pending_cancel" if o.cancel_bars and o.is_open else o.status,
             "extended_hours": False,
             "legs": legs,
             "trail_percent": None,
@@ -205,8 +286,41 @@ class FakeAlpaca(FakeVenue):
             "current_price": _num(price),
             "lastday_price": _num(price),
             "change_today": "0",
-            "qty_available": _num(qty - self.engine.reserved(inst.base)),
+            "qty_available": _num(qty - self.engine.reserved(inst.base) - self._held_sells(symbol)),
         }
+
+    def _held_sells(self, symbol: str) -> float:
+        """Return the stock quantity open sell orders hold against a long position (an OCO
+        group once; the engine's ``reserved`` covers non-shortable assets)."""
+        inst = self.engine.instruments[symbol]
+        if not inst.shortable or self.engine.position(symbol) <= 0:
+            return 0.0
+        held, groups = 0.0, set()
+        for o in self.engine.orders.values():
+            if o.symbol != symbol or o.side != "sell" or not o.is_open or o.status == "held":
+                continue
+            if o.oco_group is not None:
+                if o.oco_group in groups:
+                    continue
+                groups.add(o.oco_group)
+            held += o.remaining
+        return held
+
+    def _check_qty_available(self, body: dict) -> None:
+        symbol = body.get("symbol", "")
+        inst = self.engine.instruments.get(symbol)
+        if not self.check_qty_available or inst is None or body.get("side") != "sell":
+            return
+        position = self.engine.position(symbol)
+        if not inst.shortable or position <= 0:
+            return
+        qty, free = float(body.get("qty") or 0), position - self._held_sells(symbol)
+        if qty > free + 1e-9:
+            raise Rejection(
+                "insufficient_funds",
+                f"insufficient qty available for order (requested: {_num(qty)}, "
+                f"available: {_num(max(free, 0.0))})",
+            )
 
     # ---- trading routes -------------------------------------------------------------
     def _account(self, req: Request) -> Response:
@@ -281,10 +395,47 @@ class FakeAlpaca(FakeVenue):
             return self._error(err)
         return Response(200, self._order_json(order))
 
+    def _asset(self, req: Request) -> Response:
+        wanted = req.path.split("/v2/assets/", 1)[1].replace("%2F", "/")
+        for sym, asset in self.assets.items():
+            if wanted in (sym, sym.replace("/", ""), asset["id"]):
+                return Response(200, asset)
+        return Response(404, {"code": 40410000, "message": "asset not found"})
+
+    def _check_rules(self, body: dict) -> None:
+        """Refuse what Alpaca refuses: off-grid prices, sizes the asset does not allow."""
+        asset = self.assets.get(body.get("symbol", ""))
+        if asset is None:
+            return  # the engine answers for unknown symbols
+        if not asset["tradable"]:
+            raise Rejection("invalid", f"asset {asset['symbol']} is not tradable")
+        prices = [("limit_price", body.get("limit_price")), ("stop_price", body.get("stop_price"))]
+        prices += [(f"take_profit.{k}", v) for k, v in (body.get("take_profit") or {}).items()]
+        prices += [(f"stop_loss.{k}", v) for k, v in (body.get("stop_loss") or {}).items()]
+        crypto = asset["class"] == "crypto"
+        for field, value in prices:
+            if value is not None and not _on_grid(float(value), asset, crypto):
+                what = "price increment" if crypto else "sub-penny increment"
+                raise Rejection(
+                    "pricing", f"invalid {field} {value}. {what} does not fulfill minimum pricing criteria"
+                )
+        qty = float(body.get("qty") or 0)
+        if not float(qty).is_integer() and not asset["fractionable"]:
+            raise Rejection("invalid_qty", "requested asset is not fractionable")
+        if crypto:
+            step, least = float(asset["min_trade_increment"]), float(asset["min_order_size"])
+            if not _multiple(qty, step) or qty < least:
+                raise Rejection("invalid_qty", f"qty must be >= {asset['min_order_size']} and a multiple "
+                                               f"of {asset['min_trade_increment']}")
+        elif not float(qty).is_integer() and body.get("time_in_force") != "day":
+            raise Rejection("pricing", "fractional orders must be DAY orders")
+
     def _create(self, body: dict) -> FakeOrder:
         cid = body.get("client_order_id") or _uid(f"auto-{len(self.engine.orders)}")
         symbol, order_class = body.get("symbol", ""), body.get("order_class") or "simple"
         tp, sl = body.get("take_profit"), body.get("stop_loss")
+        self._check_rules(body)
+        self._check_qty_available(body)
         if order_class in ("bracket", "oto") and "/" in symbol:
             raise Rejection("invalid", "crypto orders only support the simple order class")
         if order_class == "bracket" and not (tp and sl):
@@ -350,7 +501,7 @@ class FakeAlpaca(FakeVenue):
         if order is None:
             return Response(404, {"code": 40410000, "message": "order not found"})
         try:
-            self.engine.cancel(order)
+            self.engine.cancel(order, delay=self.cancel_delay)
         except Rejection as err:
             return self._error(err)
         return Response(204)

@@ -10,10 +10,21 @@ The HTTP fakes (``alpaca.py``, ``binance.py``) translate their REST dialect into
   the price fills at the open, otherwise at the order price; when both legs of an OCO
   group trigger in one bar the stop leg wins (pessimistic);
 * bracket legs become active after the parent has filled, from the next bar on;
-* an order flagged "partial" fills in two parts on two successive eligible bars;
+* an order flagged "partial" fills in two parts on two successive eligible bars (the flag
+  reaches every leg of an OCO request);
+* an order flagged "split" fills each bar's quantity in two trades at two prices (half at the
+  fill price, half 0.1 % worse for market/stop orders, 0.1 % better for limit orders, kept
+  inside the bar's range), each with its own commission;
+* the first fill (even partial) of an OCO / bracket leg ends its open sibling with
+  ``oco_sibling_status`` ("canceled" by default; Binance expires it);
+* :meth:`Engine.cancel` with ``delay=N`` leaves the order open (``cancel_bars`` set) for the
+  next N revealed bars, during which it still holds its quantity and may still fill; then it
+  is canceled. A fill that completes it during that window means the cancel failed;
 * fees are ``fee_rate`` of the notional, taken from the asset received when
   ``fee_in_received`` (spot crypto: a buy receives ``qty * (1 - fee)`` of the base asset),
-  otherwise from cash.
+  otherwise from cash; an instrument with a ``fee_asset`` (e.g. BNB) pays the fee in that
+  asset, valued at the last close of ``<fee_asset><quote>``, while its balance covers it,
+  else falls back to the rule above.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 OPEN_STATUSES = ("new", "held", "partially_filled")
+SPLIT_SPREAD = 0.001  # price gap between the two trades of a "split" fill
 
 
 class Rejection(Exception):
@@ -49,6 +61,7 @@ class Instrument:
     fee_in_received: bool = False
     step: float = 0.0
     shortable: bool = False
+    fee_asset: str | None = None
 
 
 @dataclass
@@ -79,6 +92,8 @@ class FakeOrder:
     leg_role: str | None = None
     parts: int = 1
     triggered: bool = False
+    split: bool = False
+    cancel_bars: int | None = None  # bars left before a requested (delayed) cancel is final
 
     @property
     def remaining(self) -> float:
@@ -153,6 +168,8 @@ class Engine:
         self._fill_seq = itertools.count(1)
         self._oco_seq = itertools.count(1)
         self.partial_next = 0
+        self.split_next = 0
+        self.oco_sibling_status = "canceled"
         closes = sorted({t + self.timeframe for i in instruments for t in i.bars.index})
         if not closes or warmup < 1 or warmup > len(closes):
             raise ValueError(f"warmup must be in 1..{len(closes)}")
@@ -191,6 +208,7 @@ class Engine:
                     new = inst.bars[(ends > before) & (ends <= self.clock)]
                     for start, bar in new.iterrows():
                         self._on_bar(symbol, start, bar)
+                self._finish_cancels()
         return self.clock
 
     # ---- orders -------------------------------------------------------------------
@@ -270,6 +288,7 @@ class Engine:
                     "open",
                 )
             group = next(self._oco_seq)
+            partial, split = self.partial_next > 0, self.split_next > 0
             out = []
             for cid, kind, price in legs:
                 leg = self._new_order(
@@ -282,17 +301,27 @@ class Engine:
                     price if kind == "stop" else None,
                 )
                 leg.oco_group, leg.order_class, leg.leg_role = group, "oco", kind
+                leg.parts, leg.split = (2 if partial else 1), split
                 out.append(leg)
             self._check_funds(out[0])
             return out
 
-    def cancel(self, order: FakeOrder) -> FakeOrder:
-        """Cancel an open order (and its bracket legs / OCO siblings)."""
+    def cancel(self, order: FakeOrder, delay: int = 0) -> FakeOrder:
+        """Cancel an open order (and its bracket legs / OCO siblings).
+
+        With ``delay`` > 0 the cancel is only requested: the orders stay open (and fillable)
+        for the next ``delay`` revealed bars, then become canceled (see the module doc).
+        Cancelling an order whose cancel is already pending changes nothing.
+        """
         with self.lock:
             if not order.is_open:
                 raise Rejection("not_cancelable", f"order is {order.status}")
             for o in self._linked(order):
-                if o.is_open:
+                if not o.is_open:
+                    continue
+                if delay > 0:
+                    o.cancel_bars = o.cancel_bars or delay
+                else:
                     o.status, o.canceled_at, o.updated = "canceled", self.clock, self.clock
             return order
 
@@ -360,6 +389,9 @@ class Engine:
         if self.partial_next > 0:
             self.partial_next -= 1
             order.parts = 2
+        if self.split_next > 0:
+            self.split_next -= 1
+            order.split = True
         self.orders[seq] = order
         return order
 
@@ -405,6 +437,18 @@ class Engine:
             linked = [o for o in linked if o.seq != root.seq]
         return list({o.seq: o for o in linked}.values())
 
+    def _finish_cancels(self) -> None:
+        for o in self.orders.values():
+            if o.cancel_bars is None:
+                continue
+            if not o.is_open:
+                o.cancel_bars = None
+                continue
+            o.cancel_bars -= 1
+            if o.cancel_bars <= 0:
+                o.cancel_bars = None
+                o.status, o.canceled_at, o.updated = "canceled", self.clock, self.clock
+
     def _on_bar(self, symbol: str, start: pd.Timestamp, bar: pd.Series) -> None:
         todo = [
             o
@@ -426,7 +470,25 @@ class Engine:
             if order.parts > 1:
                 qty = round_down(order.qty / order.parts, self.instruments[symbol].step) or qty
                 order.parts -= 1
-            self._execute(order, qty, price, start)
+            if order.split:
+                self._execute_split(order, qty, price, start, bar)
+            else:
+                self._execute(order, qty, price, start)
+
+    def _execute_split(
+        self, order: FakeOrder, qty: float, price: float, when: pd.Timestamp, bar: pd.Series
+    ) -> None:
+        first = round_down(qty / 2, self.instruments[order.symbol].step)
+        if first <= 0 or first >= qty:
+            self._execute(order, qty, price, when)
+            return
+        worse = order.type != "limit"
+        up = (order.side == "buy") == worse
+        second = price * (1 + SPLIT_SPREAD) if up else price * (1 - SPLIT_SPREAD)
+        second = min(max(second, float(bar["low"])), float(bar["high"]))
+        self._execute(order, first, price, when)
+        if order.is_open:
+            self._execute(order, qty - first, second, when)
 
     def _execute(self, order: FakeOrder, qty: float, price: float, when: pd.Timestamp) -> None:
         inst = self.instruments[order.symbol]
@@ -457,13 +519,18 @@ class Engine:
         if order.oco_group is not None:
             for o in self.orders.values():
                 if o.oco_group == order.oco_group and o.seq != order.seq and o.is_open:
-                    o.status, o.canceled_at, o.updated = "canceled", self.clock, self.clock
+                    o.status, o.updated = self.oco_sibling_status, self.clock
+                    if o.status == "canceled":
+                        o.canceled_at = self.clock
+        if order.status == "filled":
+            order.cancel_bars = None  # filled before a pending cancel took effect: it failed
         if order.status == "filled" and order.legs:
             for seq in order.legs:
                 leg = self.orders[seq]
                 if leg.status == "held":
                     leg.status, leg.qty = "new", order.filled_qty
                     leg.eligible_from = when + pd.Timedelta(1, "ns")
+                    leg.cancel_bars = None
 
     def _can_settle(self, order: FakeOrder, inst: Instrument, qty: float, price: float) -> bool:
         if order.side == "buy":
@@ -475,6 +542,12 @@ class Engine:
         notional = qty * price
         sign = 1.0 if side == "buy" else -1.0
         self._update_cost(inst, sign * qty, price)
+        third = self._third_asset_fee(inst, notional)
+        if third is not None:
+            self._add(inst.fee_asset, -third)
+            self._add(inst.base, sign * qty)
+            self._add(inst.quote, -sign * notional)
+            return third, inst.fee_asset
         if inst.fee_in_received and side == "buy":
             fee = qty * inst.fee_rate
             self._add(inst.base, qty - fee)
@@ -484,6 +557,14 @@ class Engine:
         self._add(inst.base, sign * qty)
         self._add(inst.quote, -sign * notional - fee)
         return fee, inst.quote
+
+    def _third_asset_fee(self, inst: Instrument, notional: float) -> float | None:
+        """Return the fee in ``inst.fee_asset`` if its balance covers it, else None."""
+        rate_symbol = f"{inst.fee_asset}{inst.quote}"
+        if not inst.fee_asset or rate_symbol not in self.instruments or inst.fee_rate <= 0:
+            return None
+        fee = notional * inst.fee_rate / self.last_price(rate_symbol)
+        return fee if self.balances.get(inst.fee_asset, 0.0) + 1e-12 >= fee else None
 
     def _update_cost(self, inst: Instrument, signed_qty: float, price: float) -> None:
         pos = self.balances.get(inst.base, 0.0)

@@ -12,8 +12,16 @@ path starts with ``path_prefix`` and, if given, whose method is ``method``):
 ``drop``       close the connection without an answer; not processed unless
                ``when="before"``
 ``reject``     answer the venue's order-rejection error, request not processed
-``partial``    process normally, but the order created fills in two parts on two bars
+``partial``    process normally, but the order created (every leg of an OCO request) fills
+               in two parts on two bars
+``split``      process normally, but the order created fills in two trades at two prices
+               within one bar (see :mod:`tests.fakes.engine`), each with its own commission
+``outage``     answer 503 (the venue's "service unavailable" body), request not processed;
+               :meth:`FakeServer.outage` starts one (default: every path, until lifted),
+               :meth:`FakeServer.lift` ends it
 =============  ==========================================================================
+
+Faults are matched in injection order; the first pending one matching a request is used.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-FAULT_KINDS = ("http_429", "http_500", "timeout", "drop", "reject", "partial")
+FAULT_KINDS = ("http_429", "http_500", "timeout", "drop", "reject", "partial", "split", "outage")
+ENDLESS = 10**9  # ``times`` of an outage that lasts until lifted
 
 
 @dataclass
@@ -191,6 +200,23 @@ class FakeServer:
         with self._lock:
             self._faults.append(Fault(path_prefix, kind, times, method, retry_after, delay, when))
 
+    def outage(self, path_prefix: str = "", times: int = ENDLESS, method: str | None = None) -> None:
+        """Answer 503 to the next ``times`` matching requests (default: until :meth:`lift`)."""
+        self.inject(path_prefix, "outage", times=times, method=method)
+
+    def lift(self, kind: str = "outage", path_prefix: str | None = None) -> int:
+        """Drop pending faults of ``kind`` (optionally only those of ``path_prefix``); return
+        how many were dropped."""
+        with self._lock:
+            keep = [
+                f
+                for f in self._faults
+                if f.kind != kind or (path_prefix is not None and f.path_prefix != path_prefix)
+            ]
+            dropped = len(self._faults) - len(keep)
+            self._faults[:] = keep
+        return dropped
+
     def requests(self, method: str | None = None, path_prefix: str = "") -> list[Request]:
         """Return the logged requests, optionally filtered."""
         with self._lock:
@@ -216,7 +242,7 @@ class FakeServer:
         self._routes.append((method, path, fn))
 
     def fault_response(self, fault: Fault, req: Request) -> Response:
-        """Return the venue-specific error for a 429/500/reject fault."""
+        """Return the venue-specific error for a 429/500/reject/outage fault."""
         raise NotImplementedError
 
     def authenticate(self, req: Request) -> Response | None:
@@ -246,7 +272,7 @@ class FakeServer:
 
     def _run(self, req: Request, handler: _Handler, fault: Fault | None) -> None:
         kind = fault.kind if fault else None
-        if kind in ("http_429", "http_500", "reject"):
+        if kind in ("http_429", "http_500", "reject", "outage"):
             handler.send(self.fault_response(fault, req))
             return
         if kind == "drop" and fault.when != "before":
@@ -254,7 +280,7 @@ class FakeServer:
             return
         if kind == "timeout" and fault.when == "after":
             time.sleep(fault.delay)
-        resp = self._process(req, partial=kind == "partial")
+        resp = self._process(req, kind)
         if kind == "drop":
             handler.drop()
             return
@@ -262,17 +288,18 @@ class FakeServer:
             time.sleep(fault.delay)
         handler.send(resp)
 
-    def _process(self, req: Request, partial: bool) -> Response:
+    def _process(self, req: Request, kind: str | None) -> Response:
         denied = self.authenticate(req)
         if denied is not None:
             return denied
         for method, path, fn in self._routes:
             if method == req.method and _matches(path, req.path):
-                return self.call_route(fn, req, partial)
+                return self.call_route(fn, req, kind)
         return Response(404, {"code": 40410000, "message": f"no route {req.method} {req.path}"})
 
-    def call_route(self, fn: Route, req: Request, partial: bool) -> Response:
-        """Run a route; subclasses hook in here (e.g. to flag partial fills)."""
+    def call_route(self, fn: Route, req: Request, kind: str | None) -> Response:
+        """Run a route; ``kind`` is the request's fault kind, if any (subclasses hook in here,
+        e.g. to flag partial or split fills)."""
         return fn(req)
 
 

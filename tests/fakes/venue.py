@@ -34,10 +34,11 @@ class FakeVenue(FakeServer):
         with self.engine.lock:
             return list(self.engine.fills)
 
-    def call_route(self, fn: Route, req: Request, partial: bool) -> Response:
+    def call_route(self, fn: Route, req: Request, kind: str | None) -> Response:
         with self.engine.lock:
-            self.engine.partial_next = int(partial)
+            self.engine.partial_next = int(kind == "partial")
+            self.engine.split_next = int(kind == "split")
             try:
                 return fn(req)
             finally:
-                self.engine.partial_next = 0
+                self.engine.partial_next = self.engine.split_next = 0

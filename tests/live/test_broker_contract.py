@@ -100,8 +100,11 @@ def test_bracket_exit_is_attributed_to_its_entry(h: LiveHarness, tp, sl, leg, pr
     assert event.qty == pytest.approx(h.received)
     assert router.armed() == {}
     assert h.venue.positions() == {} and h.venue.open_orders() == []
-    [exit_row] = [r for r in h.journal.orders() if r.parent_id == "mp-e1"]
-    assert (exit_row.intent, exit_row.status, exit_row.avg_price) == (leg, "filled", price)
+    legs = {r.intent: r for r in h.journal.orders() if r.parent_id == "mp-e1"}
+    assert set(legs) == {"take_profit", "stop_loss"}  # every exit the venue held is an order row
+    assert (legs[leg].status, legs[leg].avg_price) == ("filled", price)
+    [other] = [r for k, r in legs.items() if k != leg]
+    assert other.status == "canceled" and other.venue_id
 
 
 def test_cancel_exits_frees_the_position_for_an_exit(h: LiveHarness) -> None:

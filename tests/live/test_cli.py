@@ -60,7 +60,8 @@ def test_authentication_failure_is_one_line_and_exit_4(tmp_path) -> None:
         r = run("--config", str(write_config(tmp_path, fake.base_url)), env=env)
     assert r.returncode == 4
     [line] = r.stderr.strip().splitlines()
-    assert line.startswith("venue error: alpaca clock: HTTP 401") and "wrong-secret" not in line
+    # the first call is the start-up check of the assets (check_tradable)
+    assert line.startswith("venue error: alpaca asset: HTTP 401") and "wrong-secret" not in line
 
 
 def test_sigterm_ends_cleanly_and_cancels_open_orders(tmp_path) -> None:
@@ -91,3 +92,39 @@ def test_readme_offline_replay_command(tmp_path, monkeypatch, capsys) -> None:
                           "--set", f"live.state_db=sqlite:///{tmp_path / 'r.db'}", "--set", "model.type=logistic"])
     out = capsys.readouterr().out
     assert code == 0 and "5 bars traded" in out and "broker.kind paper" in out
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_second_live_session_on_one_journal_is_one_line_and_exit_2(backend, tmp_path, request, monkeypatch,
+                                                                     capsys) -> None:
+    from bot.errors import without_credentials
+    from bot.live.paper_venue import STATE_KEY
+
+    url = f"sqlite:///{tmp_path / 'r.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    running = Journal(url)
+    running.lock("replay-sample")  # the first session (this process stands in for it)
+    monkeypatch.chdir(ROOT)
+    code = run_live.main(["--config", "config/live/replay_sample.yaml", "--max-bars", "1", "-q",
+                          "--set", f"live.state_db={url}", "--set", "model.type=logistic"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"config error: live.state_db: journal {without_credentials(url)} is in use by another live session "
+        f"for config 'replay-sample' (pid {os.getpid()})")
+    assert running.sessions() == [] and running.get_state(STATE_KEY) is None  # nothing written
+    running.close()
+
+
+def test_a_journal_written_by_newer_code_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys) -> None:
+    from bot.live.journal import SCHEMA_VERSION
+    from tests.live.test_journal import raw_sql
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    Journal(url).close()
+    raw_sql(url, f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
+    monkeypatch.chdir(ROOT)
+    code = run_live.main(["--config", "config/live/replay_sample.yaml", "--max-bars", "1", "-q",
+                          "--set", f"live.state_db={url}"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"config error: live.state_db: the journal at {url} has schema version {SCHEMA_VERSION + 1}, "
+        f"newer than this code's {SCHEMA_VERSION}: upgrade Market Predictor, or use another journal")

@@ -131,3 +131,14 @@ def test_rebuilt_trades_carry_the_entry_bars_probability_and_split_partial_exits
     assert list(trades["entry_prob"]) == [0.61, 0.61]  # P(up) at the entry's decision bar
     assert list(trades["size"]) == [4, 6] and list(trades["pnl"]) == [40.0, -30.0]
     assert trades["commission"].tolist() == pytest.approx([0.4 + 0.4, 0.6 + 0.6])  # entry commission pro rata
+
+
+def test_the_report_cli_reads_a_journal_while_a_live_session_holds_it(session, tmp_path):
+    from bot.config import dump_config
+    from bot.live.__main__ import main
+
+    cfg, _, journal, _ = session
+    journal.lock(cfg.name)  # as the running session does; the report is read-only and must not wait for it
+    (tmp_path / "c.yaml").write_text(dump_config(cfg))
+    assert main(["report", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out"), "-q"]) == 0
+    assert (tmp_path / "out" / "tearsheet.html").is_file()

@@ -23,7 +23,8 @@ from tests.fakes.venue import FakeVenue
 TIMEOUT = 10.0
 FAULT_TIMEOUT = 1.0
 FAULT_DELAY = 1.8
-POLICY = RetryPolicy(attempts=4, base_delay=0.1, factor=2.0, max_delay=5.0)
+POLICY = RetryPolicy(attempts=4, base_delay=0.1, factor=2.0, max_delay=5.0, lookup_tries=3, lookup_interval=0.05)
+LOOKUP_WAITS = [POLICY.lookup_interval] * (POLICY.lookup_tries - 1)  # an unknown outcome, order not found
 WARMUP = 5
 FEE = 0.001
 

@@ -274,3 +274,98 @@ def test_unknown_fault_kind_and_timeframes() -> None:
             fake.advance(9)
     assert parse_timeframe("15Min") == pd.Timedelta("15min")
     assert parse_timeframe("1Day") == pd.Timedelta("1D")
+
+
+def limit_buy(cid="l1", price=50) -> LimitOrderRequest:
+    return LimitOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=GTC, limit_price=price,
+        client_order_id=cid,
+    )
+
+
+def test_delayed_cancel_is_pending_cancel_for_n_bars() -> None:
+    with FakeAlpaca({"AAPL": BARS}, warmup=WARMUP, cancel_delay=2) as fake:
+        tc = TradingClient(fake.key, fake.secret, paper=True, url_override=fake.base_url)
+        order = tc.submit_order(limit_buy())
+        tc.cancel_order_by_id(order.id)  # 204
+        assert tc.get_order_by_id(order.id).status.value == "pending_cancel"
+        tc.cancel_order_by_id(order.id)  # again: 204, nothing changes
+        open_ids = [o.id for o in tc.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))]
+        assert open_ids == [order.id]
+        fake.advance()
+        assert tc.get_order_by_id(order.id).status.value == "pending_cancel"
+        fake.advance()
+        assert tc.get_order_by_id(order.id).status.value == "canceled"
+
+
+def test_pending_cancel_bracket_legs_hold_shares_and_may_still_fill() -> None:
+    with FakeAlpaca(
+        {"AAPL": BARS}, warmup=WARMUP, cancel_delay=2, check_qty_available=True
+    ) as fake:
+        tc = TradingClient(fake.key, fake.secret, paper=True, url_override=fake.base_url)
+        tc.submit_order(
+            market(
+                order_class=OrderClass.BRACKET,
+                take_profit=TakeProfitRequest(limit_price=110),
+                stop_loss=StopLossRequest(stop_price=95),
+            )
+        )
+        fake.advance()  # parent fills at 100; the exit legs hold the 10 shares
+        legs = {leg.type.value: leg for leg in tc.get_order_by_client_id("c1").legs}
+        assert tc.get_open_position("AAPL").qty_available == "0"
+        tc.cancel_order_by_id(legs["limit"].id)
+        legs = {leg.type.value: leg for leg in tc.get_order_by_client_id("c1").legs}
+        assert {leg.status.value for leg in legs.values()} == {"pending_cancel"}
+        with pytest.raises(APIError) as info:  # the shares are still held
+            tc.submit_order(market(side=OrderSide.SELL, cid="close"))
+        assert (info.value.status_code, info.value.code) == (403, 40310000)
+        assert info.value.message == (
+            "insufficient qty available for order (requested: 10, available: 0)"
+        )
+        fake.advance(2)  # bar 7 reaches 112 before the cancel is final: the take-profit fills
+        legs = {leg.type.value: leg for leg in tc.get_order_by_client_id("c1").legs}
+        assert (legs["limit"].status.value, float(legs["limit"].filled_avg_price)) == (
+            "filled",
+            110.0,
+        )
+        assert legs["stop"].status.value == "canceled"
+        assert tc.get_all_positions() == []
+
+
+def test_qty_available_check_refuses_a_sell_beyond_the_long_position() -> None:
+    with FakeAlpaca({"AAPL": BARS}, warmup=WARMUP, check_qty_available=True) as fake:
+        tc = TradingClient(fake.key, fake.secret, paper=True, url_override=fake.base_url)
+        tc.submit_order(market())
+        fake.advance()
+        with pytest.raises(APIError) as info:
+            tc.submit_order(market(qty=15, side=OrderSide.SELL, cid="flip"))
+        assert "(requested: 15, available: 10)" in info.value.message
+        tc.submit_order(market(qty=10, side=OrderSide.SELL, cid="close"))
+        with pytest.raises(APIError):  # the open close order holds all 10
+            tc.submit_order(market(qty=5, side=OrderSide.SELL, cid="more"))
+        fake.advance()
+        tc.submit_order(market(qty=5, side=OrderSide.SELL, cid="short"))  # no long left: short
+
+
+def test_split_fill_fault_gives_two_fill_activities(fake, tc) -> None:
+    fake.inject("/v2/orders", "split", method="POST")
+    tc.submit_order(market())
+    fake.advance()
+    acts = tc.get("/account/activities/FILL", {})
+    assert [(a["type"], a["qty"], a["price"]) for a in acts] == [
+        ("partial_fill", "5", "100"),
+        ("fill", "5", "100.1"),
+    ]
+    assert float(tc.get_order_by_client_id("c1").filled_avg_price) == pytest.approx(100.05)
+
+
+def test_outage_fault(fake, tc) -> None:
+    fake.outage("/v2/orders")
+    with pytest.raises(APIError) as info:
+        tc.submit_order(market())
+    assert info.value.status_code == 503
+    assert tc.get_account().status.value == "ACTIVE"  # other paths still answer
+    assert fake.orders() == []
+    fake.lift("outage", "/v2/orders")
+    tc.submit_order(market())
+    assert len(fake.orders()) == 1

@@ -41,7 +41,7 @@ def client(fake: FakeBinance, secret: str | None = None, key: str | None = None,
 def fake():
     funds = {"USDT": 10_000.0, "ETH": 2.0}
     bars = {"BTC/USDT": BARS, "ETH/USDT": BARS / 10}
-    with FakeBinance(bars, warmup=WARMUP, balances=funds) as f:
+    with FakeBinance(bars, warmup=WARMUP, balances=funds, min_notional=1.0) as f:  # small test orders
         yield f
 
 
@@ -245,3 +245,137 @@ def test_intervals() -> None:
         parse_interval("1x")
     with pytest.raises(ValueError):  # warmup beyond the data
         FakeBinance({"BTC/USDT": random_bars(3)}, warmup=4)
+
+
+def test_lookup_lag_answers_2013_for_a_new_order_then_finds_it() -> None:
+    with FakeBinance({"BTC/USDT": BARS}, warmup=WARMUP, lookup_lag=2) as fake:
+        ex = client(fake)
+        order = ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "g1"})
+        with pytest.raises(ccxt.OrderNotFound, match="-2013"):
+            ex.fetch_order(None, "BTC/USDT", {"clientOrderId": "g1"})
+        with pytest.raises(ccxt.OrderNotFound):  # by id too: the count is per order
+            ex.fetch_order(order["id"], "BTC/USDT")
+        assert ex.fetch_order(order["id"], "BTC/USDT")["clientOrderId"] == "g1"
+        # not lagged: open orders and (after the fill) trades
+        assert [o["clientOrderId"] for o in ex.fetch_open_orders("BTC/USDT")] == ["g1"]
+        fake.lookup_lag = 1  # set per test at run time: applies to orders accepted from now on
+        ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "g2"})
+        fake.advance()
+        assert len(ex.fetch_my_trades("BTC/USDT")) == 2
+        with pytest.raises(ccxt.OrderNotFound):
+            ex.fetch_order(None, "BTC/USDT", {"clientOrderId": "g2"})
+        assert ex.fetch_order(None, "BTC/USDT", {"clientOrderId": "g2"})["status"] == "closed"
+
+
+def test_filled_market_order_client_id_can_be_reused(fake, ex) -> None:
+    first = ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "r1"})
+    fake.advance()
+    second = ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "r1"})
+    assert second["id"] != first["id"] and len(fake.orders()) == 2
+    assert ex.fetch_order(None, "BTC/USDT", {"clientOrderId": "r1"})["id"] == second["id"]
+    assert ex.fetch_order(first["id"], "BTC/USDT")["status"] == "closed"
+    ex.cancel_order(second["id"], "BTC/USDT")  # a cancelled id is free again too
+    ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "r1"})
+    assert [o.client_order_id for o in fake.orders()] == ["r1", "r1", "r1"]
+
+
+def oco_sell(ex, qty: str, take_profit: str = "110") -> dict:
+    return ex.privatePostOrderListOco(
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": qty,
+            "aboveType": "LIMIT_MAKER",
+            "abovePrice": take_profit,
+            "aboveClientOrderId": "tp",
+            "belowType": "STOP_LOSS",
+            "belowStopPrice": "95",
+            "belowClientOrderId": "sl",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("take_profit", "filled", "expired", "prices"),
+    [
+        ("110", "tp", "sl", [110.0, 111.0]),  # bar 7 reaches 112; the rest at bar 8's open
+        ("120", "sl", "tp", [95.0, 90.0]),  # bar 8 falls to 89; the rest at bar 9's open
+    ],
+)
+def test_oco_partial_leg_fill_expires_the_other_leg(take_profit, filled, expired, prices) -> None:
+    with FakeBinance({"BTC/USDT": BARS}, warmup=WARMUP, oco_expire=True) as fake:
+        ex = client(fake)
+        ex.create_order("BTC/USDT", "market", "buy", 10, None, {"clientOrderId": "e1"})
+        fake.advance()
+        fake.inject("/api/v3/orderList", "partial", method="POST")  # reaches both legs
+        oco_sell(ex, "9.99", take_profit)
+        fake.advance(3 if filled == "sl" else 2)
+        hit = ex.fetch_order(None, "BTC/USDT", {"clientOrderId": filled})
+        other = ex.fetch_order(None, "BTC/USDT", {"clientOrderId": expired})
+        assert (hit["info"]["status"], hit["filled"], other["info"]["status"]) == (
+            "PARTIALLY_FILLED",
+            4.995,
+            "EXPIRED",
+        )
+        assert other["status"] == "expired"
+        assert ex.fetch_balance()["BTC"]["used"] == pytest.approx(4.995)
+        fake.advance()
+        hit = ex.fetch_order(None, "BTC/USDT", {"clientOrderId": filled})
+        assert (hit["status"], hit["filled"]) == ("closed", 9.99)
+        assert [t["price"] for t in ex.fetch_my_trades("BTC/USDT")][1:] == prices
+
+
+def test_split_fill_two_trades_in_one_poll(fake, ex) -> None:
+    fake.inject("/api/v3/order", "split", method="POST")
+    ex.create_order("BTC/USDT", "market", "buy", 2, None, {"clientOrderId": "s1"})
+    fake.advance()
+    trades = ex.fetch_my_trades("BTC/USDT")
+    assert [(t["amount"], t["price"], t["fee"]["cost"]) for t in trades] == [
+        (1.0, 100.0, pytest.approx(0.001)),
+        (1.0, pytest.approx(100.1), pytest.approx(0.001)),
+    ]
+    order = ex.fetch_order(None, "BTC/USDT", {"clientOrderId": "s1"})
+    assert (order["status"], order["average"]) == ("closed", pytest.approx(100.05))
+
+
+def test_fees_in_bnb_then_in_the_received_asset() -> None:
+    funds = {"USDT": 10_000.0, "BNB": 0.002}
+    with FakeBinance(
+        {"BTC/USDT": BARS},
+        warmup=WARMUP,
+        balances=funds,
+        fee_asset="BNB",
+        prices={"BNB/USDT": 600.0},
+    ) as fake:
+        ex = client(fake)
+        assert sorted(ex.load_markets()) == ["BNB/USDT", "BTC/USDT"]
+        assert ex.fetch_ticker("BNB/USDT")["last"] == 600.0
+        assert ex.publicGetTickerPrice({"symbol": "BNBUSDT"})["price"] == "600.00000000"
+        for cid in ("b1", "b2"):
+            ex.create_order("BTC/USDT", "market", "buy", 10, None, {"clientOrderId": cid})
+            fake.advance()
+        fees = [t["fee"] for t in ex.fetch_my_trades("BTC/USDT")]
+        assert fees == [
+            {"currency": "BNB", "cost": pytest.approx(1.0 / 600, abs=1e-8)},  # 0.1 % of 1000 USDT
+            {"currency": "BTC", "cost": pytest.approx(0.01)},  # BNB ran out: fallback
+        ]
+        balance = ex.fetch_balance()
+        assert balance["BTC"]["total"] == pytest.approx(10.0 + 9.99)  # full qty with BNB fees
+        assert balance["BNB"]["total"] == pytest.approx(0.002 - 1.0 / 600, abs=1e-8)
+
+
+def test_outage_answers_503_until_lifted(fake, ex) -> None:
+    fake.outage()
+    resp = requests.get(fake.base_url + "/api/v3/ping", timeout=2)
+    assert (resp.status_code, resp.json()["code"]) == (503, -1001)
+    with pytest.raises(ccxt.OperationFailed):  # transient in ccxt's hierarchy
+        ex.fetch_balance()
+    assert fake.lift() == 1
+    assert ex.publicGetPing() == {}
+    fake.inject("/api/v3/order", "outage", times=2, method="POST")
+    for _ in range(2):
+        with pytest.raises(ccxt.OperationFailed):
+            ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "o1"})
+    assert fake.orders() == []  # not processed
+    ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "o1"})
+    assert len(fake.orders()) == 1

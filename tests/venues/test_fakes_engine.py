@@ -133,3 +133,88 @@ def test_multi_symbol_calendars() -> None:
 def test_round_down() -> None:
     assert round_down(0.123456, 0.001) == pytest.approx(0.123)
     assert round_down(3.0, 0.0) == 3.0
+
+
+def test_split_fill_is_two_trades_in_one_bar_each_with_its_commission() -> None:
+    eng = engine([FLAT, FLAT, FLAT], fee=0.01)
+    eng.split_next = 1
+    buy = eng.submit("b", "X", "buy", 4.0, "market")
+    eng.advance()
+    assert buy.status == "filled" and buy.avg_price == pytest.approx(100.05)
+    assert [(f.qty, f.price, f.commission) for f in eng.fills] == [
+        (2.0, 100.0, pytest.approx(0.02)),  # fee in the asset received (a buy: X)
+        (2.0, pytest.approx(100.1), pytest.approx(0.02)),
+    ]
+    eng.split_next = 1
+    eng.submit("s", "X", "sell", 3.0, "market")
+    eng.advance()
+    assert [round(f.price, 6) for f in eng.fills[2:]] == [100.0, 99.9]  # worse for the seller
+
+
+def test_split_limit_fill_improves_within_the_bar() -> None:
+    eng = engine([FLAT, FLAT])
+    eng.split_next = 1
+    eng.submit("l", "X", "buy", 2.0, "limit", limit_price=100.5)
+    eng.advance()
+    assert [round(f.price, 6) for f in eng.fills] == [100.0, 99.9]  # never above the limit
+
+
+def test_oco_partial_leg_expires_its_sibling_and_fills_on_the_next_bar() -> None:
+    rows = [FLAT, (100.0, 106.0, 99.0, 105.0), FLAT]
+    eng = engine(rows, cash=0.0)
+    eng.balances["X"] = 4.0
+    eng.oco_sibling_status = "expired"
+    eng.partial_next = 1  # what a "partial" fault on an OCO request sets
+    tp, sl = eng.submit_oco("sell", "X", 4.0, [("tp", "limit", 105.0), ("sl", "stop", 90.0)])
+    assert (tp.parts, sl.parts) == (2, 2)  # every leg of the request
+    eng.advance()
+    assert (tp.status, tp.filled_qty, sl.status, sl.canceled_at) == (
+        "partially_filled",
+        2.0,
+        "expired",
+        None,
+    )
+    assert eng.reserved("X") == 2.0
+    eng.advance()
+    assert (tp.status, tp.filled_qty, sl.status) == ("filled", 4.0, "expired")
+    assert [f.price for f in eng.fills] == [105.0, 100.0]  # second part: next bar's open
+
+
+def test_delayed_cancel_keeps_the_order_open_then_cancels() -> None:
+    eng = engine([FLAT] * 4, cash=0.0)
+    eng.balances["X"] = 5.0
+    o = eng.submit("l", "X", "sell", 5.0, "limit", limit_price=150.0)
+    eng.cancel(o, delay=2)
+    assert (o.status, o.cancel_bars, eng.reserved("X")) == ("new", 2, 5.0)
+    eng.cancel(o, delay=2)  # again: nothing changes
+    eng.advance()
+    assert (o.status, o.cancel_bars) == ("new", 1)
+    eng.advance()
+    assert (o.status, o.cancel_bars, eng.reserved("X")) == ("canceled", None, 0.0)
+
+
+def test_delayed_cancel_can_lose_to_a_fill() -> None:
+    eng = engine([FLAT, (100.0, 120.0, 99.0, 110.0), FLAT], cash=0.0)
+    eng.balances["X"] = 5.0
+    o = eng.submit("l", "X", "sell", 5.0, "limit", limit_price=110.0)
+    eng.cancel(o, delay=1)
+    eng.advance()  # the bar reaches 110 before the cancel is final
+    assert (o.status, o.avg_price, o.cancel_bars) == ("filled", 110.0, None)
+
+
+def test_fee_in_a_third_asset_falls_back_to_the_received_asset() -> None:
+    bars = scripted_bars([FLAT] * 3, freq="1h")
+    x = Instrument("XUSD", "X", "USD", bars, 0.01, True, 0.0, fee_asset="BNB")
+    bnb = Instrument("BNBUSD", "BNB", "USD", bars / 2, 0.01, True, 0.0, fee_asset="BNB")
+    eng = Engine([x, bnb], pd.Timedelta("1h"), 1, {"USD": 10_000.0, "BNB": 0.25})
+    eng.submit("a", "XUSD", "buy", 10.0, "market")
+    eng.advance()  # fee 1 % of 1000 USD = 10 USD = 0.2 BNB at 50
+    assert eng.balances["X"] == 10.0 and eng.balances["BNB"] == pytest.approx(0.05)
+    eng.submit("b", "XUSD", "buy", 10.0, "market")
+    eng.advance()  # 0.05 BNB cannot pay 0.2: charged in X, the asset received
+    assert eng.balances["X"] == pytest.approx(19.9) and eng.balances["BNB"] == pytest.approx(0.05)
+    assert [(f.commission_asset, round(f.commission, 6)) for f in eng.fills] == [
+        ("BNB", 0.2),
+        ("X", 0.1),
+    ]
+    assert eng.balances["USD"] == pytest.approx(8000.0)

@@ -6,15 +6,18 @@ import pydantic
 import pytest
 
 from bot.errors import (
+    DuplicateOrderError,
     FatalVenueError,
     OrderRejectedError,
+    OutcomeUnknownError,
     RateLimitedError,
     TransientVenueError,
 )
 from bot.venues.retry import RetryPolicy, call_with_retry, submit_idempotently
 from bot.venues.types import OrderState
 
-POLICY = RetryPolicy(attempts=4, base_delay=0.5, factor=2.0, max_delay=3.0, max_retry_after=60)
+POLICY = RetryPolicy(attempts=4, base_delay=0.5, factor=2.0, max_delay=3.0, max_retry_after=60,
+                     lookup_tries=2, lookup_interval=0.1)
 STATE = OrderState("c1", "v1", "X", "buy", 1.0, 0.0, None, "new", None, None)
 
 
@@ -89,10 +92,35 @@ def test_submit_after_a_lost_answer_finds_the_order() -> None:
 
 def test_submit_resends_only_when_the_order_is_absent() -> None:
     send = Script(TransientVenueError("500"), RateLimitedError("429", retry_after=4), STATE)
-    lookup = Script(None, None, None)
+    lookup = Script(*[None] * 5)
     sleeps: list[float] = []
     assert submit_idempotently(send, lookup, policy=POLICY, sleep=sleeps.append) == STATE
-    assert (send.calls, lookup.calls, sleeps) == (3, 3, [0.5, 4.0])
+    # before each resend the order is looked up lookup_tries times, lookup_interval apart
+    assert (send.calls, lookup.calls, sleeps) == (3, 5, [0.5, 0.1, 4.0, 0.1])
+
+
+def test_an_order_the_venue_shows_late_is_not_resent() -> None:
+    """Binance answers -2013 for a while after accepting an order: one miss proves nothing."""
+    send, lookup = Script(TransientVenueError("answer lost")), Script(None, None, STATE)
+    assert submit_idempotently(send, lookup, policy=POLICY, sleep=lambda s: None) == STATE
+    assert send.calls == 1
+
+
+def test_ambiguous_evidence_stops_the_resend() -> None:
+    def resolve():
+        raise OutcomeUnknownError("a trade of an order the venue cannot show yet")
+
+    send = Script(TransientVenueError("answer lost"), STATE)
+    with pytest.raises(OutcomeUnknownError):
+        submit_idempotently(send, Script(None), policy=POLICY, sleep=lambda s: None, resolve=resolve)
+    assert send.calls == 1
+
+
+def test_a_duplicate_id_the_venue_cannot_show_is_unknown_not_rejected() -> None:
+    send = Script(DuplicateOrderError("Duplicate order sent."))
+    with pytest.raises(OutcomeUnknownError):
+        submit_idempotently(send, Script(None, None, None), policy=POLICY, sleep=lambda s: None)
+    assert send.calls == 1
 
 
 def test_rejection_is_raised_unless_the_order_exists() -> None:
@@ -115,6 +143,6 @@ def test_rejection_is_raised_unless_the_order_exists() -> None:
 def test_submit_gives_up_after_bounded_attempts() -> None:
     send = Script(*[TransientVenueError("down")] * 10)
     lookup = Script(*[None] * 10)
-    with pytest.raises(TransientVenueError):
+    with pytest.raises(OutcomeUnknownError):  # a TransientVenueError: looked up again later
         submit_idempotently(send, lookup, policy=POLICY, sleep=lambda s: None)
     assert send.calls == POLICY.attempts

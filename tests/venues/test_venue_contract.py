@@ -14,6 +14,7 @@ from tests.venues.harness import (
     BARS,
     FAULT_DELAY,
     FAULT_TIMEOUT,
+    LOOKUP_WAITS,
     POLICY,
     WARMUP,
     Harness,
@@ -172,7 +173,7 @@ def test_timeout_on_submit_never_duplicates(h: Harness, when: str) -> None:
     # before: the order went in, the answer was lost -> found by the lookup, not resent.
     # after: not in yet at the lookup -> resent; the late original is refused as a duplicate.
     assert h.posts() == (1 if when == "before" else 2)
-    assert h.sleeps.delays == [POLICY.delay(0)]
+    assert h.sleeps.delays == [POLICY.delay(0)] + (LOOKUP_WAITS if when == "after" else [])
     h.fake.advance()
     assert h.venue.positions() == {h.symbol: pytest.approx(h.received)}
 
@@ -189,7 +190,7 @@ def test_http_500_on_submit_is_retried_once(h: Harness) -> None:
     h.fake.inject(h.order_path, "http_500", method="POST")
     h.venue.submit_order(buy(h))
     assert len(h.orders_with("run1-e1")) == 1 and h.posts() == 2
-    assert h.sleeps.delays == [POLICY.delay(0)]
+    assert h.sleeps.delays == [POLICY.delay(0)] + LOOKUP_WAITS  # looked up over the grace period first
 
 
 def test_http_500_on_reads_backs_off_exponentially(h: Harness) -> None:
@@ -216,7 +217,7 @@ def test_429_waits_for_retry_after(h: Harness) -> None:
 def test_429_on_submit_waits_then_sends_once(h: Harness) -> None:
     h.fake.inject(h.order_path, "http_429", method="POST", retry_after=3)
     h.venue.submit_order(buy(h))
-    assert h.sleeps.delays == [3.0]
+    assert h.sleeps.delays == [3.0] + LOOKUP_WAITS
     assert len(h.orders_with("run1-e1")) == 1
 
 
