@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from bot.features import wide
 from bot.risk.sizing import payoff_ratio, position_fraction
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 
@@ -44,6 +46,20 @@ class MlSignalStrategy(Strategy):
         probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan
         payoff = payoff_ratio(bars["close"], self.horizon, self.params.payoff_lookback)
         return pd.DataFrame({"prob_up": probs, "payoff": payoff}, index=bars.index, dtype="float64")
+
+    def latest_signals(self, bars: Mapping[str, pd.DataFrame], prob_now: Mapping[str, float]) -> dict[str, dict]:
+        """Return the newest row of ``compute_signals`` for every symbol (``prob_now``: P(up) at its newest bar).
+
+        Symbols with the same bar index share one wide payoff computation (same values, far fewer calls).
+        """
+        if not (wide.ENABLED and len(bars) > 1 and wide.aligned(bars)):
+            return {s: {"prob_up": float(prob_now.get(s, np.nan)),
+                        "payoff": float(payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1])}
+                    for s, df in bars.items()}
+        payoff = payoff_ratio(wide.wide_field(bars, "close"), self.horizon, self.params.payoff_lookback)
+        last = payoff.to_numpy(np.float64)[-1]
+        return {s: {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(v)}
+                for s, v in zip(bars, last, strict=True)}
 
     def decide(self, view: BarView) -> Intent | None:
         if view.pending:

@@ -4,7 +4,9 @@
 closed bars (the venue's bar timestamps and clock decide what is closed, never the local
 clock) and releases a time step ``t`` once every symbol has its bar at ``t`` -- or shows a later
 bar, or the venue clock is ``late_bar_seconds`` past the bar's close (a symbol that did not
-trade). For every released bar it computes the strategy's signal columns on the history with
+trade). A step seen later than one bar length + ``late_bar_seconds`` after its close (the venue
+or the bot was unreachable) becomes history, untraded, like the bars that closed before start-up.
+For every released bar it computes the strategy's signal columns on the history with
 ``strategy.compute_signals`` (causal, so the value equals a backtest's at that bar), with P(up)
 from the live model for ML strategies.
 
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 from loguru import logger
 
+from bot.features import wide
 from bot.live.model import LiveModel
 from bot.venues.base import VenueClient, timeframe_delta
 from strategies.base import Strategy
@@ -141,16 +144,35 @@ class BarPoller:
                 new = new[new.index > last]
             if len(new):
                 self._incoming[sym] = pd.concat([self._incoming[sym], new])
-        n = 0
+        n, stale = 0, []
         while not self.ended and (t := self._next_step(clock)) is not None:
-            if clock >= t + 2 * self.delta + self.late:
-                logger.warning("trading bar {} late: the venue clock is already {}", t, clock)
+            if self._stale(t, clock):
+                self._absorb(t)
+                stale.append(t)
+                continue
             self._release(t)
             n += 1
             if self.max_bars is not None and self.released >= self.max_bars:
                 logger.info("reached --max-bars {}: ending after this bar", self.max_bars)
                 self.ended = True
+        if stale:
+            logger.warning("{} bar(s) seen too late ({} .. {}, venue clock {}): skipped as history, not traded",
+                           len(stale), stale[0], stale[-1], clock)
         return n
+
+    def _stale(self, t: pd.Timestamp, clock: pd.Timestamp) -> bool:
+        """Return True when bar ``t`` is seen later than one bar length + late_bar_seconds after its close."""
+        return clock > t + 2 * self.delta + self.late
+
+    def _absorb(self, t: pd.Timestamp) -> None:
+        """Move step ``t`` into the history without trading it (as start-up does with old bars)."""
+        for sym in self._members(t):
+            inc = self._incoming[sym]
+            self.history[sym] = pd.concat([self.history[sym], inc.iloc[:1]])
+            self._incoming[sym] = inc.iloc[1:]
+
+    def _members(self, t: pd.Timestamp) -> list[str]:
+        return [s for s in self.symbols if len(self._incoming[s]) and self._incoming[s].index[0] == t]
 
     def _last_seen(self, sym: str) -> pd.Timestamp | None:
         inc, hist = self._incoming[sym], self.history[sym]
@@ -171,16 +193,15 @@ class BarPoller:
         return None
 
     def _release(self, t: pd.Timestamp) -> None:
-        members = [s for s in self.symbols if len(self._incoming[s]) and self._incoming[s].index[0] == t]
-        for sym in members:
-            inc = self._incoming[sym]
-            self.history[sym] = pd.concat([self.history[sym], inc.iloc[:1]])
-            self._incoming[sym] = inc.iloc[1:]
+        members = self._members(t)
+        self._absorb(t)
         probs = self.model.prob_up(self.history, t) if self.model else {}
         for sym in members:
             if sym in probs:
                 self._probs[sym][t] = probs[sym]
-            values = self._signals(sym)
+        batch = self._latest_signals(members, t)
+        for sym in members:
+            values = batch[sym] if batch is not None else self._signals(sym)
             row = self.history[sym].iloc[-1]
             self._queues[sym].append(LiveBar(t, float(row["open"]), float(row["high"]), float(row["low"]),
                                              float(row["close"]), float(row["volume"]), values))
@@ -188,6 +209,15 @@ class BarPoller:
                 self.on_signals(t, sym, {**values, "bar_open": float(row["open"]), "bar_close": float(row["close"])})
         self.released += 1
         logger.info("bar {} closed: {}", t, ", ".join(f"{s} {self.history[s]['close'].iloc[-1]:g}" for s in members))
+
+    def _latest_signals(self, members: list[str], t: pd.Timestamp) -> dict[str, dict] | None:
+        """Return every member's signals at ``t`` in one call when the strategy offers ``latest_signals``
+        (byte-identical to ``_signals``: tests/live/test_signal_parity.py), else None."""
+        latest = getattr(self.strategy, "latest_signals", None)
+        if latest is None or not wide.ENABLED:
+            return None
+        prob_now = {s: self._probs[s][t] for s in members if t in self._probs[s]}
+        return latest({s: self.history[s] for s in members}, prob_now)
 
     def _signals(self, sym: str) -> dict[str, float]:
         hist = self.history[sym]

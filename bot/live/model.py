@@ -18,11 +18,11 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from loguru import logger
 
 from bot.config import Config
+from bot.features.wide import latest_rows
 from bot.models.bundle import TrainedModel
 
 
@@ -63,8 +63,8 @@ class LiveModel:
         syms = [s for s, df in bars.items() if len(df) and df.index[-1] == at]
         if not syms:
             return {}
-        rows = [self.model.feature_frame(bars[s], bars).to_numpy(np.float64)[-1] for s in syms]
-        probs = self.model.prob_up(np.vstack(rows))  # one batch per bar
+        X = latest_rows({s: bars[s] for s in syms}, self.model.features, context=bars)  # all symbols at once
+        probs = self.model.prob_up(X)  # one batch per bar
         return {s: float(p) for s, p in zip(syms, probs, strict=True)}
 
 
