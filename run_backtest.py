@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.cli import base_parser, run_cli, setup_logging
 
 
-def log_to_mlflow(run: Path) -> None:
+def log_to_mlflow(run: Path, registry=None) -> None:
     """Log the finished run folder to MLflow; a tracking failure is a warning (the run folder is complete)."""
     from loguru import logger
 
@@ -18,7 +18,7 @@ def log_to_mlflow(run: Path) -> None:
     from bot.models.tracking import log_backtest_run, logging_failed
 
     try:
-        run_id, experiment = log_backtest_run(run)
+        run_id, experiment = log_backtest_run(run, registry)
     except UserError:
         raise
     except Exception as e:  # the tracking store is down or misconfigured: the backtest itself is done
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         path = write_run(result, out)
         print(summary_table(result, path))
         if cfg.registry.log_backtests:
-            log_to_mlflow(path)
+            log_to_mlflow(path, cfg.registry)  # config.yaml holds masked URLs
         return 0
 
     return run_cli(go)

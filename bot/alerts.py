@@ -17,6 +17,7 @@ from typing import Any
 
 from loguru import logger
 
+from bot.errors import mask_secrets, without_credentials
 from bot.models.lifecycle_config import AlertsConfig
 
 LEVELS = {"info": 0, "warning": 1, "critical": 2}
@@ -62,6 +63,7 @@ class Alerter:
         """Log the alert and post it to the webhook if its level is high enough; return True if posted."""
         if level not in LEVELS:
             raise ValueError(f"unknown alert level {level!r}")
+        title, text, fields = without_credentials(title), without_credentials(text), mask_secrets(fields)
         log = {"info": logger.info, "warning": logger.warning, "critical": logger.error}[level]
         log(f"ALERT {title}" + (f": {text}" if text else "") + (f" {fields}" if fields else ""))
         if not self.url or LEVELS[level] < LEVELS[self.min_level]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from loguru import logger
 
-from bot.errors import UserError
+from bot.errors import UserError, without_credentials
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -22,11 +22,22 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+def mask_record(record: dict) -> None:
+    """Mask URL credentials in a loguru record's message (a patcher: every sink sees the masked text)."""
+    record["message"] = without_credentials(record["message"])
+
+
+def _stderr_masked(message: str) -> None:
+    sys.stderr.write(without_credentials(message))  # tracebacks (and their variable values) too
+
+
 def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
-    """Log to stderr through loguru at the chosen level."""
+    """Log to stderr through loguru at the chosen level; credentials in URLs are masked in every record."""
     logger.remove()
+    logger.configure(patcher=mask_record)
     level = "WARNING" if quiet else ("DEBUG" if verbose else "INFO")
-    logger.add(sys.stderr, level=level, format="<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}")
+    logger.add(_stderr_masked, level=level, colorize=sys.stderr.isatty(),
+               format="<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}")
 
 
 def run_cli(main: Callable[[], int]) -> int:
@@ -34,8 +45,13 @@ def run_cli(main: Callable[[], int]) -> int:
     try:
         return main()
     except UserError as e:
-        print(e.line(), file=sys.stderr)
+        print(without_credentials(e.line()), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug: the usual traceback and exit 1, but no password of a URL in it
+        import traceback
+
+        print(without_credentials(traceback.format_exc()), end="", file=sys.stderr)
+        return 1

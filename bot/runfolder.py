@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, without_credentials
 
 
 def format_timestamps(values: pd.Series) -> pd.Series:
@@ -33,8 +33,10 @@ def csv_text(df: pd.DataFrame, time_columns: tuple[str, ...] = ()) -> str:
 
 
 def json_text(obj) -> str:
-    """Return pretty JSON; NaN becomes null and infinities become the strings "inf"/"-inf"."""
+    """Return pretty JSON; NaN becomes null, infinities the strings "inf"/"-inf", URL credentials ``***``."""
     def clean(v):
+        if isinstance(v, str):
+            return without_credentials(v)
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}
         if isinstance(v, list | tuple):

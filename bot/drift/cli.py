@@ -21,7 +21,7 @@ import pandas as pd
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, load_config
 from bot.data.timeframes import bounds
-from bot.errors import ConfigError
+from bot.errors import ConfigError, without_credentials
 
 _SPLIT = re.compile(r":(?=\d{4}-|$)")
 
@@ -56,7 +56,7 @@ def _model(cfg: Config, ref: str):
 
     reg = ModelRegistry.for_config(cfg)
     if not ref.isdigit() and reg.alias_version(ref.lstrip("@")) is None:
-        return None, f"no {ref} registered for {reg.name} in {cfg.registry.tracking_uri}"
+        return None, f"no {ref} registered for {reg.name} in {without_credentials(cfg.registry.tracking_uri)}"
     model, version = reg.load(ref)
     return model, {"name": reg.name, "version": version}
 

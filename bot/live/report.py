@@ -29,7 +29,7 @@ import pandas as pd
 
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, without_credentials
 from bot.ledger import ORDER_COLUMNS, TRADE_COLUMNS
 from bot.live.journal import Journal, OrderRow
 from bot.runfolder import csv_text, json_text, write_atomically
@@ -168,7 +168,8 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     """Write the account's run folder (atomically) from ``journal``; return its path."""
     marks = journal.equity()
     if marks.empty:
-        raise ConfigError("live.state_db", f"{journal.url} holds no equity marks yet: trade at least one bar first")
+        raise ConfigError("live.state_db", f"{without_credentials(journal.url)} holds no equity marks yet: "
+                                          "trade at least one bar first")
     equity = pd.DataFrame({"timestamp": marks["time"], "equity": marks["equity"], "cash": marks["cash"]})
     equity["exposure"] = ((equity["equity"] - equity["cash"]) / equity["equity"]).clip(lower=0.0)
     orders = journal.orders()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.cli import run_cli, setup_logging
 from bot.config import load_config
+from bot.errors import without_credentials
 from bot.models.registry import CHAMPION, ModelRegistry
 
 
@@ -52,9 +53,9 @@ def _when(ms: int) -> str:
 def cmd_list(reg: ModelRegistry) -> int:
     rows = reg.versions()
     if not rows:
-        print(f"{reg.name}: no versions in {reg.cfg.tracking_uri}")
+        print(f"{reg.name}: no versions in {without_credentials(reg.cfg.tracking_uri)}")
         return 0
-    print(f"{reg.name} ({reg.cfg.tracking_uri})")
+    print(f"{reg.name} ({without_credentials(reg.cfg.tracking_uri)})")
     print(f"{'version':>7}  {'aliases':<20} {'created':<20} {'trained to':<26} {'gate':<10} reason")
     for v in rows:
         t = v.tags

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from loguru import logger
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserError, without_credentials
 from bot.models.artifacts import ArtifactError, load_model, manifest_sha256, save_model
 from bot.models.bundle import TrainedModel
 from bot.models.lifecycle_config import RegistryConfig
@@ -30,6 +31,28 @@ _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[A-Za-z0-9_-]+)|/(?P<
 
 class RegistryError(ConfigError):
     """The registry has no such model, version or alias (exit 2)."""
+
+
+class RegistryUnavailableError(UserError):
+    """The registry could not be read or written (unreachable server, broken store): exit 1, nothing decided.
+
+    Only MLflow's RESOURCE_DOES_NOT_EXIST means "no such model / alias"; any other failure is this,
+    so an outage never reads as "no champion yet".
+    """
+
+    def __init__(self, uri: str, what: str, error: BaseException):
+        reason = without_credentials(" ".join(str(error).split())[:300])
+        self.where = "registry.tracking_uri"
+        self.what = (f"cannot {what} in the MLflow registry at {without_credentials(uri)} "
+                     f"({type(error).__name__}: {reason})")
+        super().__init__(f"{self.where}: {self.what}")
+
+
+def _missing(e: BaseException) -> bool:
+    """Return True if ``e`` is MLflow saying the model / version does not exist (not an outage)."""
+    from mlflow.exceptions import MlflowException
+
+    return isinstance(e, MlflowException) and e.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 @dataclass(frozen=True)
@@ -49,7 +72,30 @@ class ModelRegistry:
         self.cfg = cfg
         self.name = cfg.model_name or default_name
         self.experiment = cfg.experiment or default_name
-        self.client = client or tracking_client(cfg.tracking_uri)
+        if client is None:
+            with self._talking("open the store"):
+                client = tracking_client(cfg.tracking_uri)
+        self.client = client
+
+    @contextmanager
+    def _talking(self, what: str):
+        """Turn any failure of the store (not our own user errors) into RegistryUnavailableError."""
+        try:
+            yield
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001 - MLflow, SQLAlchemy, requests: all mean "cannot use the store"
+            raise RegistryUnavailableError(self.cfg.tracking_uri, what, e) from None
+
+    def _registered_model(self):
+        """Return the registered model, or None when MLflow says it does not exist."""
+        with self._talking(f"read model {self.name!r}"):
+            try:
+                return self.client.get_registered_model(self.name)
+            except Exception as e:
+                if _missing(e):
+                    return None
+                raise
 
     @classmethod
     def for_config(cls, config, client=None) -> ModelRegistry:
@@ -65,40 +111,43 @@ class ModelRegistry:
             folder = Path(tmp) / "model"
             save_model(model, folder, self.cfg.xgboost_format)
             pin = manifest_sha256(folder)
-            exp = experiment_id(self.client, self.experiment, self.cfg)
-            run_id = log_model_run(self.client, exp, model, folder, metrics, {"registered_model": self.name, **(tags or {})},
-                                   run_name)
+            with self._talking(f"log the training run of {self.name!r}"):
+                exp = experiment_id(self.client, self.experiment, self.cfg)
+                run_id = log_model_run(self.client, exp, model, folder, metrics,
+                                       {"registered_model": self.name, **(tags or {})}, run_name)
         self._ensure_model()
-        source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
         vtags = {"manifest_sha256": pin, "data_hash": model.info.get("data_hash", ""),
                  "code_version": model.info.get("code_version", ""),
                  "label_end": model.info.get("training", {}).get("label_end", ""), **(tags or {})}
-        mv = self.client.create_model_version(self.name, source, run_id, tags=vtags, description=description)
+        with self._talking(f"register a version of {self.name!r}"):
+            source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
+            mv = self.client.create_model_version(self.name, source, run_id, tags=vtags,
+                                                  description=description)
         logger.info(f"registered {self.name} version {mv.version} (run {run_id})")
         return int(mv.version)
 
     def _ensure_model(self) -> None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_registered_model(self.name)
-        except MlflowException:
-            self.client.create_registered_model(self.name, tags={HISTORY_TAG: "[]"})
+        if self._registered_model() is None:
+            with self._talking(f"create model {self.name!r}"):
+                self.client.create_registered_model(self.name, tags={HISTORY_TAG: "[]"})
 
     def set_alias(self, alias: str, version: int) -> None:
         """Point ``alias`` at ``version``."""
         self._version(version)
-        self.client.set_registered_model_alias(self.name, alias, str(version))
+        with self._talking(f"set alias {alias!r} of {self.name!r}"):
+            self.client.set_registered_model_alias(self.name, alias, str(version))
 
     def clear_alias(self, alias: str) -> None:
         """Remove ``alias`` if set."""
         if alias in self._aliases():
-            self.client.delete_registered_model_alias(self.name, alias)
+            with self._talking(f"remove alias {alias!r} of {self.name!r}"):
+                self.client.delete_registered_model_alias(self.name, alias)
 
     def tag_version(self, version: int, tags: dict[str, str]) -> None:
         """Add tags to a version (e.g. the gate decision)."""
-        for k, v in tags.items():
-            self.client.set_model_version_tag(self.name, str(version), k, str(v))
+        with self._talking(f"tag version {version} of {self.name!r}"):
+            for k, v in tags.items():
+                self.client.set_model_version_tag(self.name, str(version), k, str(v))
 
     def promote(self, version: int, reason: str = "manual") -> int | None:
         """Make ``version`` the champion; return the previous champion version (None if there was none)."""
@@ -107,7 +156,8 @@ class ModelRegistry:
         history = self.history()
         if previous == version:
             return previous
-        self.client.set_registered_model_alias(self.name, CHAMPION, str(version))
+        with self._talking(f"promote version {version} of {self.name!r}"):
+            self.client.set_registered_model_alias(self.name, CHAMPION, str(version))
         self._set_history([*history, version])
         if self.alias_version(CHALLENGER) == version:
             self.clear_alias(CHALLENGER)
@@ -122,7 +172,8 @@ class ModelRegistry:
         if current is None or len(history) < 2:
             raise RegistryError(f"registry.model_name ({self.name})", "no earlier champion to roll back to")
         restored = history[-2]
-        self.client.set_registered_model_alias(self.name, CHAMPION, str(restored))
+        with self._talking(f"roll back the champion of {self.name!r}"):
+            self.client.set_registered_model_alias(self.name, CHAMPION, str(restored))
         self._set_history(history[:-1])
         self.tag_version(current, {"rolled_back": reason})
         logger.warning(f"{self.name}: rolled back champion {current} -> {restored} ({reason})")
@@ -130,34 +181,32 @@ class ModelRegistry:
 
     def history(self) -> list[int]:
         """Return the champion versions in promotion order (last = current)."""
-        try:
-            model = self.client.get_registered_model(self.name)
-        except Exception:  # noqa: BLE001 - MLflow raises its own exception for a missing model
-            return []
-        return [int(v) for v in json.loads(model.tags.get(HISTORY_TAG, "[]"))]
+        model = self._registered_model()
+        return [] if model is None else [int(v) for v in json.loads(model.tags.get(HISTORY_TAG, "[]"))]
 
     def _set_history(self, versions: list[int]) -> None:
-        self.client.set_registered_model_tag(self.name, HISTORY_TAG, json.dumps(versions))
+        with self._talking(f"record the champion history of {self.name!r}"):
+            self.client.set_registered_model_tag(self.name, HISTORY_TAG, json.dumps(versions))
 
     # ----------------------------------------------------------------- reading
 
     def _aliases(self) -> dict[str, int]:
-        try:
-            return {a: int(v) for a, v in self.client.get_registered_model(self.name).aliases.items()}
-        except Exception:  # noqa: BLE001
-            return {}
+        """Return alias -> version; {} only when the model does not exist (an outage raises)."""
+        model = self._registered_model()
+        return {} if model is None else {a: int(v) for a, v in (model.aliases or {}).items()}
 
     def alias_version(self, alias: str) -> int | None:
         """Return the version behind ``alias``, or None."""
         return self._aliases().get(alias)
 
     def _version(self, version: int):
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.client.get_model_version(self.name, str(version))
-        except MlflowException:
-            raise RegistryError("version", f"{self.name} has no version {version}") from None
+        with self._talking(f"read version {version} of {self.name!r}"):
+            try:
+                return self.client.get_model_version(self.name, str(version))
+            except Exception as e:
+                if not _missing(e):
+                    raise
+        raise RegistryError("version", f"{self.name} has no version {version}")
 
     def versions(self) -> list[VersionInfo]:
         """Return every version, newest first."""
@@ -165,7 +214,9 @@ class ModelRegistry:
         for alias, v in self._aliases().items():
             by_version.setdefault(v, []).append(alias)
         out = []
-        for mv in self.client.search_model_versions(f"name='{self.name}'"):
+        with self._talking(f"list the versions of {self.name!r}"):
+            found = list(self.client.search_model_versions(f"name='{self.name}'"))
+        for mv in found:
             v = int(mv.version)
             out.append(VersionInfo(v, tuple(sorted(by_version.get(v, []))), int(mv.creation_timestamp or 0),
                                    mv.run_id or "", dict(mv.tags or {}), mv.description or ""))
@@ -195,7 +246,8 @@ class ModelRegistry:
         if not pin:
             raise RegistryError("model", f"{self.name} version {version} has no pinned manifest checksum")
         with tempfile.TemporaryDirectory() as tmp:
-            path = self.client.download_artifacts(mv.run_id, "model", tmp)
+            with self._talking(f"download version {version} of {self.name!r}"):
+                path = self.client.download_artifacts(mv.run_id, "model", tmp)
             try:
                 model = load_model(path, expected_manifest_sha256=pin)
             except ArtifactError as e:

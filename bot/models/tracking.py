@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.errors import without_credentials
+from bot.errors import mask_secrets, without_credentials
 from bot.models.bundle import TrainedModel
 from bot.models.lifecycle_config import RegistryConfig
 
@@ -111,9 +111,14 @@ def model_params(model: TrainedModel) -> dict[str, str]:
 
 def log_run(client, experiment: str, run_name: str, params: Mapping[str, str], metrics: Mapping[str, float],
             tags: Mapping[str, str], artifacts: Mapping[str, Path] = (), json_files: Mapping[str, Any] = ()) -> str:
-    """Log one finished run (params, metrics, tags, artifact folders/files, JSON documents); return its id."""
+    """Log one finished run (params, metrics, tags, artifact folders/files, JSON documents); return its id.
+
+    Credentials in URLs are masked in params, tags and JSON documents (artifact files are copied as they are).
+    """
     from mlflow.entities import Metric, Param, RunTag
 
+    params, tags = mask_secrets(dict(params)), mask_secrets(dict(tags))
+    json_files = mask_secrets(dict(json_files))
     run = client.create_run(experiment, run_name=run_name, tags=dict(tags))
     rid = run.info.run_id
     try:
@@ -149,12 +154,25 @@ def log_model_run(client, experiment: str, model: TrainedModel, artifact_dir: Pa
                    {"model": artifact_dir}, {"features.json": model.features, "training.json": training})
 
 
-def log_backtest_run(run: str | Path) -> tuple[str, str]:
+def _unmasked(cfg: RegistryConfig) -> RegistryConfig:
+    """Return ``cfg``; a tracking URI masked in a run folder's config.yaml comes from $MLFLOW_TRACKING_URI."""
+    from bot.errors import ConfigError
+
+    if "://***@" not in cfg.tracking_uri:
+        return cfg
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        raise ConfigError("registry.tracking_uri", f"the run folder's config.yaml masks the password of "
+                          f"{cfg.tracking_uri}; set MLFLOW_TRACKING_URI to the full URL")
+    return cfg.model_copy(update={"tracking_uri": os.environ["MLFLOW_TRACKING_URI"]})
+
+
+def log_backtest_run(run: str | Path, registry: RegistryConfig | None = None) -> tuple[str, str]:
     """Log a finished backtest run folder: its config as params, metrics.json numbers as metrics, the
     data hash, window and code version as tags, and every file as an artifact; return (run id, experiment).
 
-    The registry settings come from the folder's own config.yaml. ``run_backtest.py`` may call this
-    after writing a run when ``registry.log_backtests`` is set.
+    The registry settings are ``registry`` (the run's own, unmasked: ``run_backtest.py`` passes them)
+    or else the folder's config.yaml (if its password is masked: the URL in $MLFLOW_TRACKING_URI).
+    ``run_backtest.py`` calls this after writing a run when ``registry.log_backtests`` is set.
     """
     from bot.config import parse_config, read_yaml
     from bot.errors import ConfigError
@@ -166,9 +184,10 @@ def log_backtest_run(run: str | Path) -> tuple[str, str]:
     raw = read_yaml(run / "config.yaml")
     cfg = parse_config(raw)
     metrics = json.loads(metrics_path.read_text())
-    client = tracking_client(cfg.registry.tracking_uri)
-    name = cfg.registry.experiment or cfg.name
-    exp = experiment_id(client, name, cfg.registry)
+    reg = registry or _unmasked(cfg.registry)
+    client = tracking_client(reg.tracking_uri)
+    name = reg.experiment or cfg.name
+    exp = experiment_id(client, name, reg)
     data = metrics.get("data", {})
     tags = {"kind": "backtest", "run_folder": str(run.resolve()), "data_hash": str(data.get("hash", "")),
             "code_version": str(metrics.get("code_version", "")),

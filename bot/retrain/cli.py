@@ -3,7 +3,9 @@
 Trains a challenger on the latest window, scores it and the champion on the same most recent
 out-of-sample window, promotes it only through the gate (``retrain`` config section), records the
 version and decision in MLflow and writes ``DIR/retrain.json``. Exit 0 whether or not it promoted
-(read ``promoted``); 2 config error, 3 data error. ``--dry-run`` decides without registering.
+(read ``promoted``); 1 the registry could not be read or written (``error: registry.tracking_uri: ...``,
+nothing promoted: an outage is never "no champion yet"); 2 config error, 3 data error.
+``--dry-run`` decides without registering.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from loguru import logger
 
 from bot.alerts import Alerter
 from bot.drift.detector import DriftDecision, DriftLatch
+from bot.errors import without_credentials
 from bot.monitoring.exporter import MetricsServer
 from bot.monitoring.instrument import InstrumentedVenue
 from bot.monitoring.state import LiveState
@@ -231,10 +232,11 @@ class LiveLifecycle:
         self._latch.new_model()
 
     def _retrained(self, outcome, error) -> None:
-        if error is not None:
+        if error is not None:  # e.g. the registry is unreachable: no swap, the current model trades on
+            text = without_credentials(str(error))
             self.state.set_retrain(pd.Timestamp(self.wall(), unit="s", tz="UTC"), "failed",
-                                   {"error": f"{type(error).__name__}: {error}"})
-            self.alerter.send("warning", f"retrain failed in {self.cfg.name}", str(error))
+                                   {"error": f"{type(error).__name__}: {text}"})
+            self.alerter.send("warning", f"retrain failed in {self.cfg.name}; model unchanged", text)
             return
         if self.cfg.retrain.shadow:
             self._load_shadow()

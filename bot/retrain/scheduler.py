@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import pandas as pd
 from loguru import logger
 
+from bot.errors import UserError
+
 
 class BarModel(Protocol):
     """What a live session trades on (e.g. ``bot.live.model.LiveModel``)."""
@@ -160,6 +162,9 @@ class RetrainScheduler:
         result, error = None, None
         try:
             result = self.job()
+        except UserError as e:  # e.g. the registry is unreachable: one line, the session trades on unchanged
+            error = e
+            logger.error(f"scheduled retrain failed, model unchanged: {e.line()}")
         except Exception as e:  # noqa: BLE001 - a failed retrain must never stop the session
             error = e
             logger.exception(f"scheduled retrain failed: {type(e).__name__}: {e}")
