@@ -43,7 +43,6 @@ class LiveBroker(bt.BrokerBase):
         self._group: list = []
         self._live: dict[str, bt.Order] = {}
         self._exits: dict[str, dict[str, bt.Order]] = {}
-        self._released: dict[str, object] = {}  # exit order id -> the entry whose exits it cancelled
         self._positions: dict[str, bt.Position] = defaultdict(bt.Position)
         self._cash = self._value = 0.0
 
@@ -168,14 +167,13 @@ class LiveBroker(bt.BrokerBase):
         state = self.router.send(ticket)
         row = self.router.journal.get_order(cid)
         if state is None and row is not None and row.status == "rejected":
-            entry = self._released.pop(cid, None)
-            if main.issell() and entry is not None:  # the exit was refused: the position needs its stop back
+            entry = self.router.holding_entry(sym) if main.issell() else None
+            if entry is not None:  # the exit was refused after its exits were cancelled: the stop goes back
                 self.router.protect(entry, abs(self._positions[sym].size), "stop_only")
             for o in group:
                 o.reject(self)
                 self.notify(o)
             return
-        self._released.pop(cid, None)
         for o in group:
             o.accept(self)
             self.notify(o)
@@ -190,8 +188,6 @@ class LiveBroker(bt.BrokerBase):
         sent before the cancel is final is refused. If it is not final yet, the sell is queued
         for the next flush (its decision stands) and False returned.
         """
-        if cid not in self._released:
-            self._released[cid] = self.router.armed_entry(sym)
         ids = self.router.cancel_exits(sym)  # also ones left by an earlier run
         if not ids or self.router.exits_cleared(sym, ids):
             return True

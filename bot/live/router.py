@@ -506,6 +506,16 @@ class OrderRouter:
 
     _armed_parent = armed_entry
 
+    def holding_entry(self, symbol: str) -> OrderRow | None:
+        """Return the bracket entry that opened the position held on ``symbol`` (None if flat)."""
+        held = self.venue.positions().get(symbol, 0.0)
+        if held <= 0:
+            return None
+        rows = self.journal.orders(symbol=symbol)
+        entries = [r for r in rows if r.side == "buy" and r.parent_id is None and r.filled_qty > 0]
+        last = entries[-1] if entries else None
+        return last if last is not None and (last.stop_loss is not None or last.take_profit is not None) else None
+
     def _clock(self) -> pd.Timestamp | None:
         try:
             return self.venue.clock()
