@@ -55,7 +55,7 @@ def audit_main(argv: list[str]) -> int:
         import threading
 
         from bot.config import load_config
-        from bot.errors import VenueError
+        from bot.errors import VenueError, without_credentials
         from bot.live.audit import audit
         from bot.live.connect import connect
         from bot.live.report import open_journal
@@ -65,7 +65,7 @@ def audit_main(argv: list[str]) -> int:
         try:
             report = audit(connect(cfg, journal, threading.Event(), warmup=1).venue, journal, args.positions)
         except VenueError as e:
-            print(f"venue error: {e}", file=sys.stderr)
+            print(f"venue error: {without_credentials(str(e))}", file=sys.stderr)
             return 4
         finally:
             journal.close()
