@@ -38,7 +38,13 @@ from typing import Any
 import pandas as pd
 from loguru import logger
 
-from bot.errors import FatalVenueError, OrderRejectedError, OutcomeUnknownError, TransientVenueError, VenueError
+from bot.errors import (
+    FatalVenueError,
+    OrderRejectedError,
+    OutcomeUnknownError,
+    TransientVenueError,
+    VenueError,
+)
 from bot.live.journal import FINAL, Journal, OrderRow
 from bot.venues.base import VenueClient
 from bot.venues.types import Fill, OrderRequest, OrderState

@@ -256,7 +256,8 @@ class CcxtVenue(BracketExits):
         amount = self.checked_amount(
             market, req.qty, [price or params.get("triggerPrice")], exits, f"submit {req.client_order_id}"
         )
-        vid = self._remember(req.client_order_id, req.symbol)
+        self._remember(req.client_order_id, req.symbol)
+        t0 = time.monotonic()  # when the send began: trades from then on may be this order's
 
         def send() -> OrderState:
             created = self._call(
@@ -273,9 +274,7 @@ class CcxtVenue(BracketExits):
             policy=self._retry,
             sleep=self._sleep,
             what=f"{self.name} submit {req.client_order_id}",
-            resolve=lambda t0=time.monotonic(): self.resolve_order(
-                req.client_order_id, req.symbol, self._sent_at(t0)
-            ),
+            resolve=lambda: self.resolve_order(req.client_order_id, req.symbol, self._sent_at(t0)),
         )
         if req.is_bracket:
             self._brackets[req.client_order_id] = req

@@ -103,7 +103,7 @@ def test_an_exit_endpoint_that_keeps_failing_does_not_stall_the_poll(ccxt: LiveH
     router.send(ccxt.ticket(**BRACKET))
     ccxt.advance(1)
     ccxt.fake.inject("/api/v3/orderList/oco", "http_500", times=1000, method="POST")
-    for n in range(3):
+    for _ in range(3):
         before = len(ccxt.fake.requests("POST", "/api/v3/orderList/oco"))
         router.poll()  # returns: one attempt per poll, the rest of the poll goes on
         assert len(ccxt.fake.requests("POST", "/api/v3/orderList/oco")) - before == 1
