@@ -196,6 +196,17 @@ class CcxtBrokerConfig(Frozen):
     api_url: str | None = None  # override of the exchange's API base URLs (tests: a loopback fake)
 
 
+class VenueRetryConfig(Frozen):
+    """How live sessions talk to a venue: request timeout and retries (bot/venues/retry.py RetryPolicy)."""
+
+    timeout: float = Field(default=10.0, gt=0)  # seconds per HTTP request
+    attempts: int = Field(default=5, ge=1, le=20)  # tries of one call, the first included
+    base_delay: float = Field(default=0.5, gt=0)  # seconds before the first retry, doubling up to max_delay
+    max_delay: float = Field(default=30.0, gt=0)
+    lookup_tries: int = Field(default=3, ge=1, le=20)  # lookups of an order whose send outcome is unknown
+    lookup_interval: float = Field(default=0.5, ge=0)  # seconds between them
+
+
 class BrokerConfig(Frozen):
     cash: float = Field(default=100_000.0, gt=0)
     commission: float = Field(default=0.001, ge=0, lt=1)
@@ -207,6 +218,7 @@ class BrokerConfig(Frozen):
     kind: Literal["paper", "alpaca", "ccxt"] = "paper"  # live sessions only: which venue run_live.py trades on
     alpaca: AlpacaBrokerConfig = AlpacaBrokerConfig()
     ccxt: CcxtBrokerConfig = CcxtBrokerConfig()
+    venue: VenueRetryConfig = VenueRetryConfig()  # live sessions: request timeout and retries
 
     @field_validator("price_increment")
     @classmethod

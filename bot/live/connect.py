@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 from bot.live.bars import Wait
 from bot.live.journal import Journal
 from bot.venues.base import VenueClient, timeframe_delta
+from bot.venues.retry import RetryPolicy
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
 
     a = cfg.broker.alpaca
     return AlpacaVenue(alpaca_credentials(env), paper=a.paper, trading_url=a.trading_url, data_url=a.data_url,
-                       feed=a.feed)
+                       feed=a.feed, timeout=cfg.broker.venue.timeout, retry=_retry(cfg))
 
 
 def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
@@ -103,7 +104,15 @@ def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
 
     c = cfg.broker.ccxt
     creds = ccxt_credentials(env) if keys else None
-    return CcxtVenue(c.exchange, creds, symbols=list(cfg.data.symbols), sandbox=c.sandbox, api_url=c.api_url)
+    return CcxtVenue(c.exchange, creds, symbols=list(cfg.data.symbols), sandbox=c.sandbox, api_url=c.api_url,
+                     timeout=cfg.broker.venue.timeout, retry=_retry(cfg))
+
+
+def _retry(cfg: Config) -> RetryPolicy:
+    """Return the venue clients' retry policy from ``broker.venue``."""
+    v = cfg.broker.venue
+    return RetryPolicy(attempts=v.attempts, base_delay=v.base_delay, max_delay=v.max_delay,
+                       lookup_tries=v.lookup_tries, lookup_interval=v.lookup_interval)
 
 
 def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],

@@ -139,7 +139,7 @@ class FakeAlpaca(FakeVenue):
         page_size: int = 10_000,
         assets: dict[str, dict] | None = None,
         cancel_delay: int = 0,
-        check_qty_available: bool = False,
+        check_qty_available: bool = True,
     ):
         """Behaviour knobs (defaults: the lenient behaviour older tests rely on):
 

@@ -139,7 +139,7 @@ class FakeBinance(FakeVenue):
         min_notional: float | dict[str, float] = 5.0,
         oco_allowed: bool | dict[str, bool] = True,
         lookup_lag: int = 0,
-        oco_expire: bool = False,
+        oco_expire: bool = True,
         fee_asset: str | None = None,
         prices: dict[str, float] | None = None,
     ):

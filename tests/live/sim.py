@@ -50,7 +50,7 @@ from tests.fakes.binance import FakeBinance
 ROOT = Path(__file__).resolve().parents[2]
 WARMUP = 8
 FAST_RETRY_AFTER = 0.2  # Retry-After of injected 429s (s): keeps runs short
-CLIENT_TIMEOUT = 10.0  # the venue clients' request timeout in run_live.py (bot/venues: 10 s)
+CLIENT_TIMEOUT = 3.0  # the venue clients' request timeout in the simulated sessions (broker.venue.timeout)
 SYMBOLS = {"alpaca": ["AAPL", "MSFT"], "binance": ["BTC/USDT", "ETH/USDT"]}
 ORDER_PATHS = {"alpaca": ("/v2/orders",), "binance": ("/api/v3/order", "/api/v3/orderList/oco")}
 # (path prefix, method) of the requests a fault may hit, per venue
@@ -63,7 +63,7 @@ TARGETS = {
                 ("/api/v3/account", "GET"), ("/api/v3/klines", "GET"), ("/api/v3/time", "GET")],
 }
 # fault kind -> weight in a schedule (timeouts cost CLIENT_TIMEOUT seconds each: rare by default)
-WEIGHTS = {"http_429": 3, "http_500": 3, "outage": 2, "lost_answer": 3, "drop": 2, "timeout": 0.3,
+WEIGHTS = {"http_429": 3, "http_500": 3, "outage": 2, "lost_answer": 3, "drop": 2, "timeout": 1,
            "partial": 2, "reject": 1, "reject_exit": 2}
 
 
@@ -185,7 +185,8 @@ def write_config(tmp: Path, venue: str, url: str) -> Path:
         name=f"sim-{venue}", seed=1,
         data=dict(source="sample", symbols=SYMBOLS[venue], timeframe="1h"),
         strategy=dict(name="sma_cross", params=dict(fast=2, slow=5)),
-        broker=dict(cash=100_000 if venue == "alpaca" else 10_000, commission=0.0, slippage=0.0, **broker),
+        broker=dict(cash=100_000 if venue == "alpaca" else 10_000, commission=0.0, slippage=0.0, **broker,
+                    venue=dict(timeout=CLIENT_TIMEOUT, base_delay=0.05, max_delay=1.0, lookup_interval=0.05)),
         risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.4, stop_loss=0.02, take_profit=0.03),
         live=dict(state_db=f"sqlite:///{tmp / 'journal.db'}", poll_seconds=0.05, warmup_bars=WARMUP),
     )
