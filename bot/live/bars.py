@@ -31,7 +31,7 @@ from bot.venues.base import VenueClient, timeframe_delta
 from strategies.base import Strategy
 
 Wait = Callable[[float], object]  # returns False when no more bars can ever come (replay exhausted)
-OnSignals = Callable[[pd.Timestamp, str, dict], None]
+OnSignals = Callable[[pd.Timestamp, dict[str, dict]], None]  # bar time, symbol -> signal values
 
 
 @dataclass(frozen=True)
@@ -200,13 +200,16 @@ class BarPoller:
             if sym in probs:
                 self._probs[sym][t] = probs[sym]
         batch = self._latest_signals(members, t)
+        journaled = {}
         for sym in members:
             values = batch[sym] if batch is not None else self._signals(sym)
             row = self.history[sym].iloc[-1]
             self._queues[sym].append(LiveBar(t, float(row["open"]), float(row["high"]), float(row["low"]),
                                              float(row["close"]), float(row["volume"]), values))
-            if self.on_signals is not None:  # the journal keeps the bar's prices too (a live report's benchmark)
-                self.on_signals(t, sym, {**values, "bar_open": float(row["open"]), "bar_close": float(row["close"])})
+            # the journal keeps the bar's prices too (a live report's benchmark)
+            journaled[sym] = {**values, "bar_open": float(row["open"]), "bar_close": float(row["close"])}
+        if self.on_signals is not None:
+            self.on_signals(t, journaled)
         self.released += 1
         logger.info("bar {} closed: {}", t, ", ".join(f"{s} {self.history[s]['close'].iloc[-1]:g}" for s in members))
 

@@ -422,20 +422,15 @@ class Journal:
                         qty=fill.qty, price=fill.price, commission=fill.commission,
                         commission_asset=fill.commission_asset, time=to_db_time(fill.time),
                         session_id=session_id))
-            for row in new_rows:
-                if s.get(_Order, row.client_id) is None:
-                    values = {k: getattr(row, k) for k in _ORDER_FIELDS}
-                    for k in _TIME_FIELDS:
-                        values[k] = to_db_time(values[k])
-                    s.add(_Order(**values))
-            s.flush()
-            for client_id, changes in updates.items():
-                order = s.get(_Order, client_id)
-                for key, value in (changes.items() if order is not None else ()):
-                    setattr(order, key, to_db_time(value) if key in _TIME_FIELDS else value)
+            _apply_orders(s, new_rows, updates)
             for key, value in state.items():
                 s.merge(_State(key=key, value=json.dumps(value, default=str)))
             return True
+
+    def apply_orders(self, new_rows: Iterable[OrderRow], updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """Insert ``new_rows`` (if missing) and change orders (client id -> fields) in one transaction."""
+        with self._sessions.begin() as s:
+            _apply_orders(s, new_rows, updates)
 
     def fills(self, client_id: str | None = None) -> list[Fill]:
         q = select(_Fill).order_by(_Fill.time, _Fill.trade_id)
@@ -485,10 +480,16 @@ class Journal:
 
     def record_signal(self, bar_time: pd.Timestamp, symbol: str, values: Mapping[str, float],
                       model_version: str | None, session_id: int | None = None) -> None:
-        clean = {k: (None if v is None or v != v else float(v)) for k, v in values.items()}
+        self.record_signals(bar_time, {symbol: values}, model_version, session_id)
+
+    def record_signals(self, bar_time: pd.Timestamp, by_symbol: Mapping[str, Mapping[str, float]],
+                       model_version: str | None, session_id: int | None = None) -> None:
+        """Record one bar's signal values of every symbol, in one transaction."""
         with self._sessions.begin() as s:
-            s.merge(_Signal(bar_time=to_db_time(bar_time), symbol=symbol, values=clean,
-                            model_version=model_version, session_id=session_id))
+            for symbol, values in by_symbol.items():
+                clean = {k: (None if v is None or v != v else float(v)) for k, v in values.items()}
+                s.merge(_Signal(bar_time=to_db_time(bar_time), symbol=symbol, values=clean,
+                                model_version=model_version, session_id=session_id))
 
     def signals(self) -> pd.DataFrame:
         with self._sessions() as s:
@@ -505,6 +506,20 @@ class Journal:
     def put_state(self, key: str, value: Any) -> None:
         with self._sessions.begin() as s:
             s.merge(_State(key=key, value=json.dumps(value, default=str)))
+
+
+def _apply_orders(s: Any, new_rows: Iterable[OrderRow], updates: Mapping[str, Mapping[str, Any]]) -> None:
+    for row in new_rows:
+        if s.get(_Order, row.client_id) is None:
+            values = {k: getattr(row, k) for k in _ORDER_FIELDS}
+            for k in _TIME_FIELDS:
+                values[k] = to_db_time(values[k])
+            s.add(_Order(**values))
+    s.flush()
+    for client_id, changes in updates.items():
+        order = s.get(_Order, client_id)
+        for key, value in (changes.items() if order is not None else ()):
+            setattr(order, key, to_db_time(value) if key in _TIME_FIELDS else value)
 
 
 def _sqlite_pragmas(conn, _record) -> None:

@@ -337,6 +337,12 @@ class OrderRouter:
             return []
         if state is not None:
             self._learn_order(state, row)
+            if row.parent_id is not None and state.is_open:  # an exit that landed after all
+                self._arm(state.symbol, row.parent_id)
+                self._clear_unprotected(state.symbol)
+            return []
+        if row.parent_id is not None:  # an exit (or fallback) the venue surely does not have
+            self.journal.update_order(row.client_id, status="expired", error="never reached the venue")
             return []
         if current_bar is not None and row.bar_time == current_bar:
             logger.info("order {} never reached the venue; sending it now", row.client_id)
@@ -372,8 +378,9 @@ class OrderRouter:
         for cid, kind, price in report.intended:
             self.journal.record_order(_exit_row(entry, cid, kind, price, report.qty, self.session_id,
                                                 self._clock() or entry.updated))
-            if report.kind == "rejected":
-                self.journal.update_order(cid, status="rejected", error=str(report.error)[:400])
+            if report.kind == "rejected":  # after an unknown outcome: pending, looked up until resolved
+                self.journal.update_order(cid, status="pending" if report.maybe_placed else "rejected",
+                                          error=str(report.error)[:400])
         if report.kind == "rejected":
             self._exit_failures.pop(entry.client_id, None)
             self._raise_alert(entry.symbol, f"exits of {entry.client_id} rejected by the venue", str(report.error))
@@ -471,10 +478,19 @@ class OrderRouter:
             self._learn_order(s, row)
 
     def _learn_order(self, s: OrderState, row: OrderRow | None, parent: OrderRow | None = None) -> None:
+        """Journal what the venue says of an order and of the exit legs it carries, in one transaction."""
+        new_rows: list[OrderRow] = []
+        updates: dict[str, dict[str, Any]] = {}
+        self._changes(s, row, parent, new_rows, updates)
+        if new_rows or updates:
+            self.journal.apply_orders(new_rows, updates)
+
+    def _changes(self, s: OrderState, row: OrderRow | None, parent: OrderRow | None,
+                 new_rows: list[OrderRow], updates: dict[str, dict[str, Any]]) -> None:
         if row is None and parent is not None:
             row = _exit_row(parent, s.client_order_id, _leg_kind(s, parent), s.limit_price or s.stop_price, s.qty,
                             self.session_id, s.created or parent.updated)
-            self.journal.record_order(row)
+            new_rows.append(row)
         if row is None:
             return
         status = s.status
@@ -487,9 +503,12 @@ class OrderRouter:
             changes["qty"] = s.qty  # the venue rounded the size to its increment
             if status == "filled" and abs(row.filled_qty - s.filled_qty) < 1e-12:
                 changes["status"] = "filled"
-        self.journal.update_order(s.client_order_id, **changes)
+        changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
+        if changed:
+            updates[s.client_order_id] = changed
+        known = {r.client_id: r for r in self.journal.orders(symbol=row.symbol)} if s.legs else {}
         for leg in s.legs:  # exits the venue created with this order (Alpaca bracket legs)
-            self._learn_order(leg, self.journal.get_order(leg.client_order_id), parent=row)
+            self._changes(leg, known.get(leg.client_order_id), row, new_rows, updates)
 
     def _arm(self, symbol: str, parent: str) -> None:
         armed = self.journal.get_state(ARMED_KEY, {})

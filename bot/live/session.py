@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.engine.adapter import EngineContext
 from bot.engine.live_broker import LiveBroker
 from bot.engine.live_cerebro import live_cerebro
-from bot.errors import VenueError
+from bot.errors import OrderRejectedError, TransientVenueError, VenueError
 from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
@@ -127,7 +127,10 @@ def _model(cfg: Config, strategy: Strategy, history: dict[str, pd.DataFrame]) ->
 def _finish_step(journal: Journal, broker: LiveBroker, venue: VenueClient, now: pd.Timestamp, sid: int) -> None:
     """Journal the finished step: equity, positions, and the bar as done (after its orders went out)."""
     journal.record_equity(now, broker.getvalue(), broker.getcash(), sid)
-    journal.snapshot_positions(now, venue.positions(), sid)
+    try:
+        journal.snapshot_positions(now, venue.positions(), sid)
+    except (TransientVenueError, OrderRejectedError) as err:  # the next step snapshots again
+        logger.warning("positions not snapshotted at {}: {}", now, err)
     journal.put_state(LAST_BAR, now.isoformat())
 
 
@@ -137,8 +140,8 @@ class SignalSink:
     def __init__(self, journal: Journal, sid: int):
         self.journal, self.sid, self.version = journal, sid, None
 
-    def __call__(self, t: pd.Timestamp, symbol: str, values: dict) -> None:
-        self.journal.record_signal(t, symbol, values, self.version, self.sid)
+    def __call__(self, t: pd.Timestamp, by_symbol: dict[str, dict]) -> None:
+        self.journal.record_signals(t, by_symbol, self.version, self.sid)  # one transaction per bar
 
 
 def _last_bar(journal: Journal) -> pd.Timestamp | None:

@@ -61,9 +61,12 @@ class BracketExits:
                     self._brackets.pop(cid)
             except OrderRejectedError as err:
                 self._brackets.pop(cid)
+                unknown = cid in self._unknown_exits()  # an earlier send may still land at the venue
+                self._unknown_exits().discard(cid)
                 self._report(ExitReport("rejected", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err)))
+                                        self._intended(req), error=str(err), maybe_placed=unknown))
             except TransientVenueError as err:
+                self._unknown_exits().add(cid)
                 self._report(ExitReport("failed", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
                                         self._intended(req), error=str(err)))
 
@@ -88,6 +91,12 @@ class BracketExits:
         self._exit_reports.append(report)
         if report.kind != "placed":
             logger.warning("{}: exits of {} {}: {}", self.name, report.entry_id, report.kind, report.error)
+
+    def _unknown_exits(self) -> set[str]:
+        """Entries whose exits were sent with an outcome that stayed unknown."""
+        if not hasattr(self, "_unknown"):
+            self._unknown: set[str] = set()
+        return self._unknown
 
     def _generations(self) -> dict[str, int]:
         if not hasattr(self, "_generation"):
@@ -142,6 +151,7 @@ class BracketExits:
         ids = {self._remember(c, req.symbol) for c in (tp_id, sl_id)}
         opened = self._retrying("open_orders", lambda: self._ex.fetch_open_orders(req.symbol))
         legs = tuple(self._state(o, req.symbol) for o in opened if o.get("clientOrderId") in ids)
+        self._unknown_exits().discard(req.client_order_id)
         self._report(ExitReport("placed", req.client_order_id, req.symbol, amount, self._intended(req), legs))
         logger.info("{}: exits armed for {} ({} {})", self.name, req.client_order_id, side, amount)
 

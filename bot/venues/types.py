@@ -121,3 +121,4 @@ class ExitReport:
     intended: tuple[tuple[str, str, float], ...] = ()
     legs: tuple[OrderState, ...] = ()
     error: str | None = None
+    maybe_placed: bool = False  # refused after an earlier send whose outcome stayed unknown: it may still land
