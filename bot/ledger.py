@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
+from loguru import logger
 
 ORDER_COLUMNS = ["order_id", "created", "symbol", "side", "size", "type", "status",
                  "fill_time", "fill_price", "commission", "reason"]
@@ -73,7 +74,10 @@ class Ledger:
         self._close(symbol, time, price, commission, 0.0, "end")
 
     def _close(self, symbol: str, time, price: float, commission: float, slippage: float, reason: str) -> None:
-        t = self.open_trades.pop(symbol)
+        t = self.open_trades.pop(symbol, None)
+        if t is None:  # live: a position the session did not open (outside the bot, or its entry unknown)
+            logger.warning("{}: a sell at {} closes no round trip this session knows of", symbol, time)
+            return
         pnl = (price - t.entry_price) * t.size
         comm = t.commission + commission
         self.trades.append(dict(

@@ -114,11 +114,14 @@ def submit_idempotently(
                 return existing
             raise OutcomeUnknownError(f"{what}: the venue says the id is in use but shows no "
                                       f"such order yet; not resending ({err})") from err
-        except OrderRejectedError:
+        except OrderRejectedError as err:
             existing = settle() if last is not None else find()
             if existing is not None:
                 logger.info("{}: venue refused a resend; the order already exists", what)
                 return existing
+            if last is not None:  # the first send may still land (a request the venue is still processing)
+                raise OutcomeUnknownError(f"{what}: a resend was refused ({err}) after a send whose outcome "
+                                          f"is unknown ({last}); looked up again later") from err
             raise
         except TransientVenueError as err:
             last = err

@@ -146,3 +146,11 @@ def test_submit_gives_up_after_bounded_attempts() -> None:
     with pytest.raises(OutcomeUnknownError):  # a TransientVenueError: looked up again later
         submit_idempotently(send, lookup, policy=POLICY, sleep=lambda s: None)
     assert send.calls == POLICY.attempts
+
+
+def test_a_refused_resend_after_an_unknown_send_is_unknown_not_rejected() -> None:
+    """The first send may still be in flight at the venue (alpaca fault sim, seed 5): the order
+    must stay pending and be looked up again, not be journaled rejected while it fills."""
+    send = Script(TransientVenueError("read timeout"), OrderRejectedError("insufficient buying power"))
+    with pytest.raises(OutcomeUnknownError):
+        submit_idempotently(send, Script(*[None] * 5), policy=POLICY, sleep=lambda s: None)
