@@ -378,7 +378,9 @@ def venue_client(fake, venue: str):
                      enable_rate_limit=False)
 
 
-def _protected(fake, symbol: str, held: float) -> bool:
+def _protected(fake, symbol: str, held: float, price: float) -> bool:
+    """Return True if open sell exits cover the holding but what no order could sell: a residue
+    worth less than the minimum notional (5) — spot fee dust left by earlier round trips adds up."""
     covered, groups = 0.0, set()
     for o in fake.orders():
         if o.symbol != symbol or o.side != "sell" or o.status not in ("new", "partially_filled"):
@@ -388,8 +390,7 @@ def _protected(fake, symbol: str, held: float) -> bool:
                 continue
             groups.add(o.oco_group)
         covered += o.remaining
-    step = fake.engine.instruments[symbol].step  # a residue below the lot step cannot be sold at all
-    return covered + max(step, 1e-9) * (1 + 1e-6) >= held
+    return (held - covered) * price < 5.0
 
 
 def _check_protection(fake, venue: str, journal: Journal, driver: SimDriver, streak: Counter,
@@ -399,7 +400,7 @@ def _check_protection(fake, venue: str, journal: Journal, driver: SimDriver, str
         inst = sym.replace("/", "") if venue == "binance" else sym
         held = fake.engine.position(inst)
         price = fake.engine.last_price(inst)
-        if held * price < 5.0 or _protected(fake, inst, held):  # dust (below the minimum notional) or covered
+        if _protected(fake, inst, held, price):  # covered, or dust (below the minimum notional)
             streak[sym] = 0
             continue
         streak[sym] += 1
