@@ -166,11 +166,8 @@ class LiveBroker(bt.BrokerBase):
             return  # the venue is still cancelling the exits that hold the shares: send at the next poll
         state = self.router.send(ticket)
         row = self.router.journal.get_order(cid)
-        if state is None and row is not None and row.status == "rejected":
-            entry = self.router.holding_entry(sym) if main.issell() else None
-            if entry is not None:  # the exit was refused after its exits were cancelled: the stop goes back
-                self.router.protect(entry, abs(self._positions[sym].size), "stop_only")
-            for o in group:
+        if state is None and row is not None and row.status == "rejected":  # (a refused exit's stop goes back:
+            for o in group:                                                   # OrderRouter._restore_exits)
                 o.reject(self)
                 self.notify(o)
             return

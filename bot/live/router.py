@@ -181,6 +181,8 @@ class OrderRouter:
         except OrderRejectedError as err:
             logger.warning("order {} {} {} {} rejected: {}", t.client_order_id, t.side, t.qty, t.symbol, err)
             self.journal.update_order(t.client_order_id, status="rejected", error=str(err)[:400])
+            if t.intent == "exit":
+                self._restore_exits(t.symbol)
             return None
         except TransientVenueError as err:
             logger.warning("order {}: outcome unknown after retries ({}); will look it up", t.client_order_id, err)
@@ -412,6 +414,16 @@ class OrderRouter:
                 return state
         self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} from {entry.client_id}")
         return None
+
+    def _restore_exits(self, symbol: str) -> None:
+        """A sell exit was refused after the resting exits were cancelled for it: put a stop back."""
+        entry = self.holding_entry(symbol)
+        if entry is None:
+            return
+        resting = [o for o in self.venue.open_orders() if o.symbol == symbol and o.side == "sell"]
+        if not resting:
+            logger.warning("{}: the exit was refused and no exit rests at the venue: protecting the position", symbol)
+            self.protect(entry, self.venue.positions().get(symbol, 0.0), "stop_only")
 
     def register_exits(self, entry: OrderRow, generation: int = 0) -> None:
         """Have a venue that arms exits client-side arm ``entry``'s once it fills (no-op elsewhere)."""

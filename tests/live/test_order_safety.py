@@ -195,12 +195,11 @@ def test_a_refused_alpaca_exit_gets_its_stop_back(alpaca: LiveHarness) -> None:
     router.send(alpaca.ticket(**BRACKET))
     alpaca.advance(1)
     router.poll()
-    entry = router.armed_entry(alpaca.symbol)
     ids = router.cancel_exits(alpaca.symbol)
     assert router.exits_cleared(alpaca.symbol, ids, wait=1.0)
     assert router.send(alpaca.ticket("mp-x1", side="sell", qty=alpaca.qty * 10)) is None  # refused
-    router.protect(entry, alpaca.qty, "stop_only")
-    assert "mp-e1-fs1" in open_ids(alpaca)
+    assert "mp-e1-fs1" in open_ids(alpaca)  # the refused exit put the stop back
+    assert alpaca.journal.get_order("mp-e1-fs1").stop_price == 95.0
 
 
 # ---- 7: every trade at its own price; fees in a third asset ---------------------------------------
