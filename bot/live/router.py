@@ -378,11 +378,11 @@ class OrderRouter:
             self._clear_unprotected(entry.symbol)
             return
         for cid, kind, price in report.intended:
-            self.journal.record_order(_exit_row(entry, cid, kind, price, report.qty, self.session_id,
-                                                self._clock() or entry.updated))
-            if report.kind == "rejected":  # after an unknown outcome: pending, looked up until resolved
-                self.journal.update_order(cid, status="pending" if report.maybe_placed else "rejected",
-                                          error=str(report.error)[:400])
+            row = _exit_row(entry, cid, kind, price, report.qty, self.session_id, self._clock() or entry.updated)
+            row.status = "pending"  # a failed send may have reached the venue: looked up until resolved
+            self.journal.record_order(row)
+            if report.kind == "rejected" and not report.maybe_placed:
+                self.journal.update_order(cid, status="rejected", error=str(report.error)[:400])
         if report.kind == "rejected":
             self._exit_failures.pop(entry.client_id, None)
             self._raise_alert(entry.symbol, f"exits of {entry.client_id} rejected by the venue", str(report.error))
