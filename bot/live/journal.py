@@ -354,12 +354,7 @@ class Journal:
     # ---- orders ---------------------------------------------------------------------
     def record_order(self, row: OrderRow) -> None:
         """Insert an order (normally status ``pending``, before it is sent); keep an existing one."""
-        with self._sessions.begin() as s:
-            if s.get(_Order, row.client_id) is None:
-                values = {k: getattr(row, k) for k in _ORDER_FIELDS}
-                for k in _TIME_FIELDS:
-                    values[k] = to_db_time(values[k])
-                s.add(_Order(**values))
+        self.apply_orders([row], {})
 
     def update_order(self, client_id: str, **changes: Any) -> None:
         """Change fields of a journaled order (unknown ids are ignored)."""
@@ -391,15 +386,7 @@ class Journal:
     # ---- fills ----------------------------------------------------------------------
     def add_fill(self, fill: Fill, session_id: int | None = None) -> bool:
         """Store a fill; return False if its trade id is already journaled."""
-        with self._sessions.begin() as s:
-            if s.get(_Fill, fill.trade_id) is not None:
-                return False
-            s.add(_Fill(trade_id=fill.trade_id, client_id=fill.client_order_id,
-                        venue_order_id=fill.venue_order_id, symbol=fill.symbol, side=fill.side,
-                        qty=fill.qty, price=fill.price, commission=fill.commission,
-                        commission_asset=fill.commission_asset, time=to_db_time(fill.time),
-                        session_id=session_id))
-            return True
+        return self.apply_fill(fill, session_id, {}, {})
 
     def has_fill(self, trade_id: str) -> bool:
         """Return True if the trade is journaled."""

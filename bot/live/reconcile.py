@@ -24,7 +24,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.errors import OutcomeUnknownError
-from bot.live.journal import Journal, OrderRow
+from bot.live.journal import Journal
 from bot.live.router import OrderRouter, leg_of, quote_commission
 from bot.venues.base import VenueClient
 
@@ -100,19 +100,21 @@ def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None
 def _repair_fills(journal: Journal) -> list[str]:
     """Give orders the journaled fills they lack (a journal written before fills and their orders
     were updated in one transaction may hold a fill whose order row never saw it)."""
+    by_order: dict[str, list] = {}
+    for f in journal.fills():
+        by_order.setdefault(f.client_order_id, []).append(f)
     repaired = []
-    for row in journal.orders():
-        fills = journal.fills(row.client_id)
+    for cid, fills in by_order.items():
+        row = journal.get_order(cid) if cid else None
         qty = sum(f.qty for f in fills)
-        if not fills or qty <= row.filled_qty + 1e-12:
+        if row is None or qty <= row.filled_qty + 1e-12:
             continue
         avg = sum(f.qty * f.price for f in fills) / qty
         status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
-        journal.update_order(row.client_id, filled_qty=qty, avg_price=avg, status=status,
+        journal.update_order(cid, filled_qty=qty, avg_price=avg, status=status,
                              commission=sum(quote_commission(f) for f in fills), updated=fills[-1].time)
-        repaired.append(row.client_id)
-        logger.warning("order {}: {} journaled fill(s) were missing from its row; repaired", row.client_id,
-                       len(fills))
+        repaired.append(cid)
+        logger.warning("order {}: {} journaled fill(s) were missing from its row; repaired", cid, len(fills))
     return repaired
 
 
@@ -121,37 +123,23 @@ def _rearm(venue: VenueClient, journal: Journal, router: OrderRouter, held: dict
     """Make sure every held position from a bracket entry has its exits working at the venue.
 
     Entries still working get their exits registered again (venues that arm exits client-side
-    forget them on restart); a filled entry whose exits are missing at the venue (armed or not:
-    the process may have died between the fill and the arming) gets them placed anew.
+    forget them on restart); the entry behind a held position whose exits are missing at the
+    venue (armed or not: the process may have died between the fill and the arming) gets them
+    placed anew.
     """
-    open_ids = {o.client_order_id for o in venue.open_orders()}
-    for row in journal.orders(["new", "partially_filled", "filled"]):
-        if row.parent_id is not None or row.side != "buy" or (row.take_profit is None and row.stop_loss is None):
-            continue
-        if row.status != "filled":
+    for row in journal.orders(["new", "partially_filled"]):
+        if row.parent_id is None and row.side == "buy" and (row.take_profit is not None or row.stop_loss is not None):
             router.register_exits(row)
+    open_ids = {o.client_order_id for o in venue.open_orders()}
+    for symbol, qty in held.items():
+        entry = router.holding_entry(symbol, qty)
+        if entry is None:
             continue
-        if not _holds(journal, row, held):
+        legs = {r.client_id for r in journal.orders(symbol=symbol) if r.parent_id == entry.client_id}
+        if any(cid in legs or (leg_of(cid) or ("",))[0] == entry.client_id for cid in open_ids):
             continue
-        legs = {r.client_id for r in journal.orders(symbol=row.symbol) if r.parent_id == row.client_id}
-        working = [cid for cid in open_ids if cid in legs or (leg_of(cid) or ("",))[0] == row.client_id]
-        if working:
-            continue
-        router.rearm(row, held[row.symbol])
-        report.rearmed.append(row.client_id)
-
-
-def _holds(journal: Journal, entry: OrderRow, held: dict[str, float]) -> bool:
-    """Return True if ``entry`` opened the position held now (latest entry, nothing sold since)."""
-    if held.get(entry.symbol, 0.0) <= 0:
-        return False
-    rows = journal.orders(symbol=entry.symbol)
-    entries = [r for r in rows if r.side == "buy" and r.parent_id is None and r.filled_qty > 0]
-    if entries and entries[-1].client_id != entry.client_id:
-        return False
-    since = entry.updated or entry.created
-    return not any(r.side == "sell" and r.filled_qty > 0 and r.status == "filled" and since is not None
-                   and r.updated is not None and r.updated >= since for r in rows)
+        router.rearm(entry, qty)
+        report.rearmed.append(entry.client_id)
 
 
 def _compare_positions(held: dict[str, float], report: ReconcileReport) -> None:

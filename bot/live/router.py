@@ -543,15 +543,21 @@ class OrderRouter:
 
     _armed_parent = armed_entry
 
-    def holding_entry(self, symbol: str) -> OrderRow | None:
-        """Return the bracket entry that opened the position held on ``symbol`` (None if flat)."""
-        held = self.venue.positions().get(symbol, 0.0)
+    def holding_entry(self, symbol: str, held: float | None = None) -> OrderRow | None:
+        """Return the bracket entry that opened the position held on ``symbol``: the latest filled
+        entry, with nothing sold since (None if flat or the position is not a bracket's)."""
+        held = self.venue.positions().get(symbol, 0.0) if held is None else held
         if held <= 0:
             return None
         rows = self.journal.orders(symbol=symbol)
         entries = [r for r in rows if r.side == "buy" and r.parent_id is None and r.filled_qty > 0]
         last = entries[-1] if entries else None
-        return last if last is not None and (last.stop_loss is not None or last.take_profit is not None) else None
+        if last is None or (last.stop_loss is None and last.take_profit is None):
+            return None
+        since = last.updated or last.created
+        sold = any(r.side == "sell" and r.status == "filled" and r.filled_qty > 0 and since is not None
+                   and r.updated is not None and r.updated >= since for r in rows)
+        return None if sold else last
 
     def _clock(self) -> pd.Timestamp | None:
         try:
