@@ -124,8 +124,10 @@ class LiveBroker(bt.BrokerBase):
         return order
 
     def after_step(self) -> None:
-        """Send what the strategy step created, then report the finished step."""
+        """Send what the strategy step created, check every position has its exits, then report
+        the finished step."""
         self.flush()
+        self._guard()
         now = self._current_bar()
         if self.on_step is not None and now is not None:
             self.on_step(now)
@@ -136,13 +138,49 @@ class LiveBroker(bt.BrokerBase):
         for action, orders in todo:
             try:
                 self._cancel(orders[0]) if action == "cancel" else self._send(orders)
-            except TransientVenueError as err:  # the strategy decides again on the next bar
+            except TransientVenueError as err:
                 logger.warning("{} of {} not done, venue unavailable: {}", action,
                                orders[0].info.get("oid") or orders[0].ref, err)
+                self._unsent(action, orders)
             except FatalVenueError:
                 raise
             except VenueError as err:
                 logger.error("{} of {} failed: {}", action, orders[0].info.get("oid") or orders[0].ref, err)
+                self._unsent(action, orders)
+
+    def _unsent(self, action: str, orders: list) -> None:
+        """An order whose send failed: if the journal has it, its outcome is resolved by the
+        router's polls (track it); if not, it never left: cancel it, so that the strategy (which
+        waits while an order is working) decides again on the next bar."""
+        main = orders[0]
+        if action != "send" or not main.alive():
+            return
+        cid = main.info.get("oid")
+        if cid and self.router.journal.get_order(cid) is not None:
+            for o in orders:
+                if o.status in (bt.Order.Created, bt.Order.Submitted):
+                    o.accept(self)
+                    self.notify(o)
+            self._live[cid] = main
+            kids = {_exit_kind(k): k for k in orders[1:]}
+            if kids:
+                self._exits[cid] = kids
+            return
+        for o in orders:
+            self._finish(o, "canceled")
+
+    def _guard(self) -> None:
+        """Give a position held without working exits a stop (OrderRouter.guard_exits)."""
+        busy = {orders[0].data._name for action, orders in self._outbox if action == "send" and orders[0].issell()}
+        held = {s: p.size for s, p in self._positions.items() if p.size > 0}
+        try:
+            self.router.guard_exits(held, busy, dust=lambda sym, qty: self._tradable(sym, qty) == 0)
+        except TransientVenueError as err:
+            logger.warning("exits not checked, venue unavailable: {}", err)
+        except FatalVenueError:
+            raise
+        except VenueError as err:
+            logger.error("exits not checked: {}", err)
 
     def _send(self, group: list) -> None:
         main, kids = group[0], group[1:]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,7 @@ class OrderRouter:
         self.on_exit_rejected, self.alert_after, self.cancel_wait = on_exit_rejected, alert_after, cancel_wait
         self._alert = alert
         self._exit_failures: dict[str, int] = {}
+        self._bare_last: dict[str, tuple[OrderRow, float]] = {}
 
     # ---- placing ------------------------------------------------------------------------
     def send(self, t: Ticket) -> OrderState | None:
@@ -465,6 +466,55 @@ class OrderRouter:
                        entry.symbol, leg.client_id)
         self.protect(entry, self.venue.positions().get(entry.symbol, 0.0), self.on_exit_rejected)
 
+    def guard_exits(self, held: Mapping[str, float], busy: set[str] = frozenset(),
+                    dust: Callable[[str, float], bool] | None = None) -> list[str]:
+        """Protect bracket positions that have no working exits at two successive checks.
+
+        The safety net under every path that can leave a position bare (a partly filled stop
+        whose rest was cancelled for a sell that then failed, an exit the venue dropped): for
+        each symbol in ``held`` (venue sizes, dust removed by the caller) whose holding entry
+        had a stop or take-profit, the open sell orders at the venue must cover the size. A
+        symbol in ``busy`` (a sell of the strategy on its way), already journaled unprotected,
+        with an exit order whose outcome is being resolved, or whose exits the venue client is
+        still arming, is left alone; so is an uncovered rest that ``dust(symbol, qty)`` calls
+        dust. One check of grace absorbs venues that list a new order late. A symbol journaled
+        unprotected that is flat now is unprotected no more. Returns the symbols protected now.
+        """
+        for sym in self.unprotected():
+            if held.get(sym, 0.0) <= 0:
+                self._clear_unprotected(sym)
+        bare = self._bare(held, busy, dust or (lambda _s, _q: False))
+        due = [sym for sym in bare if sym in self._bare_last]
+        self._bare_last = bare
+        for sym in due:
+            entry, qty = bare[sym]
+            logger.warning("{}: {:g} held without working exits: protecting it ({})", sym, qty, self.on_exit_rejected)
+            self.protect(entry, qty, self.on_exit_rejected)
+        return due
+
+    def _bare(self, held: Mapping[str, float], busy: set[str],
+              dust: Callable[[str, float], bool]) -> dict[str, tuple[OrderRow, float]]:
+        """Return symbol -> (holding entry, uncovered size) for positions lacking exits now."""
+        candidates = {s: q for s, q in held.items() if q > 0 and s not in busy and s not in self.unprotected()}
+        if not candidates:
+            return {}
+        arming = getattr(self.venue, "arming", None)
+        sells: dict[str, list[OrderState]] = {}
+        for o in self.venue.open_orders():
+            if o.side == "sell":
+                sells.setdefault(o.symbol, []).append(o)
+        out = {}
+        for sym, qty in candidates.items():
+            entry = self.holding_entry(sym, qty)
+            if entry is None or entry.client_id in self._exit_failures or (arming is not None and arming(entry.client_id)):
+                continue
+            if any(r.status == "pending" and r.side == "sell" for r in self.journal.orders(symbol=sym)):
+                continue  # an exit whose send outcome is being resolved
+            uncovered = qty - _covered(sells.get(sym, []))
+            if uncovered > 1e-9 * max(1.0, qty) and not dust(sym, uncovered):
+                out[sym] = (entry, uncovered)
+        return out
+
     def unprotected(self) -> dict[str, str]:
         """Return symbol -> why, for positions journaled as held without working exits."""
         return dict(self.journal.get_state(UNPROTECTED_KEY, {}))
@@ -596,6 +646,16 @@ def _leg_kind(s: OrderState, parent: OrderRow) -> str:
     if leg is not None:
         return leg[1]
     return "take_profit" if s.limit_price is not None else "stop_loss"
+
+
+def _covered(sells: list[OrderState]) -> float:
+    """Return the size open sell orders would sell: market orders, plus the larger of the stop
+    side and the limit side (an OCO's or a bracket's two legs sell the same shares once)."""
+    left = [(o, max(o.qty - o.filled_qty, 0.0)) for o in sells if o.is_open]
+    market = sum(q for o, q in left if o.stop_price is None and o.limit_price is None)
+    stops = sum(q for o, q in left if o.stop_price is not None)
+    limits = sum(q for o, q in left if o.stop_price is None and o.limit_price is not None)
+    return market + max(stops, limits)
 
 
 def _nearest_exit(parent: OrderRow, price: float) -> str:

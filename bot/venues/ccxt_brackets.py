@@ -79,6 +79,10 @@ class BracketExits:
         self._brackets[req.client_order_id] = req
         self._generations()[req.client_order_id] = generation
 
+    def arming(self, entry_id: str) -> bool:
+        """Return True while ``entry_id``'s exits are registered and not yet placed."""
+        return entry_id in self._brackets
+
     def exit_reports(self) -> list[ExitReport]:
         """Return (and forget) what :meth:`sync` did about exits since the last call."""
         reports = getattr(self, "_exit_reports", [])

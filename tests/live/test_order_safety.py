@@ -263,3 +263,49 @@ def test_every_exit_the_venue_holds_is_an_order_row(kind: str, tmp_path) -> None
         assert report.clean, report.summary()
     finally:
         h.close()
+
+
+# ---- the net under every path: a position found without exits gets a stop ----------------------
+def test_a_position_whose_exits_vanished_gets_a_stop_at_the_second_check(ccxt: LiveHarness) -> None:
+    """Fault sim binance seeds 3 and 8: the exits were cancelled for a sell that then failed."""
+    router, _ = alerts_of(ccxt)
+    router.send(ccxt.ticket(**BRACKET))
+    ccxt.advance(1)
+    router.poll()
+    held = ccxt.venue.positions()
+    assert {"mp-e1-tp", "mp-e1-sl"} <= open_ids(ccxt)
+    assert router.guard_exits(held) == [] and router.guard_exits(held) == []  # covered: nothing to do
+    router.cancel_exits(ccxt.symbol)  # ... and the sell they were cancelled for never went out
+    assert router.guard_exits(held) == []  # one check of grace (a venue may list a new order late)
+    assert router.guard_exits(held, busy={ccxt.symbol}) == []  # a sell of the strategy is on its way
+    assert router.guard_exits(held) == []
+    assert router.guard_exits(held) == [ccxt.symbol]
+    [stop] = [o for o in ccxt.venue.open_orders() if o.client_order_id == "mp-e1-fs1"]
+    assert stop.qty == pytest.approx(held[ccxt.symbol], rel=1e-6) and stop.stop_price == 95.0
+    assert router.guard_exits(held) == [] and router.guard_exits(held) == []  # placed once
+
+
+def test_a_partly_filled_stop_whose_rest_was_cancelled_is_protected_again(ccxt: LiveHarness) -> None:
+    router, _ = alerts_of(ccxt)
+    router.send(ccxt.ticket(**BRACKET))
+    ccxt.advance(1)
+    router.poll()
+    router.cancel_exits(ccxt.symbol)
+    ccxt.fake.inject("/api/v3/order", "partial", method="POST")  # the stop placed next fills in two parts
+    for _ in range(2):
+        router.guard_exits(ccxt.venue.positions())
+    assert "mp-e1-fs1" in open_ids(ccxt)
+    ccxt.advance(3)  # bar 8 drops through 95: half the stop trades
+    assert [(e.leg, e.status) for e in router.poll()] == [("stop_loss", "partially_filled")]
+    held = ccxt.venue.positions()
+    router.cancel_exits(ccxt.symbol)  # the rest is cancelled for a sell that then fails
+    assert open_ids(ccxt) == set()
+    for _ in range(2):
+        router.guard_exits(held)
+    # the price is below the stop already: Binance refuses a stop that would trigger, so it is flattened
+    assert ccxt.journal.get_order("mp-e1-fs2").status == "rejected"
+    flatten = ccxt.journal.get_order("mp-e1-fl1")
+    assert flatten.qty == pytest.approx(held[ccxt.symbol], rel=1e-6) and flatten.type == "market"
+    ccxt.advance(1)
+    router.poll()
+    assert ccxt.venue.positions() == {}

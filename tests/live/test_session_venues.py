@@ -115,3 +115,44 @@ def test_ccxt_fake_session_sizes_exits_from_venue_balances(tmp_path) -> None:
     assert journal.last_positions() == ({"BTC/USDT": pytest.approx(final)} if final else {})
     commissions = orders[orders["status"] == "filled"]["commission"]
     assert (commissions > 0).all()  # fees are booked, also when taken in the asset bought
+
+
+def test_a_sell_whose_cancels_fail_leaves_no_position_bare_and_the_strategy_deciding(tmp_path) -> None:
+    """Fault sim binance seeds 3 and 8: a strategy sell's cancel of the exits reaches the venue but
+    its answer is lost and the retries meet 429s, so the sell fails after its exits were gone. The sell
+    must not stay working in Backtrader for ever (the strategy would never decide again on the
+    symbol), and the position must not stay without exits for two bar ends in a row."""
+    from tests.live.sim import _protected
+
+    symbols = ["BTC/USDT"]
+    bars = bars_for(symbols)
+    cfg = cfg_for(tmp_path, "ccxt", symbols)
+    bare: list[str] = []
+    with FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001,
+                     step=0.001) as fake:
+        streak = {"n": 0}
+
+        def wait(seconds: float) -> bool:
+            held, price = fake.engine.position("BTCUSDT"), fake.engine.last_price("BTCUSDT")
+            streak["n"] = 0 if _protected(fake, "BTCUSDT", held, price) else streak["n"] + 1
+            if streak["n"] >= 2:
+                bare.append(f"{held:g} at {fake.clock}")
+            if not any(f.method == "DELETE" for f in fake._faults):
+                fake.inject("/api/v3/order", "http_500", times=6, method="DELETE")  # both legs' cancels fail
+                fake.inject("/api/v3/order", "drop", method="DELETE", when="before")  # the sell's: done, answer lost
+                fake.inject("/api/v3/order", "http_429", times=2, method="DELETE")  # ... and retries refused
+            return advancing(fake)(seconds)
+
+        venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
+                          symbols=symbols, api_url=fake.base_url, timeout=10, retry=POLICY,
+                          enable_rate_limit=False)
+        journal = Journal(cfg.live.state_db)
+        live = run_session(cfg, venue, journal, wait=wait, stop=threading.Event())
+        venue_orders = fake.orders()
+    orders = live.ledger.orders_frame()
+    exits = orders[orders["side"] == "sell"]
+    assert (exits["status"] == "canceled").sum() >= 1  # a sell that could not go out is cancelled ...
+    assert not (exits["status"] == "submitted").any()  # ... not left working for ever
+    assert bare == []
+    stops = [o.client_order_id for o in venue_orders if "-fs" in o.client_order_id and o.type == "stop"]
+    assert stops  # the bare position got a stop back
