@@ -45,6 +45,7 @@ class LiveBroker(bt.BrokerBase):
         self._exits: dict[str, dict[str, bt.Order]] = {}
         self._positions: dict[str, bt.Position] = defaultdict(bt.Position)
         self._cash = self._value = 0.0
+        self._synced = False
 
     # ---- Backtrader broker interface -------------------------------------------------------
     def start(self) -> None:
@@ -92,15 +93,34 @@ class LiveBroker(bt.BrokerBase):
         return True
 
     def next(self) -> None:
-        for step in (self.poller.heartbeat, self.flush, self._poll_events, self._refresh):
-            try:
-                step()
-            except TransientVenueError as err:  # retries exhausted: try again at the next poll
-                logger.warning("venue unavailable ({}); trying again at the next poll", err)
-            except FatalVenueError:
-                raise
-            except VenueError as err:  # one order's trouble must not stop the session
-                logger.error("{} failed ({}); going on at the next poll", step.__name__, err)
+        """Wait for the next bar and bring the venue's state up to date.
+
+        The venue is synced (queued orders sent, fills and statuses applied, cash and positions
+        read) when the poller wakes up and *before* it fetches the new bars: a paper venue fills
+        on the new bars in that sync, and the time from a bar becoming known to its orders
+        (``mp_bar_to_order_latency_seconds``) is spent on the bar only. Iterations that do not
+        wait sync as well.
+        """
+        self._synced = False
+        self._guarded(lambda: self.poller.heartbeat(before_poll=self.sync_venue), "heartbeat")
+        if not self._synced:
+            self.sync_venue()
+
+    def sync_venue(self) -> None:
+        """Send queued orders, apply the venue's fills and statuses, read cash and positions."""
+        for step in (self.flush, self._poll_events, self._refresh):
+            self._guarded(step, step.__name__)
+        self._synced = True
+
+    def _guarded(self, step: Callable[[], object], name: str) -> None:
+        try:
+            step()
+        except TransientVenueError as err:  # retries exhausted: try again at the next poll
+            logger.warning("venue unavailable ({}); trying again at the next poll", err)
+        except FatalVenueError:
+            raise
+        except VenueError as err:  # one order's trouble must not stop the session
+            logger.error("{} failed ({}); going on at the next poll", name, err)
 
     def _poll_events(self) -> None:
         for event in self.router.poll(self._current_bar()):

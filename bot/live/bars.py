@@ -114,8 +114,9 @@ class BarPoller:
     def pending(self) -> bool:
         return any(self._queues.values())
 
-    def heartbeat(self) -> None:
-        """Between iterations: when everything released was delivered, wait and poll."""
+    def heartbeat(self, before_poll: Callable[[], None] | None = None) -> None:
+        """Between iterations: when everything released was delivered, wait and poll
+        (``before_poll`` runs after the wait, before the new bars are fetched)."""
         if self._delivered:
             self._delivered = False
             return
@@ -125,6 +126,8 @@ class BarPoller:
             self.ended = True
             return
         self._polled = True
+        if before_poll is not None:
+            before_poll()
         self.poll()
 
     def stop(self) -> None:

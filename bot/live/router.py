@@ -49,6 +49,7 @@ from bot.live.journal import FINAL, Journal, OrderRow
 from bot.venues.base import VenueClient
 from bot.venues.types import Fill, OrderRequest, OrderState
 
+CLOCK_TTL = 300.0  # s: the venue clock is read at every poll; an older reading is read again before use
 ARMED_KEY = "armed_brackets"
 UNPROTECTED_KEY = "unprotected"
 _LEG = re.compile(r"^(?P<entry>.+)-(?P<kind>tp|sl|ts|fs|fl)(?P<gen>\d*)$")
@@ -138,6 +139,7 @@ class OrderRouter:
         self._alert = alert
         self._exit_failures: dict[str, int] = {}
         self._bare_last: dict[str, tuple[OrderRow, float]] = {}
+        self._clock_read: tuple[pd.Timestamp, float] | None = None  # (venue time, local monotonic time)
 
     # ---- placing ------------------------------------------------------------------------
     def send(self, t: Ticket) -> OrderState | None:
@@ -149,13 +151,14 @@ class OrderRouter:
         known = self.journal.get_order(t.client_order_id)
         if known is not None:
             return self._send_known(known, t)
-        self.journal.record_order(OrderRow(
+        row = OrderRow(
             client_id=t.client_order_id, symbol=t.symbol, side=t.side, qty=float(t.qty), type=t.type,
             status="pending", intent=t.intent, bar_time=t.bar_time, model_version=t.model_version,
             parent_id=t.parent_id, limit_price=t.limit_price, stop_price=t.stop_price,
             take_profit=t.take_profit, stop_loss=t.stop_loss, trail_percent=t.trail_percent,
-            created=self._clock(), session_id=self.session_id))
-        return self._submit(t)
+            created=self._clock(), session_id=self.session_id)
+        self.journal.record_order(row)
+        return self._submit(t, row)
 
     def _send_known(self, row: OrderRow, t: Ticket) -> OrderState | None:
         if row.status in ("rejected", "expired"):
@@ -173,7 +176,7 @@ class OrderRouter:
             return None
         return self._submit(t)
 
-    def _submit(self, t: Ticket) -> OrderState | None:
+    def _submit(self, t: Ticket, row: OrderRow | None = None) -> OrderState | None:
         try:
             if t.trail_percent and self._trailing:
                 state = self.venue.submit_order(t.request(), trail_percent=t.trail_percent)  # type: ignore[call-arg]
@@ -188,7 +191,10 @@ class OrderRouter:
         except TransientVenueError as err:
             logger.warning("order {}: outcome unknown after retries ({}); will look it up", t.client_order_id, err)
             return None
-        self.record_state(state)
+        if row is not None:  # just journaled as it is: no need to read it back
+            self._learn_order(state, row)
+        else:
+            self.record_state(state)
         return state
 
     def resend(self, row: OrderRow) -> OrderState | None:
@@ -245,6 +251,7 @@ class OrderRouter:
         successful call.
         """
         self.venue.sync()
+        self._read_clock()
         self.handle_exit_reports()
         self.sync_fills()
         for row in self.journal.open_orders():
@@ -610,10 +617,21 @@ class OrderRouter:
         return None if sold else last
 
     def _clock(self) -> pd.Timestamp | None:
+        """Return a venue time at or before now: the last reading of the venue's clock (taken at
+        each poll; read anew when older than CLOCK_TTL s). An order journaled with it as
+        ``created`` is resolved against every trade since then, so an earlier time is the safe
+        side; it spares a request to the venue (Alpaca /v2/clock, Binance /time) per order."""
+        if self._clock_read is not None and time.monotonic() - self._clock_read[1] < CLOCK_TTL:
+            return self._clock_read[0]
+        return self._read_clock()
+
+    def _read_clock(self) -> pd.Timestamp | None:
         try:
-            return self.venue.clock()
+            value = self.venue.clock()
         except TransientVenueError:
-            return None
+            return self._clock_read[0] if self._clock_read is not None else None
+        self._clock_read = (value, time.monotonic())
+        return value
 
 
 def ticket_of(row: OrderRow) -> Ticket:

@@ -85,9 +85,13 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
     _seed_open_trades(ledger, journal, report.positions, cfg.data.symbols, clock)
     kill = _kill_switch(cfg, journal, venue)
-    broker = LiveBroker(router, poller, index, cfg.broker.commission, version,
-                        on_step=lambda now: (_finish_step(journal, broker, venue, now, sid), life.on_step(
-                            now, poller.history, kill, broker.getvalue(), broker.getcash())),
+
+    def on_step(now: pd.Timestamp) -> None:  # the bar's orders are out: journal the rest of the step
+        signals_sink.flush()
+        _finish_step(journal, broker, venue, now, sid)
+        life.on_step(now, poller.history, kill, broker.getvalue(), broker.getcash())
+
+    broker = LiveBroker(router, poller, index, cfg.broker.commission, version, on_step=on_step,
                         dust_value=cfg.live.dust_value)
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
                         fractional=_fractional(cfg), kill_switch=kill)
@@ -104,6 +108,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
         status = "stopped" if stop.is_set() else "ended"
     finally:
         stop.set()
+        signals_sink.flush()
         _shut_down(cfg, router, journal, sid, status)
         life.stop()
     try:
@@ -135,13 +140,24 @@ def _finish_step(journal: Journal, broker: LiveBroker, venue: VenueClient, now: 
 
 
 class SignalSink:
-    """Journal each bar's signal values with the model version that produced them."""
+    """Journal each bar's signal values with the model version that produced them.
+
+    Values are kept until :meth:`flush`, which the session calls once the bar's orders are out
+    (journaling them is not on the way from a bar to its orders). A process killed in between
+    loses no signal: the bar is not marked finished, so the next run trades it again.
+    """
 
     def __init__(self, journal: Journal, sid: int):
         self.journal, self.sid, self.version = journal, sid, None
+        self._pending: list[tuple[pd.Timestamp, dict[str, dict], str | None]] = []
 
     def __call__(self, t: pd.Timestamp, by_symbol: dict[str, dict]) -> None:
-        self.journal.record_signals(t, by_symbol, self.version, self.sid)  # one transaction per bar
+        self._pending.append((t, by_symbol, self.version))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for t, by_symbol, version in pending:
+            self.journal.record_signals(t, by_symbol, version, self.sid)  # one transaction per bar
 
 
 def _last_bar(journal: Journal) -> pd.Timestamp | None:
