@@ -171,10 +171,10 @@ class BracketExits:
             kind, price, params = "limit", tp, {"clientOrderId": vid}
         else:
             kind, price, params = "market", None, {"clientOrderId": vid, "triggerPrice": sl}
-        order = self._call(
+        order = self._attempt([cid], lambda: self._call(
             "submit",
             lambda: self._ex.create_order(market["symbol"], kind, side, amount, price, params),
-        )
+        ))
         return self._state(order, req.symbol)
 
     def _place_oco(
@@ -203,7 +203,7 @@ class BracketExits:
             **{f"above{k}": v for k, v in above.items()},
             **{f"below{k}": v for k, v in below.items()},
         }
-        self._call("submit", lambda: self._ex.privatePostOrderListOco(params))
+        self._attempt([tp_id, sl_id], lambda: self._call("submit", lambda: self._ex.privatePostOrderListOco(params)))
         state = self._lookup(tp_id, req.symbol)
         if state is None:
             raise TransientVenueError(f"{self.name}: OCO accepted but {tp_id} not found yet")

@@ -134,6 +134,7 @@ class CcxtVenue(BracketExits):
         self._loaded = False
         self._original: dict[str, str] = {}  # venue client id -> our client id
         self._symbol_of: dict[str, str] = {}  # our client id -> symbol
+        self._send_times: dict[str, float] = {}  # our client id -> local monotonic time of its last send
         self._brackets: dict[str, OrderRequest] = {}  # entry id -> request awaiting its fill
         self._order_cid: dict[str, str] = {}  # venue order id -> our client id
 
@@ -260,12 +261,12 @@ class CcxtVenue(BracketExits):
         t0 = time.monotonic()  # when the send began: trades from then on may be this order's
 
         def send() -> OrderState:
-            created = self._call(
+            created = self._attempt([req.client_order_id], lambda: self._call(
                 "submit",
                 lambda: self._ex.create_order(
                     market["symbol"], kind, req.side, amount, price, dict(params)
                 ),
-            )
+            ))
             return self._state(created, req.symbol)
 
         state = submit_idempotently(
@@ -310,8 +311,9 @@ class CcxtVenue(BracketExits):
         Binance answers -2013 "Order does not exist" for a while after accepting an order, and
         a filled order's client id may be reused, so a single failed lookup proves nothing. The
         order is looked up by client id and among the open orders ``lookup_tries`` times,
-        ``lookup_interval`` s apart; then every trade on the symbol since ``since`` (the send)
-        must belong to a known order. A trade of an order that cannot be shown yet raises
+        ``lookup_interval`` s apart; then among all the symbol's orders since ``since`` (the send;
+        Binance ``allOrders``, which also lists an order cancelled meanwhile); then every trade on
+        the symbol since ``since`` must belong to a known order. A trade of an order that cannot be shown yet raises
         :class:`~bot.errors.OutcomeUnknownError`: the caller must not resend.
         """
         sym = symbol or self._symbol_of.get(client_order_id) or self.symbols[0]
@@ -328,6 +330,10 @@ class CcxtVenue(BracketExits):
             if n + 1 < policy.lookup_tries:
                 self._sleep(policy.lookup_interval)
         since_ms = since if isinstance(since, int) or since is None else int(to_utc(since).value // 1_000_000)
+        listed = self._retrying("orders", lambda: self._ex.fetch_orders(sym, since_ms))
+        found = [o for o in listed if o.get("clientOrderId") == vid]  # any state: a cancelled one too
+        if found:
+            return self._state(found[-1], sym)
         for trade in self._trades(sym, since_ms):
             oid = str(trade["order"])
             if oid in self._order_cid:
@@ -341,6 +347,12 @@ class CcxtVenue(BracketExits):
                 ) from None
             if self._state(order, sym).client_order_id == client_order_id:
                 return self._state(order, sym)
+        window = self._may_still_land(client_order_id)
+        if window is not None:
+            raise OutcomeUnknownError(
+                f"{self.name}: {client_order_id} not found, but it was sent less than the recvWindow "
+                f"({window:g} s) ago and may still be executed: not resending"
+            )
         return None
 
     def _retrying_lookup(self, client_order_id: str, symbol: str) -> OrderState | None:
@@ -466,10 +478,37 @@ class CcxtVenue(BracketExits):
 
     # ---- helpers --------------------------------------------------------------------
     def _remember(self, client_order_id: str, symbol: str) -> str:
+        """Map the id for the venue (called right before each send of it: the send time is kept)."""
         vid = venue_client_id(client_order_id)
         self._original[vid] = client_order_id
         self._symbol_of[client_order_id] = symbol
         return vid
+
+    def _attempt(self, ids: Sequence[str], fn: Callable[[], T]) -> T:
+        """Run one send of the orders ``ids``. A send that may have been processed (timeout,
+        dropped connection, 5xx: Binance calls the outcome of a 5xx UNKNOWN) is remembered for
+        :meth:`_may_still_land`; a 429 / 418 refusal is not (the request was not processed)."""
+        started = time.monotonic()
+        try:
+            return fn()
+        except RateLimitedError:
+            raise
+        except TransientVenueError:
+            for cid in ids:
+                self._send_times[cid] = started
+            raise
+
+    def _may_still_land(self, client_order_id: str) -> float | None:
+        """Return the recvWindow (s) if a send of ``client_order_id`` whose outcome is unknown
+        began less than that long ago.
+
+        Binance executes a signed request until ``timestamp + recvWindow`` (Binance spot API,
+        "Timing security"): a send whose answer was lost may still reach the matching engine
+        that long after it left, so its absence proves nothing before then.
+        """
+        window = float(self._ex.options.get("recvWindow", 5000)) / 1000.0
+        sent = self._send_times.get(client_order_id)
+        return window if sent is not None and time.monotonic() - sent < window else None
 
     def _lookup(self, client_order_id: str, symbol: str) -> OrderState | None:
         vid = venue_client_id(client_order_id)

@@ -151,10 +151,10 @@ class FakeBinance(FakeVenue):
           API is asynchronous and this endpoint reads Memory => Database; users see -2013 right
           after placing (ccxt/ccxt#1786, JKorf/Binance.Net#692, ccxt/binance-api-node#196).
           Count-based to stay deterministic; the attribute ``lookup_lag`` may be changed
-          between requests (it applies to orders accepted afterwards). Only this endpoint
-          lags here: ``myTrades``, ``openOrders``, ``allOrders`` and ``DELETE /api/v3/order``
-          (matching engine) answer at once, although the docs list ``allOrders`` as Database
-          (the most delay-prone source), so no endpoint is promised fresher than another.
+          between requests (it applies to orders accepted afterwards). ``allOrders`` (listed
+          by the docs as Database, the most delay-prone source) leaves such an order out for
+          as long as its lookups lag; ``myTrades``, ``openOrders`` and ``DELETE /api/v3/order``
+          (matching engine) answer at once.
         * ``oco_expire`` -- the first fill, even partial, of one OCO leg leaves the other
           ``EXPIRED`` (not ``CANCELED``): "if one of the orders execute, the other is
           automatically expired" (binance-spot-api-docs faqs/spot_glossary.md, "OCO").
@@ -644,7 +644,8 @@ class FakeBinance(FakeVenue):
             return Response(
                 400, {"code": -1127, "msg": "More than 24 hours between startTime and endTime."}
             )
-        orders = [o for o in self.engine.orders.values() if o.symbol == inst.symbol]
+        orders = [o for o in self.engine.orders.values() if o.symbol == inst.symbol
+                  and self.lag_left.get(o.seq, 0) <= 0]  # lookup_lag: not visible here either
         if "orderId" in p:
             orders = [o for o in orders if o.seq >= int(p["orderId"])]
         if start:
