@@ -10,7 +10,8 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from bot.features import wide
-from bot.risk.sizing import payoff_ratio, position_fraction
+from bot.features.stream import Streams
+from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 
 
@@ -41,6 +42,7 @@ class MlSignalStrategy(Strategy):
         super().__init__(params, risk)
         # The payoff ratio for Kelly sizing uses the first (primary) horizon.
         self.horizon = horizon[0] if isinstance(horizon, list) else horizon
+        self._payoff: Streams | None = None
 
     def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
         probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan
@@ -50,16 +52,21 @@ class MlSignalStrategy(Strategy):
     def latest_signals(self, bars: Mapping[str, pd.DataFrame], prob_now: Mapping[str, float]) -> dict[str, dict]:
         """Return the newest row of ``compute_signals`` for every symbol (``prob_now``: P(up) at its newest bar).
 
-        Symbols with the same bar index share one wide payoff computation (same values, far fewer calls).
+        The payoff ratio is streamed: each call takes the bars appended since the last one.
         """
-        if not (wide.ENABLED and len(bars) > 1 and wide.aligned(bars)):
+        if not wide.ENABLED:
             return {s: {"prob_up": float(prob_now.get(s, np.nan)),
                         "payoff": float(payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1])}
                     for s, df in bars.items()}
-        payoff = payoff_ratio(wide.wide_field(bars, "close"), self.horizon, self.params.payoff_lookback)
-        last = payoff.to_numpy(np.float64)[-1]
-        return {s: {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(v)}
-                for s, v in zip(bars, last, strict=True)}
+        if self._payoff is None:  # streamed bar by bar, equal to payoff_ratio (tests/features/test_stream.py)
+            self._payoff = Streams(lambda: [payoff_update(self.horizon, self.params.payoff_lookback)])
+        streamed = self._payoff.latest(bars)
+        out = {}
+        for s, df in bars.items():
+            v = streamed[s][0] if s in streamed else \
+                payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1]
+            out[s] = {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(v)}
+        return out
 
     def decide(self, view: BarView) -> Intent | None:
         if view.pending:

@@ -87,6 +87,16 @@ class BarPoller:
             frames[sym] = pd.concat([known, new[new.index > known.index[-1]] if len(known) else new])
         self._split(frames, quiet=True)
 
+    def prime(self) -> None:
+        """Catch what the model and the strategy stream (bot/features/stream.py) up with the
+        history, so that the first traded bar costs one bar of work."""
+        prime = getattr(self.model, "prime", None)
+        if prime is not None:
+            prime(self.history)
+        latest = getattr(self.strategy, "latest_signals", None)
+        if latest is not None and wide.ENABLED:
+            latest(dict(self.history), {})
+
     def _split(self, frames: dict[str, pd.DataFrame], quiet: bool = False) -> None:
         latest = max((df.index[-1] for df in frames.values() if len(df)), default=None)
         resume = self._resume_after
@@ -206,15 +216,14 @@ class BarPoller:
         journaled = {}
         for sym in members:
             values = batch[sym] if batch is not None else self._signals(sym)
-            row = self.history[sym].iloc[-1]
-            self._queues[sym].append(LiveBar(t, float(row["open"]), float(row["high"]), float(row["low"]),
-                                             float(row["close"]), float(row["volume"]), values))
+            o, h, lo, c, v = _last_ohlcv(self.history[sym])
+            self._queues[sym].append(LiveBar(t, o, h, lo, c, v, values))
             # the journal keeps the bar's prices too (a live report's benchmark)
-            journaled[sym] = {**values, "bar_open": float(row["open"]), "bar_close": float(row["close"])}
+            journaled[sym] = {**values, "bar_open": o, "bar_close": c}
         if self.on_signals is not None:
             self.on_signals(t, journaled)
         self.released += 1
-        logger.info("bar {} closed: {}", t, ", ".join(f"{s} {self.history[s]['close'].iloc[-1]:g}" for s in members))
+        logger.info("bar {} closed: {}", t, ", ".join(f"{s} {journaled[s]['bar_close']:g}" for s in members))
 
     def _latest_signals(self, members: list[str], t: pd.Timestamp) -> dict[str, dict] | None:
         """Return every member's signals at ``t`` in one call when the strategy offers ``latest_signals``
@@ -230,3 +239,12 @@ class BarPoller:
         prob = pd.Series(self._probs[sym], dtype=np.float64) if self.strategy.uses_model else None
         sig = self.strategy.compute_signals(hist, prob)
         return {c: float(sig[c].iloc[-1]) for c in self.strategy.signal_columns}
+
+
+_OHLCV = ["open", "high", "low", "close", "volume"]
+
+
+def _last_ohlcv(df: pd.DataFrame) -> list[float]:
+    """Return the last row's open, high, low, close and volume as floats."""
+    frame = df if list(df.columns) == _OHLCV else df.loc[:, _OHLCV]
+    return frame.to_numpy(np.float64)[-1].tolist()

@@ -22,7 +22,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.config import Config
-from bot.features.wide import latest_rows
+from bot.features.stream import LatestRows
 from bot.models.bundle import TrainedModel
 
 
@@ -32,6 +32,11 @@ class LiveModel:
     def __init__(self, model: TrainedModel, version: str):
         self.model = model
         self.version = version
+        self.rows = LatestRows(model.features)  # streamed bar by bar (bot/features/stream.py)
+
+    def prime(self, bars: Mapping[str, pd.DataFrame]) -> None:
+        """Stream the features over ``bars`` before trading: the first traded bar then costs one bar."""
+        self.rows.prime(bars)
 
     @classmethod
     def train(cls, bars: Mapping[str, pd.DataFrame], cfg: Config) -> LiveModel:
@@ -63,7 +68,7 @@ class LiveModel:
         syms = [s for s, df in bars.items() if len(df) and df.index[-1] == at]
         if not syms:
             return {}
-        X = latest_rows({s: bars[s] for s in syms}, self.model.features, context=bars)  # all symbols at once
+        X = self.rows({s: bars[s] for s in syms}, context=bars)  # all symbols at once
         probs = self.model.prob_up(X)  # one batch per bar
         return {s: float(p) for s, p in zip(syms, probs, strict=True)}
 

@@ -79,6 +79,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     model = life.adopt(_model(cfg, strategy, history))  # a new champion takes over at a bar boundary
     poller.model = model
     poller.settle()  # bars that closed while the model trained are history, not trades
+    poller.prime()  # streamed features and signals caught up before the first traded bar
     version = model.version if model else None
     signals_sink.version = version
     journal.set_session_model(sid, version)

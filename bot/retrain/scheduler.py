@@ -99,6 +99,12 @@ class ModelSlot:
                 self.on_switch(previous, current)
         return current
 
+    def prime(self, bars: Mapping[str, pd.DataFrame]) -> None:
+        """Let the current model catch up with ``bars`` before trading (models that stream features)."""
+        prime = getattr(self.model, "prime", None)
+        if prime is not None:
+            prime(bars)
+
     def prob_up(self, bars: Mapping[str, pd.DataFrame], at: pd.Timestamp) -> dict[str, float]:
         """Return P(up) at bar ``at`` from the model in force for that bar."""
         model = self.begin_bar(at)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bot.config import RiskConfig
+from bot.features.stream import Lag, RollCount, RollMean
 
 
 def kelly_fraction(p: float, b: float) -> float:
@@ -41,3 +42,20 @@ def payoff_ratio(close: pd.Series, horizon: int, lookback: int) -> pd.Series:
     n = ret.rolling(lookback, min_periods=1).count()
     ratio = avg_win / avg_loss
     return ratio.where((n >= minp) & (avg_loss > 0)).astype(np.float64)
+
+
+def payoff_update(horizon: int, lookback: int):
+    """Return an update (one bar -> its payoff ratio) equal to ``payoff_ratio`` at that bar, bit for
+    bit (the same pandas kernels, replayed value by value: bot/features/stream.py)."""
+    lag, wins, losses, count = Lag(horizon), RollMean(lookback, 1), RollMean(lookback, 1), RollCount(lookback)
+    minp = max(10, lookback // 4)
+    nan = float("nan")
+
+    def update(bar) -> float:
+        ret = bar["close"] / lag.update(bar["close"]) - 1.0
+        avg_win = wins.update(ret if ret > 0 else nan)
+        avg_loss = losses.update(-ret if ret < 0 else nan)
+        n = count.update(ret)
+        return avg_win / avg_loss if n >= minp and avg_loss > 0 else nan
+
+    return update
