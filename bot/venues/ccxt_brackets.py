@@ -19,7 +19,7 @@ from typing import Any
 
 from loguru import logger
 
-from bot.errors import OrderRejectedError, TransientVenueError
+from bot.errors import OrderRejectedError, OutcomeUnknownError, TransientVenueError
 from bot.venues.retry import submit_idempotently
 from bot.venues.types import ExitReport, OrderRequest, OrderState
 
@@ -145,6 +145,11 @@ class BracketExits:
         else:
             first = tp_id if req.take_profit is not None else sl_id
             send = lambda: self._place_exit(market, side, amount, req, first)  # noqa: E731
+        if self._may_still_land(first) is not None:  # an earlier send's answer was lost: not twice
+            state = self._lookup(first, req.symbol)
+            if state is None:
+                raise OutcomeUnknownError(f"{self.name}: exits of {req.client_order_id} were sent less than "
+                                          "the recvWindow ago and may still be executed: not sent again yet")
         submit_idempotently(
             send,
             lambda: self._lookup(first, req.symbol),

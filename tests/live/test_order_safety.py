@@ -309,3 +309,29 @@ def test_a_partly_filled_stop_whose_rest_was_cancelled_is_protected_again(ccxt: 
     ccxt.advance(1)
     router.poll()
     assert ccxt.venue.positions() == {}
+
+
+# ---- a send the venue executes after its answer timed out ------------------------------------------
+def test_an_oco_executed_after_its_answer_timed_out_is_not_called_absent(ccxt: LiveHarness) -> None:
+    """Fault sim binance seeds 1 and 7: the OCO request timed out at the client, the venue executed
+    it a moment later (Binance does, within the request's recvWindow). Meanwhile the exits were
+    journaled pending and looked up: not found, they were journaled expired although the venue
+    held them. Until the recvWindow has passed an absent order is unknown, not absent."""
+    from tests.venues.harness import FAULT_DELAY, FAULT_TIMEOUT
+
+    venue = ccxt.restart(timeout=FAULT_TIMEOUT)
+    router = OrderRouter(venue, ccxt.journal, on_exit_rejected="stop_only", alert_after=5, cancel_wait=0.0)
+    router.send(ccxt.ticket(**BRACKET))
+    ccxt.advance(1)
+    ccxt.fake.inject("/api/v3/orderList/oco", "timeout", method="POST", delay=FAULT_DELAY, when="after")
+    router.poll()  # arming times out: the exits are journaled pending
+    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == \
+        {"mp-e1-tp": "pending", "mp-e1-sl": "pending"}
+    router.poll()  # maybe not at the venue yet: unknown, never "expired", and not sent again
+    assert {r.status for r in ccxt.journal.orders() if r.parent_id} <= {"pending", "new"}
+    ccxt.fake.wait_idle()  # ... now it is
+    router.poll()
+    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == \
+        {"mp-e1-tp": "new", "mp-e1-sl": "new"}
+    assert len(ccxt.fake.requests("POST", "/api/v3/orderList/oco")) == 1  # sent once
+    assert audit(venue, ccxt.journal).differences == []
