@@ -51,6 +51,7 @@ from bot.venues.types import Fill, OrderRequest, OrderState
 
 CLOCK_TTL = 300.0  # s: the venue clock is read at every poll; an older reading is read again before use
 ARMED_KEY = "armed_brackets"
+NEVER_SENT = "never reached the venue"  # the error of an order journaled expired because the venue lacks it
 UNPROTECTED_KEY = "unprotected"
 _LEG = re.compile(r"^(?P<entry>.+)-(?P<kind>tp|sl|ts|fs|fl)(?P<gen>\d*)$")
 _KINDS = {"tp": "take_profit", "sl": "stop_loss", "ts": "trailing_stop", "fs": "stop_loss", "fl": "flatten"}
@@ -352,7 +353,7 @@ class OrderRouter:
                 self._clear_unprotected(state.symbol)
             return []
         if row.parent_id is not None:  # an exit (or fallback) the venue surely does not have
-            self.journal.update_order(row.client_id, status="expired", error="never reached the venue")
+            self.journal.update_order(row.client_id, status="expired", error=NEVER_SENT)
             return []
         if current_bar is not None and row.bar_time == current_bar:
             logger.info("order {} never reached the venue; sending it now", row.client_id)
@@ -381,11 +382,11 @@ class OrderRouter:
         if report.kind == "placed":
             self._exit_failures.pop(entry.client_id, None)
             for leg in report.legs:
-                self._learn_order(leg, None, parent=entry)
+                self._learn_order(leg, self.journal.get_order(leg.client_order_id), parent=entry)
             self._arm(entry.symbol, entry.client_id)
             self._clear_unprotected(entry.symbol)
             return
-        for cid, kind, price in report.intended:
+        for cid, kind, price in report.intended if report.kind == "rejected" or report.maybe_placed else ():
             row = _exit_row(entry, cid, kind, price, report.qty, self.session_id, self._clock() or entry.updated)
             row.status = "pending"  # a failed send may have reached the venue: looked up until resolved
             self.journal.record_order(row)
@@ -566,7 +567,8 @@ class OrderRouter:
         if status == "filled" and row.filled_qty + 1e-12 < s.filled_qty:
             status = "partially_filled"  # filled at the venue; its fills are journaled by poll()
         changes: dict[str, Any] = dict(venue_id=s.venue_id, updated=s.updated)
-        if not (row.status in FINAL and row.status != "filled" and status != row.status):
+        inferred = row.status == "expired" and (row.error or "").startswith(NEVER_SENT)  # our belief, not the venue's
+        if inferred or not (row.status in FINAL and row.status != "filled" and status != row.status):
             changes["status"] = status
         if s.qty and abs(s.qty - row.qty) > 1e-12 and row.filled_qty <= s.qty + 1e-12:
             changes["qty"] = s.qty  # the venue rounded the size to its increment

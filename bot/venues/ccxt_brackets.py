@@ -42,6 +42,7 @@ class BracketExits:
 
     _brackets: dict[str, OrderRequest]
     _ex: Any
+    _send_times: dict[str, float]
     name: str
 
     def sync(self) -> None:
@@ -66,9 +67,11 @@ class BracketExits:
                 self._report(ExitReport("rejected", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
                                         self._intended(req), error=str(err), maybe_placed=unknown))
             except TransientVenueError as err:
-                self._unknown_exits().add(cid)
+                sent = any(leg in self._send_times for leg, _, _ in self._intended(req))  # an unknown send
+                if sent:
+                    self._unknown_exits().add(cid)
                 self._report(ExitReport("failed", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err)))
+                                        self._intended(req), error=str(err), maybe_placed=sent))
 
     def register_exits(self, req: OrderRequest, generation: int = 0) -> None:
         """Arm ``req``'s exits at the next :meth:`sync` once it has filled (again, after a restart).

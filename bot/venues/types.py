@@ -121,4 +121,6 @@ class ExitReport:
     intended: tuple[tuple[str, str, float], ...] = ()
     legs: tuple[OrderState, ...] = ()
     error: str | None = None
-    maybe_placed: bool = False  # refused after an earlier send whose outcome stayed unknown: it may still land
+    # rejected: refused after an earlier send whose outcome stayed unknown (it may still land);
+    # failed: a send of the exits may have reached the venue (else nothing was sent)
+    maybe_placed: bool = False

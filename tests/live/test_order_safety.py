@@ -103,14 +103,21 @@ def test_an_exit_endpoint_that_keeps_failing_does_not_stall_the_poll(ccxt: LiveH
     router.send(ccxt.ticket(**BRACKET))
     ccxt.advance(1)
     ccxt.fake.inject("/api/v3/orderList/oco", "http_500", times=1000, method="POST")
-    for _ in range(3):
-        before = len(ccxt.fake.requests("POST", "/api/v3/orderList/oco"))
-        router.poll()  # returns: one attempt per poll, the rest of the poll goes on
-        assert len(ccxt.fake.requests("POST", "/api/v3/orderList/oco")) - before == 1
+    def posts() -> int:
+        return len(ccxt.fake.requests("POST", "/api/v3/orderList/oco"))
+
+    router.poll()  # returns: at most one attempt per poll, the rest of the poll goes on
+    assert posts() == 1
+    router.poll()  # after a 5xx (outcome UNKNOWN, Binance says) nothing is sent again within the recvWindow
+    assert posts() == 1
+    ccxt.venue._send_times.update({k: v - 60.0 for k, v in ccxt.venue._send_times.items()})  # the window passed
+    router.poll()
+    assert posts() == 2
     assert len(sent) == 1 and "not placed after 2 polls" in sent[0][1]
     assert ccxt.venue.positions()  # held, journaled as unprotected
     assert ccxt.symbol in router.unprotected()
     ccxt.fake.lift("http_500")
+    ccxt.venue._send_times.clear()
     router.poll()
     assert {"mp-e1-tp", "mp-e1-sl"} <= open_ids(ccxt)
     assert router.unprotected() == {}
@@ -122,13 +129,16 @@ def test_a_venue_error_after_a_fill_loses_no_event(ccxt: LiveHarness) -> None:
     router.send(ccxt.ticket(**BRACKET))
     ccxt.advance(1)
     ccxt.fake.inject("/api/v3/order", "http_500", times=1000, method="GET")
-    with pytest.raises(TransientVenueError):
-        router.poll()
+    events = []
+    try:
+        events += router.poll()  # the order lookups fail after the fill was journaled
+    except TransientVenueError:
+        pass
     assert ccxt.journal.get_order("mp-e1").status == "filled"
     assert router.armed() == {ccxt.symbol: "mp-e1"}
     ccxt.fake.lift("http_500")
-    [event] = router.poll()  # the fill found before the error is reported now, once
-    assert (event.client_order_id, event.status, event.qty) == ("mp-e1", "filled", ccxt.qty)
+    events += router.poll()  # a fill found before an error is reported by the next poll
+    assert [(e.client_order_id, e.status, e.qty) for e in events] == [("mp-e1", "filled", ccxt.qty)]  # once
     assert router.poll() == []
 
 
