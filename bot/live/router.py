@@ -140,6 +140,7 @@ class OrderRouter:
         self._alert = alert
         self._exit_failures: dict[str, int] = {}
         self._bare_last: dict[str, tuple[OrderRow, float]] = {}
+        self._declared_unknown: set[str] = set()  # journaled unprotected by guard_exits while a sell was unknown
         self._clock_read: tuple[pd.Timestamp, float] | None = None  # (venue time, local monotonic time)
 
     # ---- placing ------------------------------------------------------------------------
@@ -485,8 +486,11 @@ class OrderRouter:
         symbol in ``busy`` (a sell of the strategy on its way), already journaled unprotected,
         with an exit order whose outcome is being resolved, or whose exits the venue client is
         still arming, is left alone; so is an uncovered rest that ``dust(symbol, qty)`` calls
-        dust. One check of grace absorbs venues that list a new order late. A symbol journaled
-        unprotected that is flat now is unprotected no more. Returns the symbols protected now.
+        dust. One check of grace absorbs venues that list a new order late. A bare position
+        whose sell is still unknown (Binance: until the recvWindow has passed) is journaled
+        unprotected and alerted at once, and protected once that sell proves absent. A symbol
+        journaled unprotected that is flat now is unprotected no more. Returns the symbols
+        protected now.
         """
         for sym in self.unprotected():
             if held.get(sym, 0.0) <= 0:
@@ -503,7 +507,9 @@ class OrderRouter:
     def _bare(self, held: Mapping[str, float], busy: set[str],
               dust: Callable[[str, float], bool]) -> dict[str, tuple[OrderRow, float]]:
         """Return symbol -> (holding entry, uncovered size) for positions lacking exits now."""
-        candidates = {s: q for s, q in held.items() if q > 0 and s not in busy and s not in self.unprotected()}
+        declared = self.unprotected()
+        candidates = {s: q for s, q in held.items()
+                      if q > 0 and s not in busy and (s not in declared or s in self._declared_unknown)}
         if not candidates:
             return {}
         arming = getattr(self.venue, "arming", None)
@@ -516,11 +522,18 @@ class OrderRouter:
             entry = self.holding_entry(sym, qty)
             if entry is None or entry.client_id in self._exit_failures or (arming is not None and arming(entry.client_id)):
                 continue
-            if any(r.status == "pending" and r.side == "sell" for r in self.journal.orders(symbol=sym)):
-                continue  # an exit whose send outcome is being resolved
             uncovered = qty - _covered(sells.get(sym, []))
-            if uncovered > 1e-9 * max(1.0, qty) and not dust(sym, uncovered):
-                out[sym] = (entry, uncovered)
+            if uncovered <= 1e-9 * max(1.0, qty) or dust(sym, uncovered):
+                self._declared_unknown.discard(sym)
+                continue
+            unknown = [r.client_id for r in self.journal.orders(symbol=sym) if r.status == "pending" and r.side == "sell"]
+            if unknown:  # a sell whose send outcome is being resolved: it may have sold; a stop may not fit
+                if sym not in declared:
+                    self._raise_alert(sym, f"{sym} held without exits while the outcome of {', '.join(unknown)} "
+                                      "is unknown", f"{uncovered:g} uncovered")
+                    self._declared_unknown.add(sym)
+                continue
+            out[sym] = (entry, uncovered)
         return out
 
     def unprotected(self) -> dict[str, str]:
@@ -536,6 +549,7 @@ class OrderRouter:
             self._alert("critical", title, text)
 
     def _clear_unprotected(self, symbol: str) -> None:
+        self._declared_unknown.discard(symbol)
         state = self.unprotected()
         if state.pop(symbol, None) is not None:
             self.journal.put_state(UNPROTECTED_KEY, state)

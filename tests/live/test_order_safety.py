@@ -345,3 +345,25 @@ def test_an_oco_executed_after_its_answer_timed_out_is_not_called_absent(ccxt: L
         {"mp-e1-tp": "new", "mp-e1-sl": "new"}
     assert len(ccxt.fake.requests("POST", "/api/v3/orderList/oco")) == 1  # sent once
     assert audit(venue, ccxt.journal).differences == []
+
+
+def test_a_position_whose_sell_is_unknown_is_declared_then_protected(ccxt: LiveHarness) -> None:
+    """Fault sim binance seed 1: the exits were cancelled for a sell whose send ended in a 5xx.
+    Until the recvWindow has passed it may still sell, so no stop is placed; the bare position is
+    journaled unprotected and alerted at once, and protected once the sell proved absent."""
+    router, sent = alerts_of(ccxt)
+    router.send(ccxt.ticket(**BRACKET))
+    ccxt.advance(1)
+    router.poll()
+    held = ccxt.venue.positions()
+    router.cancel_exits(ccxt.symbol)
+    ccxt.fake.inject("/api/v3/order", "http_500", method="POST")
+    assert router.send(ccxt.ticket("mp-x1", side="sell", qty=held[ccxt.symbol])) is None  # unknown
+    assert router.guard_exits(held) == []
+    assert ccxt.symbol in router.unprotected() and sent[-1][0] == "critical"
+    ccxt.venue._send_times["mp-x1"] -= 60.0  # the recvWindow has passed: the sell surely never executed
+    router.poll(current_bar=BARS.index[WARMUP + 3])  # its bar has passed: expired
+    assert ccxt.journal.get_order("mp-x1").status == "expired"
+    router.guard_exits(held)
+    assert router.guard_exits(held) == [ccxt.symbol]
+    assert "mp-e1-fs1" in open_ids(ccxt) and router.unprotected() == {}
