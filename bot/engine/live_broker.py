@@ -153,8 +153,21 @@ class LiveBroker(bt.BrokerBase):
             self.on_step(now)
 
     def flush(self) -> None:
-        """Send queued orders and cancels, in the order the strategy made them."""
+        """Send queued orders and cancels, in the order the strategy made them.
+
+        The step's buys are journaled (``pending``) together before the first is sent, and what
+        the venue answers is journaled together after the last (OrderRouter.batch): the write-
+        ahead rule holds, and a step's orders cost two journal writes instead of two each.
+        """
         todo, self._outbox = self._outbox, []
+        if not todo:
+            return
+        with self.router.batch():
+            self.router.journal_ahead([self._ticket(orders) for action, orders in todo
+                                       if action == "send" and orders[0].isbuy()])
+            self._flush(todo)
+
+    def _flush(self, todo: list) -> None:
         for action, orders in todo:
             try:
                 self._cancel(orders[0]) if action == "cancel" else self._send(orders)
@@ -202,7 +215,8 @@ class LiveBroker(bt.BrokerBase):
         except VenueError as err:
             logger.error("exits not checked: {}", err)
 
-    def _send(self, group: list) -> None:
+    def _ticket(self, group: list) -> Ticket:
+        """Return the venue ticket of a Backtrader order group (an order, or a bracket's parent + exits)."""
         main, kids = group[0], group[1:]
         sym = main.data._name
         cid = main.info.get("oid")
@@ -211,7 +225,7 @@ class LiveBroker(bt.BrokerBase):
         exits = {_exit_kind(k): k for k in kids}
         stop = exits.get("stop_loss") or exits.get("trailing_stop")
         limit = exits.get("take_profit")
-        ticket = Ticket(
+        return Ticket(
             cid, sym, "buy" if main.isbuy() else "sell", abs(main.size),
             intent="entry" if main.isbuy() else "exit", type=_KIND.get(main.exectype, "market"),
             limit_price=main.created.price if main.exectype == bt.Order.Limit else None,
@@ -220,10 +234,16 @@ class LiveBroker(bt.BrokerBase):
             stop_loss=stop.created.price if stop is not None else None,
             trail_percent=stop.created.trailpercent if "trailing_stop" in exits else None,
             bar_time=self._bar_time(main.data), model_version=self.model_version)
+
+    def _send(self, group: list) -> None:
+        main, kids = group[0], group[1:]
+        sym, cid = main.data._name, main.info.get("oid")
+        ticket = self._ticket(group)
+        exits = {_exit_kind(k): k for k in kids}
         if main.issell() and not self._exits_released(sym, cid, group):
             return  # the venue is still cancelling the exits that hold the shares: send at the next poll
         state = self.router.send(ticket)
-        row = self.router.journal.get_order(cid)
+        row = self.router.journal.get_order(cid) if state is None else None
         if state is None and row is not None and row.status == "rejected":  # (a refused exit's stop goes back:
             for o in group:                                                   # OrderRouter._restore_exits)
                 o.reject(self)

@@ -18,7 +18,8 @@ start-up, so a restarted session resumes with its cash, positions and working or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,6 +75,7 @@ class PaperVenue:
         self.source, self.symbols, self.timeframe = source, list(symbols), timeframe
         self.commission, self.slippage, self.currency, self.name = commission, slippage, currency, name
         self._journal = journal
+        self._holding = self._dirty = False  # hold_saves()
         saved = journal.get_state(STATE_KEY) if journal is not None else None
         self._cash: float = saved["cash"] if saved else float(cash)
         self._pos: dict[str, float] = dict(saved["positions"]) if saved else {}
@@ -293,8 +295,25 @@ class PaperVenue:
                 self._done[sym] = str(last.index[-1])
                 self._marks[sym] = float(last["close"].iloc[-1])
 
+    @contextmanager
+    def hold_saves(self) -> Iterator[None]:
+        """Save the state once at the end instead of after every change inside (a batch of sends)."""
+        if self._holding:
+            yield
+            return
+        self._holding, self._dirty = True, False
+        try:
+            yield
+        finally:
+            self._holding = False
+            if self._dirty:
+                self._save()
+
     def _save(self) -> None:
         if self._journal is None:
+            return
+        if self._holding:
+            self._dirty = True
             return
         self._journal.put_state(STATE_KEY, self.snapshot())
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,27 +141,62 @@ class OrderRouter:
         self._alert = alert
         self._exit_failures: dict[str, int] = {}
         self._bare_last: dict[str, tuple[OrderRow, float]] = {}
+        self._batch: tuple[list[OrderRow], dict[str, dict[str, Any]]] | None = None  # see batch()
+        self._ahead: set[str] = set()  # journaled pending by journal_ahead, not sent yet
         self._declared_unknown: set[str] = set()  # journaled unprotected by guard_exits while a sell was unknown
         self._clock_read: tuple[pd.Timestamp, float] | None = None  # (venue time, local monotonic time)
 
     # ---- placing ------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Journal what the venue answers to the sends inside in one transaction at the end (and
+        let a venue that persists itself, the paper venue, save once): a process killed inside
+        leaves those orders ``pending``, resolved at the venue before anything is resent."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = ([], {})
+        hold = getattr(self.venue, "hold_saves", None)
+        try:
+            with hold() if hold is not None else nullcontext():
+                yield
+        finally:
+            new_rows, updates = self._batch
+            self._batch = None
+            if new_rows or updates:
+                self.journal.apply_orders(new_rows, updates)
+
+    def journal_ahead(self, tickets: list[Ticket]) -> None:
+        """Journal new ``tickets`` as ``pending`` in one transaction; :meth:`send` then submits
+        them without a lookup (this process wrote them and has not sent them yet)."""
+        rows = [self._pending_row(t) for t in tickets if self.journal.get_order(t.client_order_id) is None]
+        if rows:
+            self.journal.apply_orders(rows, {})
+            self._ahead.update(r.client_id for r in rows)
+
     def send(self, t: Ticket) -> OrderState | None:
         """Journal, then submit ``t``; return the venue's state, or None if refused/unknown.
 
         An id the journal already holds was (maybe) sent before: it is resolved at the venue
         first and submitted only if the venue surely does not have it.
         """
+        if t.client_order_id in self._ahead:
+            self._ahead.discard(t.client_order_id)
+            return self._submit(t, self._pending_row(t))
         known = self.journal.get_order(t.client_order_id)
         if known is not None:
             return self._send_known(known, t)
-        row = OrderRow(
+        row = self._pending_row(t)
+        self.journal.record_order(row)
+        return self._submit(t, row)
+
+    def _pending_row(self, t: Ticket) -> OrderRow:
+        return OrderRow(
             client_id=t.client_order_id, symbol=t.symbol, side=t.side, qty=float(t.qty), type=t.type,
             status="pending", intent=t.intent, bar_time=t.bar_time, model_version=t.model_version,
             parent_id=t.parent_id, limit_price=t.limit_price, stop_price=t.stop_price,
             take_profit=t.take_profit, stop_loss=t.stop_loss, trail_percent=t.trail_percent,
             created=self._clock(), session_id=self.session_id)
-        self.journal.record_order(row)
-        return self._submit(t, row)
 
     def _send_known(self, row: OrderRow, t: Ticket) -> OrderState | None:
         if row.status in ("rejected", "expired"):
@@ -566,7 +602,11 @@ class OrderRouter:
         new_rows: list[OrderRow] = []
         updates: dict[str, dict[str, Any]] = {}
         self._changes(s, row, parent, new_rows, updates)
-        if new_rows or updates:
+        if self._batch is not None:  # journaled at the end of the batch, in one transaction
+            self._batch[0].extend(new_rows)
+            for cid, change in updates.items():
+                self._batch[1].setdefault(cid, {}).update(change)
+        elif new_rows or updates:
             self.journal.apply_orders(new_rows, updates)
 
     def _changes(self, s: OrderState, row: OrderRow | None, parent: OrderRow | None,

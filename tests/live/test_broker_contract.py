@@ -37,6 +37,28 @@ def entry_commission(h: LiveHarness) -> float:
 
 
 # ---- submit / fill / cancel ---------------------------------------------------------------
+def test_a_batch_journals_every_order_before_the_first_send_and_the_answers_after_the_last(h: LiveHarness) -> None:
+    seen = []
+    send = h.venue.submit_order
+
+    def spy(req, **kw):
+        seen.append({r.client_id: r.status for r in h.journal.orders()})
+        return send(req, **kw)
+
+    h.venue.submit_order = spy
+    router = h.router()
+    tickets = [h.ticket(cid, bar_time=BARS.index[WARMUP - 1], qty=h.qty / 4) for cid in ("mp-e1", "mp-e2")]
+    with router.batch():
+        router.journal_ahead(tickets)
+        for t in tickets:
+            assert router.send(t) is not None
+        assert {r.status for r in h.journal.orders()} == {"pending"}  # a kill here: both looked up, not resent
+    assert seen == [{"mp-e1": "pending", "mp-e2": "pending"}] * 2  # write-ahead: all journaled before any send
+    assert {r.client_id: r.status for r in h.journal.orders()} == {"mp-e1": "new", "mp-e2": "new"}
+    assert h.venue_orders("mp-e1") == h.venue_orders("mp-e2") == 1
+    assert h.restart().get_order("mp-e2", h.symbol) is not None  # the paper venue saved the batch
+
+
 def test_order_is_journaled_before_it_is_sent(h: LiveHarness) -> None:
     seen = []
     send = h.venue.submit_order
