@@ -17,6 +17,10 @@ about 55 s per Alpaca run and 4 minutes per Binance run with the other venue run
     python bench/bench_live_faults.py --seeds 12 --bars 60 --faults-per-bar 3.5 --kills 2 --venue alpaca
     python bench/bench_live_faults.py --seeds 10 --bars 60 --faults-per-bar 4 --kills 3 --venue binance
 
+(split with ``--seeds 6 --first-seed 1`` / ``--first-seed 7`` and ``--seeds 5 --first-seed 1`` /
+``--first-seed 6`` to run two processes side by side; on 4564065: Alpaca 1,244 faults hit, 24
+kills; Binance 1,149 hit, 30 kills; 0 violations of any kind).
+
 About half of the drawn faults hit a request (the summary prints both counts: a fault waits for a
 matching request, and a schedule ends with some still waiting). The simulated sessions use short
 backoffs and a 3 s request timeout (``broker.venue``), so timeouts are affordable. ``--latency N``

@@ -10,9 +10,11 @@ showed the newest bar to each accepted submit_order); its p50/p99 are read from 
 scraped from the session's own /metrics on 127.0.0.1 at the end of the replay, with Prometheus'
 ``histogram_quantile`` interpolation (buckets 5, 10, 25, 50 ms ...).
 
-Each mode runs once in the same process: ``incremental`` (tail-window signals, the default path)
-and ``full`` (every signal recomputed over the whole history, the old path); the ratio is
-full / incremental. With ``--prometheus PATH`` a real Prometheus binary also scrapes the exporter
+Each mode runs once in the same process: ``incremental`` (the default path: features and signals
+streamed bar by bar, bot/features/stream.py, bit for bit equal to the full computation) and
+``full`` (every feature and signal recomputed over the whole history per symbol, the old path);
+the ratio is full / incremental. Measured 2026-12-06 on 2 idle cores, 50 symbols, 60 bars:
+incremental p50 61 ms / p99 99 ms, full 406 / 975 ms (the target is p99 < 20 ms). With ``--prometheus PATH`` a real Prometheus binary also scrapes the exporter
 on 127.0.0.1 and its ``histogram_quantile`` answer is printed next to ours.
 
     python bench/bench_live_latency.py [--symbols 50] [--bars 60] [--modes full,incremental]
