@@ -7,10 +7,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from loguru import logger
 from pydantic import Field, model_validator
 
 from bot.features import wide
-from bot.features.stream import Streams
+from bot.features.stream import Streams, same_bits
 from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 
@@ -43,6 +44,7 @@ class MlSignalStrategy(Strategy):
         # The payoff ratio for Kelly sizing uses the first (primary) horizon.
         self.horizon = horizon[0] if isinstance(horizon, list) else horizon
         self._payoff: Streams | None = None
+        self._streaming = True
 
     def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
         probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan
@@ -60,13 +62,21 @@ class MlSignalStrategy(Strategy):
                     for s, df in bars.items()}
         if self._payoff is None:  # streamed bar by bar, equal to payoff_ratio (tests/features/test_stream.py)
             self._payoff = Streams(lambda: [payoff_update(self.horizon, self.params.payoff_lookback)])
-        streamed = self._payoff.latest(bars)
+            first = self._payoff.latest(bars)  # checked once against the full computation, bit for bit
+            self._streaming = all(same_bits(v, self._full_payoff(bars[s])) for s, v in first.items())
+            if not self._streaming:
+                logger.warning("streamed payoff ratios differ from payoff_ratio (pandas {}): computing them "
+                               "over the history instead", pd.__version__)
+        streamed = self._payoff.latest(bars) if self._streaming else {}
         out = {}
         for s, df in bars.items():
             v = streamed[s][0] if s in streamed else \
                 payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1]
             out[s] = {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(v)}
         return out
+
+    def _full_payoff(self, df: pd.DataFrame) -> np.ndarray:
+        return payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).to_numpy(np.float64)[-1:]
 
     def decide(self, view: BarView) -> Intent | None:
         if view.pending:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from loguru import logger
 from pandas.core.window.ewm import get_center_of_mass
 
 from bot.features import wide
@@ -327,6 +328,12 @@ class FeatureStreams(Streams):
         super().__init__(lambda: [STREAMS[n]() for n in self.names])
 
 
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Return True when two float64 arrays hold the same bits (NaNs included)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
 def _ohlcv(bars: pd.DataFrame) -> np.ndarray:
     """Return the OHLCV columns as a float64 array (a view when the frame is just that)."""
     frame = bars if tuple(bars.columns) == _FIELDS else bars.loc[:, list(_FIELDS)]
@@ -352,8 +359,20 @@ class LatestRows:
         self._rest_cols = [self.names.index(n) for n in self._rest]
 
     def prime(self, frames: Mapping[str, pd.DataFrame]) -> None:
-        """Stream ``frames`` now (at start-up), so that the first traded bar costs one bar."""
-        self.streams.latest(frames)
+        """Stream ``frames`` now (at start-up), so that the first traded bar costs one bar, and
+        check the streams against the full computation on every symbol's newest row: if they
+        differ in any bit (a pandas whose kernels changed), streaming is switched off."""
+        if not self.streams.names:
+            return
+        got = self.streams.latest(frames)
+        for sym, row in got.items():
+            want = wide.latest_rows({sym: frames[sym]}, self.streams.names)[0]
+            if not same_bits(row, want):
+                logger.warning("streamed features differ from the full computation on {} (pandas {}): "
+                               "computing them over the history instead", sym, pd.__version__)
+                self.streams, self._cols = FeatureStreams([]), []
+                self._rest, self._rest_cols = list(self.names), list(range(len(self.names)))
+                return
 
     def __call__(self, frames: Mapping[str, pd.DataFrame],
                  context: Mapping[str, pd.DataFrame] | None = None) -> np.ndarray:

@@ -94,3 +94,32 @@ def test_the_streamed_payoff_ratio_equals_payoff_ratio(case: str, horizon: int, 
         got.append(s.row[0])
     assert same_bits(np.array(got), want)
     assert not np.isnan(got[-1])
+
+
+def test_streams_that_differ_from_the_full_computation_are_switched_off(monkeypatch) -> None:
+    """A pandas whose kernels changed must not make live features differ from backtests: priming
+    compares every symbol's newest streamed row with the full computation and falls back."""
+    bars = {"A": random_bars(300, seed=4), "B": random_bars(300, seed=6)}
+    rows = stream.LatestRows(["rsi_14", "close_sma_10", "vol_20"])
+    rows.prime(bars)
+    assert rows.streams.names == ["rsi_14", "close_sma_10"]  # they agree: streaming stays on
+    broken = stream.LatestRows(["rsi_14", "close_sma_10", "vol_20"])
+    monkeypatch.setitem(stream.STREAMS, "rsi_14", lambda: (lambda bar: 1.0))  # a stream that disagrees
+    broken.streams = stream.FeatureStreams(broken.names)
+    broken.prime(bars)
+    assert broken.streams.names == []
+    want = np.vstack([compute_features(df, broken.names).to_numpy(np.float64)[-1] for df in bars.values()])
+    assert same_bits(broken(bars), want)
+
+
+def test_a_payoff_stream_that_differs_is_switched_off(monkeypatch) -> None:
+    import strategies.ml_signal as ml
+    from bot.config import RiskConfig
+    from bot.risk.sizing import payoff_ratio
+
+    bars = {"A": random_bars(300, seed=4), "B": random_bars(300, seed=6)}
+    monkeypatch.setattr(ml, "payoff_update", lambda h, lb: (lambda bar: 1.0))
+    strat = ml.MlSignalStrategy(ml.MlSignalParams(), RiskConfig())
+    got = strat.latest_signals(bars, {})
+    for sym, df in bars.items():
+        assert same_bits(np.array([got[sym]["payoff"]]), payoff_ratio(df["close"], 1, 252).to_numpy()[-1:])
