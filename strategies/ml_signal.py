@@ -57,8 +57,7 @@ class MlSignalStrategy(Strategy):
         The payoff ratio is streamed: each call takes the bars appended since the last one.
         """
         if not wide.ENABLED:
-            return {s: {"prob_up": float(prob_now.get(s, np.nan)),
-                        "payoff": float(payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1])}
+            return {s: {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(self._full_payoff(df)[0])}
                     for s, df in bars.items()}
         if self._payoff is None:  # streamed bar by bar, equal to payoff_ratio (tests/features/test_stream.py)
             self._payoff = Streams(lambda: [payoff_update(self.horizon, self.params.payoff_lookback)])
@@ -70,12 +69,12 @@ class MlSignalStrategy(Strategy):
         streamed = self._payoff.latest(bars) if self._streaming else {}
         out = {}
         for s, df in bars.items():
-            v = streamed[s][0] if s in streamed else \
-                payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).iloc[-1]
+            v = streamed[s][0] if s in streamed else self._full_payoff(df)[0]
             out[s] = {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(v)}
         return out
 
     def _full_payoff(self, df: pd.DataFrame) -> np.ndarray:
+        """The newest payoff ratio computed over the whole history (a 1-element array)."""
         return payoff_ratio(df["close"], self.horizon, self.params.payoff_lookback).to_numpy(np.float64)[-1:]
 
     def decide(self, view: BarView) -> Intent | None:

@@ -273,7 +273,7 @@ class SymbolStream:
 
     def feed(self, bars: pd.DataFrame, start: int = 0) -> None:
         """Take the rows of ``bars`` (OHLCV) from position ``start`` on, in order."""
-        values = _ohlcv(bars)
+        values = ohlcv_array(bars)
         for i in range(start, len(values)):
             bar = dict(zip(_FIELDS, values[i].tolist(), strict=True))
             self.row = np.array([u(bar) for u in self.updates], dtype=np.float64)
@@ -334,7 +334,7 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
 
 
-def _ohlcv(bars: pd.DataFrame) -> np.ndarray:
+def ohlcv_array(bars: pd.DataFrame) -> np.ndarray:
     """Return the OHLCV columns as a float64 array (a view when the frame is just that)."""
     frame = bars if tuple(bars.columns) == _FIELDS else bars.loc[:, list(_FIELDS)]
     return frame.to_numpy(np.float64)

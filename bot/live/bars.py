@@ -26,6 +26,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.features import wide
+from bot.features.stream import ohlcv_array
 from bot.live.model import LiveModel
 from bot.venues.base import VenueClient, timeframe_delta
 from strategies.base import Strategy
@@ -216,7 +217,7 @@ class BarPoller:
         journaled = {}
         for sym in members:
             values = batch[sym] if batch is not None else self._signals(sym)
-            o, h, lo, c, v = _last_ohlcv(self.history[sym])
+            o, h, lo, c, v = ohlcv_array(self.history[sym])[-1].tolist()
             self._queues[sym].append(LiveBar(t, o, h, lo, c, v, values))
             # the journal keeps the bar's prices too (a live report's benchmark)
             journaled[sym] = {**values, "bar_open": o, "bar_close": c}
@@ -239,12 +240,3 @@ class BarPoller:
         prob = pd.Series(self._probs[sym], dtype=np.float64) if self.strategy.uses_model else None
         sig = self.strategy.compute_signals(hist, prob)
         return {c: float(sig[c].iloc[-1]) for c in self.strategy.signal_columns}
-
-
-_OHLCV = ["open", "high", "low", "close", "volume"]
-
-
-def _last_ohlcv(df: pd.DataFrame) -> list[float]:
-    """Return the last row's open, high, low, close and volume as floats."""
-    frame = df if list(df.columns) == _OHLCV else df.loc[:, _OHLCV]
-    return frame.to_numpy(np.float64)[-1].tolist()

@@ -25,7 +25,7 @@ from loguru import logger
 
 from bot.errors import OutcomeUnknownError
 from bot.live.journal import Journal
-from bot.live.router import OrderRouter, leg_of, quote_commission
+from bot.live.router import NEVER_SENT, OrderRouter, leg_of, quote_commission
 from bot.venues.base import VenueClient
 
 
@@ -91,7 +91,7 @@ def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None
                                  updated=state.updated)
             report.found.append(row.client_id)
         elif last_bar is not None and row.bar_time is not None and row.bar_time <= last_bar:
-            journal.update_order(row.client_id, status="expired", error="never reached the venue")
+            journal.update_order(row.client_id, status="expired", error=NEVER_SENT)
             report.expired.append(row.client_id)
         else:
             report.still_pending.append(row.client_id)

@@ -142,7 +142,7 @@ class OrderRouter:
         self._exit_failures: dict[str, int] = {}
         self._bare_last: dict[str, tuple[OrderRow, float]] = {}
         self._batch: tuple[list[OrderRow], dict[str, dict[str, Any]]] | None = None  # see batch()
-        self._ahead: set[str] = set()  # journaled pending by journal_ahead, not sent yet
+        self._ahead: dict[str, OrderRow] = {}  # journaled pending by journal_ahead, not sent yet
         self._declared_unknown: set[str] = set()  # journaled unprotected by guard_exits while a sell was unknown
         self._clock_read: tuple[pd.Timestamp, float] | None = None  # (venue time, local monotonic time)
 
@@ -172,7 +172,7 @@ class OrderRouter:
         rows = [self._pending_row(t) for t in tickets if self.journal.get_order(t.client_order_id) is None]
         if rows:
             self.journal.apply_orders(rows, {})
-            self._ahead.update(r.client_id for r in rows)
+            self._ahead.update((r.client_id, r) for r in rows)
 
     def send(self, t: Ticket) -> OrderState | None:
         """Journal, then submit ``t``; return the venue's state, or None if refused/unknown.
@@ -180,9 +180,9 @@ class OrderRouter:
         An id the journal already holds was (maybe) sent before: it is resolved at the venue
         first and submitted only if the venue surely does not have it.
         """
-        if t.client_order_id in self._ahead:
-            self._ahead.discard(t.client_order_id)
-            return self._submit(t, self._pending_row(t))
+        ahead = self._ahead.pop(t.client_order_id, None)
+        if ahead is not None:
+            return self._submit(t, ahead)
         known = self.journal.get_order(t.client_order_id)
         if known is not None:
             return self._send_known(known, t)
@@ -549,6 +549,10 @@ class OrderRouter:
         if not candidates:
             return {}
         arming = getattr(self.venue, "arming", None)
+        unknown_sells: dict[str, list[str]] = {}  # sells whose send outcome is being resolved
+        for r in self.journal.open_orders():
+            if r.status == "pending" and r.side == "sell":
+                unknown_sells.setdefault(r.symbol, []).append(r.client_id)
         sells: dict[str, list[OrderState]] = {}
         for o in self.venue.open_orders():
             if o.side == "sell":
@@ -562,7 +566,7 @@ class OrderRouter:
             if uncovered <= 1e-9 * max(1.0, qty) or dust(sym, uncovered):
                 self._declared_unknown.discard(sym)
                 continue
-            unknown = [r.client_id for r in self.journal.orders(symbol=sym) if r.status == "pending" and r.side == "sell"]
+            unknown = unknown_sells.get(sym)
             if unknown:  # a sell whose send outcome is being resolved: it may have sold; a stop may not fit
                 if sym not in declared:
                     self._raise_alert(sym, f"{sym} held without exits while the outcome of {', '.join(unknown)} "
@@ -631,9 +635,8 @@ class OrderRouter:
         changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
         if changed:
             updates[s.client_order_id] = changed
-        known = {r.client_id: r for r in self.journal.orders(symbol=row.symbol)} if s.legs else {}
         for leg in s.legs:  # exits the venue created with this order (Alpaca bracket legs)
-            self._changes(leg, known.get(leg.client_order_id), row, new_rows, updates)
+            self._changes(leg, self.journal.get_order(leg.client_order_id), row, new_rows, updates)
 
     def _arm(self, symbol: str, parent: str) -> None:
         armed = self.journal.get_state(ARMED_KEY, {})

@@ -62,16 +62,12 @@ class BracketExits:
                     self._brackets.pop(cid)
             except OrderRejectedError as err:
                 self._brackets.pop(cid)
-                unknown = cid in self._unknown_exits()  # an earlier send may still land at the venue
-                self._unknown_exits().discard(cid)
+                maybe = self._sent_unknown(req)  # an earlier send may still land at the venue (kept: recvWindow)
                 self._report(ExitReport("rejected", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err), maybe_placed=unknown))
+                                        self._intended(req), error=str(err), maybe_placed=maybe))
             except TransientVenueError as err:
-                sent = any(leg in self._send_times for leg, _, _ in self._intended(req))  # an unknown send
-                if sent:
-                    self._unknown_exits().add(cid)
                 self._report(ExitReport("failed", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err), maybe_placed=sent))
+                                        self._intended(req), error=str(err), maybe_placed=self._sent_unknown(req)))
 
     def register_exits(self, req: OrderRequest, generation: int = 0) -> None:
         """Arm ``req``'s exits at the next :meth:`sync` once it has filled (again, after a restart).
@@ -99,11 +95,15 @@ class BracketExits:
         if report.kind != "placed":
             logger.warning("{}: exits of {} {}: {}", self.name, report.entry_id, report.kind, report.error)
 
-    def _unknown_exits(self) -> set[str]:
-        """Entries whose exits were sent with an outcome that stayed unknown."""
-        if not hasattr(self, "_unknown"):
-            self._unknown: set[str] = set()
-        return self._unknown
+    def _sent_unknown(self, req: OrderRequest, forget: bool = False) -> bool:
+        """Return True if a send of ``req``'s exits ended with its outcome unknown (``_attempt``);
+        ``forget``: those sends are settled now (the exits are placed)."""
+        legs = [leg for leg, _, _ in self._intended(req)]
+        sent = any(leg in self._send_times for leg in legs)
+        if forget:
+            for leg in legs:
+                self._send_times.pop(leg, None)
+        return sent
 
     def _generations(self) -> dict[str, int]:
         if not hasattr(self, "_generation"):
@@ -148,11 +148,9 @@ class BracketExits:
         else:
             first = tp_id if req.take_profit is not None else sl_id
             send = lambda: self._place_exit(market, side, amount, req, first)  # noqa: E731
-        if self._may_still_land(first) is not None:  # an earlier send's answer was lost: not twice
-            state = self._lookup(first, req.symbol)
-            if state is None:
-                raise OutcomeUnknownError(f"{self.name}: exits of {req.client_order_id} were sent less than "
-                                          "the recvWindow ago and may still be executed: not sent again yet")
+        if self._may_still_land(first) is not None and self._lookup(first, req.symbol) is None:
+            raise OutcomeUnknownError(f"{self.name}: exits of {req.client_order_id} were sent less than "
+                                      "the recvWindow ago and may still be executed: not sent again yet")
         submit_idempotently(
             send,
             lambda: self._lookup(first, req.symbol),
@@ -163,7 +161,7 @@ class BracketExits:
         ids = {self._remember(c, req.symbol) for c in (tp_id, sl_id)}
         opened = self._retrying("open_orders", lambda: self._ex.fetch_open_orders(req.symbol))
         legs = tuple(self._state(o, req.symbol) for o in opened if o.get("clientOrderId") in ids)
-        self._unknown_exits().discard(req.client_order_id)
+        self._sent_unknown(req, forget=True)
         self._report(ExitReport("placed", req.client_order_id, req.symbol, amount, self._intended(req), legs))
         logger.info("{}: exits armed for {} ({} {})", self.name, req.client_order_id, side, amount)
 
