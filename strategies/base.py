@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -31,17 +31,25 @@ class StrategyParams(BaseModel):
 
 @dataclass(frozen=True)
 class Enter:
-    """Open a long position worth ``fraction`` of equity at the decision bar's close."""
+    """Open a position worth ``fraction`` of equity at the decision bar's close, long or short.
+
+    ``prob`` is the model's probability that the trade pays: P(up) for a long, P(down) for a short.
+    """
 
     symbol: str
     fraction: float
     prob: float | None = None
     reason: str = "signal"
+    side: Literal["long", "short"] = "long"
+
+    def __post_init__(self):
+        if self.side not in ("long", "short"):
+            raise ValueError(f"Enter.side must be 'long' or 'short', not {self.side!r}")
 
 
 @dataclass(frozen=True)
 class Exit:
-    """Close the whole position in ``symbol``."""
+    """Close the whole position in ``symbol``, long or short."""
 
     symbol: str
     reason: str = "signal"
@@ -58,7 +66,7 @@ class BarView:
     timestamp: pd.Timestamp
     close: float
     signals: Mapping[str, float]
-    position: float
+    position: float  # signed: > 0 long, < 0 short
     pending: bool
 
 

@@ -21,7 +21,6 @@ session journals with each bar's signals (``bar_open``, ``bar_close``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +29,12 @@ import pandas as pd
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
 from bot.errors import ConfigError, without_credentials
-from bot.ledger import ORDER_COLUMNS, TRADE_COLUMNS
+from bot.ledger import OPENING_REASONS, ORDER_COLUMNS, TRADE_COLUMNS
 from bot.live.journal import Journal, OrderRow
+from bot.roundtrips import OpenTrade, RoundTrips
 from bot.runfolder import csv_text, json_text, write_atomically
 
 REASONS = {"exit": "signal"}  # journal intent -> the run folder's reason
-
-
-@dataclass
-class _Open:
-    entry_time: pd.Timestamp
-    size: float
-    price: float
-    commission: float
-    prob: float | None
 
 
 def _fill_times(journal: Journal) -> dict[str, pd.Timestamp]:
@@ -73,41 +64,21 @@ def _entry_probs(signals: pd.DataFrame) -> dict[tuple, float]:
 
 
 def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
-                   signals: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, _Open], int]:
-    """Return (closed round trips, trades still open per symbol, sells with no journaled entry)."""
+                   signals: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, OpenTrade], int]:
+    """Return (closed round trips, trades still open per symbol, exit fills with no journaled entry)."""
     probs = _entry_probs(signals)
     filled = [o for o in orders if o.filled_qty > 0 and o.avg_price is not None]
     filled.sort(key=lambda o: (fill_times.get(o.client_id) or o.updated or o.created, o.client_id))
-    open_: dict[str, _Open] = {}
-    trades, orphans = [], 0
+    trips = RoundTrips()
+    orphans = 0
     for o in filled:
         when = fill_times.get(o.client_id) or o.updated or o.created
-        qty, price = float(o.filled_qty), float(o.avg_price)
-        if o.side == "buy":
-            t = open_.get(o.symbol)
-            if t is None:
-                open_[o.symbol] = _Open(when, qty, price, o.commission, probs.get((o.bar_time, o.symbol)))
-            else:  # added to the position: one trade at the average entry price
-                t.price = (t.price * t.size + price * qty) / (t.size + qty)
-                t.size += qty
-                t.commission += o.commission
-            continue
-        t = open_.get(o.symbol)
-        if t is None:
-            orphans += 1  # held before the journal began (or entered by hand): no entry to pair with
-            continue
-        closed = min(qty, t.size)
-        entry_comm = t.commission * closed / t.size
-        comm = entry_comm + o.commission * closed / qty
-        pnl = (price - t.price) * closed
-        trades.append(dict(symbol=o.symbol, entry_time=t.entry_time, exit_time=when, side="long", size=closed,
-                           entry_price=t.price, exit_price=price, pnl=pnl, pnl_net=pnl - comm, commission=comm,
-                           exit_reason=REASONS.get(o.intent, o.intent), entry_prob=t.prob, slippage=np.nan))
-        t.size -= closed
-        t.commission -= entry_comm
-        if t.size <= 1e-12:
-            del open_[o.symbol]
-    return pd.DataFrame(trades, columns=TRADE_COLUMNS), open_, orphans
+        opens = o.intent in OPENING_REASONS and o.parent_id is None
+        unmatched = trips.fill(o.symbol, when, o.side, float(o.filled_qty), float(o.avg_price), o.commission,
+                               float("nan"), probs.get((o.bar_time, o.symbol)) if opens else None,
+                               REASONS.get(o.intent, o.intent), opens=opens)
+        orphans += unmatched > 0  # held before the journal began (or entered by hand): no entry to pair with
+    return trips.frame(), trips.open, orphans
 
 
 def _versions(signals: pd.DataFrame) -> list[str]:
@@ -116,7 +87,7 @@ def _versions(signals: pd.DataFrame) -> list[str]:
     return [str(v) for v in dict.fromkeys(signals["model_version"].dropna())]
 
 
-def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, _Open],
+def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, OpenTrade],
              orphans: int, journal: Journal, signals: pd.DataFrame) -> dict:
     from bot.backtest import code_version
 
@@ -136,8 +107,8 @@ def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dic
         "journal": journal.url,
         "sessions": [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in s.items()}
                      for s in sessions],
-        "open_positions": [{"symbol": s, "size": t.size, "entry_time": t.entry_time.isoformat(),
-                            "entry_price": t.price} for s, t in sorted(open_.items())],
+        "open_positions": [{"symbol": s, "side": t.side, "size": t.size, "entry_time": t.entry_time.isoformat(),
+                            "entry_price": t.entry_price} for s, t in sorted(open_.items())],
         "unpaired_exits": orphans,
         "model_versions": _versions(signals),
     }

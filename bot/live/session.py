@@ -197,7 +197,8 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
         last = entries[-1] if entries else None
         price = last.avg_price if last is not None and last.avg_price else 0.0
         when = (last.updated or last.bar_time) if last is not None else clock
-        ledger.open_trades[sym] = OpenTrade(sym, when, qty, price, last.commission if last else 0.0, 0.0, None)
+        ledger.open_trades[sym] = OpenTrade(sym, when, "long", qty, price, last.commission if last else 0.0, 0.0,
+                                            None)
         logger.info("{}: holding {:g} from an earlier run (entry {:g} at {})", sym, qty, price, when)
 
 
