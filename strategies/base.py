@@ -81,6 +81,14 @@ class Strategy(ABC):
         self.params = params
         self.risk = risk
 
+    def sells_short(self) -> bool:
+        """Return whether this strategy (with its params) may return ``Enter(side="short")``.
+
+        Live sessions check it at start-up against the venue (a spot crypto venue cannot short;
+        Alpaca must mark each symbol shortable).
+        """
+        return False
+
     def warmup_bars(self) -> int:
         """Return how many bars the signals need before they are defined."""
         return 1
