@@ -4,6 +4,7 @@ compute_features(bars, names, context=None) -> DataFrame
 resolve_feature_names(spec) -> list[str]
 FEATURE_PRESETS: dict[str, list[str]]   ("starter", "full", "full_cross")
 REGISTRY: dict[str, Feature]            (name -> function, formula, warm-up)
+feature(name, warmup=..., formula=...)  (decorator of users' features: see bot/features/plugins.py)
 """
 
 from bot.features.api import (
@@ -12,6 +13,7 @@ from bot.features.api import (
     compute_features,
     resolve_feature_names,
 )
+from bot.features.plugins import feature
 from bot.features.registry import Feature
 
 __all__ = [
@@ -19,5 +21,6 @@ __all__ = [
     "REGISTRY",
     "Feature",
     "compute_features",
+    "feature",
     "resolve_feature_names",
 ]

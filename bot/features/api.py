@@ -33,7 +33,8 @@ def _merge() -> dict[str, Feature]:
     return out
 
 
-REGISTRY: dict[str, Feature] = _merge()
+REGISTRY: dict[str, Feature] = _merge()  # users' feature modules add to it (bot/features/plugins.py)
+BUILTIN: frozenset[str] = frozenset(REGISTRY)
 
 STARTER: list[str] = [
     "ret_1", "ret_5", "ret_20", "rsi_14", "ppo", "ppo_signal", "ppo_hist",
