@@ -9,9 +9,10 @@ built-in modules' (name -> :class:`Feature`), or both::
     def range_20(bars):
         return (bars["high"].rolling(20).max() - bars["low"].rolling(20).min()) / bars["close"]
 
-Registration adds them to ``REGISTRY`` in the order listed (the table first, then decorated
-functions in definition order); a name clashing with a built-in feature or preset, or with
-another module's feature, is a config error naming the module and the feature.
+Registration adds them to ``USER_FEATURES`` (the built-in ``REGISTRY`` stays as it is) in the
+order listed (the table first, then decorated functions in definition order); a name clashing with
+a built-in feature or preset, or with another module's feature, is a config error naming the
+module and the feature.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bot.errors import ConfigError
-from bot.features.api import BUILTIN, FEATURE_PRESETS, REGISTRY
+from bot.features.api import FEATURE_PRESETS, REGISTRY, USER_FEATURES
 from bot.features.registry import Feature
 from bot.plugins import is_path, load_module, resolve_path
 
@@ -85,12 +86,12 @@ def register_feature_modules(specs: Sequence[str]) -> list[str]:
 
 
 def _register(f: Feature, spec: str, where: str) -> None:
-    if f.name in BUILTIN or f.name in FEATURE_PRESETS:
+    if f.name in REGISTRY or f.name in FEATURE_PRESETS:
         raise ConfigError(where, f"{spec}: feature '{f.name}' clashes with a built-in feature or preset")
-    current = REGISTRY.get(f.name)
+    current = USER_FEATURES.get(f.name)
     if current is f:
         return
     if current is not None:
         raise ConfigError(where, f"{spec}: feature '{f.name}' is already registered by {_OWNERS.get(f.name, '?')}")
-    REGISTRY[f.name] = f
+    USER_FEATURES[f.name] = f
     _OWNERS[f.name] = spec
