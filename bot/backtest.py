@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from bot.ledger import Ledger
 from bot.ml.walkforward import WalkForwardResult, run_walk_forward
 from bot.runfolder import csv_text, json_text, write_atomically
 from strategies import build_strategy
+from strategies.base import Strategy
 
 
 @dataclass
@@ -32,6 +34,7 @@ class BacktestResult:
     metrics: dict
     timings: dict[str, float]
     validation: dict | None = None  # the data_validation.json report
+    strategy: Strategy | None = None  # the instance that traded (signals.csv asks it for its rows)
 
 
 # Checks whose default `fail` policy the CSV loader enforces line by line (naming file, line and date).
@@ -83,7 +86,7 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     timings["simulate"] = time.perf_counter() - t0
     b = cfg.broker
     bench = buy_and_hold(bars, calendar, b.cash, b.commission, b.slippage)
-    result = BacktestResult(cfg, dict(bars), signals, ledger, calendar, bench, wf, {}, timings, validation)
+    result = BacktestResult(cfg, dict(bars), signals, ledger, calendar, bench, wf, {}, timings, validation, strategy)
     result.metrics = compute_metrics(result)
     return result
 
@@ -167,17 +170,22 @@ def signals_frame(r: BacktestResult) -> pd.DataFrame:
         df["fold"] = df["fold"].astype(int)
         df["prediction"] = df["prediction"].astype(int)
         return df
-    rows = []
-    for sym, sig in r.signals.items():
-        s = sig["cross"]
-        s = s[s != 0]
-        rows.append(pd.DataFrame({"timestamp": s.index, "symbol": sym, "fold": "", "prob_up": "",
-                                  "prediction": s.to_numpy().astype(int)}))
-    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["timestamp", "symbol", "fold", "prob_up", "prediction"])
+    strategy = r.strategy if r.strategy is not None else build_strategy(r.config)
+    rows = getattr(strategy, "signal_rows", None) or partial(strategy_signal_rows, strategy.signal_columns)
+    frames = [rows(sym, sig) for sym, sig in r.signals.items()]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["timestamp", "symbol", *strategy.signal_columns])
     order = {s: i for i, s in enumerate(r.config.data.symbols)}
     return df.sort_values(["timestamp", "symbol"], key=lambda c: c.map(order) if c.name == "symbol" else c,
                           kind="stable").reset_index(drop=True)
+
+
+def strategy_signal_rows(columns: tuple[str, ...], symbol: str, signals: pd.DataFrame) -> pd.DataFrame:
+    """Return ``timestamp, symbol`` and the strategy's signal columns on the bars where any is non-zero."""
+    block = signals.loc[:, list(columns)]
+    block = block[(block.notna() & (block != 0)).any(axis=1)]
+    head = pd.DataFrame({"timestamp": block.index, "symbol": symbol})
+    return pd.concat([head, block.reset_index(drop=True)], axis=1)
 
 
 def write_run(r: BacktestResult, out: Path) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.data.validation_config import DataValidationConfig
@@ -65,7 +66,9 @@ class DataConfig(Frozen):
 
 
 class StrategyConfig(Frozen):
-    name: Literal["ml_signal", "sma_cross"] = "ml_signal"
+    # a registered name (ml_signal, sma_cross), package.module:Class, or path/to/file.py:Class (relative to
+    # the config file's folder, else the working directory; stored absolute once loaded: see strategies/loader.py)
+    name: str = Field(default="ml_signal", min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -97,6 +100,10 @@ class ModelConfig(Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
     features: str | list[str] = "starter"
     horizon: int | list[int] = 1
+    # how per-horizon P(up) combine into the one a strategy trades on (bot/ml/horizons.py)
+    horizon_combine: Literal["all_agree", "mean", "first"] = "all_agree"
+    # users' feature modules: module names or .py paths (relative to the config file's folder; stored absolute)
+    feature_modules: list[str] = Field(default_factory=list)
     label: Literal["direction", "signal5", "return", "triple_barrier"] = "direction"
     label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
@@ -301,7 +308,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     raw = read_yaml(path)
     for item in overrides:
         raw = apply_override(raw, item)
-    return parse_config(raw)
+    return parse_config(raw, base_dir=Path(path).resolve().parent)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -347,14 +354,54 @@ def apply_override(raw: dict[str, Any], item: str) -> dict[str, Any]:
     return out
 
 
-def parse_config(raw: dict[str, Any]) -> Config:
-    """Validate a raw mapping into a Config; the first problem becomes a ConfigError."""
+def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
+    """Validate a raw mapping into a Config; the first problem becomes a ConfigError.
+
+    Plugin file paths (``strategy.name``, ``model.feature_modules``) are resolved against ``base_dir``
+    (the config file's folder), else the working directory, and stored absolute; feature modules are
+    registered before anything resolves feature names.
+    """
+    raw = _migrate_horizon_combine(raw)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as e:
         raise _to_config_error(e, Config) from None
+    cfg = _resolve_plugins(cfg, base_dir)
     _check_strategy_params(cfg)
     return cfg
+
+
+def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
+    """Move the deprecated ``strategy.params.horizon_combine`` of ml_signal to ``model.horizon_combine``."""
+    strategy = raw.get("strategy")
+    if not isinstance(strategy, dict) or strategy.get("name", "ml_signal") != "ml_signal":
+        return raw
+    params, model = strategy.get("params"), raw.get("model", {})
+    if not isinstance(params, dict) or "horizon_combine" not in params or not isinstance(model, dict):
+        return raw
+    out = copy.deepcopy(raw)
+    value = out["strategy"]["params"].pop("horizon_combine")
+    model = out.setdefault("model", {})
+    if model.setdefault("horizon_combine", value) != value:
+        raise ConfigError("strategy.params.horizon_combine", f"{value!r} conflicts with model.horizon_combine "
+                                                             f"{model['horizon_combine']!r} (give only the latter)")
+    logger.warning("strategy.params.horizon_combine is deprecated: use model.horizon_combine")
+    return out
+
+
+def _resolve_plugins(cfg: Config, base_dir: Path | None) -> Config:
+    """Return ``cfg`` with plugin paths made absolute, after registering its feature modules."""
+    from bot.features.plugins import register_feature_modules, resolve_module_spec
+    from strategies.loader import resolve_strategy_name
+
+    name = resolve_strategy_name(cfg.strategy.name, base_dir)
+    modules = [resolve_module_spec(m, base_dir, f"model.feature_modules[{i}]")
+               for i, m in enumerate(cfg.model.feature_modules)]
+    register_feature_modules(modules)
+    if name == cfg.strategy.name and modules == cfg.model.feature_modules:
+        return cfg
+    return cfg.model_copy(update={"strategy": cfg.strategy.model_copy(update={"name": name}),
+                                  "model": cfg.model.model_copy(update={"feature_modules": modules})})
 
 
 def _check_strategy_params(cfg: Config) -> None:

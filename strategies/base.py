@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from bot.config import RiskConfig
+from bot.config import ModelConfig, RiskConfig
 
 
 class StrategyParams(BaseModel):
@@ -77,9 +77,11 @@ class Strategy(ABC):
     signal_columns: ClassVar[tuple[str, ...]]
     uses_model: ClassVar[bool] = False
 
-    def __init__(self, params: StrategyParams, risk: RiskConfig):
+    def __init__(self, params: StrategyParams, risk: RiskConfig, model: ModelConfig | None = None):
         self.params = params
         self.risk = risk
+        self.model = model  # the model settings when ``uses_model`` (horizons, horizon_combine), else None
+        self.horizons: list[int] = model.horizons if model is not None else [1]
 
     def sells_short(self) -> bool:
         """Return whether this strategy (with its params) may return ``Enter(side="short")``.

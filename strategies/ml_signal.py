@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from loguru import logger
 from pydantic import Field, model_validator
 
+from bot.config import ModelConfig
 from bot.features import wide
 from bot.features.stream import Streams, same_bits
 from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction
@@ -20,8 +20,6 @@ class MlSignalParams(StrategyParams):
     entry_threshold: float = Field(default=0.55, ge=0.5, lt=1)
     exit_threshold: float = Field(default=0.5, gt=0, lt=1)
     payoff_lookback: int = Field(default=252, ge=20)
-    # How per-horizon P(up) combine when model.horizon is a list (see bot/ml/horizons.py).
-    horizon_combine: Literal["all_agree", "mean", "first"] = "all_agree"
 
     @model_validator(mode="after")
     def _exit_below_entry(self) -> MlSignalParams:
@@ -39,10 +37,10 @@ class MlSignalStrategy(Strategy):
     signal_columns = ("prob_up", "payoff")
     uses_model = True
 
-    def __init__(self, params: MlSignalParams, risk, horizon: int | list[int] = 1):
-        super().__init__(params, risk)
+    def __init__(self, params: MlSignalParams, risk, model: ModelConfig | None = None):
+        super().__init__(params, risk, model)
         # The payoff ratio for Kelly sizing uses the first (primary) horizon.
-        self.horizon = horizon[0] if isinstance(horizon, list) else horizon
+        self.horizon = self.horizons[0]
         self._payoff: Streams | None = None
         self._streaming = True
 

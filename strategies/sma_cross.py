@@ -50,6 +50,13 @@ class SmaCrossStrategy(Strategy):
         slow = close.rolling(self.params.slow).mean()
         return pd.DataFrame({"cross": crossover(fast, slow)}, index=bars.index)
 
+    def signal_rows(self, symbol: str, signals: pd.DataFrame) -> pd.DataFrame:
+        """Return this symbol's signals.csv rows in the layout sma_cross always wrote (prediction = the cross)."""
+        s = signals["cross"]
+        s = s[s != 0]
+        return pd.DataFrame({"timestamp": s.index, "symbol": symbol, "fold": "", "prob_up": "",
+                             "prediction": s.to_numpy().astype(int)})
+
     def decide(self, view: BarView) -> Intent | None:
         if view.pending:
             return None

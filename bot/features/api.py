@@ -34,6 +34,7 @@ def _merge() -> dict[str, Feature]:
 
 
 REGISTRY: dict[str, Feature] = _merge()
+USER_FEATURES: dict[str, Feature] = {}  # registered from model.feature_modules (bot/features/plugins.py)
 
 STARTER: list[str] = [
     "ret_1", "ret_5", "ret_20", "rsi_14", "ppo", "ppo_signal", "ppo_hist",
@@ -50,8 +51,13 @@ REQUIRED_COLUMNS = ("open", "high", "low", "close", "volume")
 WHERE = "model.features"
 
 
+def lookup(name: str) -> Feature:
+    """Return the built-in or user feature called ``name``."""
+    return REGISTRY[name] if name in REGISTRY else USER_FEATURES[name]
+
+
 def _unknown(name: str) -> ConfigError:
-    choices = list(REGISTRY) + list(FEATURE_PRESETS)
+    choices = list(REGISTRY) + list(FEATURE_PRESETS) + list(USER_FEATURES)
     close = difflib.get_close_matches(name, choices, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return ConfigError(WHERE, f"unknown feature '{name}'{hint}")
@@ -66,7 +72,7 @@ def resolve_feature_names(spec: str | Sequence[str]) -> list[str]:
             raise ConfigError(WHERE, f"feature names must be strings, got {item!r}")
         if item in FEATURE_PRESETS:
             out.update(dict.fromkeys(FEATURE_PRESETS[item]))
-        elif item in REGISTRY:
+        elif item in REGISTRY or item in USER_FEATURES:
             out[item] = None
         else:
             raise _unknown(item)
@@ -94,5 +100,5 @@ def compute_features(
     """
     resolved = resolve_feature_names(list(names))
     clean = _check_bars(bars)
-    cols = {n: REGISTRY[n].compute(clean, context).astype("float64") for n in resolved}
+    cols = {n: lookup(n).compute(clean, context).astype("float64") for n in resolved}
     return pd.DataFrame(cols, index=bars.index, columns=resolved, dtype="float64")

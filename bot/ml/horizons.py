@@ -1,6 +1,6 @@
 """Combine per-horizon P(up) into the one probability a strategy trades on.
 
-``horizon_combine`` (an ``ml_signal`` strategy parameter):
+``model.horizon_combine`` (honoured for every strategy with ``uses_model``):
 
 - ``all_agree`` (default): when every horizon says up (P > 0.5) the combined P(up) is the
   least confident of them (the minimum); when every horizon says down, the maximum; when they
@@ -38,7 +38,5 @@ def combine_horizons(probs: np.ndarray, how: str = "all_agree") -> np.ndarray:
 
 
 def horizon_combine_of(cfg) -> str:
-    """Return the configured combination method (the ml_signal strategy's ``horizon_combine``)."""
-    if cfg.strategy.name != "ml_signal":
-        return "all_agree"
-    return str(cfg.strategy.params.get("horizon_combine", "all_agree"))
+    """Return the configured combination method (``model.horizon_combine``)."""
+    return cfg.model.horizon_combine

@@ -164,8 +164,8 @@ def test_a_live_start_up_model_that_cannot_be_logged_only_warns(trained):
 
 def test_a_multi_horizon_model_keeps_its_horizons_and_combination(trained, tmp_path):
     _, _, bars, _ = trained
-    cfg = make_config(strategy={"name": "ml_signal", "params": {"entry_threshold": 0.52, "horizon_combine": "mean"}},
-                      model={"horizon": [1, 5]}, validation={"embargo": 5})
+    cfg = make_config(strategy={"name": "ml_signal", "params": {"entry_threshold": 0.52}},
+                      model={"horizon": [1, 5], "horizon_combine": "mean"}, validation={"embargo": 5})
     ds = build_dataset(bars, cfg)
     model = fit_window(ds, cfg, 0, 300, bars, "test")
     save_model(model, tmp_path / "model")

@@ -40,7 +40,7 @@ CASES = [
     dict(model__label="signal5"),
     dict(model__label="return"),
     dict(model__label="triple_barrier", model__horizon="5"),
-    dict(model__label="direction", model__horizon="[1, 5]", strategy__params__horizon_combine="all_agree"),
+    dict(model__label="direction", model__horizon="[1, 5]", model__horizon_combine="all_agree"),
     dict(model__label="direction", model__selection="{method: anova, k: 2}"),  # selection fitted per fold
 ]
 
@@ -87,7 +87,7 @@ def test_purged_kfold_keeps_features_and_labels_causal_but_its_models_see_the_fu
 def test_multi_horizon_predictions_carry_one_probability_per_horizon(pair):
     bars, _, _ = pair
     for how in ("all_agree", "mean", "first"):
-        cfg = ml_config(model__horizon="[1, 5]", strategy__params__horizon_combine=how)
+        cfg = ml_config(model__horizon="[1, 5]", model__horizon_combine=how)
         pred = run_validation(bars, cfg).predictions
         p1, p5, p = pred["prob_up_h1"].to_numpy(), pred["prob_up_h5"].to_numpy(), pred["prob_up"].to_numpy()
         if how == "mean":

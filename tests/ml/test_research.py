@@ -131,8 +131,8 @@ def test_research_configs_load():
 def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp_path):
     from bot.backtest import run_backtest, signals_frame, write_run
 
-    raw = dict(SMALL, model={**SMALL["model"], "horizon": [1, 5], "label": "triple_barrier"},
-               strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51, "horizon_combine": "mean"}},
+    raw = dict(SMALL, model={**SMALL["model"], "horizon": [1, 5], "label": "triple_barrier", "horizon_combine": "mean"},
+               strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51}},
                tuning={"n_trials": 4})
     res = run_backtest(parse_config(raw))
     sig = signals_frame(res)
