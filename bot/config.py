@@ -97,7 +97,7 @@ class ModelConfig(Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
     features: str | list[str] = "starter"
     horizon: int | list[int] = 1
-    label: Literal["direction", "signal5", "return", "triple_barrier"] = "direction"
+    label: Literal["direction", "signal5", "return", "triple_barrier", "excess_return"] = "direction"
     label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
     pooled: bool = True
