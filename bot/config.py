@@ -238,6 +238,7 @@ class RiskConfig(Frozen):
     max_drawdown_halt: float | None = Field(default=None, gt=0, le=1)
     max_daily_loss: float | None = Field(default=None, gt=0, le=1)  # halt entries for the rest of the UTC day
     flatten_on_halt: bool = False  # when a halt triggers, also close open positions (exit_reason "halt")
+    max_gross: float = Field(default=1.0, gt=0, le=10)  # portfolio strategies: sum of |weights|, scaled down to it
 
 
 class LiveConfig(Frozen):
