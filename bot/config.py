@@ -65,7 +65,7 @@ class DataConfig(Frozen):
 
 
 class StrategyConfig(Frozen):
-    name: Literal["ml_signal", "sma_cross"] = "ml_signal"
+    name: Literal["ml_signal", "sma_cross", "ml_rank"] = "ml_signal"
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 def get_strategy_class(name: str):
     """Return the strategy class registered under ``name``."""
+    from strategies.ml_rank import MlRankStrategy
     from strategies.ml_signal import MlSignalStrategy
     from strategies.sma_cross import SmaCrossStrategy
 
-    registry = {"ml_signal": MlSignalStrategy, "sma_cross": SmaCrossStrategy}
+    registry = {"ml_signal": MlSignalStrategy, "sma_cross": SmaCrossStrategy, "ml_rank": MlRankStrategy}
     return registry[name]
 
 
