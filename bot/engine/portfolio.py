@@ -5,6 +5,8 @@ Every ``rebalance_every`` steps of the union calendar, counted from step ``warmu
 bar and sends the trades :mod:`bot.rebalance` plans as market orders (reason ``rebalance``) that
 Backtrader fills at each symbol's next open, with slippage and commission. Only symbols with a bar
 at the step are tradable; a symbol whose data ended keeps its last position until the end marks.
+A live session (bot/live/session.py) runs this adapter on the live broker, counting steps on from
+its warm-up history (a restart starts the count again from its own warm-up).
 Shorts use Backtrader's stock-like ``shortcash`` accounting: a short sale adds its proceeds to cash
 and the position is valued negative at each close, so equity = cash + sum(shares x close).
 """
@@ -28,13 +30,13 @@ from strategies.base import PortfolioStrategy, PortfolioView
 
 
 class PortfolioAdapter(bt.Strategy):
-    params = (("ctx", None),)
+    params = (("ctx", None), ("step0", 0))  # step0: calendar bars before the first fed bar (live: the warm-up)
 
     def __init__(self):
         self.ctx: EngineContext = self.p.ctx
         self.core: PortfolioStrategy = self.ctx.strategy
         self.cols = self.core.signal_columns
-        self._step = -1
+        self._step = self.p.step0 - 1
         self._working: dict[int, bt.Order] = {}
         self._ids: dict[int, str] = {}
         self._flattened = False
