@@ -19,7 +19,7 @@ from bot.ledger import Ledger
 from bot.ml.walkforward import WalkForwardResult, run_walk_forward
 from bot.runfolder import csv_text, json_text, write_atomically
 from strategies import build_strategy
-from strategies.base import Strategy
+from strategies.base import PortfolioStrategy, Strategy
 
 
 @dataclass
@@ -82,12 +82,16 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     if fractional is None:
         fractional = any("/" in s for s in cfg.data.symbols)
     t0 = time.perf_counter()
+    if isinstance(strategy, PortfolioStrategy):
+        from bot.engine.portfolio import simulate_portfolio as simulate
     ledger, calendar = simulate(cfg, bars, signals, strategy, fractional)
     timings["simulate"] = time.perf_counter() - t0
     b = cfg.broker
     bench = buy_and_hold(bars, calendar, b.cash, b.commission, b.slippage)
     result = BacktestResult(cfg, dict(bars), signals, ledger, calendar, bench, wf, {}, timings, validation, strategy)
     result.metrics = compute_metrics(result)
+    if isinstance(strategy, PortfolioStrategy):
+        result.metrics.update(strategy.extra_metrics(wf, bars, calendar, cfg))
     return result
 
 

@@ -104,7 +104,7 @@ class ModelConfig(Frozen):
     horizon_combine: Literal["all_agree", "mean", "first"] = "all_agree"
     # users' feature modules: module names or .py paths (relative to the config file's folder; stored absolute)
     feature_modules: list[str] = Field(default_factory=list)
-    label: Literal["direction", "signal5", "return", "triple_barrier"] = "direction"
+    label: Literal["direction", "signal5", "return", "triple_barrier", "excess_return"] = "direction"
     label_params: LabelParams = LabelParams()
     calibration: Literal["none", "sigmoid", "isotonic"] = "sigmoid"
     pooled: bool = True
@@ -245,6 +245,7 @@ class RiskConfig(Frozen):
     max_drawdown_halt: float | None = Field(default=None, gt=0, le=1)
     max_daily_loss: float | None = Field(default=None, gt=0, le=1)  # halt entries for the rest of the UTC day
     flatten_on_halt: bool = False  # when a halt triggers, also close open positions (exit_reason "halt")
+    max_gross: float = Field(default=1.0, gt=0, le=10)  # portfolio strategies: sum of |weights|, scaled down to it
 
 
 class LiveConfig(Frozen):

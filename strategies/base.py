@@ -8,6 +8,10 @@ A strategy has two halves, in the manner of backtesting.py's ``init()`` / ``next
 * ``decide(view)`` runs once per symbol per closed bar and returns an order intent or None.
 
 Strategies never import Backtrader or a venue SDK: the engine translates intents into orders.
+
+``PortfolioStrategy`` is the second interface, for strategies that decide for all symbols at once:
+every ``rebalance_every`` bars ``target_weights(view)`` returns signed weights of equity (long > 0,
+short < 0, cash the rest) and the engine trades each symbol towards its weight.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.config import ModelConfig, RiskConfig
 
@@ -102,3 +106,75 @@ class Strategy(ABC):
     @abstractmethod
     def decide(self, view: BarView) -> Intent | None:
         """Return what to do on this closed bar, or None."""
+
+
+class PortfolioParams(StrategyParams):
+    """Base of a portfolio strategy's parameters: how often it rebalances and the smallest trade."""
+
+    rebalance_every: int = Field(default=1, ge=1, le=10_000)  # bars between rebalances
+    min_trade: float = Field(default=0.0, ge=0, lt=1)  # skip trades whose |value| / equity is below this
+
+
+@dataclass(frozen=True)
+class PortfolioView:
+    """What a portfolio strategy sees at a rebalance: every tradable symbol's closed bar at ``timestamp``."""
+
+    timestamp: pd.Timestamp
+    close: Mapping[str, float]
+    signals: Mapping[str, Mapping[str, float]]
+    position: Mapping[str, float]  # signed shares: > 0 long, < 0 short
+    equity: float
+
+
+def cap_gross(weights: Mapping[str, float], max_gross: float) -> dict[str, float]:
+    """Return ``weights`` scaled down proportionally so that the sum of |weights| is at most ``max_gross``."""
+    gross = sum(abs(w) for w in weights.values())
+    scale = max_gross / gross if gross > max_gross else 1.0
+    return {s: w * scale for s, w in weights.items()}
+
+
+class PortfolioStrategy(ABC):
+    """A strategy that sets target weights for all symbols at once, every ``rebalance_every`` bars."""
+
+    Params: ClassVar[type[PortfolioParams]]
+    signal_columns: ClassVar[tuple[str, ...]]
+    uses_model: ClassVar[bool] = False
+
+    def __init__(self, params: PortfolioParams, risk: RiskConfig, model: ModelConfig | None = None):
+        self.params = params
+        self.risk = risk
+        self.model = model  # the model settings when ``uses_model`` (horizons, horizon_combine), else None
+        self.horizons: list[int] = model.horizons if model is not None else [1]
+
+    @property
+    def rebalance_every(self) -> int:
+        return self.params.rebalance_every
+
+    @property
+    def min_trade(self) -> float:
+        return self.params.min_trade
+
+    def sells_short(self) -> bool:
+        """Return whether ``target_weights`` may return negative weights."""
+        return False
+
+    def warmup_bars(self) -> int:
+        """Return how many bars the signals need; rebalancing counts bars from this one on the union calendar."""
+        return 1
+
+    @abstractmethod
+    def compute_signals(self, bars: pd.DataFrame, prob: pd.Series | None) -> pd.DataFrame:
+        """Return causal per-bar signal columns (``signal_columns``) on ``bars.index``."""
+
+    @abstractmethod
+    def target_weights(self, view: PortfolioView) -> dict[str, float]:
+        """Return signed target weights of equity per symbol; symbols left out are closed."""
+
+    def targets(self, view: PortfolioView) -> dict[str, float]:
+        """Return ``target_weights`` with the gross exposure capped at ``risk.max_gross``."""
+        return cap_gross(self.target_weights(view), self.risk.max_gross)
+
+    def extra_metrics(self, walk_forward, bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex,
+                      config) -> dict:
+        """Return extra metrics.json sections computed from out-of-sample predictions (default none)."""
+        return {}

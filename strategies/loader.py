@@ -11,12 +11,13 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.plugins import import_file, import_module, is_path, resolve_path
-from strategies.base import Strategy
+from strategies.base import PortfolioStrategy, Strategy
 
 WHERE = "strategy.name"
 REGISTERED = {
     "ml_signal": "strategies.ml_signal:MlSignalStrategy",
     "sma_cross": "strategies.sma_cross:SmaCrossStrategy",
+    "ml_rank": "strategies.ml_rank:MlRankStrategy",
 }
 
 
@@ -38,7 +39,7 @@ def resolve_strategy_name(name: str, base_dir: Path | None = None) -> str:
     return f"{resolve_path(parts[0], base_dir, WHERE)}:{parts[1]}"
 
 
-def load_strategy_class(name: str) -> type[Strategy]:
+def load_strategy_class(name: str) -> type[Strategy] | type[PortfolioStrategy]:
     """Return the strategy class ``name`` names, checked against the Strategy interface."""
     parts = _split(name)
     if parts is None:
@@ -55,10 +56,10 @@ def load_strategy_class(name: str) -> type[Strategy]:
     return check_strategy_class(cls, cls_name)
 
 
-def check_strategy_class(cls: object, label: str) -> type[Strategy]:
-    """Return ``cls`` if it implements the Strategy interface; otherwise raise a ConfigError."""
+def check_strategy_class(cls: object, label: str) -> type[Strategy] | type[PortfolioStrategy]:
+    """Return ``cls`` if it implements the Strategy (or PortfolioStrategy) interface; else raise a ConfigError."""
     if not _is_strategy(cls):
-        raise ConfigError(WHERE, f"'{label}' is not a subclass of strategies.base.Strategy")
+        raise ConfigError(WHERE, f"'{label}' is not a subclass of strategies.base.Strategy or PortfolioStrategy")
     missing = sorted(getattr(cls, "__abstractmethods__", ()))
     if missing:
         raise ConfigError(WHERE, f"'{label}' does not implement {', '.join(missing)}")
@@ -69,7 +70,8 @@ def check_strategy_class(cls: object, label: str) -> type[Strategy]:
 
 
 def _is_strategy(v: object) -> bool:
-    return inspect.isclass(v) and issubclass(v, Strategy) and v is not Strategy
+    return inspect.isclass(v) and issubclass(v, (Strategy, PortfolioStrategy)) and v not in (Strategy,
+                                                                                              PortfolioStrategy)
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:

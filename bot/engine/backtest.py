@@ -29,6 +29,14 @@ def _progress_logger(total: int):
     return tick
 
 
+def configure_broker(broker, cfg: Config) -> None:
+    """Set cash, commission and slippage on a BackBroker (market orders fill at the next open)."""
+    broker.setcash(cfg.broker.cash)
+    broker.setcommission(commission=cfg.broker.commission)
+    broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
+    broker.set_coc(False)
+
+
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
              strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the backtest; orders decided on a bar's close fill at the next bar's open."""
@@ -37,11 +45,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)
     for sym, df in bars.items():
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
-    broker = cerebro.broker
-    broker.setcash(cfg.broker.cash)
-    broker.setcommission(commission=cfg.broker.commission)
-    broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
-    broker.set_coc(False)
+    configure_broker(cerebro.broker, cfg)
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
                         ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)))
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)

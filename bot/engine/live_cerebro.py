@@ -12,12 +12,13 @@ from bot.engine.live_feed import make_live_feed
 
 
 def live_cerebro(symbols: Sequence[str], poller, columns: tuple[str, ...], timeframe: str,
-                 index: Mapping[str, list], broker: LiveBroker, ctx: EngineContext) -> bt.Cerebro:
+                 index: Mapping[str, list], broker: LiveBroker, ctx: EngineContext,
+                 adapter: type = StrategyAdapter, **adapter_params) -> bt.Cerebro:
     """Return a Cerebro that trades ``ctx.strategy`` bar by bar as ``poller`` releases closed bars."""
     cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
     for sym in symbols:
         cerebro.adddata(make_live_feed(sym, poller, columns, timeframe, index[sym]), name=sym)
     cerebro.setbroker(broker)
-    cerebro.addstrategy(StrategyAdapter, ctx=ctx)
+    cerebro.addstrategy(adapter, ctx=ctx, **adapter_params)
     cerebro.addanalyzer(StepEnd)
     return cerebro

@@ -14,9 +14,11 @@ import pandas as pd
 from loguru import logger
 
 from bot.config import Config
+from bot.data.schema import union_calendar
 from bot.engine.adapter import EngineContext
 from bot.engine.live_broker import LiveBroker
 from bot.engine.live_cerebro import live_cerebro
+from bot.engine.portfolio import PortfolioAdapter
 from bot.errors import OrderRejectedError, TransientVenueError, VenueError
 from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
@@ -29,7 +31,7 @@ from bot.live.router import OrderRouter
 from bot.retrain.live_lifecycle import LiveLifecycle
 from bot.venues.base import VenueClient
 from strategies import build_strategy
-from strategies.base import Strategy
+from strategies.base import PortfolioStrategy, Strategy
 
 LAST_BAR = "last_bar"
 READY = "ready_session"
@@ -63,7 +65,9 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     journal.lock(cfg.name)  # one live session per journal and config name (run_live.py took it already)
     life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
-    strategy = life.guard(build_strategy(cfg))  # drift decisions act on the strategy's intents
+    strategy = build_strategy(cfg)
+    portfolio = isinstance(strategy, PortfolioStrategy)  # targets, not intents: drift decisions do not apply
+    strategy = strategy if portfolio else life.guard(strategy)  # drift decisions act on the strategy's intents
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
@@ -97,7 +101,9 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
                         fractional=_fractional(cfg), kill_switch=kill)
     life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
-    cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx)
+    adapter = dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {}
+    cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx,
+                           **adapter)
     life.start(lambda: poller.history)
     watcher = threading.Thread(target=lambda: (stop.wait(), poller.stop()), daemon=True)
     watcher.start()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from bot.config import Config
 from bot.data.schema import union_calendar
-from bot.ml.labels import outcomes
+from bot.ml.labels import cross_sectional_excess, outcomes
 
 UNKNOWN_END = np.iinfo(np.int64).max
 
@@ -71,6 +71,22 @@ def build_dataset(bars: Mapping[str, pd.DataFrame], cfg: Config,
     ctx = dict(context or bars)
     data = pd.concat([_symbol_frame(s, df, cfg, names, ctx, calendar) for s, df in bars.items()])
     data = data.sort_values(["pos", "symbol"], kind="stable").reset_index(names="timestamp")
+    if cfg.model.label == "excess_return":
+        _excess_outcomes(data, cfg.model.horizons)
     X = data[names].to_numpy(np.float64)
     isnan = np.isnan(X)
     return Dataset(calendar, names, list(cfg.model.horizons), data, X, isnan.any(axis=1), isnan.all(axis=1))
+
+
+def _excess_outcomes(data: pd.DataFrame, horizons: list[int]) -> None:
+    """Replace each horizon's outcome by its cross-sectional excess (bot.ml.labels.cross_sectional_excess)."""
+    for h in horizons:
+        end = data[f"end_h{h}"].where(data[f"end_h{h}"] != UNKNOWN_END)
+        ex = cross_sectional_excess(data[f"ret_h{h}"], data["pos"], end)
+        data[f"ret_h{h}"] = ex["ret"].to_numpy()
+        data[f"up_h{h}"] = (ex["ret"] > 0).astype(np.float64).where(ex["ret"].notna()).to_numpy()
+        e = ex["end"].to_numpy()
+        known = np.isfinite(e)
+        out = np.full(len(e), UNKNOWN_END, dtype=np.int64)
+        out[known] = e[known].astype(np.int64)
+        data[f"end_h{h}"] = out

@@ -13,7 +13,11 @@ after t the outcome is known (the label's end, used for purging). Then:
   ``close_t * (1 - stop_loss * vol_t * sqrt(h))`` and the time barrier ``t + h`` that the
   closes touch; ``ret`` is the return at that touch and ``end`` the touch's offset, so a label
   that hits a barrier early ends early. ``vol_t`` is a causal rolling standard deviation of
-  one-bar log returns (``causal_volatility``).
+  one-bar log returns (``causal_volatility``);
+- ``excess_return``: cross-sectional. The symbol's forward return over ``horizon`` bars minus the
+  mean forward return of every symbol known at the same timestamp (``cross_sectional_excess``,
+  applied by the pooled dataset); ``up`` is "outperformed the cross-section" and ``end`` is the
+  latest end among the symbols averaged, so the purge covers every return the label uses.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 SIGNAL5_NAMES = ("STRONG_SELL", "SELL", "HOLD", "BUY", "STRONG_BUY")
-LABEL_TYPES = ("direction", "signal5", "return", "triple_barrier")
+LABEL_TYPES = ("direction", "signal5", "return", "triple_barrier", "excess_return")
 
 
 def forward_return(close: pd.Series, horizon: int) -> pd.Series:
@@ -97,3 +101,17 @@ def classify(ret: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     r = np.asarray(ret, dtype=np.float64)
     cls = np.searchsorted(thresholds, r, side="right").astype(np.float64)
     return np.where(np.isfinite(r), cls, np.nan)
+
+
+def cross_sectional_excess(ret: pd.Series, when: pd.Series, end: pd.Series) -> pd.DataFrame:
+    """Return ``ret`` minus its mean over the rows sharing ``when``, and the latest ``end`` among them.
+
+    ``ret``, ``when`` and ``end`` are aligned pooled rows (one per symbol and bar). Rows whose return is
+    unknown are left out of the mean; a timestamp with fewer than two known returns gets NaN.
+    """
+    known = ret.notna()
+    grouped = ret.groupby(when)
+    mean, count = grouped.transform("mean"), grouped.transform("count")
+    latest = end.where(known).groupby(when).transform("max")
+    ok = known & (count >= 2)
+    return pd.DataFrame({"ret": (ret - mean).where(ok), "end": latest.where(ok)}, index=ret.index)

@@ -10,6 +10,7 @@ from bot.report.html import SWATCH_BENCHMARK, SWATCH_STRATEGY, Raw, page, sectio
 from bot.report.ml_section import ml_html
 from bot.report.overview import header_html, metric_rows, nested, overview_html
 from bot.report.performance import performance_html
+from bot.report.rank_section import rank_html
 from bot.report.runfolder import RunFolder, load_run
 from bot.report.trades_section import costs_html, trades_html
 
@@ -60,6 +61,8 @@ def build_tearsheet(run: RunFolder) -> str:
     if run.has_ml:
         body = ml_html(run.metrics, run.oos, run.folds, run.importance, run.trades)
         sections.append(("ml", "ML diagnostics", body))
+    if isinstance(run.metrics.get("rank"), dict):
+        sections.append(("rank", "Cross-sectional ranking", rank_html(run.metrics["rank"])))
     sections.append(("costs", "Costs", costs_html(run.trades, nested(run.config, "broker.cash"))))
     nav = [(sec_id, title.split(" (")[0]) for sec_id, title, _ in sections]
     body = "".join(section(sec_id, title, html) for sec_id, title, html in sections)

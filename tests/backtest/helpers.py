@@ -30,3 +30,12 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout: int = 900) -> subprocess.Comp
     """Run run_backtest.py in a subprocess and capture its output."""
     return subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def small_rank_config(**sets):
+    """Return a fast ml_rank config on sample data: 4 symbols, top 1 long / bottom 1 short, weekly rebalance."""
+    base = dict(strategy__name="ml_rank", strategy__params="{long_k: 1, short_k: 1, vol_lookback: 20}",
+                model__label="excess_return", model__horizon="5", risk__sizing="fixed_fraction",
+                risk__stop_loss="null", risk__take_profit="null", data__symbols="[AAA, BBB, CCC, DDD]")
+    base.update(sets)
+    return small_ml_config(**base)
