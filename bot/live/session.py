@@ -57,13 +57,17 @@ def warmup_bars(cfg: Config, strategy: Strategy) -> int:
 
 
 def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait,
-                max_bars: int | None = None, stop: threading.Event | None = None) -> SessionResult:
-    """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``."""
+                max_bars: int | None = None, stop: threading.Event | None = None,
+                strategy: Strategy | None = None) -> SessionResult:
+    """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``.
+
+    ``strategy`` replaces the one ``cfg`` names (a strategy object built elsewhere, e.g. in a test).
+    """
     stop = stop or threading.Event()
     journal.lock(cfg.name)  # one live session per journal and config name (run_live.py took it already)
     life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
-    strategy = life.guard(build_strategy(cfg))  # drift decisions act on the strategy's intents
+    strategy = life.guard(strategy or build_strategy(cfg))  # drift decisions act on the strategy's intents
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
@@ -191,14 +195,16 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
     closes a known round trip; entry price and time come from the journal's last filled entry."""
     for sym in symbols:
         qty = held.get(sym, 0.0)
-        if qty <= 0:
+        if qty == 0:
             continue
-        entries = [r for r in journal.orders(["filled"], symbol=sym) if r.side == "buy" and r.parent_id is None]
+        side = "buy" if qty > 0 else "sell"  # a short's entry is a sell
+        entries = [r for r in journal.orders(["filled"], symbol=sym)
+                   if r.side == side and r.parent_id is None and (qty > 0 or r.intent == "entry")]
         last = entries[-1] if entries else None
         price = last.avg_price if last is not None and last.avg_price else 0.0
         when = (last.updated or last.bar_time) if last is not None else clock
-        ledger.open_trades[sym] = OpenTrade(sym, when, "long", qty, price, last.commission if last else 0.0, 0.0,
-                                            None)
+        ledger.open_trades[sym] = OpenTrade(sym, when, "long" if qty > 0 else "short", abs(qty), price,
+                                            last.commission if last else 0.0, 0.0, None)
         logger.info("{}: holding {:g} from an earlier run (entry {:g} at {})", sym, qty, price, when)
 
 
