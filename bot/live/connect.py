@@ -52,7 +52,10 @@ def check_capabilities(cfg: Config) -> None:
 
 
 def check_tradable(cfg: Config, venue: object) -> None:
-    """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``."""
+    """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``,
+    and lets the strategy sell short if it may (``Strategy.sells_short``)."""
+    from strategies import build_strategy
+
     check = getattr(venue, "check_tradable", None)
     if check is None:
         return
@@ -60,7 +63,8 @@ def check_tradable(cfg: Config, venue: object) -> None:
     if fractional is None:  # the session's default (bot/live/session.py)
         fractional = any("/" in s for s in cfg.data.symbols)
     check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
-          take_profit=cfg.risk.take_profit is not None, fractional=fractional)
+          take_profit=cfg.risk.take_profit is not None, fractional=fractional,
+          shorts=build_strategy(cfg).sells_short())
 
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
@@ -118,6 +122,7 @@ def _retry(cfg: Config) -> RetryPolicy:
 def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
            sleep_until_stopped: Wait) -> Connection:
     from bot.live.paper_venue import STATE_KEY, PaperVenue
+    from strategies import build_strategy
 
     source: object
     wait = sleep_until_stopped
@@ -130,7 +135,7 @@ def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, en
     currency = "USDT" if all(s.endswith("/USDT") for s in cfg.data.symbols) else "USD"
     venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,  # type: ignore[arg-type]
                        commission=cfg.broker.commission, slippage=cfg.broker.slippage, journal=journal,
-                       currency=currency)
+                       currency=currency, shorts=build_strategy(cfg).sells_short())
     assert journal.get_state(STATE_KEY) is not None
     return Connection(venue, wait, "paper")
 
