@@ -458,7 +458,8 @@ class OrderRouter:
             if state is not None:
                 self._clear_unprotected(entry.symbol)
                 return state
-        self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} from {entry.client_id}")
+        what = "short" if entry.side == "sell" else "long"
+        self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} {what} from {entry.client_id}")
         return None
 
     def _restore_exits(self, symbol: str) -> None:
@@ -526,8 +527,8 @@ class OrderRouter:
         with an exit order whose outcome is being resolved, or whose exits the venue client is
         still arming, is left alone; so is an uncovered rest that ``dust(symbol, qty)`` calls
         dust. One check of grace absorbs venues that list a new order late. A bare position
-        whose sell is still unknown (Binance: until the recvWindow has passed) is journaled
-        unprotected and alerted at once, and protected once that sell proves absent. A symbol
+        whose exit's send is still unknown (Binance: until the recvWindow has passed) is journaled
+        unprotected and alerted at once, and protected once that exit proves absent. A symbol
         journaled unprotected that is flat now is unprotected no more. Returns the symbols
         protected now.
         """
