@@ -8,7 +8,9 @@ rounded to the venue's tick (``broker.price_increment``, :mod:`bot.venues.increm
 Shorts mirror longs: ``Enter(side="short")`` sells (``sell_bracket`` with a buy stop above and a
 buy limit below the decision close), ``Exit`` buys back the whole short. A short sale's proceeds
 are not spendable: every entry, long or short, is budgeted against the cash not backing shorts.
-An ``Enter`` while holding the other side is ignored (``Exit`` first).
+An ``Enter`` while holding the other side is ignored (``Exit`` first). With
+``EngineContext.borrow_per_bar`` (backtests: ``broker.short_fee`` / bars per year) every bar whose
+close finds a short open deducts ``|size| x close x borrow_per_bar`` from cash.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class EngineContext:
     fractional: bool
     progress: Callable[[pd.Timestamp], None] | None = None  # called once per bar step
     kill_switch: KillSwitch | None = None  # default: from config.risk, starting at broker.cash
+    borrow_per_bar: float = 0.0  # short borrow fee per bar, a fraction of the short's value at the close
 
 
 class StrategyAdapter(bt.Strategy):
@@ -68,6 +71,8 @@ class StrategyAdapter(bt.Strategy):
     def next(self):
         # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
         now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
+        if self.ctx.borrow_per_bar:
+            self._charge_borrow()
         equity = self.broker.getvalue()
         halted = self._kill.update(now, equity)
         for i, d in enumerate(self.datas):
@@ -94,6 +99,19 @@ class StrategyAdapter(bt.Strategy):
             self._exit(d, view, intent.reason)
         elif halted and self._kill.flatten and view.position != 0 and not view.pending:
             self._exit(d, view, "halt")
+
+    def _charge_borrow(self) -> None:
+        """Deduct the borrow fee of every short open at a new bar's close (the trade's ``borrow``)."""
+        charged = False
+        for i, d in enumerate(self.datas):
+            pos = self.getposition(d).size
+            if pos < 0 and len(d) != self._seen[i]:
+                fee = -pos * d.close[0] * self.ctx.borrow_per_bar
+                self.broker.add_cash(-fee)
+                self.ctx.ledger.charge_borrow(d._name, fee)
+                charged = True
+        if charged:  # getvalue() is the value cached at the broker's step: revalue the account now, fees applied
+            self.broker.get_value(datas=[])  # (datas=[] values every position and refreshes that cache)
 
     def _free_cash(self) -> float:
         """Return the cash not backing shorts (a short sale's proceeds are collateral, not spendable)."""

@@ -29,6 +29,13 @@ def _progress_logger(total: int):
     return tick
 
 
+def _borrow_per_bar(cfg: Config, calendar: pd.DatetimeIndex) -> float:
+    """Return ``broker.short_fee`` (annual) per bar: 252 or 365 days a year times the bars in a day."""
+    from bot.ml.summary import bars_per_year
+
+    return cfg.broker.short_fee / bars_per_year(calendar) if cfg.broker.short_fee else 0.0
+
+
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
              strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the backtest; orders decided on a bar's close fill at the next bar's open."""
@@ -42,8 +49,10 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     broker.setcommission(commission=cfg.broker.commission)
     broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
     broker.set_coc(False)
+    broker.set_shortcash(True)  # (the default) a short sale credits cash; the short is valued negative
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)))
+                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
+                        borrow_per_bar=_borrow_per_bar(cfg, calendar))
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar

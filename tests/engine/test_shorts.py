@@ -45,16 +45,17 @@ class Scripted(Strategy):
         return Exit(view.symbol) if view.position != 0 else None
 
 
-def config(**risk):
+def config(short_fee=0.0, **risk):
     return parse_config({
         "name": "shorts", "data": {"symbols": ["S"]}, "strategy": {"name": "sma_cross"},
-        "broker": {"cash": 10_000, "commission": COMM, "slippage": SLIP, "price_increment": None},
+        "broker": {"cash": 10_000, "commission": COMM, "slippage": SLIP, "price_increment": None,
+                   "short_fee": short_fee},
         "risk": {"sizing": "fixed_fraction", "fraction": 0.5, "max_position": 0.5, **risk},
     })
 
 
-def run(ohlc, go, **risk):
-    cfg = config(**risk)
+def run(ohlc, go, short_fee=0.0, **risk):
+    cfg = config(short_fee, **risk)
     bars = pd.DataFrame(ohlc, columns=["open", "high", "low", "close"], index=DAYS[: len(ohlc)], dtype=float)
     bars["volume"] = 1e6
     strategy = Scripted(go, cfg.risk)
