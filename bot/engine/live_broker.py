@@ -63,6 +63,10 @@ class LiveBroker(bt.BrokerBase):
 
     get_cash, get_value = getcash, getvalue
 
+    def add_cash(self, cash: float) -> None:
+        """Change nothing: cash is the venue's (a paper venue takes a short's borrow fee itself;
+        the adapter only books it to the trade)."""
+
     def getposition(self, data) -> bt.Position:
         return self._positions[data._name]
 

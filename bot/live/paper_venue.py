@@ -12,7 +12,8 @@ in time order, with Backtrader's BackBroker rules (:mod:`bot.live.paper_fills`):
   for is rejected; only what is held can be sold, unless ``shorts``: then a sell when flat (or
   short) opens (adds to) a short, its proceeds credited to cash, and equity is cash plus the
   signed positions at the last close. No order flips a position (a sell larger than the long,
-  a buy larger than the short is rejected, as on Alpaca). No borrow fee is charged.
+  a buy larger than the short is rejected, as on Alpaca). Each bar whose close finds a short
+  open pays ``|size| x close x borrow_per_bar`` from cash, as backtests charge ``broker.short_fee``.
 
 ``get_bars`` only returns bars already processed, so a position never lags the bars a
 strategy sees. With a ``journal`` the whole state is saved after each change and reloaded on
@@ -74,9 +75,10 @@ class PaperVenue:
 
     def __init__(self, source: BarSource, symbols: Sequence[str], timeframe: str, *, cash: float,
                  commission: float, slippage: float, journal: Journal | None = None,
-                 currency: str = "USD", name: str = "paper", shorts: bool = False):
+                 currency: str = "USD", name: str = "paper", shorts: bool = False,
+                 borrow_per_bar: float = 0.0):
         self.source, self.symbols, self.timeframe = source, list(symbols), timeframe
-        self.shorts = shorts
+        self.shorts, self.borrow_per_bar = shorts, borrow_per_bar
         self.commission, self.slippage, self.currency, self.name = commission, slippage, currency, name
         self._journal = journal
         self._holding = self._dirty = False  # hold_saves()
@@ -199,8 +201,16 @@ class PaperVenue:
                 continue
             self._execute(order, price, t)
         for sym, bar in bars.items():
+            self._charge_borrow(sym, bar.close)
             self._marks[sym] = bar.close
             self._done[sym] = stamp
+
+    def _charge_borrow(self, symbol: str, close: float) -> None:
+        """Take a short's borrow fee for one bar from cash (the backtest adapter's rule)."""
+        pos = self._pos.get(symbol, 0.0)
+        if self.borrow_per_bar and pos < 0:
+            fee = -pos * close * self.borrow_per_bar
+            self._cash += -fee
 
     def _price(self, order: PaperOrder, bar: pf.Bar) -> float | None:
         if order.type == "market":

@@ -99,7 +99,8 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     broker = LiveBroker(router, poller, index, cfg.broker.commission, version, on_step=on_step,
                         dust_value=cfg.live.dust_value)
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
-                        fractional=_fractional(cfg), kill_switch=kill)
+                        fractional=_fractional(cfg), kill_switch=kill,
+                        borrow_per_bar=getattr(venue, "borrow_per_bar", 0.0))  # the paper venue's: into trades
     life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
     cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx)
     life.start(lambda: poller.history)
