@@ -23,8 +23,10 @@ import yaml
 from pydantic import SecretStr
 
 from bot.config import parse_config
+from bot.data.schema import union_calendar
 from bot.engine.backtest import simulate
 from bot.errors import ConfigError, OrderRejectedError
+from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
@@ -35,7 +37,6 @@ from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.credentials import AlpacaCredentials, CcxtCredentials
 from bot.venues.retry import RetryPolicy
 from bot.venues.types import OrderRequest
-from strategies import get_strategy_class
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.binance import FakeBinance
@@ -101,11 +102,12 @@ def strategy(cfg, **params) -> ShortAt:
     return ShortAt(ShortAt.Params(**params), cfg.risk)
 
 
+def backtest(cfg, bars: pd.DataFrame, strat: ShortAt):
+    return simulate(cfg, {SYMBOL: bars}, {SYMBOL: strat.compute_signals(bars, None)}, strat, fractional=False)
+
+
 def backtest_orders(cfg, bars: pd.DataFrame, strat: ShortAt) -> pd.DataFrame:
-    data = {SYMBOL: bars}
-    signals = {SYMBOL: strat.compute_signals(bars, None)}
-    ledger, _ = simulate(cfg, data, signals, strat, fractional=False)
-    return ledger.orders_frame()
+    return backtest(cfg, bars, strat)[0].orders_frame()
 
 
 def alpaca_venue(fake: FakeAlpaca) -> AlpacaVenue:
@@ -148,21 +150,28 @@ PARAMS = dict(short_at=(8, 16, 23), exit_at=(26,))
 SIDES = ["sell", "buy"] * 3
 
 
-def test_a_short_fills_alike_in_the_backtest_and_the_paper_venue(tmp_path) -> None:
-    cfg = config(tmp_path, "paper", commission=0.001, slippage=0.0005)
+@pytest.mark.parametrize("short_fee", [0.0, 2.0])
+def test_a_short_fills_alike_in_the_backtest_and_the_paper_venue(tmp_path, short_fee) -> None:
+    cfg = config(tmp_path, "paper", commission=0.001, slippage=0.0005, short_fee=short_fee)
     bars = scenario_bars()
     source = ReplayBars({SYMBOL: bars}, "1h", warmup=WARMUP)
     journal = Journal(cfg.live.state_db)
     venue = PaperVenue(source, [SYMBOL], "1h", cash=100_000.0, commission=0.001, slippage=0.0005,
-                       journal=journal, shorts=True)
+                       journal=journal, shorts=True, borrow_per_bar=borrow_per_bar(cfg, union_calendar({SYMBOL: bars})))
     live = run_session(cfg, venue, journal, wait=lambda s: source.advance(), stop=threading.Event(),
                        strategy=strategy(cfg, **PARAMS))
     lo = live.ledger.orders_frame()
     expect_three_short_trades(lo)
-    same_orders(lo, backtest_orders(cfg, bars, strategy(cfg, **PARAMS)))
+    bt_ledger, _ = backtest(cfg, bars, strategy(cfg, **PARAMS))
+    same_orders(lo, bt_ledger.orders_frame())
     tp = lo[lo["reason"] == "take_profit"]["fill_price"].iloc[0]
     assert tp == pytest.approx(96.0)  # a buy limit below: the low reached it
     assert live.positions == {} and journal.last_positions() == {}
+    lt, bt_trades = live.ledger.trades_frame(), bt_ledger.trades_frame()
+    np.testing.assert_allclose(lt["borrow"], bt_trades["borrow"], rtol=1e-9)  # the paper venue's borrow fee ...
+    np.testing.assert_allclose(lt["pnl_net"], bt_trades["pnl_net"], rtol=1e-9)
+    assert (lt["borrow"] > 0).all() == (short_fee > 0)
+    assert live.equity == pytest.approx(bt_ledger.equity[-1][1], rel=1e-12)  # ... taken from cash as in the backtest
 
 
 def test_a_short_fills_alike_in_the_backtest_and_the_alpaca_fake(tmp_path) -> None:
@@ -298,11 +307,6 @@ def short_config(tmp_path, symbols: list[str], broker: dict) -> dict:
     )
 
 
-ALLOW_SHORT = "allow_short" in get_strategy_class("ml_signal").Params.model_fields
-needs_allow_short = pytest.mark.skipif(not ALLOW_SHORT, reason="ml_signal has no allow_short yet (i12-short-bt)")
-
-
-@needs_allow_short
 def test_run_live_refuses_a_symbol_alpaca_cannot_short(tmp_path) -> None:
     bars = {SYMBOL: scenario_bars(), "HTB": scenario_bars()}
     with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP,
@@ -318,7 +322,6 @@ def test_run_live_refuses_a_symbol_alpaca_cannot_short(tmp_path) -> None:
     assert posted == []
 
 
-@needs_allow_short
 def test_run_live_refuses_a_short_strategy_on_a_ccxt_spot_market(tmp_path) -> None:
     with FakeBinance({"BTC/USDT": scenario_bars()}, interval="1h", warmup=WARMUP,
                      balances={"USDT": 100_000.0}) as fake:
