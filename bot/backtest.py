@@ -112,6 +112,7 @@ def compute_metrics(r: BacktestResult) -> dict:
     m["costs"] = {
         "commission": float(trades["commission"].sum()) if len(trades) else 0.0,
         "slippage": float(trades["slippage"].sum()) if len(trades) else 0.0,
+        "borrow": float(trades["borrow"].sum()) if len(trades) else 0.0,
     }
     bench = return_metrics(r.benchmark, ppy)
     bench["final_value"] = float(r.benchmark.iloc[-1])

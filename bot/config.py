@@ -218,6 +218,7 @@ class BrokerConfig(Frozen):
     cash: float = Field(default=100_000.0, gt=0)
     commission: float = Field(default=0.001, ge=0, lt=1)
     slippage: float = Field(default=0.0005, ge=0, lt=1)
+    short_fee: float = Field(default=0.0, ge=0)  # annual borrow fee on a short's value, charged per bar in backtests
     fractional: bool | None = None  # None: fractional sizes for crypto pairs (symbols with '/'), whole shares otherwise
     # tick that bracket exit prices are rounded to (bot/venues/increments.py): auto = US-equity rule ($0.01, $0.0001
     # below $1) for symbols without '/', none for crypto pairs; a number: that tick everywhere; null: no rounding

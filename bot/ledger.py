@@ -70,6 +70,11 @@ class Ledger:
             logger.warning("{}: a {} of {:g} at {} closes no round trip this session knows of", rec.symbol,
                            rec.side, unmatched, time)
 
+    def charge_borrow(self, symbol: str, amount: float) -> None:
+        """Add a short's borrow fee for one bar to its open trade (``borrow`` in trades.csv)."""
+        if not self.round_trips.charge(symbol, amount):
+            logger.warning("{}: a borrow fee of {:g} with no open trade", symbol, amount)
+
     def mark_to_close(self, symbol: str, time: pd.Timestamp, price: float, commission: float) -> None:
         """Close a still-open trade at the last bar's close (exit_reason ``end``)."""
         self.round_trips.close_all(symbol, time, price, commission, "end")

@@ -5,7 +5,8 @@ at the average entry price; one against it closes part or all of it and writes a
 closed size (entry commission and slippage shared pro rata), as vectorbt's exit trades do; what is
 left of a fill after it closed the trade opens a trade the other way (a flip) when the fill may open
 positions. ``pnl`` is ``(exit - entry) x size`` for a long and ``(entry - exit) x size`` for a short;
-``commission`` covers both legs (run-folder contract). Nothing here knows about Backtrader or venues.
+``commission`` covers both legs (run-folder contract); ``borrow`` is the borrow fee a short paid while
+open (``charge``); ``pnl_net = pnl - commission - borrow``. Nothing here knows about Backtrader or venues.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 TRADE_COLUMNS = ["symbol", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price",
-                 "pnl", "pnl_net", "commission", "exit_reason", "entry_prob", "slippage"]
+                 "pnl", "pnl_net", "commission", "exit_reason", "entry_prob", "slippage", "borrow"]
 _EPS = 1e-12
 
 
@@ -29,6 +30,7 @@ class OpenTrade:
     commission: float
     slippage: float
     entry_prob: float | None
+    borrow: float = 0.0  # borrow fees paid so far (shorts)
 
     @property
     def signed_size(self) -> float:
@@ -72,6 +74,14 @@ class RoundTrips:
                                       prob)
         return 0.0
 
+    def charge(self, symbol: str, amount: float) -> bool:
+        """Add a borrow fee to the symbol's open trade; return False when none is open."""
+        t = self.open.get(symbol)
+        if t is None:
+            return False
+        t.borrow += amount
+        return True
+
     def close_all(self, symbol: str, time: pd.Timestamp, price: float, commission: float,
                   reason: str = "end") -> None:
         """Close the symbol's open trade at ``price`` (a mark, e.g. the last bar's close)."""
@@ -82,18 +92,19 @@ class RoundTrips:
     def _close(self, t: OpenTrade, time, price: float, commission: float, slippage: float, closed: float,
                reason: str) -> None:
         share = closed / t.size
-        entry_comm, entry_slip = t.commission * share, t.slippage * share
+        entry_comm, entry_slip, borrow = t.commission * share, t.slippage * share, t.borrow * share
         sign = 1.0 if t.side == "long" else -1.0
         pnl = sign * (price - t.entry_price) * closed
         comm = entry_comm + commission
         self.closed.append(dict(
             symbol=t.symbol, entry_time=t.entry_time, exit_time=time, side=t.side, size=closed,
-            entry_price=t.entry_price, exit_price=price, pnl=pnl, pnl_net=pnl - comm, commission=comm,
-            exit_reason=reason, entry_prob=t.entry_prob, slippage=entry_slip + slippage,
+            entry_price=t.entry_price, exit_price=price, pnl=pnl, pnl_net=pnl - comm - borrow, commission=comm,
+            exit_reason=reason, entry_prob=t.entry_prob, slippage=entry_slip + slippage, borrow=borrow,
         ))
         t.size -= closed
         t.commission -= entry_comm
         t.slippage -= entry_slip
+        t.borrow -= borrow
         if t.size <= _EPS * max(1.0, closed):
             del self.open[t.symbol]
 

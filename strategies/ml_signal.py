@@ -1,4 +1,8 @@
-"""ML strategy: go long when the walk-forward model's out-of-sample P(up) is high, sized by Kelly."""
+"""ML strategy: go long when the walk-forward model's out-of-sample P(up) is high, sized by Kelly.
+
+With ``allow_short`` it also goes short when P(up) is as low (P(up) <= 1 - entry_threshold), sized by
+Kelly with P(down) = 1 - P(up) and the short payoff ratio (:func:`bot.risk.sizing.short_payoff`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pydantic import Field, model_validator
 from bot.config import ModelConfig
 from bot.features import wide
 from bot.features.stream import Streams, same_bits
-from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction
+from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction, short_payoff
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 
 
@@ -20,6 +24,8 @@ class MlSignalParams(StrategyParams):
     entry_threshold: float = Field(default=0.55, ge=0.5, lt=1)
     exit_threshold: float = Field(default=0.5, gt=0, lt=1)
     payoff_lookback: int = Field(default=252, ge=20)
+    # Also short: enter when P(up) <= 1 - entry_threshold, buy back when P(up) > 1 - exit_threshold.
+    allow_short: bool = False
 
     @model_validator(mode="after")
     def _exit_below_entry(self) -> MlSignalParams:
@@ -31,7 +37,11 @@ class MlSignalParams(StrategyParams):
 
 
 class MlSignalStrategy(Strategy):
-    """Enter when P(up) >= entry_threshold and the Kelly edge is positive; exit when P(up) < exit_threshold."""
+    """Enter when P(up) >= entry_threshold and the Kelly edge is positive; exit when P(up) < exit_threshold.
+
+    With ``allow_short``, mirrored: short when P(up) <= 1 - entry_threshold and the Kelly edge of
+    P(down) is positive; buy back when P(up) > 1 - exit_threshold.
+    """
 
     Params = MlSignalParams
     signal_columns = ("prob_up", "payoff")
@@ -43,6 +53,9 @@ class MlSignalStrategy(Strategy):
         self.horizon = self.horizons[0]
         self._payoff: Streams | None = None
         self._streaming = True
+
+    def sells_short(self) -> bool:
+        return self.params.allow_short
 
     def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
         probs = prob_up.reindex(bars.index) if prob_up is not None else np.nan
@@ -85,5 +98,17 @@ class MlSignalStrategy(Strategy):
             fraction = position_fraction(self.risk, prob=p, payoff=view.signals["payoff"])
             return Enter(view.symbol, fraction, prob=p) if fraction > 0 else None
         if view.position > 0 and p < self.params.exit_threshold:
+            return Exit(view.symbol)
+        if self.params.allow_short:
+            return self._decide_short(view, p)
+        return None
+
+    def _decide_short(self, view: BarView, p: float) -> Intent | None:
+        """The mirror of the long rule, with P(down) = 1 - P(up) and the short payoff ratio."""
+        if view.position == 0 and p <= 1.0 - self.params.entry_threshold:
+            q = 1.0 - p
+            fraction = position_fraction(self.risk, prob=q, payoff=short_payoff(view.signals["payoff"]))
+            return Enter(view.symbol, fraction, prob=q, side="short") if fraction > 0 else None
+        if view.position < 0 and p > 1.0 - self.params.exit_threshold:
             return Exit(view.symbol)
         return None

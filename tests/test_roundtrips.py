@@ -57,3 +57,14 @@ def test_close_all_marks_a_short_at_the_close():
     rt.close_all("X", _day(5), 55.0, 0.22)
     (t,) = rt.closed
     assert t["side"] == "short" and t["pnl"] == -20.0 and t["exit_reason"] == "end" and not rt.open
+
+
+def test_borrow_fees_go_to_the_open_short_and_split_pro_rata_on_a_partial_exit():
+    rt = RoundTrips()
+    assert not rt.charge("X", 1.0)  # nothing open
+    rt.fill("X", _day(0), "sell", 10, 100.0, 1.0)
+    assert rt.charge("X", 0.4) and rt.charge("X", 0.6)
+    rt.fill("X", _day(2), "buy", 4, 90.0, 0.4, opens=False)
+    (t,) = rt.closed
+    assert math.isclose(t["borrow"], 0.4) and math.isclose(t["pnl_net"], 40.0 - (0.4 + 0.4) - 0.4)
+    assert math.isclose(rt.open["X"].borrow, 0.6)

@@ -45,11 +45,13 @@ def return_metrics(equity: pd.Series, periods: int) -> dict[str, float]:
 
 
 def trade_metrics(trades: pd.DataFrame) -> dict[str, float | int | None]:
-    """Return n_trades, win_rate and profit_factor from net trade P&L."""
+    """Return n_trades (n_long, n_short), win_rate and profit_factor from net trade P&L."""
     pnl = trades["pnl_net"].astype(float) if len(trades) else pd.Series(dtype=float)
     wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
     return {
         "n_trades": int(len(pnl)),
+        "n_long": int((trades["side"] == "long").sum()) if len(trades) else 0,
+        "n_short": int((trades["side"] == "short").sum()) if len(trades) else 0,
         "win_rate": _finite(float((pnl > 0).mean())) if len(pnl) else None,
         "profit_factor": _finite(float(wins / losses)) if losses > 0 else (None if wins == 0 else math.inf),
     }

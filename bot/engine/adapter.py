@@ -4,6 +4,13 @@ Orders decided on bar t's close are market orders that Backtrader fills at bar t
 Protective exits (stop-loss or trailing stop, take-profit) are bracket children of the entry,
 so the broker simulates them bar by bar; they are never applied after the fact. Their prices are
 rounded to the venue's tick (``broker.price_increment``, :mod:`bot.venues.increments`), as live.
+
+Shorts mirror longs: ``Enter(side="short")`` sells (``sell_bracket`` with a buy stop above and a
+buy limit below the decision close), ``Exit`` buys back the whole short. A short sale's proceeds
+are not spendable: every entry, long or short, is budgeted against the cash not backing shorts.
+An ``Enter`` while holding the other side is ignored (``Exit`` first). With
+``EngineContext.borrow_per_bar`` (backtests: ``broker.short_fee`` / bars per year) every bar whose
+close finds a short open deducts ``|size| x close x borrow_per_bar`` from cash.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class EngineContext:
     fractional: bool
     progress: Callable[[pd.Timestamp], None] | None = None  # called once per bar step
     kill_switch: KillSwitch | None = None  # default: from config.risk, starting at broker.cash
+    borrow_per_bar: float = 0.0  # short borrow fee per bar, a fraction of the short's value at the close
 
 
 class StrategyAdapter(bt.Strategy):
@@ -63,6 +71,8 @@ class StrategyAdapter(bt.Strategy):
     def next(self):
         # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
         now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
+        if self.ctx.borrow_per_bar:
+            self._charge_borrow()
         equity = self.broker.getvalue()
         halted = self._kill.update(now, equity)
         for i, d in enumerate(self.datas):
@@ -87,8 +97,18 @@ class StrategyAdapter(bt.Strategy):
             self._enter(d, view, intent, equity)
         elif isinstance(intent, Exit):
             self._exit(d, view, intent.reason)
-        elif halted and self._kill.flatten and view.position > 0 and not view.pending:
+        elif halted and self._kill.flatten and view.position != 0 and not view.pending:
             self._exit(d, view, "halt")
+
+    def _charge_borrow(self) -> None:
+        """Deduct the borrow fee of every short open at a new bar's close (the trade's ``borrow``)."""
+        charge_borrow(self, [d for i, d in enumerate(self.datas) if len(d) != self._seen[i]])
+
+    def _free_cash(self) -> float:
+        """Return the cash not backing shorts (a short sale's proceeds are collateral, not spendable)."""
+        shorts = sum(-self.getposition(d).size * d.close[0] for d in self.datas
+                     if len(d) and self.getposition(d).size < 0)
+        return self.broker.getcash() - shorts
 
     def _exposure(self) -> float:
         value = self.broker.getvalue()
@@ -97,50 +117,61 @@ class StrategyAdapter(bt.Strategy):
 
     # ----------------------------------------------------------------- orders
     def _enter(self, d, view: BarView, intent: Enter, equity: float) -> None:
+        short = intent.side == "short"
+        if (view.position > 0 and short) or (view.position < 0 and not short):
+            return  # holding the other side: the strategy must Exit first
         b, r = self.ctx.config.broker, self.ctx.config.risk
-        budget = min(intent.fraction * equity, self.broker.getcash() / (1 + b.commission + b.slippage + 0.02))
+        budget = min(intent.fraction * equity, self._free_cash() / (1 + b.commission + b.slippage + 0.02))
         size = budget / view.close
         size = size if self.ctx.fractional else math.floor(size)
         if size <= 0:
             return
-        run, ts = self.ctx.config.name, view.timestamp
-        oid = client_order_id(run, view.symbol, ts, "entry")
+        oid = client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "entry")
+        prob = intent.prob if not short or intent.prob is None else 1.0 - intent.prob  # entry_prob is P(up)
         stop_kind = "trailing_stop" if r.trailing_stop else ("stop_loss" if r.stop_loss else None)
-        if stop_kind is None and r.take_profit is None:
-            o = self.buy(data=d, size=size, exectype=bt.Order.Market)
-            self._track(o, oid, view, "entry", size, prob=intent.prob)
+        take_profit = r.take_profit if not (short and r.take_profit and r.take_profit >= 1) else None
+        if stop_kind is None and take_profit is None:
+            o = (self.sell if short else self.buy)(data=d, size=size, exectype=bt.Order.Market)
+            self._track(o, oid, view, "entry", size, prob=prob)
             self._working[view.symbol] = o
             return
-        stopargs = {}
-        if stop_kind == "trailing_stop":
-            stopargs = dict(trailpercent=r.trailing_stop)
-        tick = lambda p: backtest_price(view.symbol, p, b.price_increment)  # noqa: E731 - the venue's grid
-        main, stop, limit = self.buy_bracket(
-            data=d, size=size, exectype=bt.Order.Market,
-            stopprice=tick(view.close * (1 - r.stop_loss)) if stop_kind == "stop_loss" else None,
-            stopexec=(bt.Order.StopTrail if stop_kind == "trailing_stop" else bt.Order.Stop) if stop_kind else None,
-            stopargs=stopargs,
-            limitprice=tick(view.close * (1 + r.take_profit)) if r.take_profit else None,
-            limitexec=bt.Order.Limit if r.take_profit else None,
-        )
-        self._track(main, oid, view, "entry", size, prob=intent.prob)
-        self._working[view.symbol] = main
+        main = self._bracket(d, view, size, short, stop_kind, take_profit)
+        self._track(main[0], oid, view, "entry", size, prob=prob)
+        self._working[view.symbol] = main[0]
         kids = []
-        for child, kind in ((stop, stop_kind), (limit, "take_profit")):
+        for child, kind in ((main[1], stop_kind), (main[2], "take_profit")):
             if child is not None:
-                self._track(child, client_order_id(run, view.symbol, ts, kind), view, kind, size)
+                self._track(child, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, kind), view,
+                            kind, size)
                 kids.append(child)
         self._children[view.symbol] = kids
+
+    def _bracket(self, d, view: BarView, size: float, short: bool, stop_kind: str | None,
+                 take_profit: float | None) -> list:
+        """Submit a market entry with its protective children: [entry, stop or None, take-profit or None]."""
+        r = self.ctx.config.risk
+        stopargs = dict(trailpercent=r.trailing_stop) if stop_kind == "trailing_stop" else {}
+        stopprice, limitprice = _bracket_prices(view, self.ctx.config.broker.price_increment, stop_kind,
+                                                r.stop_loss, take_profit, short)
+        return (self.sell_bracket if short else self.buy_bracket)(
+            data=d, size=size, exectype=bt.Order.Market,
+            stopprice=stopprice,
+            stopexec=(bt.Order.StopTrail if stop_kind == "trailing_stop" else bt.Order.Stop) if stop_kind else None,
+            stopargs=stopargs,
+            limitprice=limitprice,
+            limitexec=bt.Order.Limit if take_profit else None,
+        )
 
     def _exit(self, d, view: BarView, reason: str) -> None:
         for child in self._children.pop(view.symbol, []):
             if child.alive():
                 self.cancel(child)
         size = self.getposition(d).size
-        if size <= 0:
+        if size == 0:
             return
-        o = self.sell(data=d, size=size, exectype=bt.Order.Market)
-        self._track(o, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "exit"), view, reason, size)
+        o = (self.sell if size > 0 else self.buy)(data=d, size=abs(size), exectype=bt.Order.Market)
+        self._track(o, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "exit"), view, reason,
+                    abs(size))
         self._working[view.symbol] = o
 
     def _track(self, order, oid: str, view: BarView, reason: str, size: float, prob: float | None = None) -> None:
@@ -168,8 +199,8 @@ class StrategyAdapter(bt.Strategy):
         working = self._working.get(sym)
         if not order.alive() and working is not None and working.ref == order.ref:
             del self._working[sym]
-        if order.status == bt.Order.Completed and order.issell():
-            self._children.pop(sym, None)
+        if order.status == bt.Order.Completed and order.info.get("reason") != "entry":
+            self._children.pop(sym, None)  # an exit leg filled: the bracket is done
 
     def stop(self):
         """Mark positions still open at the last close, paying the closing commission."""
@@ -177,13 +208,40 @@ class StrategyAdapter(bt.Strategy):
         total = 0.0
         for d in self.datas:
             pos = self.getposition(d).size
-            if pos > 0 and d._name in ledger.open_trades:
-                c = pos * d.close[0] * comm
+            if pos != 0 and d._name in ledger.open_trades:
+                c = abs(pos) * d.close[0] * comm
                 total += c
                 ledger.mark_to_close(d._name, self.ctx.index[d._name][len(d) - 1], d.close[0], c)
         if total and ledger.equity:
             t, eq, cash, expo = ledger.equity[-1]
             ledger.equity[-1] = (t, eq - total, cash, expo)
+
+
+def _bracket_prices(view: BarView, increment, stop_kind: str | None, stop_loss: float | None,
+                    take_profit: float | None, short: bool) -> tuple[float | None, float | None]:
+    """Return the (stop, take-profit) prices on the tick grid: below / above the close for a long,
+    mirrored (above / below) for a short; None for a leg not used (a trailing stop has no price)."""
+    tick = lambda p: backtest_price(view.symbol, p, increment)  # noqa: E731 - the venue's grid
+    stop = limit = None
+    if stop_kind == "stop_loss":
+        stop = tick(view.close * (1 + stop_loss)) if short else tick(view.close * (1 - stop_loss))
+    if take_profit:
+        limit = tick(view.close * (1 - take_profit)) if short else tick(view.close * (1 + take_profit))
+    return stop, limit
+
+
+def charge_borrow(strat: bt.Strategy, datas: Sequence) -> None:
+    """Deduct from cash the borrow fee of each short in ``datas`` (feeds with a new bar) at its close."""
+    rate, charged = strat.ctx.borrow_per_bar, False
+    for d in datas:
+        pos = strat.getposition(d).size
+        if pos < 0:
+            fee = -pos * d.close[0] * rate
+            strat.broker.add_cash(-fee)
+            strat.ctx.ledger.charge_borrow(d._name, fee)
+            charged = True
+    if charged:  # getvalue() is the value cached at the broker's step: revalue the account now, fees applied
+        strat.broker.get_value(datas=[])  # (datas=[] values every position and refreshes that cache)
 
 
 def _slippage(order, d) -> float:

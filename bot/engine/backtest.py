@@ -35,6 +35,14 @@ def configure_broker(broker, cfg: Config) -> None:
     broker.setcommission(commission=cfg.broker.commission)
     broker.set_slippage_perc(cfg.broker.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
     broker.set_coc(False)
+    broker.set_shortcash(True)  # (the default) a short sale credits cash; the short is valued negative
+
+
+def _borrow_per_bar(cfg: Config, calendar: pd.DatetimeIndex) -> float:
+    """Return ``broker.short_fee`` (annual) per bar: 252 or 365 days a year times the bars in a day."""
+    from bot.ml.summary import bars_per_year
+
+    return cfg.broker.short_fee / bars_per_year(calendar) if cfg.broker.short_fee else 0.0
 
 
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
@@ -47,7 +55,8 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
     configure_broker(cerebro.broker, cfg)
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)))
+                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
+                        borrow_per_bar=_borrow_per_bar(cfg, calendar))
     cerebro.addstrategy(StrategyAdapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar

@@ -63,6 +63,10 @@ class LiveBroker(bt.BrokerBase):
 
     get_cash, get_value = getcash, getvalue
 
+    def add_cash(self, cash: float) -> None:
+        """Change nothing: cash is the venue's (a paper venue takes a short's borrow fee itself;
+        the adapter only books it to the trade)."""
+
     def getposition(self, data) -> bt.Position:
         return self._positions[data._name]
 
@@ -164,7 +168,7 @@ class LiveBroker(bt.BrokerBase):
             return
         with self.router.batch():
             self.router.journal_ahead([self._ticket(orders) for action, orders in todo
-                                       if action == "send" and orders[0].isbuy()])
+                                       if action == "send" and _intent(orders[0]) == "entry"])
             self._flush(todo)
 
     def _flush(self, todo: list) -> None:
@@ -204,8 +208,9 @@ class LiveBroker(bt.BrokerBase):
 
     def _guard(self) -> None:
         """Give a position held without working exits a stop (OrderRouter.guard_exits)."""
-        busy = {orders[0].data._name for action, orders in self._outbox if action == "send" and orders[0].issell()}
-        held = {s: p.size for s, p in self._positions.items() if p.size > 0}
+        busy = {orders[0].data._name for action, orders in self._outbox
+                if action == "send" and _intent(orders[0]) == "exit"}
+        held = {s: p.size for s, p in self._positions.items() if p.size != 0}
         try:
             self.router.guard_exits(held, busy, dust=lambda sym, qty: self._tradable(sym, qty) == 0)
         except TransientVenueError as err:
@@ -227,7 +232,7 @@ class LiveBroker(bt.BrokerBase):
         limit = exits.get("take_profit")
         return Ticket(
             cid, sym, "buy" if main.isbuy() else "sell", abs(main.size),
-            intent="entry" if main.isbuy() else "exit", type=_KIND.get(main.exectype, "market"),
+            intent=_intent(main), type=_KIND.get(main.exectype, "market"),
             limit_price=main.created.price if main.exectype == bt.Order.Limit else None,
             stop_price=main.created.price if main.exectype == bt.Order.Stop else None,
             take_profit=limit.created.price if limit is not None else None,
@@ -240,7 +245,7 @@ class LiveBroker(bt.BrokerBase):
         sym, cid = main.data._name, main.info.get("oid")
         ticket = self._ticket(group)
         exits = {_exit_kind(k): k for k in kids}
-        if main.issell() and not self._exits_released(sym, cid, group):
+        if _intent(main) == "exit" and not self._exits_released(sym, cid, group):
             return  # the venue is still cancelling the exits that hold the shares: send at the next poll
         state = self.router.send(ticket)
         row = self.router.journal.get_order(cid) if state is None else None
@@ -263,7 +268,8 @@ class LiveBroker(bt.BrokerBase):
         sent before the cancel is final is refused. If it is not final yet, the sell is queued
         for the next flush (its decision stands) and False returned.
         """
-        ids = self.router.cancel_exits(sym)  # also ones left by an earlier run
+        side = "buy" if group[0].isbuy() else "sell"  # the exits of a short are buys
+        ids = self.router.cancel_exits(sym, side)  # also ones left by an earlier run
         if not ids or self.router.exits_cleared(sym, ids):
             return True
         logger.info("{}: exits {} not cancelled yet; the sell {} waits for the next poll", sym, ", ".join(ids), cid)
@@ -275,7 +281,7 @@ class LiveBroker(bt.BrokerBase):
             return
         sym = order.data._name
         if order.parent is not None:  # a bracket exit: the venue's exits on the symbol go together
-            self.router.cancel_exits(sym)
+            self.router.cancel_exits(sym, "buy" if order.isbuy() else "sell")
             for kid in self._exits.pop(order.parent.info.get("oid"), {}).values():
                 self._finish(kid, "canceled")
             return
@@ -334,7 +340,7 @@ class LiveBroker(bt.BrokerBase):
         self.notify(order)
         if not order.alive():
             self._live.pop(order.info.get("oid"), None)
-        if order.status == bt.Order.Completed and order.isbuy() is False and order.parent is None:
+        if order.status == bt.Order.Completed and order.parent is None and _intent(order) == "exit":
             self._exits.pop(order.info.get("oid"), None)
 
     def _finish(self, order, status: str) -> None:
@@ -379,6 +385,15 @@ class LiveBroker(bt.BrokerBase):
     def _current_bar(self) -> pd.Timestamp | None:
         last = [seq[-1] for seq in self.index.values() if len(seq)]
         return max(last) if last else None
+
+
+def _intent(order) -> str:
+    """Return ``entry`` or ``exit`` for a strategy order, from the reason the adapter gave it
+    (a short entry is a sell, its exit a buy); orders without a reason: buys enter, sells exit."""
+    reason = order.info.get("reason")
+    if reason is None:
+        return "entry" if order.isbuy() else "exit"
+    return "entry" if reason == "entry" else "exit"
 
 
 def _exit_kind(order) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from bot.config import Config
 from bot.data.schema import union_calendar
-from bot.engine.adapter import _STATUS, _TYPES, EngineContext, _slippage
+from bot.engine.adapter import _STATUS, _TYPES, EngineContext, _slippage, charge_borrow
 from bot.engine.feeds import make_feed
 from bot.ledger import Ledger, OrderRecord
 from bot.live.killswitch import KillSwitch
@@ -48,6 +48,8 @@ class PortfolioAdapter(bt.Strategy):
     def next(self):
         self._step += 1
         now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
+        if self.ctx.borrow_per_bar:
+            charge_borrow(self, self._tradable(now))
         equity = self.broker.getvalue()
         halted = self._kill.update(now, equity)
         if halted and self._kill.flatten and not self._flattened:
@@ -135,7 +137,7 @@ class PortfolioAdapter(bt.Strategy):
 def simulate_portfolio(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
                        strategy: PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run a portfolio backtest on the same Cerebro and broker setup as :func:`bot.engine.backtest.simulate`."""
-    from bot.engine.backtest import _progress_logger, configure_broker
+    from bot.engine.backtest import _borrow_per_bar, _progress_logger, configure_broker
 
     calendar = union_calendar(bars)
     ledger = Ledger()
@@ -144,7 +146,8 @@ def simulate_portfolio(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: M
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
     configure_broker(cerebro.broker, cfg)
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)))
+                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
+                        borrow_per_bar=_borrow_per_bar(cfg, calendar))
     cerebro.addstrategy(PortfolioAdapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar

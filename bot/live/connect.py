@@ -52,7 +52,10 @@ def check_capabilities(cfg: Config) -> None:
 
 
 def check_tradable(cfg: Config, venue: object) -> None:
-    """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``."""
+    """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``,
+    and lets the strategy sell short if it may (``Strategy.sells_short``)."""
+    from strategies import build_strategy
+
     check = getattr(venue, "check_tradable", None)
     if check is None:
         return
@@ -60,7 +63,8 @@ def check_tradable(cfg: Config, venue: object) -> None:
     if fractional is None:  # the session's default (bot/live/session.py)
         fractional = any("/" in s for s in cfg.data.symbols)
     check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
-          take_profit=cfg.risk.take_profit is not None, fractional=fractional)
+          take_profit=cfg.risk.take_profit is not None, fractional=fractional,
+          shorts=build_strategy(cfg).sells_short())
 
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
@@ -117,12 +121,16 @@ def _retry(cfg: Config) -> RetryPolicy:
 
 def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
            sleep_until_stopped: Wait) -> Connection:
+    from bot.data.schema import union_calendar
     from bot.live.paper_venue import STATE_KEY, PaperVenue
+    from strategies import build_strategy
 
     source: object
+    calendar = None
     wait = sleep_until_stopped
     if cfg.live.paper_data == "replay":
         source, wait = _replay(cfg, journal, warmup, stop)
+        calendar = union_calendar(source.bars)  # the backtest's calendar of these bars
     elif cfg.live.paper_data == "alpaca":
         source = _alpaca(cfg, env)
     else:
@@ -130,9 +138,29 @@ def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, en
     currency = "USDT" if all(s.endswith("/USDT") for s in cfg.data.symbols) else "USD"
     venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,  # type: ignore[arg-type]
                        commission=cfg.broker.commission, slippage=cfg.broker.slippage, journal=journal,
-                       currency=currency)
+                       currency=currency, shorts=build_strategy(cfg).sells_short(),
+                       borrow_per_bar=borrow_per_bar(cfg, calendar))
     assert journal.get_state(STATE_KEY) is not None
     return Connection(venue, wait, "paper")
+
+
+def borrow_per_bar(cfg: Config, calendar=None) -> float:
+    """Return ``broker.short_fee`` (annual) per bar, as backtests charge it: over the replayed bars'
+    calendar (bot.ml.summary.bars_per_year), or for live data 365 (crypto pairs) or 252 days a year
+    times the bars in a day of ``data.timeframe``."""
+    import pandas as pd
+
+    from bot.ml.summary import bars_per_year
+
+    fee = cfg.broker.short_fee
+    if not fee:
+        return 0.0
+    if calendar is not None:
+        return fee / bars_per_year(calendar)
+    days = 365 if any("/" in s for s in cfg.data.symbols) else 252
+    step = timeframe_delta(cfg.data.timeframe)
+    per_day = pd.Timedelta(days=1) / step if step < pd.Timedelta(days=1) else 1
+    return fee / int(round(days * per_day))
 
 
 def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event):

@@ -9,7 +9,11 @@ in time order, with Backtrader's BackBroker rules (:mod:`bot.live.paper_fills`):
 * bracket exits (``<id>-sl`` stop or trailing stop, ``<id>-tp`` limit; one cancels the other)
   become active on the bar after their entry filled, stop first when both could trade;
 * commission is ``commission`` x traded value, taken from cash; a buy that cash cannot pay
-  for is rejected; only what is held can be sold.
+  for is rejected; only what is held can be sold, unless ``shorts``: then a sell when flat (or
+  short) opens (adds to) a short, its proceeds credited to cash, and equity is cash plus the
+  signed positions at the last close. No order flips a position (a sell larger than the long,
+  a buy larger than the short is rejected, as on Alpaca). Each bar whose close finds a short
+  open pays ``|size| x close x borrow_per_bar`` from cash, as backtests charge ``broker.short_fee``.
 
 ``get_bars`` only returns bars already processed, so a position never lags the bars a
 strategy sees. With a ``journal`` the whole state is saved after each change and reloaded on
@@ -71,8 +75,10 @@ class PaperVenue:
 
     def __init__(self, source: BarSource, symbols: Sequence[str], timeframe: str, *, cash: float,
                  commission: float, slippage: float, journal: Journal | None = None,
-                 currency: str = "USD", name: str = "paper"):
+                 currency: str = "USD", name: str = "paper", shorts: bool = False,
+                 borrow_per_bar: float = 0.0):
         self.source, self.symbols, self.timeframe = source, list(symbols), timeframe
+        self.shorts, self.borrow_per_bar = shorts, borrow_per_bar
         self.commission, self.slippage, self.currency, self.name = commission, slippage, currency, name
         self._journal = journal
         self._holding = self._dirty = False  # hold_saves()
@@ -195,8 +201,16 @@ class PaperVenue:
                 continue
             self._execute(order, price, t)
         for sym, bar in bars.items():
+            self._charge_borrow(sym, bar.close)
             self._marks[sym] = bar.close
             self._done[sym] = stamp
+
+    def _charge_borrow(self, symbol: str, close: float) -> None:
+        """Take a short's borrow fee for one bar from cash (the backtest adapter's rule)."""
+        pos = self._pos.get(symbol, 0.0)
+        if self.borrow_per_bar and pos < 0:
+            fee = -pos * close * self.borrow_per_bar
+            self._cash += -fee
 
     def _price(self, order: PaperOrder, bar: pf.Bar) -> float | None:
         if order.type == "market":
@@ -213,7 +227,7 @@ class PaperVenue:
         if order.side == "buy" and self._cash - value - comm < 0:
             self._reject(order, now)
             return
-        if order.side == "sell" and held + 1e-9 < qty:
+        if not self._fits(order.side, qty, held):
             self._reject(order, now)
             return
         sign = 1.0 if order.side == "buy" else -1.0
@@ -244,10 +258,13 @@ class PaperVenue:
     def _validate(self, req: OrderRequest) -> None:
         if req.symbol not in self.symbols:
             raise OrderRejectedError(f"paper: unknown symbol {req.symbol}")
-        if req.side == "sell" and req.stop_loss is None and req.take_profit is None:
-            if self._pos.get(req.symbol, 0.0) + 1e-9 < req.qty:
-                raise OrderRejectedError(f"paper: cannot sell {req.qty} {req.symbol}, "
-                                         f"holding {self._pos.get(req.symbol, 0.0)}")
+        held = self._pos.get(req.symbol, 0.0)
+        if req.side == "sell" and (held > 1e-9 or not self.shorts) and not req.is_bracket:
+            if held + 1e-9 < req.qty:
+                raise OrderRejectedError(f"paper: cannot sell {req.qty} {req.symbol}, holding {held}")
+        if req.side == "buy" and not self._fits("buy", req.qty, held):
+            raise OrderRejectedError(f"paper: a buy of {req.qty} {req.symbol} would turn the short of "
+                                     f"{-held:g} long; buy back {-held:g}")
         if req.side == "buy":
             ref = req.limit_price or req.stop_price or self._marks.get(req.symbol)
             if ref is None:
@@ -257,11 +274,20 @@ class PaperVenue:
                 raise OrderRejectedError(f"paper: insufficient cash: need {need:.2f}, "
                                          f"have {self._cash - self._reserved():.2f}")
 
+    def _fits(self, side: str, qty: float, held: float) -> bool:
+        """Return whether an order of ``qty`` may trade against the signed holding ``held``:
+        a sell of at most the long (or, with ``shorts``, any sell when flat or short), a buy of
+        at most the short when short."""
+        if side == "sell":
+            return held + 1e-9 >= qty or (self.shorts and held <= 1e-9)
+        return held >= -1e-9 or qty <= -held + 1e-9
+
     def _reserved(self) -> float:
-        """Return the cash that open buy orders may still take."""
+        """Return the cash that open buy orders may still take (a short's buy exits are paid
+        for by its proceeds)."""
         total = 0.0
         for o in self._orders.values():
-            if o.side == "buy" and o.status == "new":
+            if o.side == "buy" and o.status == "new" and o.parent is None:
                 ref = o.limit or o.stop or self._marks.get(o.symbol, 0.0)
                 total += o.qty * ref * (1 + self.commission)
         return total

@@ -128,7 +128,7 @@ def _rearm(venue: VenueClient, journal: Journal, router: OrderRouter, held: dict
     placed anew.
     """
     for row in journal.orders(["new", "partially_filled"]):
-        if row.parent_id is None and row.side == "buy" and (row.take_profit is not None or row.stop_loss is not None):
+        if row.parent_id is None and row.intent == "entry" and (row.take_profit is not None or row.stop_loss is not None):
             router.register_exits(row)
     open_ids = {o.client_order_id for o in venue.open_orders()}
     for symbol, qty in held.items():

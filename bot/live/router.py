@@ -323,7 +323,7 @@ class OrderRouter:
         if row is not None and row.parent_id is None:
             update = _fill_update(row, f, comm)
             armed = self.armed()
-            if (row.take_profit is not None or row.stop_loss is not None) and row.side == "buy":
+            if (row.take_profit is not None or row.stop_loss is not None) and row.intent == "entry":
                 armed[row.symbol] = row.client_id
             self.journal.apply_fill(f, self.session_id, {row.client_id: update}, {ARMED_KEY: armed})
             return OrderEvent(row.client_id, update["status"], f.qty, f.price, comm, f.time)
@@ -441,8 +441,8 @@ class OrderRouter:
 
     def protect(self, entry: OrderRow, qty: float, mode: str) -> OrderState | None:
         """Protect a held position whose exits are gone: a stop alone (``stop_only``) or flatten."""
-        held = self.venue.positions().get(entry.symbol, 0.0)
-        qty = min(qty, held) if held > 0 else 0.0
+        held = _held_by(entry, self.venue.positions().get(entry.symbol, 0.0))
+        qty = min(abs(qty), held)
         if qty <= 0:
             self._clear_unprotected(entry.symbol)
             return None
@@ -458,7 +458,8 @@ class OrderRouter:
             if state is not None:
                 self._clear_unprotected(entry.symbol)
                 return state
-        self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} from {entry.client_id}")
+        what = "short" if entry.side == "sell" else "long"
+        self._raise_alert(entry.symbol, f"{entry.symbol} held without exits", f"{qty:g} {what} from {entry.client_id}")
         return None
 
     def _restore_exits(self, symbol: str) -> None:
@@ -466,7 +467,8 @@ class OrderRouter:
         entry = self.holding_entry(symbol)
         if entry is None:
             return
-        resting = [o for o in self.venue.open_orders() if o.symbol == symbol and o.side == "sell"]
+        side = exit_side(entry.side)
+        resting = [o for o in self.venue.open_orders() if o.symbol == symbol and o.side == side]
         if not resting:
             logger.warning("{}: the exit was refused and no exit rests at the venue: protecting the position", symbol)
             self.protect(entry, self.venue.positions().get(symbol, 0.0), "stop_only")
@@ -492,7 +494,8 @@ class OrderRouter:
     def _fallback(self, entry: OrderRow, kind: str, qty: float, **kw: Any) -> Ticket:
         taken = {r.client_id for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id}
         n = next(i for i in range(1, 10_000) if f"{entry.client_id}-{kind}{i}" not in taken)
-        return Ticket(f"{entry.client_id}-{kind}{n}", entry.symbol, "sell", qty, _KINDS[kind], bar_time=entry.bar_time,
+        return Ticket(f"{entry.client_id}-{kind}{n}", entry.symbol, exit_side(entry.side), qty, _KINDS[kind],
+                      bar_time=entry.bar_time,
                       model_version=entry.model_version, parent_id=entry.client_id, **kw)
 
     def _protect_remainder(self, entry: OrderRow, leg: OrderRow) -> None:
@@ -517,19 +520,20 @@ class OrderRouter:
 
         The safety net under every path that can leave a position bare (a partly filled stop
         whose rest was cancelled for a sell that then failed, an exit the venue dropped): for
-        each symbol in ``held`` (venue sizes, dust removed by the caller) whose holding entry
-        had a stop or take-profit, the open sell orders at the venue must cover the size. A
-        symbol in ``busy`` (a sell of the strategy on its way), already journaled unprotected,
+        each symbol in ``held`` (signed venue sizes, dust removed by the caller) whose holding
+        entry had a stop or take-profit, the open exit-side orders at the venue (sells for a
+        long, buys for a short) must cover the size. A
+        symbol in ``busy`` (an exit of the strategy on its way), already journaled unprotected,
         with an exit order whose outcome is being resolved, or whose exits the venue client is
         still arming, is left alone; so is an uncovered rest that ``dust(symbol, qty)`` calls
         dust. One check of grace absorbs venues that list a new order late. A bare position
-        whose sell is still unknown (Binance: until the recvWindow has passed) is journaled
-        unprotected and alerted at once, and protected once that sell proves absent. A symbol
+        whose exit's send is still unknown (Binance: until the recvWindow has passed) is journaled
+        unprotected and alerted at once, and protected once that exit proves absent. A symbol
         journaled unprotected that is flat now is unprotected no more. Returns the symbols
         protected now.
         """
         for sym in self.unprotected():
-            if held.get(sym, 0.0) <= 0:
+            if held.get(sym, 0.0) == 0:
                 self._clear_unprotected(sym)
         bare = self._bare(held, busy, dust or (lambda _s, _q: False))
         due = [sym for sym in bare if sym in self._bare_last]
@@ -545,29 +549,29 @@ class OrderRouter:
         """Return symbol -> (holding entry, uncovered size) for positions lacking exits now."""
         declared = self.unprotected()
         candidates = {s: q for s, q in held.items()
-                      if q > 0 and s not in busy and (s not in declared or s in self._declared_unknown)}
+                      if q != 0 and s not in busy and (s not in declared or s in self._declared_unknown)}
         if not candidates:
             return {}
         arming = getattr(self.venue, "arming", None)
-        unknown_sells: dict[str, list[str]] = {}  # sells whose send outcome is being resolved
+        unknown_exits: dict[tuple[str, str], list[str]] = {}  # (symbol, side) -> sends being resolved
         for r in self.journal.open_orders():
-            if r.status == "pending" and r.side == "sell":
-                unknown_sells.setdefault(r.symbol, []).append(r.client_id)
-        sells: dict[str, list[OrderState]] = {}
+            if r.status == "pending":
+                unknown_exits.setdefault((r.symbol, r.side), []).append(r.client_id)
+        resting: dict[tuple[str, str], list[OrderState]] = {}
         for o in self.venue.open_orders():
-            if o.side == "sell":
-                sells.setdefault(o.symbol, []).append(o)
+            resting.setdefault((o.symbol, o.side), []).append(o)
         out = {}
-        for sym, qty in candidates.items():
-            entry = self.holding_entry(sym, qty)
+        for sym, signed in candidates.items():
+            qty, side = abs(signed), "sell" if signed > 0 else "buy"  # the side that exits the position
+            entry = self.holding_entry(sym, signed)
             if entry is None or entry.client_id in self._exit_failures or (arming is not None and arming(entry.client_id)):
                 continue
-            uncovered = qty - _covered(sells.get(sym, []))
+            uncovered = qty - _covered(resting.get((sym, side), []))
             if uncovered <= 1e-9 * max(1.0, qty) or dust(sym, uncovered):
                 self._declared_unknown.discard(sym)
                 continue
-            unknown = unknown_sells.get(sym)
-            if unknown:  # a sell whose send outcome is being resolved: it may have sold; a stop may not fit
+            unknown = unknown_exits.get((sym, side))
+            if unknown:  # an exit whose send outcome is being resolved: it may have filled; a stop may not fit
                 if sym not in declared:
                     self._raise_alert(sym, f"{sym} held without exits while the outcome of {', '.join(unknown)} "
                                       "is unknown", f"{uncovered:g} uncovered")
@@ -660,20 +664,23 @@ class OrderRouter:
     _armed_parent = armed_entry
 
     def holding_entry(self, symbol: str, held: float | None = None) -> OrderRow | None:
-        """Return the bracket entry that opened the position held on ``symbol``: the latest filled
-        entry, with nothing sold since (None if flat or the position is not a bracket's)."""
+        """Return the bracket entry that opened the position held on ``symbol`` (signed: a buy
+        entry for a long, a sell entry for a short): the latest filled entry of that side, with
+        no exit filled since (None if flat or the position is not a bracket's)."""
         held = self.venue.positions().get(symbol, 0.0) if held is None else held
-        if held <= 0:
+        if held == 0:
             return None
+        side = "buy" if held > 0 else "sell"
         rows = self.journal.orders(symbol=symbol)
-        entries = [r for r in rows if r.side == "buy" and r.parent_id is None and r.filled_qty > 0]
+        entries = [r for r in rows if r.side == side and r.parent_id is None and r.filled_qty > 0
+                   and r.intent == "entry"]
         last = entries[-1] if entries else None
         if last is None or (last.stop_loss is None and last.take_profit is None):
             return None
         since = last.updated or last.created
-        sold = any(r.side == "sell" and r.status == "filled" and r.filled_qty > 0 and since is not None
-                   and r.updated is not None and r.updated >= since for r in rows)
-        return None if sold else last
+        exited = any(r.side == exit_side(side) and r.status == "filled" and r.filled_qty > 0 and since is not None
+                     and r.updated is not None and r.updated >= since for r in rows)
+        return None if exited else last
 
     def _clock(self) -> pd.Timestamp | None:
         """Return a venue time at or before now: the last reading of the venue's clock (taken at
@@ -691,6 +698,18 @@ class OrderRouter:
             return self._clock_read[0] if self._clock_read is not None else None
         self._clock_read = (value, time.monotonic())
         return value
+
+
+def exit_side(entry_side: str) -> str:
+    """Return the side that exits a position opened by an ``entry_side`` order."""
+    return "sell" if entry_side == "buy" else "buy"
+
+
+def _held_by(entry: OrderRow, held: float) -> float:
+    """Return how much of the signed holding ``held`` is on ``entry``'s side (0 if none)."""
+    if (held > 0 and entry.side == "buy") or (held < 0 and entry.side == "sell"):
+        return abs(held)
+    return 0.0
 
 
 def ticket_of(row: OrderRow) -> Ticket:
@@ -725,10 +744,11 @@ def _leg_kind(s: OrderState, parent: OrderRow) -> str:
     return "take_profit" if s.limit_price is not None else "stop_loss"
 
 
-def _covered(sells: list[OrderState]) -> float:
-    """Return the size open sell orders would sell: market orders, plus the larger of the stop
-    side and the limit side (an OCO's or a bracket's two legs sell the same shares once)."""
-    left = [(o, max(o.qty - o.filled_qty, 0.0)) for o in sells if o.is_open]
+def _covered(exits: list[OrderState]) -> float:
+    """Return the size open exit orders (one side) would trade: market orders, plus the larger
+    of the stop side and the limit side (an OCO's or a bracket's two legs trade the same shares
+    once)."""
+    left = [(o, max(o.qty - o.filled_qty, 0.0)) for o in exits if o.is_open]
     market = sum(q for o, q in left if o.stop_price is None and o.limit_price is None)
     stops = sum(q for o, q in left if o.stop_price is not None)
     limits = sum(q for o, q in left if o.stop_price is None and o.limit_price is not None)

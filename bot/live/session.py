@@ -59,13 +59,17 @@ def warmup_bars(cfg: Config, strategy: Strategy) -> int:
 
 
 def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait,
-                max_bars: int | None = None, stop: threading.Event | None = None) -> SessionResult:
-    """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``."""
+                max_bars: int | None = None, stop: threading.Event | None = None,
+                strategy: Strategy | None = None) -> SessionResult:
+    """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``.
+
+    ``strategy`` replaces the one ``cfg`` names (a strategy object built elsewhere, e.g. in a test).
+    """
     stop = stop or threading.Event()
     journal.lock(cfg.name)  # one live session per journal and config name (run_live.py took it already)
     life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
-    strategy = build_strategy(cfg)
+    strategy = strategy or build_strategy(cfg)
     portfolio = isinstance(strategy, PortfolioStrategy)  # targets, not intents: drift decisions do not apply
     strategy = strategy if portfolio else life.guard(strategy)  # drift decisions act on the strategy's intents
     clock = venue.clock()
@@ -99,7 +103,8 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     broker = LiveBroker(router, poller, index, cfg.broker.commission, version, on_step=on_step,
                         dust_value=cfg.live.dust_value)
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
-                        fractional=_fractional(cfg), kill_switch=kill)
+                        fractional=_fractional(cfg), kill_switch=kill,
+                        borrow_per_bar=getattr(venue, "borrow_per_bar", 0.0))  # the paper venue's: into trades
     life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
     adapter = dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {}
     cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx,
@@ -197,14 +202,16 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
     closes a known round trip; entry price and time come from the journal's last filled entry."""
     for sym in symbols:
         qty = held.get(sym, 0.0)
-        if qty <= 0:
+        if qty == 0:
             continue
-        entries = [r for r in journal.orders(["filled"], symbol=sym) if r.side == "buy" and r.parent_id is None]
+        side = "buy" if qty > 0 else "sell"  # a short's entry is a sell
+        entries = [r for r in journal.orders(["filled"], symbol=sym)
+                   if r.side == side and r.parent_id is None and (qty > 0 or r.intent == "entry")]
         last = entries[-1] if entries else None
         price = last.avg_price if last is not None and last.avg_price else 0.0
         when = (last.updated or last.bar_time) if last is not None else clock
-        ledger.open_trades[sym] = OpenTrade(sym, when, "long", qty, price, last.commission if last else 0.0, 0.0,
-                                            None)
+        ledger.open_trades[sym] = OpenTrade(sym, when, "long" if qty > 0 else "short", abs(qty), price,
+                                            last.commission if last else 0.0, 0.0, None)
         logger.info("{}: holding {:g} from an earlier run (entry {:g} at {})", sym, qty, price, when)
 
 

@@ -136,9 +136,9 @@ def _read_equity(file: Path) -> pd.DataFrame:
 
 def _read_trades(file: Path) -> pd.DataFrame:
     if not file.is_file():
-        return pd.DataFrame(columns=[*TRADE_COLUMNS, "slippage", "entry_prob"])
+        return pd.DataFrame(columns=[*TRADE_COLUMNS, "slippage", "entry_prob", "borrow"])
     frame = _read_csv(file, TRADE_COLUMNS, ("entry_time", "exit_time"))
-    for col in ("slippage", "entry_prob"):
+    for col in ("slippage", "entry_prob", "borrow"):
         if col not in frame.columns:
             frame[col] = float("nan")
     numeric = (
@@ -150,6 +150,7 @@ def _read_trades(file: Path) -> pd.DataFrame:
         "commission",
         "slippage",
         "entry_prob",
+        "borrow",
     )
     for col in numeric:
         frame[col] = pd.to_numeric(frame[col], errors="coerce")

@@ -95,8 +95,9 @@ def symbol_bars(pnl: pd.Series, top: int = 15) -> str:
 def cost_chart(trades: pd.DataFrame) -> str:
     """Cumulative gross (pre-cost) P&L, net P&L and costs by trade exit time."""
     t = trades.sort_values("exit_time")
+    borrow = t["borrow"].fillna(0) if "borrow" in t else 0.0
     cost = pd.Series(
-        (t["commission"].fillna(0) + t["slippage"].fillna(0)).cumsum().to_numpy(),
+        (t["commission"].fillna(0) + t["slippage"].fillna(0) + borrow).cumsum().to_numpy(),
         index=t["exit_time"],
     )
     net = pd.Series(t["pnl_net"].fillna(0).cumsum().to_numpy(), index=t["exit_time"])

@@ -75,21 +75,23 @@ def by_symbol(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def costs(trades: pd.DataFrame, starting_cash: float | None) -> dict[str, float]:
-    """Return commission and slippage totals and their share of gross (pre-cost) P&L.
+    """Return commission, slippage and short borrow totals and their share of gross (pre-cost) P&L.
 
-    Fill prices already include slippage, so gross P&L = sum(pnl_net) + commission + slippage.
+    Fill prices already include slippage, so gross P&L = sum(pnl_net) + commission + slippage + borrow.
     """
     commission = float(trades["commission"].fillna(0).sum())
     slippage = float(trades["slippage"].fillna(0).sum())
+    borrow = float(trades["borrow"].fillna(0).sum()) if "borrow" in trades else 0.0
     net = float(trades["pnl_net"].fillna(0).sum())
-    gross = net + commission + slippage
-    total = commission + slippage
+    gross = net + commission + slippage + borrow
+    total = commission + slippage + borrow
     share = total / abs(gross) if gross != 0 else float("nan")
     cash = float(starting_cash) if starting_cash else float("nan")
     return {
         "gross_pnl": gross,
         "commission": commission,
         "slippage": slippage,
+        "borrow": borrow,
         "total_costs": total,
         "net_pnl": net,
         "cost_share": share,

@@ -145,6 +145,7 @@ def costs_html(trades: pd.DataFrame, starting_cash: float | None) -> str:
         ("Gross P&L before costs", fmt(c["gross_pnl"], "money")),
         ("Commission paid", fmt(c["commission"], "money")),
         ("Slippage paid", fmt(c["slippage"], "money")),
+        *([("Short borrow fees paid", fmt(c["borrow"], "money"))] if c["borrow"] else []),
         ("Total costs", fmt(c["total_costs"], "money")),
         ("Net P&L", fmt(c["net_pnl"], "money")),
         ("Costs as share of gross P&L", fmt(c["cost_share"], "pct")),
@@ -152,7 +153,8 @@ def costs_html(trades: pd.DataFrame, starting_cash: float | None) -> str:
         ("Commission per trade", fmt(c["commission_per_trade"], "money")),
     ]
     note = (
-        "Gross P&L = net P&L + commission + slippage, since fill prices already include slippage. "
+        "Gross P&L = net P&L + commission + slippage (+ short borrow fees), since fill prices already include "
+        "slippage. "
         "The share uses |gross P&L|."
     )
     chart = figure(

@@ -44,6 +44,16 @@ def payoff_ratio(close: pd.Series, horizon: int, lookback: int) -> pd.Series:
     return ratio.where((n >= minp) & (avg_loss > 0)).astype(np.float64)
 
 
+def short_payoff(payoff: float) -> float:
+    """Return a short's payoff ratio from the long one (``payoff_ratio``): mean favourable move over
+    mean adverse move of a short, i.e. mean losing / mean winning return = 1 / the long ratio.
+
+    Derived from the long column, so a backtest and the streamed live path agree bit for bit. NaN
+    (and 0 or less) stays NaN: no Kelly bet.
+    """
+    return 1.0 / payoff if payoff > 0 else float("nan")
+
+
 def payoff_update(horizon: int, lookback: int):
     """Return an update (one bar -> its payoff ratio) equal to ``payoff_ratio`` at that bar, bit for
     bit (the same pandas kernels, replayed value by value: bot/features/stream.py)."""

@@ -150,6 +150,28 @@ def _with_slash(symbol: str) -> str:
     return symbol
 
 
+def _check_shortable(symbol: str, asset: Any, crypto: bool, fractional: bool) -> None:
+    """Raise ConfigError unless Alpaca lets a strategy that sells short open shorts in ``symbol``.
+
+    Alpaca opens short positions only in easy-to-borrow securities ("Alpaca currently only
+    supports opening short positions in easy-to-borrow (ETB) securities",
+    https://alpaca.markets/support/short-selling-fees), i.e. assets marked ``shortable`` and
+    ``easy_to_borrow`` (https://docs.alpaca.markets/reference/get-v2-assets-1); crypto cannot be
+    sold short; fractional orders cannot open a short (whole shares only).
+    """
+    if crypto:
+        raise ConfigError("data.symbols", f"{symbol}: the strategy sells short, and Alpaca does not "
+                                          "short crypto (asset class crypto, shortable=false)")
+    if not asset.shortable or not asset.easy_to_borrow:
+        raise ConfigError("data.symbols", f"{symbol} cannot be sold short at alpaca (asset shortable="
+                                          f"{str(bool(asset.shortable)).lower()}, easy_to_borrow="
+                                          f"{str(bool(asset.easy_to_borrow)).lower()}) and the strategy "
+                                          "sells short")
+    if fractional:
+        raise ConfigError("broker.fractional", f"{symbol}: the strategy sells short and Alpaca sells short "
+                                               "whole shares only; set broker.fractional: false")
+
+
 class AlpacaVenue:
     """:class:`~bot.venues.base.VenueClient` for Alpaca (paper or live).
 
@@ -371,10 +393,12 @@ class AlpacaVenue:
         """Nothing to do: Alpaca runs bracket exits itself."""
 
     def check_tradable(
-        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool
+        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool,
+        shorts: bool = False,
     ) -> None:
         """Raise ConfigError (key path) if an asset is unknown, not tradable or cannot carry
-        the configured exits or fractional sizes (read from ``/v2/assets``, not from names)."""
+        the configured exits or fractional sizes, or (``shorts``) cannot be sold short (read
+        from ``/v2/assets``, not from names)."""
         for symbol in symbols:
             try:
                 asset = self._asset(symbol)
@@ -393,6 +417,8 @@ class AlpacaVenue:
                     "broker.fractional",
                     f"{symbol} is not fractionable at alpaca; set broker.fractional: false",
                 )
+            if shorts:
+                _check_shortable(symbol, asset, crypto, fractional)
 
     # ---- helpers --------------------------------------------------------------------
     def _lookup(self, client_order_id: str) -> OrderState | None:

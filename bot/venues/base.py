@@ -27,10 +27,11 @@ class VenueClient(Protocol):
     retries are exhausted, ``OrderRejectedError`` for a refused order, ``FatalVenueError``
     for auth/permission problems. Optional: :class:`OrderHistory` (``orders(since)``).
 
-    Optional ``check_tradable(symbols, *, stop_loss, take_profit, fractional)`` (looked up with
-    ``getattr`` at start-up; the paper venue has none): raise ConfigError naming the key path
-    unless the venue trades every symbol with these exits and sizes, as the venue itself reports
-    it (Alpaca assets, the exchange's market info). Adapters put prices and sizes on the
+    Optional ``check_tradable(symbols, *, stop_loss, take_profit, fractional, shorts=False)``
+    (looked up with ``getattr`` at start-up; the paper venue has none): raise ConfigError naming
+    the key path unless the venue trades every symbol with these exits and sizes, and (``shorts``:
+    the strategy may enter short) lets every symbol be sold short, as the venue itself reports it
+    (Alpaca assets, the exchange's market info). Adapters put prices and sizes on the
     instrument's grid before sending (:mod:`bot.venues.increments`) and reject an order below
     the instrument's minimums with OrderRejectedError, without a request.
     """

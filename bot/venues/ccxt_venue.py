@@ -457,10 +457,12 @@ class CcxtVenue(BracketExits):
         return float(ticker["last"])
 
     def check_tradable(
-        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool
+        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool,
+        shorts: bool = False,
     ) -> None:
-        """Raise ConfigError (key path) if a symbol is not an active market here or its market
-        cannot carry stop-loss + take-profit (no OCO); read from the exchange's market info."""
+        """Raise ConfigError (key path) if a symbol is not an active market here, its market
+        cannot carry stop-loss + take-profit (no OCO), or (``shorts``: the strategy may enter
+        short) it is a spot market; read from the exchange's market info."""
         for symbol in symbols:
             try:
                 market = self._market(symbol)
@@ -468,6 +470,13 @@ class CcxtVenue(BracketExits):
                 raise ConfigError("data.symbols", f"{symbol} is not a market at {self.name}") from None
             if market.get("active") is False:
                 raise ConfigError("data.symbols", f"{symbol} is not tradable at {self.name}")
+            if shorts and (market.get("spot") or market.get("type") == "spot"):
+                raise ConfigError(
+                    "strategy.name",
+                    f"the strategy sells short, but {symbol} is a spot market at {self.name} (market info "
+                    f"spot=true, margin={str(bool(market.get('margin'))).lower()}): a spot account cannot "
+                    "sell what it does not hold, and this adapter trades no margin account",
+                )
             if stop_loss and take_profit and not oco_allowed(self._ex, market):
                 flag = (market.get("info") or {}).get("ocoAllowed")
                 raise ConfigError(

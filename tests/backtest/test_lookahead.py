@@ -34,7 +34,7 @@ def _lines_before(text: str, column: str, t: str, also: str | None = None) -> li
     return df[keep].to_csv(index=False).splitlines()
 
 
-# Every model type (few trees, to stay fast); the last case adds the triple-barrier label and two horizons.
+# Every model type (few trees, to stay fast); then the triple-barrier label with two horizons, and shorts.
 LOOKAHEAD_CASES = {
     "xgboost": dict(model__params="{n_estimators: 30}"),
     "logistic": dict(model__params="{}"),
@@ -45,6 +45,9 @@ LOOKAHEAD_CASES = {
     "stacking": dict(model__params="{members: [xgboost, logistic], xgboost: {n_estimators: 20}}"),
     "xgboost-triple_barrier-h1,5": dict(model__params="{n_estimators: 30}", model__label="triple_barrier",
                                         model__horizon="[1, 5]"),
+    # ml_signal long and short, with a borrow fee on the shorts
+    "xgboost-allow_short": dict(model__params="{n_estimators: 30}", broker__short_fee="0.05",
+                                strategy__params="{entry_threshold: 0.51, allow_short: true}"),
 }
 
 

@@ -49,10 +49,12 @@ BARS = {
 }
 
 
-def _run(schedule, every=3, min_trade=0.0, max_gross=1.0, commission=0.001, slippage=0.01, bars=BARS, **risk):
+def _run(schedule, every=3, min_trade=0.0, max_gross=1.0, commission=0.001, slippage=0.01, bars=BARS,
+         short_fee=0.0, **risk):
     cfg = parse_config({"name": "pf-test", "data": {"source": "sample", "symbols": list(bars)},
                         "strategy": {"name": "sma_cross"},
-                        "broker": {"cash": 100_000, "commission": commission, "slippage": slippage},
+                        "broker": {"cash": 100_000, "commission": commission, "slippage": slippage,
+                                   "short_fee": short_fee},
                         "risk": {"sizing": "fixed_fraction", "max_gross": max_gross, **risk}})
     strat = Fixed(PortfolioParams(rebalance_every=every, min_trade=min_trade), cfg.risk, schedule)
     signals = {s: strat.compute_signals(df, None) for s, df in bars.items()}
@@ -138,3 +140,17 @@ def test_plan_orders_phases_and_cash_fit():
     assert not rebalance_due(1, 2, 1) and rebalance_due(2, 2, 1)
     buys = fit_buys([PlannedTrade("A", 100.0, 0.0, 10.0)], 500.0, 0.0, 0.0, False)
     assert buys[0].delta == 49  # 500 / (1 + 0.02 gap buffer) / 10, whole shares
+
+
+def test_a_portfolio_short_pays_broker_short_fee_per_bar_like_the_single_symbol_engine():
+    from bot.ml.summary import bars_per_year
+
+    free, _ = _run({0: {"BBB": -0.25}}, every=100)
+    ledger, _ = _run({0: {"BBB": -0.25}}, every=100, short_fee=0.05)
+    rate = 0.05 / bars_per_year(DAYS)
+    closes = BARS["BBB"]["close"].to_numpy()[1:]  # held from the open of bar 1: charged at closes 1..7
+    fee = float(np.sum(500 * closes * rate))
+    (t,) = ledger.trades
+    assert t["borrow"] == pytest.approx(fee)
+    eq, eq_free = ledger.equity_frame(), free.equity_frame()
+    assert eq["equity"].iloc[-1] == pytest.approx(eq_free["equity"].iloc[-1] - fee)

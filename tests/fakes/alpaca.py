@@ -26,6 +26,29 @@ Order rules, as strict as Alpaca (``assets`` overrides an asset's fields per sym
 * crypto qty must be a multiple of ``min_trade_increment`` and at least ``min_order_size``
   (https://docs.alpaca.markets/docs/crypto-trading); an asset with ``tradable: false`` takes no
   orders.
+
+Short selling (equities; crypto cannot be shorted: its instruments are not shortable and a sell
+needs the coins):
+
+* a short sale is a plain ``sell`` of a stock not held long ("you can open a short position by
+  submitting a sell order for a security that you have no open long position with", Alpaca's
+  shorting example, forum.alpaca.markets/t/how-to-short-stocks-using-alpacas-v2-api/21); a sell
+  larger than the long is refused by the ``qty_available`` rule below (no flip in one order);
+* only assets marked ``shortable`` and ``easy_to_borrow`` open shorts ("Alpaca currently only
+  supports opening short positions in easy-to-borrow (ETB) securities",
+  https://alpaca.markets/support/short-selling-fees); others: 422 ``asset X cannot be sold
+  short``;
+* whole shares only: fractional orders are market/day orders for buying and selling what is
+  held (https://docs.alpaca.markets/docs/fractional-trading); a fractional short sale is
+  refused (422 ``fractional orders cannot be sold short``);
+* bracket / OTO exits must lie on the right side of the base price (the entry's limit price, else
+  the last price): for a buy entry ``take_profit.limit_price >= base_price + 0.01`` and
+  ``stop_loss.stop_price <= base_price - 0.01``; for a sell (short) entry the mirror,
+  ``take_profit.limit_price <= base_price - 0.01`` and ``stop_loss.stop_price >= base_price +
+  0.01`` (Alpaca answers 422 ``{"code": 42210000, "message": "stop_loss.stop_price must be >=
+  base_price + 0.01"}``; https://docs.alpaca.markets/docs/orders-at-alpaca, bracket orders);
+* a short position is reported with a negative ``qty`` and ``side: short``
+  (https://docs.alpaca.markets/reference/getallopenpositions).
 """
 
 from __future__ import annotations
@@ -60,7 +83,9 @@ _REJECT = {  # engine rejection kind -> (HTTP status, Alpaca code)
     "no_price": (422, 40010001),
     "not_cancelable": (422, 42210000),
     "pricing": (422, 42210000),
+    "short": (422, 42210000),
 }
+TICK = 0.01  # the least distance between a bracket's exits and its base price
 
 
 def _iso(ts: pd.Timestamp | None) -> str | None:
@@ -430,11 +455,47 @@ class FakeAlpaca(FakeVenue):
         elif not float(qty).is_integer() and body.get("time_in_force") != "day":
             raise Rejection("pricing", "fractional orders must be DAY orders")
 
+    def _check_short(self, body: dict) -> None:
+        """Refuse a short sale Alpaca refuses: of a stock not shortable + easy to borrow, or fractional."""
+        symbol = body.get("symbol", "")
+        asset, inst = self.assets.get(symbol), self.engine.instruments.get(symbol)
+        if asset is None or inst is None or body.get("side") != "sell" or asset["class"] == "crypto":
+            return
+        if self.engine.position(symbol) > 0:
+            return  # a sell of what is held long (qty_available covers the rest)
+        if not (asset["shortable"] and asset["easy_to_borrow"]):
+            raise Rejection("short", f"asset {symbol} cannot be sold short")
+        if not float(body.get("qty") or 0).is_integer():
+            raise Rejection("short", "fractional orders cannot be sold short")
+
+    def _check_bracket_prices(self, body: dict) -> None:
+        """Refuse exits on the wrong side of the base price (the entry's limit, else the last price)."""
+        tp, sl = body.get("take_profit"), body.get("stop_loss")
+        if (body.get("order_class") or "simple") not in ("bracket", "oto") or not (tp or sl):
+            return
+        symbol = body.get("symbol", "")
+        if symbol not in self.engine.instruments:
+            return
+        base = float(body["limit_price"]) if body.get("limit_price") else self.engine.last_price(symbol)
+        buy = body.get("side") == "buy"
+        if tp and tp.get("limit_price") is not None:
+            price, bound = float(tp["limit_price"]), base + TICK if buy else base - TICK
+            if (price < bound - 1e-9) if buy else (price > bound + 1e-9):
+                raise Rejection("pricing", f"take_profit.limit_price must be {'>=' if buy else '<='} base_price "
+                                           f"{'+' if buy else '-'} 0.01")
+        if sl and sl.get("stop_price") is not None:
+            price, bound = float(sl["stop_price"]), base - TICK if buy else base + TICK
+            if (price > bound + 1e-9) if buy else (price < bound - 1e-9):
+                raise Rejection("pricing", f"stop_loss.stop_price must be {'<=' if buy else '>='} base_price "
+                                           f"{'-' if buy else '+'} 0.01")
+
     def _create(self, body: dict) -> FakeOrder:
         cid = body.get("client_order_id") or _uid(f"auto-{len(self.engine.orders)}")
         symbol, order_class = body.get("symbol", ""), body.get("order_class") or "simple"
         tp, sl = body.get("take_profit"), body.get("stop_loss")
         self._check_rules(body)
+        self._check_short(body)
+        self._check_bracket_prices(body)
         self._check_qty_available(body)
         if order_class in ("bracket", "oto") and "/" in symbol:
             raise Rejection("invalid", "crypto orders only support the simple order class")
