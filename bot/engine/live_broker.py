@@ -388,12 +388,13 @@ class LiveBroker(bt.BrokerBase):
 
 
 def _intent(order) -> str:
-    """Return ``entry`` or ``exit`` for a strategy order, from the reason the adapter gave it
-    (a short entry is a sell, its exit a buy); orders without a reason: buys enter, sells exit."""
+    """Return ``entry``, ``exit`` or ``rebalance`` (a portfolio strategy's order, which may open, add to,
+    reduce or close a position) for a strategy order, from the reason the adapter gave it (a short entry
+    is a sell, its exit a buy); orders without a reason: buys enter, sells exit."""
     reason = order.info.get("reason")
     if reason is None:
         return "entry" if order.isbuy() else "exit"
-    return "entry" if reason == "entry" else "exit"
+    return reason if reason in ("entry", "rebalance") else "exit"
 
 
 def _exit_kind(order) -> str:

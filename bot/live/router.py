@@ -102,6 +102,9 @@ class OrderEvent:
     leg: str | None = None
 
 
+STRATEGY_INTENTS = ("entry", "exit", "rebalance")  # orders the strategy made (not exit legs)
+
+
 def leg_of(client_order_id: str | None) -> tuple[str, str] | None:
     """Return (entry id, exit kind) for an exit id like ``<entry>-tp`` or ``<entry>-fs2``, else None."""
     match = _LEG.match(client_order_id or "")
@@ -257,7 +260,7 @@ class OrderRouter:
         ours = {r.client_id: r for r in self.journal.orders(symbol=symbol)}
         for o in self.venue.open_orders():
             row = ours.get(o.client_order_id)
-            if o.symbol != symbol or o.side != side or (row is not None and row.intent in ("entry", "exit")):
+            if o.symbol != symbol or o.side != side or (row is not None and row.intent in STRATEGY_INTENTS):
                 continue
             state = self.venue.cancel_order(o.client_order_id, symbol)
             if state is not None:

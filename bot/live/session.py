@@ -206,7 +206,7 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
             continue
         side = "buy" if qty > 0 else "sell"  # a short's entry is a sell
         entries = [r for r in journal.orders(["filled"], symbol=sym)
-                   if r.side == side and r.parent_id is None and (qty > 0 or r.intent == "entry")]
+                   if r.side == side and r.parent_id is None and (qty > 0 or r.intent in ("entry", "rebalance"))]
         last = entries[-1] if entries else None
         price = last.avg_price if last is not None and last.avg_price else 0.0
         when = (last.updated or last.bar_time) if last is not None else clock
