@@ -39,8 +39,11 @@ needs the coins):
   https://alpaca.markets/support/short-selling-fees); others: 422 ``asset X cannot be sold
   short``;
 * whole shares only: fractional orders are market/day orders for buying and selling what is
-  held (https://docs.alpaca.markets/docs/fractional-trading); a fractional short sale is
-  refused (422 ``fractional orders cannot be sold short``);
+  held (https://docs.alpaca.markets/docs/fractional-trading); Alpaca changed order acceptance
+  in October 2021 so that fractional sells cannot leave an account net short ("Shorting
+  Prevention Breaking Change Notification", alpaca.markets/blog). No page we read states the
+  rule for a fractional sell opening a short in so many words: the fake refuses it (422, its
+  message ``fractional orders cannot be sold short`` is ours, not Alpaca's), the stricter reading;
 * bracket / OTO exits must lie on the right side of the base price (the entry's limit price, else
   the last price): for a buy entry ``take_profit.limit_price >= base_price + 0.01`` and
   ``stop_loss.stop_price <= base_price - 0.01``; for a sell (short) entry the mirror,
