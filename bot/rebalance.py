@@ -4,7 +4,8 @@ At a rebalance every tradable symbol's target is ``weight x equity / close`` sha
 truncated towards zero, unless fractional). A trade smaller than ``min_trade`` of equity is skipped.
 Orders come in three phases so that cash is freed before it is spent: trades that reduce a position
 (sells of longs, buys to cover shorts), then sells that open or add to shorts, then buys that open
-or add to longs. Buys are scaled down, all alike, when the cash the earlier phases leave (valued at
+or add to longs. A flip (long to short or back) is two orders, the close and then the opening of the
+other side (venues refuse one order that flips: Alpaca's sell beyond the position held). Buys are scaled down, all alike, when the cash the earlier phases leave (valued at
 the decision close) would not pay for them plus costs and a buffer against the next open's gap.
 """
 
@@ -23,6 +24,7 @@ class PlannedTrade:
     delta: float  # signed shares: > 0 buy, < 0 sell
     position: float  # signed shares held before the trade
     close: float
+    kind: str = "rebalance"  # the order id's intent: "rebalance", or "rebalance_flip" for a flip's opening leg
 
     @property
     def phase(self) -> int:
@@ -49,10 +51,14 @@ def plan_trades(weights: Mapping[str, float], positions: Mapping[str, float], cl
     out = []
     for sym, close in closes.items():
         pos = positions.get(sym, 0.0)
-        delta = target_shares(weights.get(sym, 0.0), equity, close, fractional) - pos
+        target = target_shares(weights.get(sym, 0.0), equity, close, fractional)
+        delta = target - pos
         if delta == 0 or abs(delta * close) < min_trade * equity:
             continue
-        out.append(PlannedTrade(sym, delta, pos, close))
+        if pos * target < 0:  # a flip is two orders, as venues take them: close the position, then open the other side
+            out += [PlannedTrade(sym, -pos, pos, close), PlannedTrade(sym, target, 0.0, close, "rebalance_flip")]
+        else:
+            out.append(PlannedTrade(sym, delta, pos, close))
     return sorted(out, key=lambda t: t.phase)  # stable: symbols keep their order within a phase
 
 
@@ -74,6 +80,6 @@ def fit_buys(trades: list[PlannedTrade], cash: float, commission: float, slippag
             delta = t.delta * scale if fractional else float(math.floor(t.delta * scale))
             if delta <= 0:
                 continue
-            t = PlannedTrade(t.symbol, delta, t.position, t.close)
+            t = PlannedTrade(t.symbol, delta, t.position, t.close, t.kind)
         out.append(t)
     return out

@@ -86,12 +86,12 @@ class PortfolioAdapter(bt.Strategy):
         trades = fit_buys(trades, self.broker.getcash(), b.commission, b.slippage, self.ctx.fractional)
         by_name = {d._name: d for d in self.datas}
         for t in trades:
-            self._send(by_name[t.symbol], now, t.delta, reason)
+            self._send(by_name[t.symbol], now, t.delta, reason, t.kind if reason == "rebalance" else reason)
 
-    def _send(self, d, now: pd.Timestamp, delta: float, reason: str) -> None:
+    def _send(self, d, now: pd.Timestamp, delta: float, reason: str, kind: str) -> None:
         size = abs(delta)
         o = (self.buy if delta > 0 else self.sell)(data=d, size=size, exectype=bt.Order.Market)
-        oid = client_order_id(self.ctx.config.name, d._name, now, reason)
+        oid = client_order_id(self.ctx.config.name, d._name, now, kind)
         o.addinfo(oid=oid, reason=reason)
         self._ids[o.ref] = oid
         self._working[o.ref] = o

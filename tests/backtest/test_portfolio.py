@@ -98,12 +98,13 @@ def test_rebalance_every_n_bars_from_the_first_bar_reduces_before_it_adds():
     assert [v.timestamp for v in strat.views] == [DAYS[0], DAYS[3], DAYS[6]]
     orders = ledger.orders_frame()
     second = orders[orders["created"] == DAYS[3]]
-    assert list(second["symbol"]) == ["AAA", "BBB"]  # the long is sold (and flipped) before BBB's cover-and-buy
-    assert list(second["side"]) == ["sell", "buy"]
+    # each flip is two orders, as venues take them: both closes first, then the short sale, then the buy
+    assert list(second["symbol"]) == ["AAA", "BBB", "AAA", "BBB"]
+    assert list(second["side"]) == ["sell", "buy", "sell", "buy"]
+    assert second["order_id"].is_unique and set(second["reason"]) == {"rebalance"}
     equity = ledger.equity_frame()["equity"].iloc[3]
-    assert second.iloc[0]["size"] == 500 + int(0.2 * equity / 107)
-    assert second.iloc[1]["size"] == 500 + int(0.3 * equity / 46.5)
-    # the flip split the long into a closed trade and a new short
+    assert list(second["size"]) == [500, 500, int(0.2 * equity / 107), int(0.3 * equity / 46.5)]
+    # the flip closed the long's trade and opened a short
     trades = ledger.trades_frame()
     aaa = trades[trades["symbol"] == "AAA"]
     assert list(aaa["side"])[:2] == ["long", "short"] and aaa.iloc[0]["exit_reason"] == "rebalance"
@@ -135,7 +136,9 @@ def test_kill_switch_halts_rebalancing():
 def test_plan_orders_phases_and_cash_fit():
     trades = plan_trades({"A": 0.5, "B": -0.5}, {"A": -10.0, "C": 20.0}, {"A": 10.0, "B": 10.0, "C": 10.0},
                          1000.0, False, 0.0)
-    assert [(t.symbol, t.delta) for t in trades] == [("A", 60.0), ("C", -20.0), ("B", -50.0)]
+    # A flips from short to long: cover first (phase 0), buy last (phase 2), its own order id kind
+    assert [(t.symbol, t.delta) for t in trades] == [("A", 10.0), ("C", -20.0), ("B", -50.0), ("A", 50.0)]
+    assert [t.kind for t in trades] == ["rebalance"] * 3 + ["rebalance_flip"]
     assert rebalance_due(0, 0, 5) and rebalance_due(5, 0, 5) and not rebalance_due(4, 0, 5)
     assert not rebalance_due(1, 2, 1) and rebalance_due(2, 2, 1)
     buys = fit_buys([PlannedTrade("A", 100.0, 0.0, 10.0)], 500.0, 0.0, 0.0, False)
