@@ -5,7 +5,8 @@ of a session) writes the backtest's run-folder files from the journal, so ``tear
 ``python -m bot.report compare <backtest> <live>`` work for live trading too:
 
 - ``equity.csv``: every journaled mark (one per traded bar, all sessions), ``exposure`` =
-  (equity - cash) / equity (the strategies are long-only in a cash account);
+  (equity - cash) / equity for a long-only account; with shorts, gross |position| x close / equity
+  (positions from the journaled fills, closes from the journaled bars), as backtests mark it;
 - ``orders.csv``: every journaled order, ``reason`` = its intent (``exit`` is ``signal``, as in
   backtests), fill time = the order's last fill;
 - ``trades.csv``: round trips rebuilt from the filled orders per symbol (a partial exit closes
@@ -135,6 +136,30 @@ def benchmark(cfg: Config, signals: pd.DataFrame, calendar: pd.DatetimeIndex, ca
     return buy_and_hold(bars, calendar, cash, b.commission, b.slippage)
 
 
+def exposure(equity: pd.DataFrame, fills: list, signals: pd.DataFrame) -> pd.Series:
+    """Return each mark's exposure: (equity - cash) / equity for a long-only account (what it holds, whoever
+    bought it); with shorts in the journal's fills, the gross |position| x close / equity as backtests mark it,
+    positions summed from the fills up to the mark, closes from the journaled bars."""
+    net = ((equity["equity"] - equity["cash"]) / equity["equity"]).clip(lower=0.0)
+    if signals.empty or "bar_close" not in signals:
+        return net
+    times = pd.DatetimeIndex(equity["timestamp"])
+    gross = np.zeros(len(times))
+    short = False
+    for sym, g in signals.dropna(subset=["bar_close"]).groupby("symbol", sort=True):
+        mine = [f for f in fills if f.symbol == sym]
+        if not mine:
+            continue
+        qty = pd.Series([f.qty if f.side == "buy" else -f.qty for f in mine],
+                        index=pd.DatetimeIndex([f.time for f in mine])).cumsum()
+        short = short or bool((qty < -1e-12).any())
+        pos = qty.groupby(level=0).last().reindex(times, method="ffill").fillna(0.0)
+        close = g.drop_duplicates("timestamp", keep="last").set_index("timestamp")["bar_close"].astype(float)
+        close = close.reindex(times, method="ffill")
+        gross += (pos.abs() * close).fillna(0.0).to_numpy()
+    return pd.Series(gross / equity["equity"].to_numpy(), index=equity.index) if short else net
+
+
 def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     """Write the account's run folder (atomically) from ``journal``; return its path."""
     marks = journal.equity()
@@ -142,10 +167,10 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
         raise ConfigError("live.state_db", f"{without_credentials(journal.url)} holds no equity marks yet: "
                                           "trade at least one bar first")
     equity = pd.DataFrame({"timestamp": marks["time"], "equity": marks["equity"], "cash": marks["cash"]})
-    equity["exposure"] = ((equity["equity"] - equity["cash"]) / equity["equity"]).clip(lower=0.0)
+    signals = journal.signals()
+    equity["exposure"] = exposure(equity, journal.fills(), signals)
     orders = journal.orders()
     times = _fill_times(journal)
-    signals = journal.signals()
     bench = benchmark(cfg, signals, pd.DatetimeIndex(equity["timestamp"]), float(equity["equity"].iloc[0]))
     if bench is not None:
         equity["benchmark"] = bench.to_numpy()

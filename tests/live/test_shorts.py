@@ -28,6 +28,7 @@ from bot.engine.backtest import simulate
 from bot.errors import ConfigError, OrderRejectedError
 from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
+from bot.live.report import write_journal_run
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
 from bot.live.router import OrderRouter, Ticket
@@ -172,6 +173,14 @@ def test_a_short_fills_alike_in_the_backtest_and_the_paper_venue(tmp_path, short
     np.testing.assert_allclose(lt["pnl_net"], bt_trades["pnl_net"], rtol=1e-9)
     assert (lt["borrow"] > 0).all() == (short_fee > 0)
     assert live.equity == pytest.approx(bt_ledger.equity[-1][1], rel=1e-12)  # ... taken from cash as in the backtest
+    # the journal's run folder marks the short's gross exposure as the backtest does, and its trades are short
+    folder = write_journal_run(cfg, journal, tmp_path / "report")
+    rep = pd.read_csv(folder / "equity.csv", parse_dates=["timestamp"]).set_index("timestamp")["exposure"]
+    bt_eq = bt_ledger.equity_frame().set_index("timestamp")["exposure"]
+    bt_eq.index = pd.DatetimeIndex(bt_eq.index)
+    assert (rep > 0).any()
+    np.testing.assert_allclose(rep.to_numpy(), bt_eq.reindex(rep.index).to_numpy(), rtol=1e-9, atol=1e-12)
+    assert set(pd.read_csv(folder / "trades.csv")["side"]) == {"short"}
 
 
 def test_a_short_fills_alike_in_the_backtest_and_the_alpaca_fake(tmp_path) -> None:
