@@ -82,8 +82,6 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     if fractional is None:
         fractional = any("/" in s for s in cfg.data.symbols)
     t0 = time.perf_counter()
-    if isinstance(strategy, PortfolioStrategy):
-        from bot.engine.portfolio import simulate_portfolio as simulate
     ledger, calendar = simulate(cfg, bars, signals, strategy, fractional)
     timings["simulate"] = time.perf_counter() - t0
     b = cfg.broker

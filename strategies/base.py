@@ -74,8 +74,8 @@ class BarView:
     pending: bool
 
 
-class Strategy(ABC):
-    """A trading strategy that runs unchanged in a backtest and in a live session."""
+class StrategyCore(ABC):
+    """What both kinds of strategy share: typed params, the risk and model settings, causal signals."""
 
     Params: ClassVar[type[StrategyParams]]
     signal_columns: ClassVar[tuple[str, ...]]
@@ -88,11 +88,9 @@ class Strategy(ABC):
         self.horizons: list[int] = model.horizons if model is not None else [1]
 
     def sells_short(self) -> bool:
-        """Return whether this strategy (with its params) may return ``Enter(side="short")``.
-
-        Live sessions check it at start-up against the venue (a spot crypto venue cannot short;
-        Alpaca must mark each symbol shortable).
-        """
+        """Return whether this strategy (with its params) may go short (``Enter(side="short")``, negative
+        weights). Live sessions check it at start-up against the venue (a spot crypto venue cannot short;
+        Alpaca must mark each symbol shortable)."""
         return False
 
     def warmup_bars(self) -> int:
@@ -102,6 +100,10 @@ class Strategy(ABC):
     @abstractmethod
     def compute_signals(self, bars: pd.DataFrame, prob_up: pd.Series | None) -> pd.DataFrame:
         """Return causal per-bar signal columns (``signal_columns``) on ``bars.index``."""
+
+
+class Strategy(StrategyCore):
+    """A trading strategy that runs unchanged in a backtest and in a live session, one symbol at a time."""
 
     @abstractmethod
     def decide(self, view: BarView) -> Intent | None:
@@ -133,18 +135,11 @@ def cap_gross(weights: Mapping[str, float], max_gross: float) -> dict[str, float
     return {s: w * scale for s, w in weights.items()}
 
 
-class PortfolioStrategy(ABC):
-    """A strategy that sets target weights for all symbols at once, every ``rebalance_every`` bars."""
+class PortfolioStrategy(StrategyCore):
+    """A strategy that sets target weights for all symbols at once, every ``rebalance_every`` bars
+    (counted on the union calendar from bar ``warmup_bars() - 1``)."""
 
     Params: ClassVar[type[PortfolioParams]]
-    signal_columns: ClassVar[tuple[str, ...]]
-    uses_model: ClassVar[bool] = False
-
-    def __init__(self, params: PortfolioParams, risk: RiskConfig, model: ModelConfig | None = None):
-        self.params = params
-        self.risk = risk
-        self.model = model  # the model settings when ``uses_model`` (horizons, horizon_combine), else None
-        self.horizons: list[int] = model.horizons if model is not None else [1]
 
     @property
     def rebalance_every(self) -> int:
@@ -153,18 +148,6 @@ class PortfolioStrategy(ABC):
     @property
     def min_trade(self) -> float:
         return self.params.min_trade
-
-    def sells_short(self) -> bool:
-        """Return whether ``target_weights`` may return negative weights."""
-        return False
-
-    def warmup_bars(self) -> int:
-        """Return how many bars the signals need; rebalancing counts bars from this one on the union calendar."""
-        return 1
-
-    @abstractmethod
-    def compute_signals(self, bars: pd.DataFrame, prob: pd.Series | None) -> pd.DataFrame:
-        """Return causal per-bar signal columns (``signal_columns``) on ``bars.index``."""
 
     @abstractmethod
     def target_weights(self, view: PortfolioView) -> dict[str, float]:

@@ -111,9 +111,7 @@ class StrategyAdapter(bt.Strategy):
         return self.broker.getcash() - shorts
 
     def _exposure(self) -> float:
-        value = self.broker.getvalue()
-        gross = sum(abs(self.getposition(d).size) * d.close[0] for d in self.datas if len(d))
-        return gross / value if value > 0 else 0.0
+        return gross_exposure(self)
 
     # ----------------------------------------------------------------- orders
     def _enter(self, d, view: BarView, intent: Enter, equity: float) -> None:
@@ -203,18 +201,7 @@ class StrategyAdapter(bt.Strategy):
             self._children.pop(sym, None)  # an exit leg filled: the bracket is done
 
     def stop(self):
-        """Mark positions still open at the last close, paying the closing commission."""
-        ledger, comm = self.ctx.ledger, self.ctx.config.broker.commission
-        total = 0.0
-        for d in self.datas:
-            pos = self.getposition(d).size
-            if pos != 0 and d._name in ledger.open_trades:
-                c = abs(pos) * d.close[0] * comm
-                total += c
-                ledger.mark_to_close(d._name, self.ctx.index[d._name][len(d) - 1], d.close[0], c)
-        if total and ledger.equity:
-            t, eq, cash, expo = ledger.equity[-1]
-            ledger.equity[-1] = (t, eq - total, cash, expo)
+        mark_open_positions(self)
 
 
 def _bracket_prices(view: BarView, increment, stop_kind: str | None, stop_loss: float | None,
@@ -228,6 +215,29 @@ def _bracket_prices(view: BarView, increment, stop_kind: str | None, stop_loss: 
     if take_profit:
         limit = tick(view.close * (1 - take_profit)) if short else tick(view.close * (1 + take_profit))
     return stop, limit
+
+
+def gross_exposure(strat: bt.Strategy) -> float:
+    """Return sum |position| x close / account value (0 when the value is not positive)."""
+    value = strat.broker.getvalue()
+    gross = sum(abs(strat.getposition(d).size) * d.close[0] for d in strat.datas if len(d))
+    return gross / value if value > 0 else 0.0
+
+
+def mark_open_positions(strat: bt.Strategy) -> None:
+    """At the end of the run, close open trades (long or short) at their last close paying the closing
+    commission (``exit_reason: end``), and take that commission off the last equity mark."""
+    ledger, comm = strat.ctx.ledger, strat.ctx.config.broker.commission
+    total = 0.0
+    for d in strat.datas:
+        pos = strat.getposition(d).size
+        if pos != 0 and d._name in ledger.open_trades:
+            c = abs(pos) * d.close[0] * comm
+            total += c
+            ledger.mark_to_close(d._name, strat.ctx.index[d._name][len(d) - 1], d.close[0], c)
+    if total and ledger.equity:
+        t, eq, cash, expo = ledger.equity[-1]
+        ledger.equity[-1] = (t, eq - total, cash, expo)
 
 
 def charge_borrow(strat: bt.Strategy, datas: Sequence) -> None:

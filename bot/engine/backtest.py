@@ -12,8 +12,9 @@ from bot.config import Config
 from bot.data.schema import union_calendar
 from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.feeds import make_feed
+from bot.engine.portfolio import PortfolioAdapter
 from bot.ledger import Ledger
-from strategies.base import Strategy
+from strategies.base import PortfolioStrategy, Strategy
 
 
 def _progress_logger(total: int):
@@ -46,8 +47,12 @@ def _borrow_per_bar(cfg: Config, calendar: pd.DatetimeIndex) -> float:
 
 
 def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-             strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
-    """Run the backtest; orders decided on a bar's close fill at the next bar's open."""
+             strategy: Strategy | PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+    """Run the backtest; orders decided on a bar's close fill at the next bar's open.
+
+    A Strategy decides per symbol (StrategyAdapter); a PortfolioStrategy sets target weights for all
+    symbols at once (PortfolioAdapter). Both run on the same Cerebro, feeds and broker setup.
+    """
     calendar = union_calendar(bars)
     ledger = Ledger()
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)
@@ -57,6 +62,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
                         ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
                         borrow_per_bar=_borrow_per_bar(cfg, calendar))
-    cerebro.addstrategy(StrategyAdapter, ctx=ctx)
+    adapter = PortfolioAdapter if isinstance(strategy, PortfolioStrategy) else StrategyAdapter
+    cerebro.addstrategy(adapter, ctx=ctx)
     cerebro.run(maxcpus=1)
     return ledger, calendar

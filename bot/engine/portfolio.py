@@ -18,11 +18,16 @@ from collections.abc import Mapping
 import backtrader as bt
 import pandas as pd
 
-from bot.config import Config
-from bot.data.schema import union_calendar
-from bot.engine.adapter import _STATUS, _TYPES, EngineContext, _slippage, charge_borrow
-from bot.engine.feeds import make_feed
-from bot.ledger import Ledger, OrderRecord
+from bot.engine.adapter import (
+    _STATUS,
+    _TYPES,
+    EngineContext,
+    _slippage,
+    charge_borrow,
+    gross_exposure,
+    mark_open_positions,
+)
+from bot.ledger import OrderRecord
 from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
 from bot.rebalance import fit_buys, plan_trades, rebalance_due
@@ -58,7 +63,7 @@ class PortfolioAdapter(bt.Strategy):
         elif not halted and rebalance_due(self._step, self.core.warmup_bars() - 1, self.core.rebalance_every):
             self._flattened = False
             self._rebalance(now, equity, None, "rebalance")
-        self.ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), self._exposure())
+        self.ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), gross_exposure(self))
         if self.ctx.progress is not None:
             self.ctx.progress(now)
 
@@ -100,11 +105,6 @@ class PortfolioAdapter(bt.Strategy):
             type=_TYPES.get(o.exectype, "market"), reason=reason,
         ))
 
-    def _exposure(self) -> float:
-        value = self.broker.getvalue()
-        gross = sum(abs(self.getposition(d).size) * d.close[0] for d in self.datas if len(d))
-        return gross / value if value > 0 else 0.0
-
     def notify_order(self, order):
         oid = self._ids.get(order.ref)
         if oid is None:
@@ -120,34 +120,4 @@ class PortfolioAdapter(bt.Strategy):
             self._working.pop(order.ref, None)
 
     def stop(self):
-        """Mark positions still open (long or short) at their last close, paying the closing commission."""
-        ledger, comm = self.ctx.ledger, self.ctx.config.broker.commission
-        total = 0.0
-        for d in self.datas:
-            pos = self.getposition(d).size
-            if pos != 0 and d._name in ledger.open_trades:
-                c = abs(pos) * d.close[0] * comm
-                total += c
-                ledger.mark_to_close(d._name, self.ctx.index[d._name][len(d) - 1], d.close[0], c)
-        if total and ledger.equity:
-            t, eq, cash, expo = ledger.equity[-1]
-            ledger.equity[-1] = (t, eq - total, cash, expo)
-
-
-def simulate_portfolio(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-                       strategy: PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
-    """Run a portfolio backtest on the same Cerebro and broker setup as :func:`bot.engine.backtest.simulate`."""
-    from bot.engine.backtest import _borrow_per_bar, _progress_logger, configure_broker
-
-    calendar = union_calendar(bars)
-    ledger = Ledger()
-    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)
-    for sym, df in bars.items():
-        cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
-    configure_broker(cerebro.broker, cfg)
-    ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
-                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
-                        borrow_per_bar=_borrow_per_bar(cfg, calendar))
-    cerebro.addstrategy(PortfolioAdapter, ctx=ctx)
-    cerebro.run(maxcpus=1)
-    return ledger, calendar
+        mark_open_positions(self)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bot.config import parse_config
-from bot.engine.portfolio import simulate_portfolio
+from bot.engine.backtest import simulate
 from bot.rebalance import PlannedTrade, fit_buys, plan_trades, rebalance_due
 from strategies.base import PortfolioParams, PortfolioStrategy, PortfolioView, cap_gross
 
@@ -58,7 +58,7 @@ def _run(schedule, every=3, min_trade=0.0, max_gross=1.0, commission=0.001, slip
                         "risk": {"sizing": "fixed_fraction", "max_gross": max_gross, **risk}})
     strat = Fixed(PortfolioParams(rebalance_every=every, min_trade=min_trade), cfg.risk, schedule)
     signals = {s: strat.compute_signals(df, None) for s, df in bars.items()}
-    ledger, _ = simulate_portfolio(cfg, bars, signals, strat, fractional=False)
+    ledger, _ = simulate(cfg, bars, signals, strat, fractional=False)
     return ledger, strat
 
 
