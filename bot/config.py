@@ -142,6 +142,14 @@ class ValidationConfig(Frozen):
     scheme: Literal["walk_forward", "purged_kfold", "cpcv"] = "walk_forward"  # backtests need walk_forward
     n_splits: int = Field(default=5, ge=2, le=50)  # purged_kfold: folds; cpcv: groups
     n_test_splits: int = Field(default=2, ge=1, le=49)  # cpcv: groups in each test set
+    n_jobs: int = Field(default=-1)  # folds trained at once (joblib); -1: all cores; results identical to 1
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _jobs(cls, v: int) -> int:
+        if v == 0 or v < -1:
+            raise ValueError("must be -1 (all cores) or a positive number of processes")
+        return v
 
     @model_validator(mode="after")
     def _cpcv_groups(self) -> ValidationConfig:
@@ -184,6 +192,26 @@ class TuningConfig(Frozen):
     metric: Literal["roc_auc", "log_loss", "brier", "accuracy", "balanced_accuracy", "sharpe"] = "roc_auc"
     space: dict[str, ParamRange] = Field(default_factory=dict)  # model.params key -> range; empty: defaults
     prune_after: int = Field(default=3, ge=0)  # folds scored before a trial may be pruned
+
+
+class BacktestConfig(Frozen):
+    """How backtests simulate: Backtrader (the engine of record) or the vectorised engine (bot/engine/vector.py)."""
+
+    engine: Literal["backtrader", "vector"] = "backtrader"
+
+
+class CacheConfig(Frozen):
+    """On-disk cache of walk-forward out-of-sample predictions (bot/ml/cache.py)."""
+
+    enabled: bool = True  # run_backtest.py --no-cache turns it off for one run
+    dir: str = ".cache/predictions"  # relative to the working directory
+    max_size_mb: float = Field(default=2048, gt=0)  # oldest entries are evicted beyond this
+
+
+class OptimizeConfig(Frozen):
+    """Strategy-parameter optimisation (python -m bot.research.optimize): the space and the walk-forward segments."""
+
+    space: dict[str, ParamRange] = Field(default_factory=dict)  # dotted non-model key -> range
 
 
 class AlpacaBrokerConfig(Frozen):
@@ -276,6 +304,9 @@ class Config(Frozen):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     tuning: TuningConfig = TuningConfig()
+    backtest: BacktestConfig = BacktestConfig()
+    cache: CacheConfig = CacheConfig()
+    optimize: OptimizeConfig = OptimizeConfig()
     live: LiveConfig = LiveConfig()
     registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/models/lifecycle_config.py)
     retrain: RetrainConfig = RetrainConfig()
