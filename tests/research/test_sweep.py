@@ -199,3 +199,21 @@ def test_run_ids_depend_on_the_overrides_only_and_errors_are_masked():
     assert set_items({"data.start": "2019-01-01"}) != set_items({"data.start": __import__("datetime").date(2019, 1, 1)})
     e = RuntimeError("cannot reach postgresql://user:secret@db/mlflow\nsecond line")
     assert sweep.error_line(e) == "RuntimeError: cannot reach postgresql://***@db/mlflow"
+
+
+def test_table_rows_survive_a_new_override_column(tmp_path):
+    from bot.research import sweep_table as table
+
+    path = tmp_path / "sweep.csv"
+    first = table.header(["strategy.params.fast"])
+    table.open_table(path, first)
+    record = {"run_id": "a" * 12, "status": "ok", "sharpe": 0.5, "overrides": {"strategy.params.fast": 5}}
+    table.append_row(path, record, first)
+    table.append_row(path, dict(record, run_id="b" * 12, status="failed", sharpe=None, error="x, \"y\""), first)
+    wider = table.header(["strategy.params.fast", "broker.commission"])
+    table.open_table(path, wider)
+    header, rows = table.read_rows(path)
+    assert header == wider and [r["run_id"] for r in rows] == ["a" * 12, "b" * 12]
+    assert rows[0]["strategy.params.fast"] == "5" and rows[0]["broker.commission"] == ""
+    assert rows[0]["sharpe"] == "0.5" and rows[1]["error"] == 'x, "y"' and rows[1]["sharpe"] == ""
+    assert table.latest(rows + [dict(rows[1], status="ok")])["b" * 12]["status"] == "ok"
