@@ -81,12 +81,50 @@ def run_one(task: RunTask) -> dict[str, Any]:
         result = run_backtest(cfg)
         write_run(result, Path(task.run_dir), tearsheet=task.tearsheet)
         metrics = json.loads(json_text(result.metrics))  # the numbers exactly as metrics.json holds them
-        record.update(status="ok", **table.key_metrics(metrics))
+        record.update(status="ok", **table.key_metrics(metrics), **daily_stats(result.ledger.equity_frame()))
     except Exception as e:  # recorded as a failed row: the sweep goes on
         record.update(status="failed", error=error_line(e),
                       traceback=without_credentials(traceback.format_exc()))
     record["seconds"] = round(time.perf_counter() - t0, 3)
     return record
+
+
+def daily_stats(equity_frame: Any) -> dict[str, Any]:
+    """Return the per-day Sharpe ratio, day count, skewness and kurtosis of a run's daily returns."""
+    import pandas as pd
+
+    from bot.analytics.performance import daily_equity
+    from bot.ml.stats import sharpe_stats
+
+    equity = pd.Series(equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"]))
+    s = sharpe_stats(daily_equity(equity).pct_change().dropna().to_numpy())
+    finite = {k: (v if v == v else None) for k, v in s.items()}  # NaN -> empty cell
+    return {"daily_sharpe": finite["sharpe_per_bar"], "n_days": s["n_obs"], "skew": finite["skew"],
+            "kurtosis": finite["kurtosis"]}
+
+
+def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, Any] | None:
+    """Return the best run's deflated Sharpe ratio counting every compared run of the sweep.
+
+    The DSR (Bailey & Lopez de Prado 2014) of the run with the highest daily Sharpe ratio, against
+    the Sharpe the best of N skill-less runs would reach, N = the ``ok`` runs of this grid with a
+    daily Sharpe ratio and the spread = their standard deviation; None with fewer than two.
+    """
+    import numpy as np
+
+    from bot.ml.stats import deflated_sharpe_ratio
+
+    ok = [r for rid, r in table.latest(rows).items()
+          if rid in run_ids and r.get("status") == "ok" and r.get("daily_sharpe") and r.get("kurtosis")]
+    if len(ok) < 2:
+        return None
+    sharpes = np.array([float(r["daily_sharpe"]) for r in ok])
+    best = ok[int(np.argmax(sharpes))]
+    spread = float(np.std(sharpes, ddof=1))
+    dsr = deflated_sharpe_ratio(float(best["daily_sharpe"]), int(best["n_days"]), len(ok), spread,
+                                float(best["skew"]), float(best["kurtosis"])) if spread > 0 else None
+    return {"best_run": best["run_id"], "sharpe": float(best["sharpe"]), "daily_sharpe": float(best["daily_sharpe"]),
+            "n_trials": len(ok), "daily_sharpe_std": spread, "dsr": dsr}
 
 
 def worker_code_version() -> str:
@@ -263,16 +301,28 @@ def best_rows(path: Path, n: int = 5) -> list[dict[str, str]]:
     return sorted(ok, key=lambda r: float(r["sharpe"]), reverse=True)[:n]
 
 
-def _summary(out: Path, counts: dict[str, int]) -> str:
+def write_deflation(out: Path, run_ids: set[str]) -> dict[str, Any] | None:
+    """Write ``<out>/deflation.json`` (see ``sweep_deflation``) and return it."""
+    from bot.runfolder import json_text
+
+    d = sweep_deflation(table.read_rows(out / TABLE)[1], run_ids)
+    if d is not None:
+        (out / "deflation.json").write_text(json_text(d), encoding="utf-8")
+    return d
+
+
+def _summary(out: Path, counts: dict[str, int], deflation: dict[str, Any] | None) -> str:
     lines = [f"sweep: {counts['runs']} runs, {counts['skipped']} already done, {counts['ok']} ok, "
              f"{counts['failed']} failed now; table {out / TABLE}"]
     for r in best_rows(out / TABLE):
         overrides = ", ".join(f"{k}={v}" for k, v in json.loads(r["overrides"]).items())
         cagr = f"{float(r['cagr']) * 100:7.2f}%" if r["cagr"] else "     n/a"
         lines.append(f"  sharpe {float(r['sharpe']):8.3f}  cagr {cagr}  {r['run_id']}  {overrides}")
-    if counts["runs"] > 1:
-        lines.append(f"the best of {counts['runs']} runs is flattered by the choice: rerun it with "
-                     f"--set tuning.n_trials={counts['runs']} (or more) for a deflated Sharpe ratio that counts them")
+    if deflation is not None:
+        dsr = "n/a" if deflation["dsr"] is None else f"{deflation['dsr']:.3f}"
+        n = deflation["n_trials"]
+        lines.append(f"the best run {deflation['best_run']} (sharpe {deflation['sharpe']:.3f}) is the best of {n}: "
+                     f"its deflated Sharpe ratio counting them is {dsr} (deflation.json; > 0.95 is significant)")
     return "\n".join(lines)
 
 
@@ -309,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         prepare_sweep_dir(out, base)
         counts = sweep(runs, Path(args.config).resolve().parent, out, args.scheduler, args.workers,
                        args.tearsheets, args.verbose)
-        print(_summary(out, counts))
+        deflation = write_deflation(out, {r.run_id for r in runs})
+        print(_summary(out, counts, deflation))
         return 1 if counts["failed"] else 0
 
     return run_cli(go)

@@ -30,13 +30,15 @@ METRICS: dict[str, tuple[str, ...]] = {
     "benchmark_total_return": ("benchmark", "total_return"), "ml_accuracy": ("ml", "accuracy"),
     "ml_roc_auc": ("ml", "roc_auc"),
 }
+# the daily-return statistics the sweep's deflated Sharpe ratio needs (not annualised)
+DAILY = ("daily_sharpe", "n_days", "skew", "kurtosis")
 HEAD = ("run_id", "status")
 TAIL = ("seconds", "error", "run_dir", "overrides")
 
 
 def header(keys: list[str]) -> list[str]:
     """Return the table's columns for runs overriding ``keys``."""
-    return [*HEAD, *keys, *METRICS, *TAIL]
+    return [*HEAD, *keys, *METRICS, *DAILY, *TAIL]
 
 
 def key_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

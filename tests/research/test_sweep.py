@@ -87,6 +87,29 @@ def test_grid_on_a_local_cluster_matches_serial_backtests(tmp_path, capsys):
         for name in COMPARED:
             assert (run_dir / name).read_bytes() == (serial / name).read_bytes(), (row["run_id"], name)
     assert len({r["sharpe"] for r in rows}) == 4  # the overrides took effect: four different results
+    _check_deflation(out, rows)
+
+
+def _check_deflation(out: Path, rows: list[dict[str, str]]) -> None:
+    """deflation.json: the best run's DSR over the sweep, recomputed here from the equity.csv files."""
+    import numpy as np
+    import pandas as pd
+
+    from bot.ml.stats import deflated_sharpe_ratio, sharpe_stats
+
+    stats = {}
+    for row in rows:
+        eq = pd.read_csv(Path(row["run_dir"]) / "equity.csv")
+        stats[row["run_id"]] = sharpe_stats(eq["equity"].pct_change().dropna().to_numpy())  # daily bars
+        assert float(row["daily_sharpe"]) == stats[row["run_id"]]["sharpe_per_bar"]
+    best = max(stats, key=lambda k: stats[k]["sharpe_per_bar"])
+    b = stats[best]
+    spread = float(np.std([s["sharpe_per_bar"] for s in stats.values()], ddof=1))
+    d = json.loads((out / "deflation.json").read_text())
+    assert d["best_run"] == best and d["n_trials"] == 4
+    assert d["dsr"] == pytest.approx(deflated_sharpe_ratio(b["sharpe_per_bar"], b["n_obs"], 4, spread,
+                                                           b["skew"], b["kurtosis"]), rel=1e-12)
+    assert d["dsr"] < b["psr"]  # deflating for the choice among four lowers it
 
 
 def test_resume_on_a_running_scheduler_reruns_only_missing_and_failed(tmp_path, scheduler, capsys):
