@@ -16,6 +16,7 @@ Results go to ``<out>/sweep.csv`` as they arrive (``bot/research/sweep_table.py`
 same command skips the run ids whose last row is ``ok`` and reruns the failed and missing ones.
 A run that raises is a ``failed`` row with a one-line error (its masked traceback in
 ``<out>/errors/<run id>.txt``) and the sweep goes on; the exit code is 1 when any run failed.
+``<out>/deflation.json`` holds the best run's deflated Sharpe ratio counting every run of the grid.
 When ``registry.log_backtests`` is on, this process logs each finished run folder to MLflow, one
 at a time, so parallel runs never write the tracking store together.
 """

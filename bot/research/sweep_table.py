@@ -1,7 +1,8 @@
 """The sweep table (sweep.csv): one row per finished run, appended as results arrive.
 
 Columns: ``run_id, status`` (``ok`` or ``failed``), one column per overridden key (its value as
-YAML flow text, as ``--set`` takes it), the key metrics from the run's ``metrics.json``,
+YAML flow text, as ``--set`` takes it), the key metrics from the run's ``metrics.json``, the
+statistics of its daily returns (``daily_sharpe``, not annualised, ``n_days``, ``skew``, ``kurtosis``),
 ``seconds`` (wall time of the run on its worker), ``error`` (one line, URL credentials masked),
 ``run_dir`` and ``overrides`` (JSON). A rerun of a run appends a new row; the last row of a run id
 is its current state. Each row is written with one ``write`` on a file opened for appending and
