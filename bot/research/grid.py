@@ -71,7 +71,7 @@ def _check_key(key: Any, where: str) -> str:
 
 
 def load_grid(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """Read a grid file; return (where, overrides) per run, ``where`` naming its place in the file."""
+    """Read a grid file; return (where, overrides) per run, ``where`` naming its place."""
     name = str(path)
     data = read_yaml(path)
     explicit = data.pop(RUNS_KEY, None)
@@ -80,14 +80,18 @@ def load_grid(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     for key in keys:
         values = data[key]
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"{name}: {key}", "must be a non-empty list of values "
-                                                "(a one-item list for a fixed value)")
+            raise ConfigError(
+                f"{name}: {key}",
+                "must be a non-empty list of values (a one-item list for a fixed value)",
+            )
     if keys:
         for combo in itertools.product(*(data[k] for k in keys)):
             out.append((name, dict(zip(keys, combo, strict=True))))
     if explicit is not None:
         if not isinstance(explicit, list):
-            raise ConfigError(f"{name}: {RUNS_KEY}", "must be a list of mappings of dotted key -> value")
+            raise ConfigError(
+                f"{name}: {RUNS_KEY}", "must be a list of mappings of dotted key -> value"
+            )
         for i, run in enumerate(explicit):
             where = f"{name}: {RUNS_KEY}[{i}]"
             if not isinstance(run, dict) or not run:
@@ -122,8 +126,11 @@ def load_trials(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
         reader = csv.DictReader(f)
         columns = {c: _trial_key(c) for c in reader.fieldnames or []}
         if not any(columns.values()) and "params" not in columns:
-            raise ConfigError(name, "no column names a dotted config key (e.g. strategy.params.fast) "
-                                    "and there is no params column")
+            raise ConfigError(
+                name,
+                "no column names a dotted config key (e.g. strategy.params.fast) "
+                "and there is no params column",
+            )
         out = []
         for line, row in enumerate(reader, start=2):
             if row.get("state") not in (None, "", "COMPLETE"):
@@ -149,9 +156,10 @@ def _params_cell(text: str | None, where: str) -> dict[str, Any]:
     return {_check_key(k, f"{where}: params.{k}"): v for k, v in value.items()}
 
 
-def build_runs(base: dict[str, Any], base_dir: Path | None,
-               sources: list[tuple[str, dict[str, Any]]]) -> list[Run]:
-    """Validate every run's config (first problem: ConfigError naming the file and key); drop repeats."""
+def build_runs(
+    base: dict[str, Any], base_dir: Path | None, sources: list[tuple[str, dict[str, Any]]]
+) -> list[Run]:
+    """Validate every run's config (ConfigError naming the file and key); drop repeats."""
     runs: dict[str, Run] = {}
     for where, overrides in sources:
         ordered = {k: overrides[k] for k in sorted(overrides)}

@@ -81,27 +81,40 @@ def run_one(task: RunTask) -> dict[str, Any]:
         cfg = parse_config(task.raw, Path(task.base_dir) if task.base_dir else None)
         result = run_backtest(cfg)
         write_run(result, Path(task.run_dir), tearsheet=task.tearsheet)
-        metrics = json.loads(json_text(result.metrics))  # the numbers exactly as metrics.json holds them
-        record.update(status="ok", **table.key_metrics(metrics), **daily_stats(result.ledger.equity_frame()))
+        metrics = json.loads(
+            json_text(result.metrics)
+        )  # the numbers exactly as metrics.json holds them
+        record.update(
+            status="ok", **table.key_metrics(metrics), **daily_stats(result.ledger.equity_frame())
+        )
     except Exception as e:  # recorded as a failed row: the sweep goes on
-        record.update(status="failed", error=error_line(e),
-                      traceback=without_credentials(traceback.format_exc()))
+        record.update(
+            status="failed",
+            error=error_line(e),
+            traceback=without_credentials(traceback.format_exc()),
+        )
     record["seconds"] = round(time.perf_counter() - t0, 3)
     return record
 
 
 def daily_stats(equity_frame: Any) -> dict[str, Any]:
-    """Return the per-day Sharpe ratio, day count, skewness and kurtosis of a run's daily returns."""
+    """Return the per-day Sharpe ratio, day count, skewness and kurtosis of daily returns."""
     import pandas as pd
 
     from bot.analytics.performance import daily_equity
     from bot.ml.stats import sharpe_stats
 
-    equity = pd.Series(equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"]))
+    equity = pd.Series(
+        equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"])
+    )
     s = sharpe_stats(daily_equity(equity).pct_change().dropna().to_numpy())
     finite = {k: (v if v == v else None) for k, v in s.items()}  # NaN -> empty cell
-    return {"daily_sharpe": finite["sharpe_per_bar"], "n_days": s["n_obs"], "skew": finite["skew"],
-            "kurtosis": finite["kurtosis"]}
+    return {
+        "daily_sharpe": finite["sharpe_per_bar"],
+        "n_days": s["n_obs"],
+        "skew": finite["skew"],
+        "kurtosis": finite["kurtosis"],
+    }
 
 
 def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, Any] | None:
@@ -115,17 +128,39 @@ def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, 
 
     from bot.ml.stats import deflated_sharpe_ratio
 
-    ok = [r for rid, r in table.latest(rows).items()
-          if rid in run_ids and r.get("status") == "ok" and r.get("daily_sharpe") and r.get("kurtosis")]
+    ok = [
+        r
+        for rid, r in table.latest(rows).items()
+        if rid in run_ids
+        and r.get("status") == "ok"
+        and r.get("daily_sharpe")
+        and r.get("kurtosis")
+    ]
     if len(ok) < 2:
         return None
     sharpes = np.array([float(r["daily_sharpe"]) for r in ok])
     best = ok[int(np.argmax(sharpes))]
     spread = float(np.std(sharpes, ddof=1))
-    dsr = deflated_sharpe_ratio(float(best["daily_sharpe"]), int(best["n_days"]), len(ok), spread,
-                                float(best["skew"]), float(best["kurtosis"])) if spread > 0 else None
-    return {"best_run": best["run_id"], "sharpe": float(best["sharpe"]), "daily_sharpe": float(best["daily_sharpe"]),
-            "n_trials": len(ok), "daily_sharpe_std": spread, "dsr": dsr}
+    dsr = (
+        deflated_sharpe_ratio(
+            float(best["daily_sharpe"]),
+            int(best["n_days"]),
+            len(ok),
+            spread,
+            float(best["skew"]),
+            float(best["kurtosis"]),
+        )
+        if spread > 0
+        else None
+    )
+    return {
+        "best_run": best["run_id"],
+        "sharpe": float(best["sharpe"]),
+        "daily_sharpe": float(best["daily_sharpe"]),
+        "n_trials": len(ok),
+        "daily_sharpe_std": spread,
+        "dsr": dsr,
+    }
 
 
 def worker_code_version() -> str:
@@ -140,22 +175,30 @@ def worker_code_version() -> str:
 
 @contextmanager
 def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
-    """Yield a Client of ``scheduler``, or of a local cluster of ``workers`` processes on loopback."""
+    """Yield a Client of ``scheduler``, or of a local cluster of ``workers`` on loopback."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:
-            raise ConfigError("--scheduler", f"cannot connect to {without_credentials(scheduler)}: "
-                                             f"{error_line(e)}") from None
+            raise ConfigError(
+                "--scheduler",
+                f"cannot connect to {without_credentials(scheduler)}: {error_line(e)}",
+            ) from None
         try:
             yield client
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", worker_dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        worker_dashboard_address=None,
+    )
     try:
         with Client(cluster) as client:
             yield client
@@ -174,24 +217,29 @@ def _close_quietly(cluster: Any) -> None:
         nanny.setLevel(level)
 
 
-def check_workers(client: Any, wait_s: float = 60) -> int:
-    """Wait for a worker and check every worker runs this code version; return the number of workers."""
+def check_workers(client: Any, where: str = "--scheduler", wait_s: float = 60) -> int:
+    """Wait for a worker, check every worker runs this code version; return how many run."""
     from bot.backtest import code_version
 
     try:
         client.wait_for_workers(1, timeout=wait_s)
     except TimeoutError:
-        raise ConfigError("--scheduler", f"no worker joined the scheduler within {wait_s:g} s") from None
+        raise ConfigError(where, f"no worker joined the scheduler within {wait_s:g} s") from None
     try:
         versions = client.run(worker_code_version)
     except Exception as e:  # the workers cannot import this project
-        raise ConfigError("--scheduler", f"workers cannot run the sweep ({error_line(e)}): install this "
-                                         "project on every worker") from None
+        raise ConfigError(
+            where,
+            f"workers cannot run the sweep ({error_line(e)}): install this project on every worker",
+        ) from None
     mine = code_version()
     for address, version in sorted(versions.items()):
         if version != mine:
-            raise ConfigError("--scheduler", f"worker {address} runs market-predictor {version}, this "
-                                             f"client {mine}: install the same code on every worker")
+            raise ConfigError(
+                where,
+                f"worker {address} runs market-predictor {version}, this "
+                f"client {mine}: install the same code on every worker",
+            )
     return len(versions)
 
 
@@ -199,15 +247,22 @@ def execute(client: Any, tasks: list[RunTask]) -> Iterator[dict[str, Any]]:
     """Submit every task and yield their records as they finish (a lost task is a failed record)."""
     from dask.distributed import as_completed
 
-    futures = {client.submit(run_one, t, key=f"backtest-{t.run_id}-{uuid.uuid4().hex[:8]}", pure=False): t
-               for t in tasks}
+    futures = {
+        client.submit(run_one, t, key=f"backtest-{t.run_id}-{uuid.uuid4().hex[:8]}", pure=False): t
+        for t in tasks
+    }
     for future in as_completed(futures):
         task = futures[future]
         try:
             record = future.result()
         except Exception as e:  # the worker died, or the task could not be sent or unpacked
-            record = {"run_id": task.run_id, "run_dir": task.run_dir, "status": "failed",
-                      "error": error_line(e), "traceback": without_credentials(traceback.format_exc())}
+            record = {
+                "run_id": task.run_id,
+                "run_dir": task.run_dir,
+                "status": "failed",
+                "error": error_line(e),
+                "traceback": without_credentials(traceback.format_exc()),
+            }
         finally:
             future.release()
         yield record
@@ -222,8 +277,10 @@ def prepare_sweep_dir(out: Path, base: Config) -> None:
     marker = out / BASE
     if marker.is_file():
         if marker.read_text(encoding="utf-8") != text:
-            raise ConfigError("--out", f"{out} holds a sweep of a different base config ({marker}); "
-                                       "choose another --out")
+            raise ConfigError(
+                "--out",
+                f"{out} holds a sweep of a different base config ({marker}); choose another --out",
+            )
         return
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError("--out", f"{out} exists and is not a sweep folder; choose another path")
@@ -232,7 +289,7 @@ def prepare_sweep_dir(out: Path, base: Config) -> None:
 
 
 def columns_for(runs: list[Run], old_header: list[str]) -> list[str]:
-    """Return the table columns: the override keys of earlier rows and of these runs, in first-seen order."""
+    """Return the table columns: the override keys of earlier rows and of these runs."""
     keys = [c for c in old_header if c not in table.header([])]
     for run in runs:
         keys += [k for k in run.overrides if k not in keys]
@@ -263,9 +320,16 @@ def _describe(record: dict[str, Any], run: Run) -> str:
     return f"ok, sharpe {shown}, {record.get('n_trades')} trades ({', '.join(run.items)})"
 
 
-def sweep(runs: list[Run], base_dir: Path | None, out: Path, scheduler: str | None, workers: int,
-          tearsheets: bool = False, verbose: bool = False) -> dict[str, int]:
-    """Run the runs not yet ``ok`` in ``out/sweep.csv``; return counts (runs, skipped, ok, failed)."""
+def sweep(
+    runs: list[Run],
+    base_dir: Path | None,
+    out: Path,
+    scheduler: str | None,
+    workers: int,
+    tearsheets: bool = False,
+    verbose: bool = False,
+) -> dict[str, int]:
+    """Run the runs not yet ``ok`` in ``out/sweep.csv``; return counts by outcome."""
     path = out / TABLE
     old_header, rows = table.read_rows(path)
     columns = columns_for(runs, old_header)
@@ -277,10 +341,19 @@ def sweep(runs: list[Run], base_dir: Path | None, out: Path, scheduler: str | No
     if not todo:
         return counts
     by_id = {r.run_id: r for r in todo}
-    tasks = [RunTask(r.run_id, r.raw, str(base_dir) if base_dir else None,
-                     str((out / "runs" / r.run_id).resolve()), tearsheets, verbose) for r in todo]
+    tasks = [
+        RunTask(
+            r.run_id,
+            r.raw,
+            str(base_dir) if base_dir else None,
+            str((out / "runs" / r.run_id).resolve()),
+            tearsheets,
+            verbose,
+        )
+        for r in todo
+    ]
     with dask_client(scheduler, workers) as client:
-        n = check_workers(client)
+        n = check_workers(client, "--scheduler" if scheduler else "--workers")
         logger.info(f"running on {n} workers of {client.scheduler.address}")
         for i, record in enumerate(execute(client, tasks), start=1):
             run = by_id[record["run_id"]]
@@ -298,7 +371,11 @@ def sweep(runs: list[Run], base_dir: Path | None, out: Path, scheduler: str | No
 
 def best_rows(path: Path, n: int = 5) -> list[dict[str, str]]:
     """Return the ``n`` ok rows with the highest Sharpe ratio (latest row of each run)."""
-    ok = [r for r in table.latest(table.read_rows(path)[1]).values() if r["status"] == "ok" and r["sharpe"]]
+    ok = [
+        r
+        for r in table.latest(table.read_rows(path)[1]).values()
+        if r["status"] == "ok" and r["sharpe"]
+    ]
     return sorted(ok, key=lambda r: float(r["sharpe"]), reverse=True)[:n]
 
 
@@ -313,8 +390,10 @@ def write_deflation(out: Path, run_ids: set[str]) -> dict[str, Any] | None:
 
 
 def _summary(out: Path, counts: dict[str, int], deflation: dict[str, Any] | None) -> str:
-    lines = [f"sweep: {counts['runs']} runs, {counts['skipped']} already done, {counts['ok']} ok, "
-             f"{counts['failed']} failed now; table {out / TABLE}"]
+    lines = [
+        f"sweep: {counts['runs']} runs, {counts['skipped']} already done, {counts['ok']} ok, "
+        f"{counts['failed']} failed now; table {out / TABLE}"
+    ]
     for r in best_rows(out / TABLE):
         overrides = ", ".join(f"{k}={v}" for k, v in json.loads(r["overrides"]).items())
         cagr = f"{float(r['cagr']) * 100:7.2f}%" if r["cagr"] else "     n/a"
@@ -322,13 +401,18 @@ def _summary(out: Path, counts: dict[str, int], deflation: dict[str, Any] | None
     if deflation is not None:
         dsr = "n/a" if deflation["dsr"] is None else f"{deflation['dsr']:.3f}"
         n = deflation["n_trials"]
-        lines.append(f"the best run {deflation['best_run']} (sharpe {deflation['sharpe']:.3f}) is the best of {n}: "
-                     f"its deflated Sharpe ratio counting them is {dsr} (deflation.json; > 0.95 is significant)")
+        lines.append(
+            f"the best run {deflation['best_run']} (sharpe {deflation['sharpe']:.3f}) is the best "
+            f"of {n}: its deflated Sharpe ratio counting them is {dsr} (deflation.json; "
+            "> 0.95 is significant)"
+        )
     return "\n".join(lines)
 
 
-def load_runs(config: str, sets: list[str], grid: str | None, trials: str | None) -> tuple[Config, list[Run]]:
-    """Read and validate the base config and every run's overrides (ConfigError on the first problem)."""
+def load_runs(
+    config: str, sets: list[str], grid: str | None, trials: str | None
+) -> tuple[Config, list[Run]]:
+    """Read and validate the base config and every run's overrides (ConfigError on a problem)."""
     if not grid and not trials:
         raise ConfigError("--grid", "give a grid file (--grid) and/or a trials table (--trials)")
     raw = read_yaml(config)
@@ -341,13 +425,25 @@ def load_runs(config: str, sets: list[str], grid: str | None, trials: str | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser("python -m bot.research.sweep", "Run backtests over a grid of config overrides on Dask.")
-    parser.add_argument("--grid", help="grid YAML: dotted key -> list of values (product), and/or runs: [...]")
-    parser.add_argument("--trials", help="trials.csv: one run per row, columns named by dotted config keys")
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
-    parser.add_argument("--workers", type=int, default=2, help="local cluster worker processes (default 2)")
+    parser = base_parser(
+        "python -m bot.research.sweep", "Run backtests over a grid of config overrides on Dask."
+    )
+    parser.add_argument(
+        "--grid", help="grid YAML: dotted key -> list of values (product), and/or runs: [...]"
+    )
+    parser.add_argument(
+        "--trials", help="trials.csv: one run per row, columns named by dotted config keys"
+    )
+    parser.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (default: a local cluster)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
+    )
     parser.add_argument("--out", help="sweep folder (default: sweeps/<config name>-<grid name>/)")
-    parser.add_argument("--tearsheets", action="store_true", help="write tearsheet.html in every run folder")
+    parser.add_argument(
+        "--tearsheets", action="store_true", help="write tearsheet.html in every run folder"
+    )
     args = parser.parse_args(argv)
 
     def go() -> int:
@@ -358,8 +454,15 @@ def main(argv: list[str] | None = None) -> int:
         stem = Path(args.grid or args.trials).stem
         out = Path(args.out) if args.out else Path("sweeps") / f"{base.name}-{stem}"
         prepare_sweep_dir(out, base)
-        counts = sweep(runs, Path(args.config).resolve().parent, out, args.scheduler, args.workers,
-                       args.tearsheets, args.verbose)
+        counts = sweep(
+            runs,
+            Path(args.config).resolve().parent,
+            out,
+            args.scheduler,
+            args.workers,
+            args.tearsheets,
+            args.verbose,
+        )
         deflation = write_deflation(out, {r.run_id for r in runs})
         print(_summary(out, counts, deflation))
         return 1 if counts["failed"] else 0

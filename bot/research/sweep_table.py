@@ -2,7 +2,8 @@
 
 Columns: ``run_id, status`` (``ok`` or ``failed``), one column per overridden key (its value as
 YAML flow text, as ``--set`` takes it), the key metrics from the run's ``metrics.json``, the
-statistics of its daily returns (``daily_sharpe``, not annualised, ``n_days``, ``skew``, ``kurtosis``),
+statistics of its daily returns (``daily_sharpe``, not annualised, ``n_days``, ``skew``,
+``kurtosis``),
 ``seconds`` (wall time of the run on its worker), ``error`` (one line, URL credentials masked),
 ``run_dir`` and ``overrides`` (JSON). A rerun of a run appends a new row; the last row of a run id
 is its current state. Each row is written with one ``write`` on a file opened for appending and
@@ -22,13 +23,25 @@ from bot.research.grid import flow
 
 # column -> path in metrics.json
 METRICS: dict[str, tuple[str, ...]] = {
-    "total_return": ("total_return",), "cagr": ("cagr",), "annual_volatility": ("annual_volatility",),
-    "sharpe": ("sharpe",), "sortino": ("sortino",), "calmar": ("calmar",),
-    "max_drawdown": ("max_drawdown",), "n_trades": ("n_trades",), "win_rate": ("win_rate",),
-    "profit_factor": ("profit_factor",), "exposure": ("exposure",), "final_value": ("final_value",),
-    "psr": ("stats", "psr"), "dsr": ("stats", "dsr"), "active_sharpe": ("stats", "active_sharpe"),
-    "dsr_vs_benchmark": ("stats", "dsr_vs_benchmark"), "n_trials": ("stats", "n_trials"),
-    "benchmark_total_return": ("benchmark", "total_return"), "ml_accuracy": ("ml", "accuracy"),
+    "total_return": ("total_return",),
+    "cagr": ("cagr",),
+    "annual_volatility": ("annual_volatility",),
+    "sharpe": ("sharpe",),
+    "sortino": ("sortino",),
+    "calmar": ("calmar",),
+    "max_drawdown": ("max_drawdown",),
+    "n_trades": ("n_trades",),
+    "win_rate": ("win_rate",),
+    "profit_factor": ("profit_factor",),
+    "exposure": ("exposure",),
+    "final_value": ("final_value",),
+    "psr": ("stats", "psr"),
+    "dsr": ("stats", "dsr"),
+    "active_sharpe": ("stats", "active_sharpe"),
+    "dsr_vs_benchmark": ("stats", "dsr_vs_benchmark"),
+    "n_trials": ("stats", "n_trials"),
+    "benchmark_total_return": ("benchmark", "total_return"),
+    "ml_accuracy": ("ml", "accuracy"),
     "ml_roc_auc": ("ml", "roc_auc"),
 }
 # the daily-return statistics the sweep's deflated Sharpe ratio needs (not annualised)
@@ -106,7 +119,7 @@ def append_row(path: Path, record: dict[str, Any], columns: list[str]) -> None:
 
 
 def open_table(path: Path, columns: list[str]) -> None:
-    """Make ``path`` a table with ``columns``: create it, or rewrite earlier rows under the new header."""
+    """Make ``path`` a table with ``columns``: create it, or rewrite its rows under them."""
     old_header, rows = read_rows(path)
     if old_header == columns:
         return
@@ -114,7 +127,13 @@ def open_table(path: Path, columns: list[str]) -> None:
     data = [_line(columns)]
     for r in rows:
         overrides = json.loads(r.get("overrides") or "{}")
-        data.append(_line([r[c] if r.get(c) is not None else (flow(overrides[c]) if c in overrides else "")
-                           for c in columns]))
+        data.append(
+            _line(
+                [
+                    r[c] if r.get(c) is not None else (flow(overrides[c]) if c in overrides else "")
+                    for c in columns
+                ]
+            )
+        )
     tmp.write_bytes(b"".join(data))
     os.replace(tmp, path)
