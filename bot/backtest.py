@@ -191,8 +191,8 @@ def strategy_signal_rows(columns: tuple[str, ...], symbol: str, signals: pd.Data
     return pd.concat([head, block.reset_index(drop=True)], axis=1)
 
 
-def write_run(r: BacktestResult, out: Path) -> Path:
-    """Write the run folder (atomically) and return its path."""
+def write_run(r: BacktestResult, out: Path, tearsheet: bool = True) -> Path:
+    """Write the run folder (atomically) and return its path; ``tearsheet=False`` skips tearsheet.html."""
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(dump_config(r.config))
@@ -211,7 +211,8 @@ def write_run(r: BacktestResult, out: Path) -> Path:
             (tmp / "folds.csv").write_text(csv_text(wf.folds, ("train_start", "train_end", "test_start", "test_end")))
             (tmp / "feature_importance.csv").write_text(csv_text(wf.importance))
         (tmp / "metrics.json").write_text(json_text(r.metrics))
-        _write_tearsheet(tmp)
+        if tearsheet:
+            _write_tearsheet(tmp)
 
     return write_atomically(out, fill)
 
