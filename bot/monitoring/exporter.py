@@ -134,8 +134,8 @@ class StateCollector:
 
 
 def registry_number(version: str) -> int:
-    """Return the registry version in a model label (``name/v3`` -> 3, ``4`` -> 4), else 0."""
-    v = str(version).rsplit("/v", 1)[-1]
+    """Return the registry version in a model label (``name/v3``, ``v3``, ``3`` -> 3), else 0."""
+    v = str(version).rsplit("v", 1)[-1]
     return int(v) if v.isdigit() else 0
 
 
