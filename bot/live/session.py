@@ -23,7 +23,7 @@ from bot.errors import OrderRejectedError, TransientVenueError, VenueError
 from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
-from bot.live.journal import Journal
+from bot.live.journal import FINAL, OPEN, Journal
 from bot.live.killswitch import KillSwitch
 from bot.live.model import LiveModel, log_startup_model
 from bot.live.reconcile import ReconcileReport, reconcile
@@ -68,6 +68,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     stop = stop or threading.Event()
     journal.lock(cfg.name)  # one live session per journal and config name (run_live.py took it already)
     life = LiveLifecycle(cfg, journal)  # metrics, scheduled retrain + hot swap, drift actions, shadow (issue 7)
+    life.state.expect_order_statuses(OPEN + FINAL)  # mp_orders{status} from 0, before any order
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
     strategy = strategy or build_strategy(cfg)
     portfolio = isinstance(strategy, PortfolioStrategy)  # targets, not intents: drift decisions do not apply

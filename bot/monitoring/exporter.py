@@ -22,6 +22,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.monitoring.state import LiveState
 
+NAN = float("nan")
+
 
 def _gauge(name: str, doc: str, value, labels: dict | None = None) -> GaugeMetricFamily:
     g = GaugeMetricFamily(name, doc, labels=list(labels or {}))
@@ -94,37 +96,51 @@ class StateCollector:
 
     def _models(self, s: dict):
         info = GaugeMetricFamily("mp_model_info", "model version per role (value 1)", labels=["role", "name", "version"])
-        number = GaugeMetricFamily("mp_model_version", "numeric registry version per role", labels=["role"])
+        number = GaugeMetricFamily("mp_model_version", labels=["role"],
+                                   documentation="numeric registry version per role "
+                                   "(0: no registry version, e.g. trained at start-up)")
         for role, m in sorted(s["models"].items()):
             info.add_metric([role, m["name"] or "", m["version"] or ""], 1)
-            v = (m["version"] or "").rsplit("v", 1)[-1]
-            if v.isdigit():
-                number.add_metric([role], int(v))
+            if m["version"] is not None:
+                number.add_metric([role], registry_number(m["version"]))
         yield from (info, number)
-        r = s["retrain"]
-        yield _gauge("mp_last_retrain_timestamp_seconds", "time of the last finished retrain", r.get("epoch"))
-        yield _gauge("mp_last_retrain_promoted", "1 if the last retrain promoted its challenger",
-                     None if "outcome" not in r else int(r["outcome"] == "promoted"))
+        r = s["retrain"]  # before the first retrain: NaN (a series, but no value to plot)
+        yield _gauge("mp_last_retrain_timestamp_seconds",
+                     "time of the last finished retrain (NaN: none yet)", r.get("epoch", NAN))
+        yield _gauge("mp_last_retrain_promoted", "1 if the last retrain promoted its challenger "
+                     "(NaN: none yet)", int(r["outcome"] == "promoted") if "outcome" in r else NAN)
         runs = CounterMetricFamily("mp_retrains", "finished retrains by outcome", labels=["outcome"])
         for outcome, n in sorted(r["count"].items()):
             runs.add_metric([outcome], n)
         yield runs
 
     def _drift(self, s: dict):
-        d = s["drift"] or {}
+        d = s["drift"] or {}  # before the first check: no drift detected, scores NaN (not measured)
         psi = GaugeMetricFamily("mp_drift_feature_psi", "PSI of each feature vs the training window", labels=["feature"])
         ks = GaugeMetricFamily("mp_drift_feature_ks_pvalue", "KS p-value of each feature", labels=["feature"])
-        for feat, v in sorted(d.get("features", {}).items()):
-            if v["psi"] is not None:
-                psi.add_metric([feat], v["psi"])
-            if v["ks_pvalue"] is not None:
-                ks.add_metric([feat], v["ks_pvalue"])
+        scored = d.get("features", {})
+        for feat in sorted(set(s["drift_features"]) | set(scored)):
+            v = scored.get(feat, {})
+            psi.add_metric([feat], _or_nan(v.get("psi")))
+            ks.add_metric([feat], _or_nan(v.get("ks_pvalue")))
         yield from (psi, ks)
         dec = d.get("decision", {})
-        yield _gauge("mp_drift_detected", "1 when the last drift check found drift", int(d["drift"]) if d else None)
-        yield _gauge("mp_drift_prediction_psi", "PSI of P(up) vs the reference", d.get("prediction_psi"))
+        yield _gauge("mp_drift_detected", "1 when the last drift check found drift",
+                     int(bool(d.get("drift"))))
+        yield _gauge("mp_drift_prediction_psi", "PSI of P(up) vs the reference (NaN: not measured)",
+                     _or_nan(d.get("prediction_psi")))
         yield _gauge("mp_drift_position_scale", "position size multiplier in force", dec.get("position_scale", 1.0))
         yield _gauge("mp_drift_entries_halted", "1 while drift halts new entries", int(bool(dec.get("halt_entries"))))
+
+
+def registry_number(version: str) -> int:
+    """Return the registry version in a model label (``name/v3``, ``v3``, ``3`` -> 3), else 0."""
+    v = str(version).rsplit("v", 1)[-1]
+    return int(v) if v.isdigit() else 0
+
+
+def _or_nan(value) -> float:
+    return NAN if value is None else float(value)
 
 
 def health(s: dict, now: float, stale_after: float | None) -> tuple[int, dict]:

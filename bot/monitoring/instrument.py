@@ -3,8 +3,9 @@
 ``InstrumentedVenue(venue, state)`` is a drop-in proxy for a ``VenueClient``: every call is timed
 into ``mp_api_latency_seconds{endpoint=...}``, every exception is counted in
 ``mp_errors_total{kind=...}`` (kinds follow ``bot.errors``: rate_limited, transient, rejected,
-fatal, venue, other) and re-raised unchanged. When ``get_bars`` first shows a newer bar the time
-is noted, and every accepted ``submit_order`` after it records the bar-to-order latency.
+fatal, venue, other: ``ERROR_KINDS``, each exported from 0 once the venue is wrapped) and
+re-raised unchanged. When ``get_bars`` first shows a newer bar the time is noted, and every
+accepted ``submit_order`` after it records the bar-to-order latency.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.errors import (
 )
 from bot.monitoring.state import LiveState
 
+ERROR_KINDS = ("rate_limited", "transient", "rejected", "fatal", "venue", "other")  # error_kind()
 TIMED = ("clock", "get_bars", "account", "positions", "submit_order", "get_order", "cancel_order",
          "open_orders", "fills", "sync")
 
@@ -44,6 +46,7 @@ class InstrumentedVenue:
         self._clock = clock
         self._last_bar: dict[str, Any] = {}
         self._bar_known: float | None = None
+        state.expect_errors(ERROR_KINDS)
 
     @property
     def inner(self) -> Any:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+RETRAIN_OUTCOMES = ("promoted", "rejected", "failed")  # mp_retrains_total{outcome}, each from 0
 
 
 @dataclass
@@ -67,9 +69,11 @@ class LiveState:
             "name": name, "running": True, "equity": None, "cash": None,
             "positions": {s: {"qty": 0.0, "price": None, "value": 0.0} for s in symbols or []},
             "orders_by_status": {}, "open_orders": [], "fills": 0, "errors": {}, "last_signal": {},
-            "api_latency": {}, "bar_to_order": Histogram(), "models": {}, "retrain": {"count": {}},
-            "drift": None, "kill_switch": False, "last_bar": None, "last_bar_wall": None, "bars": 0,
-            "shadow_orders": 0,
+            "api_latency": {}, "bar_to_order": Histogram(), "models": {},
+            "retrain": {"count": dict.fromkeys(RETRAIN_OUTCOMES, 0)},
+            "drift": None, "drift_features": [],
+            "kill_switch": False, "last_bar": None, "last_bar_wall": None, "bars": 0,
+            "shadow_orders": 0, "order_statuses": [],
         }
 
     # ----------------------------------------------------------------- writers
@@ -77,6 +81,23 @@ class LiveState:
     def _set(self, **values: Any) -> None:
         with self._lock:
             self._s.update(values)
+
+    def expect_errors(self, kinds: Iterable[str]) -> None:
+        """Export ``mp_errors_total{kind}`` from 0 for every kind the caller can count."""
+        with self._lock:
+            for kind in kinds:
+                self._s["errors"].setdefault(kind, 0)
+
+    def expect_order_statuses(self, statuses: Iterable[str]) -> None:
+        """Export ``mp_orders{status}`` for every journal status, 0 while no order has it."""
+        with self._lock:
+            self._s["order_statuses"] = list(dict.fromkeys([*self._s["order_statuses"], *statuses]))
+            self._s["orders_by_status"] = {**dict.fromkeys(self._s["order_statuses"], 0),
+                                           **self._s["orders_by_status"]}
+
+    def expect_drift_features(self, features: Iterable[str]) -> None:
+        """Name the features the live model's drift checks score (exported as NaN until scored)."""
+        self._set(drift_features=list(features))
 
     def set_account(self, equity: float, cash: float) -> None:
         """Record equity and cash (marked at the latest close)."""
@@ -95,7 +116,8 @@ class LiveState:
     def set_orders(self, by_status: dict[str, int], open_orders: list[dict] | None = None) -> None:
         """Record order counts by status and (optionally) the open orders."""
         with self._lock:
-            self._s["orders_by_status"] = {k: int(v) for k, v in by_status.items()}
+            zeros = dict.fromkeys(self._s["order_statuses"], 0)
+            self._s["orders_by_status"] = {**zeros, **{k: int(v) for k, v in by_status.items()}}
             if open_orders is not None:
                 self._s["open_orders"] = [dict(o) for o in open_orders]
 
@@ -107,7 +129,7 @@ class LiveState:
             self._s["fills"] += n
 
     def add_error(self, kind: str) -> None:
-        """Count one error of ``kind`` (e.g. transient, rate_limited, rejected, fatal, strategy)."""
+        """Count one error of ``kind`` (``bot.monitoring.instrument.ERROR_KINDS``)."""
         with self._lock:
             self._s["errors"][kind] = self._s["errors"].get(kind, 0) + 1
 
@@ -127,6 +149,8 @@ class LiveState:
 
     def set_retrain(self, when: Any, outcome: str, detail: dict | None = None) -> None:
         """Record a finished retrain: its time and outcome (promoted, rejected, failed)."""
+        if outcome not in RETRAIN_OUTCOMES:
+            raise ValueError(f"retrain outcome {outcome!r} is not one of {RETRAIN_OUTCOMES}")
         with self._lock:
             r = self._s["retrain"]
             r.update(time=_iso(when), epoch=_epoch(when), outcome=outcome, detail=detail or {})

@@ -100,8 +100,13 @@ class LiveLifecycle:
         if model is None:
             return None
         self.slot = ModelSlot(model, on_switch=self._switched)
-        self.state.set_model("live", model.version, self.registry_name)
+        self._expose(model)
         return self.slot
+
+    def _expose(self, model) -> None:
+        """Export the model now trading: its version and the features its drift checks score."""
+        self.state.set_model("live", model.version, self.registry_name)
+        self.state.expect_drift_features(getattr(getattr(model, "model", None), "features", ()))
 
     @property
     def decision(self) -> DriftDecision:
@@ -225,7 +230,7 @@ class LiveLifecycle:
         return {s: df[df.index <= cut] if cut is not None else df for s, df in bars.items()}
 
     def _switched(self, old, new) -> None:
-        self.state.set_model("live", new.version, self.registry_name)
+        self._expose(new)
         for callback in self._switch_callbacks:
             callback(new.version)
         self.monitor = None  # drift is measured against the new model's training window

@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import RateLimitedError
 from bot.models.registry import ModelRegistry
-from bot.monitoring.instrument import InstrumentedVenue
+from bot.monitoring.instrument import ERROR_KINDS, InstrumentedVenue
 from bot.monitoring.state import LiveState
 from bot.retrain.job import run_retrain
 from bot.retrain.live_lifecycle import LiveLifecycle
@@ -51,7 +51,7 @@ def test_instrumented_venue_reports_latency_errors_and_bar_to_order():
         venue.submit_order("req")
     assert venue.name == "fake" and venue.inner.calls == 2
     s = state.snapshot()
-    assert s["errors"] == {"rate_limited": 1}
+    assert s["errors"] == {**dict.fromkeys(ERROR_KINDS, 0), "rate_limited": 1}  # every kind from 0
     assert s["api_latency"]["get_bars"].n == 1 and s["api_latency"]["submit_order"].n == 2
     assert s["api_latency"]["submit_order"].total == pytest.approx(0.25 + 0.1)
     assert s["bar_to_order"].n == 1 and s["bar_to_order"].total == pytest.approx(0.5)  # failed sends: not counted

@@ -17,7 +17,7 @@ pytest.importorskip("bot.live.session")
 
 import bot.live.session as session_mod  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.live.journal import Journal  # noqa: E402
+from bot.live.journal import FINAL, OPEN, Journal  # noqa: E402
 from bot.retrain.live_lifecycle import LiveLifecycle  # noqa: E402
 from tests.fakes.alpaca import FakeAlpaca  # noqa: E402
 from tests.lifecycle.gen import ar_bars  # noqa: E402
@@ -122,7 +122,8 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
     statuses = {}
     for o in scraped["orders"]:
         statuses[o.status] = statuses.get(o.status, 0) + 1
-    assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_orders"} == statuses
+    by_status = {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_orders"}
+    assert by_status == {**dict.fromkeys(OPEN + FINAL, 0), **statuses}  # every status exported, 0 if unused
     assert m[("mp_fills_total", ())] == len(scraped["fills"])
     assert m[("mp_equity", ())] == pytest.approx(scraped["equity"]["equity"].iloc[-1])
     assert m[("mp_cash", ())] == pytest.approx(scraped["equity"]["cash"].iloc[-1])

@@ -163,3 +163,49 @@ def test_grafana_dashboard_queries_exported_metrics(repo_root):
         "mp_bars", "mp_last_bar_timestamp_seconds"}
     ids = [p["id"] for p in dash["panels"]]
     assert len(ids) == len(set(ids)) and dash["uid"] == "market-predictor-live"
+
+
+def test_every_dashboard_series_exists_at_session_start(repo_root):
+    """Before any error, retrain or drift check: zero counters per known label, NaN for what is unmeasured."""
+    import math
+    import re
+
+    from bot.live.journal import FINAL, OPEN
+    from bot.monitoring.instrument import ERROR_KINDS, InstrumentedVenue
+    from bot.monitoring.state import RETRAIN_OUTCOMES
+
+    state = LiveState("demo", ["AAA"])
+    class Venue:
+        def clock(self):
+            return pd.Timestamp("2024-05-01", tz="UTC")
+
+    InstrumentedVenue(Venue(), state).clock()  # the session wraps its venue and asks its clock first
+    state.expect_order_statuses(OPEN + FINAL)
+    state.set_model("live", "trained-0123abcd", "demo")  # trained at start-up: no registry number
+    state.expect_drift_features(["ret_1", "rsi_14"])
+    state.set_account(100_000.0, 100_000.0)
+    state.mark_bar(pd.Timestamp("2024-05-01", tz="UTC"), 1000.0)
+    with MetricsServer(state, port=0) as server:
+        m = scrape(server)
+    dash = json.loads((repo_root / "dashboards" / "grafana.json").read_text())
+    used = {n for p in dash["panels"] for t in p.get("targets", []) for n in re.findall(r"\bmp_[a-z_]+", t["expr"])}
+    assert used <= {name for name, _ in m}, used - {name for name, _ in m}
+    assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_errors_total"} == dict.fromkeys(ERROR_KINDS, 0)
+    assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_retrains_total"} == dict.fromkeys(RETRAIN_OUTCOMES, 0)
+    assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_orders"} == dict.fromkeys(OPEN + FINAL, 0)
+    assert m[("mp_model_version", (("role", "live"),))] == 0 and m[("mp_drift_detected", ())] == 0
+    unmeasured = [("mp_last_retrain_timestamp_seconds", ()), ("mp_last_retrain_promoted", ()),
+                  ("mp_drift_prediction_psi", ()), ("mp_drift_feature_psi", (("feature", "ret_1"),)),
+                  ("mp_drift_feature_ks_pvalue", (("feature", "rsi_14"),))]
+    assert all(math.isnan(m[k]) for k in unmeasured)
+    state.set_drift({"drift": False, "features": {"ret_1": {"psi": 0.02, "ks_pvalue": 0.4}},
+                     "prediction": {"available": False, "reason": "no model predictions"}}, {})
+    state.set_retrain(pd.Timestamp("2024-05-02T02:00:00Z"), "failed")
+    with MetricsServer(state, port=0) as server:
+        m = scrape(server)
+    assert m[("mp_drift_feature_psi", (("feature", "ret_1"),))] == 0.02
+    assert math.isnan(m[("mp_drift_feature_psi", (("feature", "rsi_14"),))])  # not in the report: not measured
+    assert math.isnan(m[("mp_drift_prediction_psi", ())])  # unavailable stays NaN, never a made-up 0
+    assert m[("mp_last_retrain_promoted", ())] == 0 and m[("mp_retrains_total", (("outcome", "failed"),))] == 1
+    with pytest.raises(ValueError, match="retrain outcome 'done'"):
+        state.set_retrain(pd.Timestamp("2024-05-03T02:00:00Z"), "done")

@@ -83,12 +83,14 @@ def test_concurrent_staging_never_mixes_models_within_a_bar():
 
 def test_scheduler_cron_trigger_now_and_failures():
     calls, done = [], []
+    started, release = threading.Event(), threading.Event()
 
     def job():
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("data source down")
-        time.sleep(0.2)
+        started.set()
+        assert release.wait(5)  # the first run stays busy until the test has seen it running
         return len(calls)
 
     sched = RetrainScheduler(job, "0 2 * * *", on_done=lambda r, e: done.append((r, e))).start()
@@ -97,8 +99,9 @@ def test_scheduler_cron_trigger_now_and_failures():
         assert (nxt.hour, nxt.minute) == (2, 0) and nxt.tzinfo is not None
         assert nxt - dt.datetime.now(dt.UTC) <= dt.timedelta(days=1)
         assert sched.trigger_now()
-        time.sleep(0.05)
+        assert started.wait(5)
         assert sched.running and not sched.trigger_now()  # one retrain at a time
+        release.set()
         assert sched.finished.wait(5)
         sched.finished.clear()
         assert sched.trigger_now() and sched.finished.wait(5)
