@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from loguru import logger
 
+from bot import progress
 from bot.errors import UserError, without_credentials
+
+_INVOKED_AS: ContextVar[str | None] = ContextVar("invoked_as", default=None)
+
+
+@contextmanager
+def invoked_as(prog: str) -> Iterator[None]:
+    """Name the running command ``prog`` in usage and help (``market-predictor backtest``)."""
+    token = _INVOKED_AS.set(prog)
+    try:
+        yield
+    finally:
+        _INVOKED_AS.reset(token)
+
+
+def program(default: str) -> str:
+    """Return the name the command runs as: ``default`` unless :func:`invoked_as` says otherwise."""
+    return _INVOKED_AS.get() or default
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """Return a parser with the options every entry point shares."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
+    p = argparse.ArgumentParser(prog=program(prog), description=description)
     p.add_argument("--config", required=True, help="YAML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (dotted path, value parsed as YAML); repeatable")
@@ -28,11 +48,16 @@ def mask_record(record: dict) -> None:
 
 
 def _stderr_masked(message: str) -> None:
-    sys.stderr.write(without_credentials(message))  # tracebacks (and their variable values) too
+    # tracebacks (and their variable values) masked too; written above any progress bar
+    progress.write(without_credentials(message))
 
 
 def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
-    """Log to stderr through loguru at the chosen level; credentials in URLs are masked in every record."""
+    """Log to stderr through loguru at the chosen level; credentials in URLs are masked in every record.
+
+    ``quiet`` also turns progress bars off (:mod:`bot.progress`).
+    """
+    progress.set_quiet(quiet)
     logger.remove()
     logger.configure(patcher=mask_record)
     level = "WARNING" if quiet else ("DEBUG" if verbose else "INFO")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from loguru import logger
 
-from bot.cli import run_cli, setup_logging
+from bot.cli import program, run_cli, setup_logging
 from bot.data.cache import ParquetCache
-from bot.data.download import download, progress_printer
+from bot.data.download import download, log_chunk
 from bot.data.hashing import data_manifest
 from bot.data.providers import ProviderSettings, build_provider, system_clock
 from bot.data.timeframes import bounds
@@ -42,12 +42,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--retries", type=int, default=3, help="retries of timeouts/rate limits per request")
     p.add_argument("--backoff", type=float, default=1.0, help="first retry wait (s), doubled each time")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
 
 
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m bot.data``."""
-    p = argparse.ArgumentParser(prog="python -m bot.data", description="Market data tools.")
+    p = argparse.ArgumentParser(prog=program("python -m bot.data"),
+                                description="Market data tools.")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("download", help="fill the Parquet cache (resumes, respects rate limits)")
     _common(d)
@@ -61,7 +63,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--manifest", help="data manifest JSON (per-symbol hashes) to name what changed")
     v.add_argument("expected", nargs="?", help="recorded hash, sha256:...")
-    v.add_argument("-q", "--quiet", action="store_true")
+    v.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    v.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return p
 
 
@@ -85,8 +88,7 @@ def cmd_download(a: argparse.Namespace) -> int:
     hi = hi if hi is not None else system_clock()
     provider = build_provider(a.source.split(","), _settings(a))
     cache = ParquetCache(provider, a.cache_dir)
-    report = None if a.quiet else progress_printer()
-    for r in download(cache, _symbols(a.symbols), a.timeframe, lo, hi, report, a.chunk_bars):
+    for r in download(cache, _symbols(a.symbols), a.timeframe, lo, hi, log_chunk, a.chunk_bars):
         first = r.first.isoformat() if r.first is not None else "-"
         last = r.last.isoformat() if r.last is not None else "-"
         print(f"{r.symbol} {a.timeframe}: {r.rows} bars {first} .. {last} "
@@ -141,7 +143,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bot.data``."""
     a = parser().parse_args(argv)
-    setup_logging(quiet=a.quiet)
+    setup_logging(a.quiet, a.verbose)
 
     def run() -> int:
         try:

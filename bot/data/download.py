@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from loguru import logger
 
 from bot.data.cache import ParquetCache, cache_file, read_cache
 from bot.data.timeframes import parse_timeframe
+from bot.progress import progress
 
 BARS_PER_CHUNK = 1000
 Report = Callable[[str, int, int, pd.Timestamp], None]
@@ -34,35 +35,31 @@ def chunk_ends(start: pd.Timestamp, end: pd.Timestamp, timeframe: str,
     return [*[e - pd.Timedelta(1, "ns") for e in ends], end]
 
 
-def progress_printer(stream=sys.stderr) -> Report:
-    """Return a reporter drawing a one-line progress bar per symbol on ``stream``."""
-    def report(symbol: str, done: int, total: int, upto: pd.Timestamp) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        end = "\n" if done == total else ""
-        prefix = "\r" if stream.isatty() else ""
-        if prefix or done == total or done % 10 == 0:
-            stream.write(f"{prefix}{symbol:>12} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{total} up to {upto:%Y-%m-%d %H:%M}{end}")
-            stream.flush()
-    return report
+def log_chunk(symbol: str, done: int, total: int, upto: pd.Timestamp) -> None:
+    """Log one finished chunk at debug level (``-v``); a terminal also gets a progress bar."""
+    logger.debug(f"{symbol}: chunk {done}/{total} up to {upto:%Y-%m-%d %H:%M}")
 
 
 def download(cache: ParquetCache, symbols: list[str], timeframe: str, start: pd.Timestamp,
              end: pd.Timestamp, report: Report | None = None,
              bars_per_chunk: int = BARS_PER_CHUNK) -> list[DownloadResult]:
-    """Fetch [start, end] for each symbol into ``cache``, persisting after every chunk."""
+    """Fetch [start, end] for each symbol into ``cache``, persisting after every chunk.
+
+    A progress bar per symbol counts the chunks when stderr is a terminal (:mod:`bot.progress`).
+    """
     results = []
     for symbol in symbols:
         ends = chunk_ends(start, end, timeframe, bars_per_chunk)
         fetched = 0
-        for i, hi in enumerate(ends, 1):
-            before = read_cache(cache_file(cache.folder, symbol, timeframe))
-            cache.get_bars(symbol, timeframe, start, hi)
-            after = read_cache(cache_file(cache.folder, symbol, timeframe))
-            fetched += int(before is None or (after is not None and after[1] != before[1]))
-            if report:
-                report(symbol, i, len(ends), hi)
+        with progress(len(ends), desc=f"{symbol} {timeframe}", unit="chunk") as bar:
+            for i, hi in enumerate(ends, 1):
+                before = read_cache(cache_file(cache.folder, symbol, timeframe))
+                cache.get_bars(symbol, timeframe, start, hi)
+                after = read_cache(cache_file(cache.folder, symbol, timeframe))
+                fetched += int(before is None or (after is not None and after[1] != before[1]))
+                bar.update()
+                if report:
+                    report(symbol, i, len(ends), hi)
         cached = read_cache(cache_file(cache.folder, symbol, timeframe))
         frame = cached[0] if cached else pd.DataFrame()
         results.append(DownloadResult(symbol, len(frame), frame.index[0] if len(frame) else None,

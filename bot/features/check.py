@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from bot.cli import run_cli, setup_logging
+from bot.cli import program, run_cli, setup_logging
 from bot.features.api import REQUIRED_COLUMNS
 from bot.features.plugins import load_features
 from bot.features.registry import Feature
@@ -91,7 +91,8 @@ def check_module(spec: str) -> list[tuple[str, str | None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bot.features", description="Feature tools.")
+    p = argparse.ArgumentParser(prog=program("python -m bot.features"),
+                                description="Feature tools.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="check a feature module's features for look-ahead and NaN after warm-up")
     c.add_argument("module", help="module name (my_features) or file (path/to/feats.py)")

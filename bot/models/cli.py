@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bot.cli import run_cli, setup_logging
+from bot.cli import program, run_cli, setup_logging
 from bot.config import load_config
 from bot.errors import without_credentials
 from bot.models.registry import CHAMPION, ModelRegistry
@@ -29,8 +29,10 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", required=True, help="YAML run config (its registry section and name)")
     common.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    common.add_argument("-q", "--quiet", action="store_true")
-    p = argparse.ArgumentParser(prog="python -m bot.models", description="Model registry commands.")
+    common.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p = argparse.ArgumentParser(prog=program("python -m bot.models"),
+                                description="Model registry commands.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", parents=[common], help="list versions with aliases, window and gate results")
     show = sub.add_parser("show", parents=[common], help="print one version's tags and manifest facts")
@@ -42,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", default="manual rollback")
     log = sub.add_parser("log-backtest", help="log a backtest run folder to MLflow (params, metrics, files)")
     log.add_argument("run", type=Path)
-    log.add_argument("-q", "--quiet", action="store_true")
+    log.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    log.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return p
 
 
@@ -88,7 +91,7 @@ def cmd_log_backtest(run: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
-    setup_logging(quiet=a.quiet)
+    setup_logging(a.quiet, a.verbose)
 
     def go() -> int:
         if a.command == "log-backtest":

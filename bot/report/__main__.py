@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli import program
 from bot.errors import UserError
 
 USAGE = "python -m bot.report <run_dir> | python -m bot.report compare <run_dir> <run_dir>... --out FILE.html"
@@ -19,14 +20,16 @@ USAGE = "python -m bot.report <run_dir> | python -m bot.report compare <run_dir>
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     if argv and argv[0] == "compare":
         parser = argparse.ArgumentParser(
-            prog="python -m bot.report compare", description="Compare runs side by side."
+            prog=f"{program('python -m bot.report')} compare",
+            description="Compare runs side by side.",
         )
         parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders to compare")
         parser.add_argument("--out", type=Path, required=True, help="HTML file to write")
         args = parser.parse_args(argv[1:])
         args.command = "compare"
         return args
-    parser = argparse.ArgumentParser(prog="python -m bot.report", usage=USAGE,
+    prog = program("python -m bot.report")
+    parser = argparse.ArgumentParser(prog=prog, usage=USAGE.replace("python -m bot.report", prog),
                                      description="Rebuild a run folder's tearsheet.html without re-running it.")  # fmt: skip
     parser.add_argument(
         "run_dir", type=Path, help="run folder (holds metrics.json, equity.csv, ...)"

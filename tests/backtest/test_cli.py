@@ -1,14 +1,20 @@
-"""run_backtest.py end to end: the quickstart, determinism, and one-line errors with exit codes."""
+"""run_backtest.py end to end: the quickstart, determinism, and one-line errors with exit codes.
+
+The error tests call ``run_backtest.main`` in this process; one runs the script in a real process,
+where the exit code and the absence of a traceback are the process's own.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from tests.backtest.helpers import run_cli
+import run_backtest
+from tests.backtest.helpers import ROOT, run_cli
 
 RUN_FILES = {"config.yaml", "metrics.json", "equity.csv", "trades.csv", "orders.csv", "signals.csv"}
 
@@ -66,6 +72,19 @@ def test_first_training_window_produces_no_signal(quickstart_runs):
     assert orders["created"].min() >= first_signal
 
 
+@pytest.fixture
+def in_process(monkeypatch, capsys):
+    """Return a runner of ``run_backtest.main`` in this process, shaped like ``run_cli``'s result."""
+    monkeypatch.chdir(ROOT)
+
+    def run(*args: str) -> SimpleNamespace:
+        code = run_backtest.main(list(args))
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run
+
+
 def _one_line_error(res, code: int, prefix: str) -> str:
     assert res.returncode == code, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
@@ -75,6 +94,7 @@ def _one_line_error(res, code: int, prefix: str) -> str:
 
 
 def test_unknown_key_is_exit_2(tmp_path):
+    """The one error test in a real process: its exit code, and no traceback on its stderr."""
     out = tmp_path / "run"
     res = run_cli("--config", "config/backtest/quickstart.yaml", "--set", "risk.stop_los=0.1", "--out", str(out))
     assert _one_line_error(res, 2, "config error: ") == \
@@ -82,15 +102,15 @@ def test_unknown_key_is_exit_2(tmp_path):
     assert not out.exists()
 
 
-def test_missing_config_file_is_exit_2(tmp_path):
-    res = run_cli("--config", str(tmp_path / "missing.yaml"))
+def test_missing_config_file_is_exit_2(tmp_path, in_process):
+    res = in_process("--config", str(tmp_path / "missing.yaml"))
     _one_line_error(res, 2, f"config error: {tmp_path / 'missing.yaml'}: config file not found")
 
 
-def test_unknown_csv_symbol_is_exit_2(tmp_path):
+def test_unknown_csv_symbol_is_exit_2(tmp_path, in_process):
     (tmp_path / "AAA.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n")
-    res = run_cli("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
-                  "--set", "data.symbols=[ZZZ]", "--out", str(tmp_path / "run"))
+    res = in_process("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
+                     "--set", "data.symbols=[ZZZ]", "--out", str(tmp_path / "run"))
     _one_line_error(res, 2, "config error: data.symbols: unknown symbol 'ZZZ'")
 
 
@@ -103,30 +123,30 @@ def _write_csv(path, rows: int, bad_row: int | None = None):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_bad_bar_is_exit_3_naming_file_and_line(tmp_path):
+def test_bad_bar_is_exit_3_naming_file_and_line(tmp_path, in_process):
     _write_csv(tmp_path / "AAA.csv", 50, bad_row=9)
     out = tmp_path / "run"
-    res = run_cli("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
-                  "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
-                  "--out", str(out))
+    res = in_process("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
+                     "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
+                     "--out", str(out))
     line = _one_line_error(res, 3, f"data error: {tmp_path / 'AAA.csv'}:11:")
     assert "high" in line and "low" in line
     assert not out.exists()
 
 
-def test_too_few_bars_for_a_training_window_is_exit_3(tmp_path):
+def test_too_few_bars_for_a_training_window_is_exit_3(tmp_path, in_process):
     _write_csv(tmp_path / "AAA.csv", 100)
     out = tmp_path / "run"
-    res = run_cli("--config", "config/backtest/ml_daily.yaml", "--set", f"data.path={tmp_path}",
-                  "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
-                  "--out", str(out))
+    res = in_process("--config", "config/backtest/ml_daily.yaml", "--set", f"data.path={tmp_path}",
+                     "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
+                     "--out", str(out))
     line = _one_line_error(res, 3, "data error: ")
     assert "100 bars" in line and "needs" in line
     assert not out.exists()
 
 
-def test_out_that_is_not_a_run_folder_is_refused(tmp_path):
+def test_out_that_is_not_a_run_folder_is_refused(tmp_path, in_process):
     (tmp_path / "keep.txt").write_text("precious")
-    res = run_cli("--config", "config/backtest/quickstart.yaml", "--out", str(tmp_path))
+    res = in_process("--config", "config/backtest/quickstart.yaml", "--out", str(tmp_path))
     _one_line_error(res, 2, "config error: --out: ")
     assert (tmp_path / "keep.txt").read_text() == "precious"
