@@ -17,7 +17,7 @@ ContextFn = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.Series]
 class Feature:
     """One registered feature: how to compute it and what it means.
 
-    ``formula`` and ``warmup`` (leading NaN rows on clean data) feed docs/FEATURES.md.
+    ``formula`` and ``warmup`` (leading NaN rows on clean data) feed docs/features.md.
     ``needs`` lists the context symbols the feature reads (empty for bar-only features).
     """
 

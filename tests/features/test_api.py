@@ -72,7 +72,7 @@ def test_full_preset_has_no_context_features() -> None:
 def test_docs_list_every_feature_with_its_warmup() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[2] / "docs" / "FEATURES.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "features.md").read_text()
     rows = {}
     for line in text.splitlines():
         if line.startswith("| `"):
