@@ -39,7 +39,9 @@ class WfoResult:
     steps: list[WfoStep]
     is_scores: np.ndarray  # steps x trials
     oos_scores: np.ndarray  # steps x trials
-    oos_returns: np.ndarray  # the stitched out-of-sample returns, rows oos_rows of each step in turn
+    oos_returns: (
+        np.ndarray
+    )  # the stitched out-of-sample returns, rows oos_rows of each step in turn
     start_row: int  # the first row of the stitched series (the first out-of-sample part's start)
 
 
@@ -93,8 +95,14 @@ def pick(scores: np.ndarray) -> int:
     return int(np.argmax(s))
 
 
-def walk_forward(returns: np.ndarray, segments: int, window: str = "anchored", is_segments: int = 1,
-                 metric: str = "sharpe", periods_per_year: int = 252) -> WfoResult:
+def walk_forward(
+    returns: np.ndarray,
+    segments: int,
+    window: str = "anchored",
+    is_segments: int = 1,
+    metric: str = "sharpe",
+    periods_per_year: int = 252,
+) -> WfoResult:
     """Run the walk-forward selection over ``returns`` (bars x trials) and stitch the picks."""
     r = np.asarray(returns, dtype=np.float64)
     if r.ndim != 2 or r.shape[1] < 1:
@@ -102,7 +110,10 @@ def walk_forward(returns: np.ndarray, segments: int, window: str = "anchored", i
     bounds = segment_bounds(len(r), segments)
     steps, is_all, oos_all, parts = [], [], [], []
     for k in range(1, segments):
-        is_rows, oos_rows = in_sample_rows(bounds, k, window, is_segments), (bounds[k], bounds[k + 1])
+        is_rows, oos_rows = (
+            in_sample_rows(bounds, k, window, is_segments),
+            (bounds[k], bounds[k + 1]),
+        )
         is_s = score(r[slice(*is_rows)], metric, periods_per_year)
         oos_s = score(r[slice(*oos_rows)], metric, periods_per_year)
         best = pick(is_s)

@@ -1,4 +1,4 @@
-"""CSCV probability of backtest overfitting (bot/analytics/pbo.py): hand-checked cases, noise, skill, properties."""
+"""CSCV probability of backtest overfitting (bot/analytics/pbo.py): by hand, noise, skill."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.ml.stats import sharpe_ratio
 
 
 def test_two_trials_that_swap_places_overfit_every_split():
-    # A gains in block 0 and loses in block 1; B the reverse. Whichever wins in sample is last out of sample:
+    # A gains in block 0 and loses in block 1; B the reverse. The IS winner is last out of sample:
     # rank 1 of 2 -> w = 1/3 -> logit ln(1/2).
     a = [0.02, 0.01, -0.01, -0.02]
     b = [-0.01, -0.02, 0.02, 0.01]
@@ -49,7 +49,10 @@ def test_a_trial_best_everywhere_never_overfits():
 
 
 def test_pure_noise_trials_give_a_pbo_near_one_half_on_average():
-    values = [pbo(np.random.default_rng(seed).normal(0, 0.01, (480, 10)), blocks=8).pbo for seed in range(12)]
+    values = [
+        pbo(np.random.default_rng(seed).normal(0, 0.01, (480, 10)), blocks=8).pbo
+        for seed in range(12)
+    ]
     assert 0.35 < np.mean(values) < 0.65, values
 
 
@@ -66,7 +69,7 @@ def test_one_truly_skilled_trial_gives_a_pbo_near_zero():
 
 def _slow_pbo(m: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
     size = len(m) // blocks
-    parts = m[len(m) - size * blocks:].reshape(blocks, size, -1)
+    parts = m[len(m) - size * blocks :].reshape(blocks, size, -1)
     best, logits = [], []
     for chosen in itertools.combinations(range(blocks), blocks // 2):
         rest = [b for b in range(blocks) if b not in chosen]
@@ -80,7 +83,9 @@ def _slow_pbo(m: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_matches_a_direct_implementation_of_the_paper():
-    m = np.random.default_rng(3).normal(0.0005, 0.01, (131, 7))  # 131 rows: the oldest 5 are dropped
+    m = np.random.default_rng(3).normal(
+        0.0005, 0.01, (131, 7)
+    )  # 131 rows: the oldest 5 are dropped
     res = pbo(m, blocks=6)
     best, logits = _slow_pbo(m, 6)
     assert np.array_equal(res.is_best, best)

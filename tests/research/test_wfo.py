@@ -19,7 +19,7 @@ SEGMENT_TOTALS = [  # 4 segments (rows) x 3 trials (columns)
 
 
 def _hand_matrix() -> np.ndarray:
-    """8 bars x 3 trials, 4 segments of 2 bars: each segment's total return on its first bar, 0 on the second."""
+    """8 bars x 3 trials, 4 segments of 2 bars: each segment's total on its first bar, then 0."""
     rows = []
     for totals in SEGMENT_TOTALS:
         rows += [totals, [0.0, 0.0, 0.0]]
@@ -28,14 +28,15 @@ def _hand_matrix() -> np.ndarray:
 
 def test_segment_totals_of_the_hand_matrix():
     m = _hand_matrix()
-    totals = [np.prod(1 + m[a:a + 2], axis=0) - 1 for a in (0, 2, 4, 6)]
+    totals = [np.prod(1 + m[a : a + 2], axis=0) - 1 for a in (0, 2, 4, 6)]
     assert np.allclose(totals, SEGMENT_TOTALS)
 
 
 def test_anchored_stitching_by_hand():
     m = _hand_matrix()
     res = walk_forward(m, segments=4, window="anchored", metric="total_return")
-    # step 1: IS = seg 0 -> trial 0 (+2%); step 2: IS = seg 0-1 -> trial 1 (1.01*1.04); step 3: IS = seg 0-2
+    # step 1: IS = seg 0 -> trial 0 (+2%); step 2: IS = seg 0-1 -> trial 1 (1.01*1.04);
+    # step 3: IS = seg 0-2
     # -> trial 2 (0.99 * 1.01 * 1.05 = 1.0499 vs trial 1: 1.01 * 1.04 * 0.97 = 1.0189)
     assert [s.chosen for s in res.steps] == [0, 1, 2]
     assert [s.oos_rows for s in res.steps] == [(2, 4), (4, 6), (6, 8)]
@@ -64,11 +65,15 @@ def test_choices_depend_only_on_returns_before_their_segment():
     bounds = segment_bounds(600, 6)
     for k in range(1, 6):
         changed = m.copy()
-        changed[bounds[k]:] = rng.normal(0.002, 0.03, changed[bounds[k]:].shape)  # every later return changed
+        changed[bounds[k] :] = rng.normal(
+            0.002, 0.03, changed[bounds[k] :].shape
+        )  # every later return changed
         other = walk_forward(changed, segments=6, metric="sharpe")
         for a, b in zip(base.steps[:k], other.steps[:k], strict=True):
             assert (a.chosen, a.is_rows, a.is_score) == (b.chosen, b.is_rows, b.is_score)
-        assert np.array_equal(base.oos_returns[:bounds[k] - bounds[1]], other.oos_returns[:bounds[k] - bounds[1]])
+        assert np.array_equal(
+            base.oos_returns[: bounds[k] - bounds[1]], other.oos_returns[: bounds[k] - bounds[1]]
+        )
     # and the later choices do react to the later data (the test can fail)
     flipped = m.copy()
     flipped[:, base.steps[-1].chosen] -= 0.01
