@@ -59,8 +59,10 @@ def _scale(m: np.ndarray) -> np.ndarray:
     return np.abs(m.mean(axis=0)) + m.std(axis=0)
 
 
-def _sharpe(total: np.ndarray, sq: np.ndarray, center: np.ndarray, n: int, scale: np.ndarray) -> np.ndarray:
-    """Sharpe over ``n`` rows from the sums of (x - center) and of (x - center)^2 (``center``: per column)."""
+def _sharpe(
+    total: np.ndarray, sq: np.ndarray, center: np.ndarray, n: int, scale: np.ndarray
+) -> np.ndarray:
+    """Sharpe over ``n`` rows from the column sums of (x - center) and (x - center)^2."""
     mean_dev = total / n
     var = (sq - n * mean_dev**2) / (n - 1) if n > 1 else np.zeros_like(total)
     sd = np.sqrt(np.maximum(var, 0.0))
@@ -84,7 +86,7 @@ def pbo(returns: np.ndarray, blocks: int = 16) -> PboResult:
     size = m.shape[0] // blocks
     if size < 2:
         raise ValueError(f"{m.shape[0]} rows are too few for {blocks} blocks of at least 2 rows")
-    m = m[m.shape[0] - size * blocks:]
+    m = m[m.shape[0] - size * blocks :]
     splits = cscv_splits(blocks)
     n = m.shape[1]
     center = m.mean(axis=0)  # sums of deviations from the column means keep the variances exact
