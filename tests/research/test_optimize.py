@@ -255,3 +255,35 @@ def test_ml_signal_predicts_once_and_trades_from_the_first_prediction(sample_bar
     assert len(res.runs) == 3 and all(
         r.returns is None or len(r.returns) == len(res.bar_times) - 1 for r in res.runs
     )
+
+
+def test_walk_forward_picks_ignore_bars_after_their_segment_end_to_end(sample_bars):
+    # With the random sampler the pool of trials does not depend on any return; then the pick for each
+    # out-of-sample segment must not change when every bar after that segment's start changes.
+    from bot.research.wfo import segment_bounds
+
+    raw = dict(SMA, optimize={**SMA["optimize"], "sampler": "random", "segments": 3})
+    cfg = parse_config(raw)
+    base = opt.optimize(cfg, 3, sample_bars)
+    bounds = segment_bounds(len(base.bar_times) - 1, 3)
+    cut = base.bar_times[bounds[2]]  # the close the last step picks on
+    df = sample_bars["AAA"].copy()
+    later = df.index > cut
+    noise = np.random.default_rng(1).normal(0, 0.03, int(later.sum()))
+    factor = np.cumprod(1 + noise)
+    for col in ("open", "high", "low", "close"):
+        df.loc[later, col] = df.loc[later, col] * factor
+    changed = opt.optimize(cfg, 3, {"AAA": df})
+    assert [r.values for r in changed.runs] == [r.values for r in base.runs]
+    assert [(s.chosen, s.is_score) for s in changed.wfo.steps] == [
+        (s.chosen, s.is_score) for s in base.wfo.steps
+    ]
+    k = bounds[2]
+    assert all(
+        np.array_equal(a.returns[:k], b.returns[:k])
+        for a, b in zip(base.completed, changed.completed, strict=True)
+    )
+    assert any(
+        not np.array_equal(a.returns[k:], b.returns[k:])
+        for a, b in zip(base.completed, changed.completed, strict=True)
+    )
