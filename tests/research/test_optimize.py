@@ -113,6 +113,12 @@ def test_cli_writes_the_optimisation_folder_and_prints_pbo_and_dsr(tmp_path):
         "slow": int(best["strategy.params.slow"]),
     }
     assert cfg.tuning.n_trials == len(done)
+    from bot.backtest import run_backtest
+
+    rerun = run_backtest(cfg).metrics  # the backtest of best_config.yaml is the best trial's run
+    assert rerun["sharpe"] == pytest.approx(best["sharpe"], rel=1e-9)
+    assert rerun["n_trades"] == best["n_trades"]
+    assert rerun["max_drawdown"] == pytest.approx(best["max_drawdown"], rel=1e-9)
     assert (out / "config.yaml").exists()
 
 
