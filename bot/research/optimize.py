@@ -113,9 +113,8 @@ class TrialScorer:
             s: strategy.compute_signals(df, self.prob_up[s] if self.prob_up else None)
             for s, df in self.bars.items()
         }
-        logger.disable(
-            "bot.engine.backtest"
-        )  # its per-10 % progress lines would bury the trial lines
+        # the simulation's per-10 % progress lines would bury the trial lines
+        logger.disable("bot.engine.backtest")
         try:
             ledger, _ = simulate(cfg, self.bars, signals, strategy, self.fractional)
         finally:
