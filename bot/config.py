@@ -209,9 +209,36 @@ class CacheConfig(Frozen):
 
 
 class OptimizeConfig(Frozen):
-    """Strategy-parameter optimisation (python -m bot.research.optimize): the space and the walk-forward segments."""
+    """Strategy-parameter optimisation (python -m bot.research.optimize): the space and the walk-forward segments.
+
+    The trading period (from the first out-of-sample prediction on) is cut into ``segments`` equal
+    parts; for each part after the first, the trial with the best ``metric`` on the in-sample part
+    before it (all earlier parts when ``window`` is anchored, the last ``is_segments`` when rolling)
+    trades it. ``pbo_splits`` is the S of the probability of backtest overfitting (CSCV).
+    """
 
     space: dict[str, ParamRange] = Field(default_factory=dict)  # dotted non-model key -> range
+    n_trials: int = Field(default=50, ge=1, le=100_000)  # --trials overrides
+    metric: Literal["sharpe", "sortino", "total_return", "calmar"] = "sharpe"  # of per-bar equity returns
+    sampler: Literal["tpe", "random"] = "tpe"  # random: the trial pool does not depend on any returns
+    segments: int = Field(default=5, ge=2, le=100)  # walk-forward parts of the trading period
+    window: Literal["anchored", "rolling"] = "anchored"
+    is_segments: int = Field(default=1, ge=1)  # rolling window: in-sample parts before each out-of-sample one
+    pbo_splits: int = Field(default=16, ge=2, le=24)  # CSCV blocks S (even): C(S, S/2) splits
+    engine: Literal["backtrader", "vector"] = "vector"  # backtest.engine of the trials (best_config keeps yours)
+
+    @field_validator("pbo_splits")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("must be even (CSCV splits the blocks into two halves)")
+        return v
+
+    @model_validator(mode="after")
+    def _is_fits(self) -> OptimizeConfig:
+        if self.window == "rolling" and self.is_segments >= self.segments:
+            raise ValueError(f"is_segments ({self.is_segments}) must be smaller than segments ({self.segments})")
+        return self
 
 
 class AlpacaBrokerConfig(Frozen):
