@@ -14,7 +14,7 @@ A trials table (``trials.csv`` of the strategy-parameter optimiser) gives one ru
 column named like a dotted config key (``strategy.params.entry_threshold``; Optuna's
 ``params_<dotted key>`` too) is an override, and a ``params`` column may hold a YAML/JSON mapping
 of dotted key -> value. Cells are parsed as YAML, like ``--set``; empty cells are skipped, and
-rows whose ``state`` column is not COMPLETE are left out.
+rows whose ``state`` column is not COMPLETE (any case: Optuna's COMPLETE, optimize's complete) are left out.
 
 Each run's overrides become ``--set`` items (``key=<YAML flow value>``) applied to the base config
 in sorted key order (so ``model.params`` comes before ``model.params.max_depth``); the run id is a
@@ -133,7 +133,7 @@ def load_trials(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
             )
         out = []
         for line, row in enumerate(reader, start=2):
-            if row.get("state") not in (None, "", "COMPLETE"):
+            if (row.get("state") or "COMPLETE").upper() != "COMPLETE":  # optimize writes complete/invalid
                 continue
             where = f"{name}:{line}"
             overrides = _params_cell(row.get("params"), where)

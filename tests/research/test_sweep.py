@@ -309,3 +309,16 @@ def test_table_rows_survive_a_new_override_column(tmp_path):
     assert rows[0]["strategy.params.fast"] == "5" and rows[0]["broker.commission"] == ""
     assert rows[0]["sharpe"] == "0.5" and rows[1]["error"] == 'x, "y"' and rows[1]["sharpe"] == ""
     assert table.latest(rows + [dict(rows[1], status="ok")])["b" * 12]["status"] == "ok"
+
+
+def test_trials_table_written_by_optimize_is_read(tmp_path):
+    """bot.research.optimize writes state complete / invalid (lower case) and one column per dotted key."""
+    path = tmp_path / "trials.csv"
+    path.write_text(
+        "number,state,strategy.params.fast,strategy.params.slow,risk.stop_loss,score,sharpe,is_1,oos_1,error\n"
+        "0,complete,7,163,0.05,0.57,0.57,1.4,0.26,\n"
+        '1,invalid,50,30,0.1,,,,,"strategy.params: fast (50) must be smaller than slow (30)"\n'
+    )
+    assert load_trials(path) == [
+        (f"{path}:2", {"strategy.params.fast": 7, "strategy.params.slow": 163, "risk.stop_loss": 0.05}),
+    ]
