@@ -52,6 +52,7 @@ class DataError(UserError):
 
     exit_code = 3
     prefix = "data error"
+    report: dict  # set (only) by bot.data.validation: the validation report of the failed check
 
     def __init__(self, where: str, what: str):
         self.where = where

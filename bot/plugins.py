@@ -47,6 +47,8 @@ def import_file(path: Path, where: str) -> ModuleType:
     if not path.is_file():
         raise ConfigError(where, f"file not found: {path}")
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # not a file Python can import as a module
+        raise ConfigError(where, f"cannot import {path}: not a Python source file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import inspect
 from pathlib import Path
+from typing import TypeGuard
 
 from bot.errors import ConfigError
 from bot.plugins import import_file, import_module, is_path, resolve_path
@@ -47,6 +48,9 @@ def load_strategy_class(name: str) -> type[Strategy] | type[PortfolioStrategy]:
             raise ConfigError(WHERE, f"unknown strategy '{name}'{_did_you_mean(name, list(REGISTERED))}"
                                      " (or give module:Class or path/to/file.py:Class)")
         parts = _split(REGISTERED[name])
+        if parts is None:  # every REGISTERED value is module:Class
+            raise ConfigError(WHERE, f"registered strategy '{name}' is not module:Class: "
+                                     f"{REGISTERED[name]!r}")
     where, cls_name = parts
     module = import_file(resolve_path(where, None, WHERE), WHERE) if is_path(where) else import_module(where, WHERE)
     cls = getattr(module, cls_name, None)
@@ -69,7 +73,7 @@ def check_strategy_class(cls: object, label: str) -> type[Strategy] | type[Portf
     return cls
 
 
-def _is_strategy(v: object) -> bool:
+def _is_strategy(v: object) -> TypeGuard[type[Strategy] | type[PortfolioStrategy]]:
     return inspect.isclass(v) and issubclass(v, (Strategy, PortfolioStrategy)) and v not in (Strategy,
                                                                                               PortfolioStrategy)
 

@@ -39,6 +39,7 @@ class MlRankStrategy(PortfolioStrategy):
     """Rank by out-of-sample P(outperform); hold the top long_k long and the bottom short_k short."""
 
     Params = MlRankParams
+    params: MlRankParams  # the instance built from Params (typed for the checker)
     signal_columns = ("score", "vol")
     uses_model = True
 

@@ -25,8 +25,9 @@ def daily_equity(equity: pd.Series) -> pd.Series:
     return daily
 
 
-def return_metrics(equity: pd.Series, periods: int) -> dict[str, float]:
-    """Return total_return, cagr, annual_volatility, sharpe, sortino, calmar, max_drawdown (negative)."""
+def return_metrics(equity: pd.Series, periods: int) -> dict[str, float | None]:
+    """Return total_return, cagr, annual_volatility, sharpe, sortino, calmar and max_drawdown
+    (negative); None where a figure is NaN."""
     daily = daily_equity(equity)
     rets = daily.pct_change().dropna()
     if len(rets) == 0:

@@ -40,7 +40,7 @@ def is_date_only(value: object) -> bool:
 def to_utc(value: object, where: str) -> pd.Timestamp:
     """Convert a str/date/datetime/Timestamp to a UTC Timestamp (naive means UTC)."""
     try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
     except (ValueError, TypeError) as e:
         raise ConfigError(where, f"not a date or timestamp: {value!r}") from e
     if ts is pd.NaT:

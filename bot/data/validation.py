@@ -81,7 +81,7 @@ def validate_frame(frame: pd.DataFrame, cfg: DataValidationConfig, ctx: Context)
 
 def _context(symbol: str, frame: pd.DataFrame, timeframe: str, now: object) -> Context:
     bar = parse_timeframe(timeframe)
-    clock = None if now is None else pd.Timestamp(now)  # type: ignore[arg-type]
+    clock = None if now is None else pd.Timestamp(now)
     if clock is not None:
         clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
     idx = pd.DatetimeIndex(frame.index)
@@ -95,7 +95,7 @@ def _fail_error(bars: dict[str, pd.DataFrame], report: dict) -> DataError:
     source = bars[sym].attrs.get("source", sym)
     more = f" (+{len(fails) - 1} more failed checks, see data_validation.json)" if len(fails) > 1 else ""
     err = DataError(f"{source}:{c.get('first', '-')}", f"{sym}: {name}: {c.get('detail', '')}{more}")
-    err.report = report  # type: ignore[attr-defined]
+    err.report = report
     return err
 
 

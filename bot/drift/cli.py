@@ -61,7 +61,10 @@ def _model(cfg: Config, ref: str):
     return model, {"name": reg.name, "version": version}
 
 
-def run_drift(cfg: Config, reference: tuple, current: tuple, model_ref: str = "champion") -> dict:
+Bounds = tuple[pd.Timestamp | None, pd.Timestamp | None]  # (start, end), as parse_period returns
+
+
+def run_drift(cfg: Config, reference: Bounds, current: Bounds, model_ref: str = "champion") -> dict:
     """Return the drift.json document for two periods of the configured data."""
     from bot.backtest import load_data
     from bot.drift.detector import decide_action

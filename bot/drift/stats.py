@@ -19,6 +19,7 @@ stationary data "decayed" in 17 % of quarters.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,6 +129,8 @@ def mean_standard_error(values, times=None, lags: int = 0) -> float:
     n = len(v)
     if n < 2:
         return float("nan")
+    sums: np.ndarray
+    counts: np.ndarray
     if times is None:
         sums, counts = v, np.ones(n)
     else:
@@ -198,7 +201,7 @@ def performance_decay(promised: dict, current: dict, max_brier_increase: float, 
 
     A metric decays when its gap exceeds the margin and its one-sided p-value is below ``alpha``.
     """
-    out = {"promised": promised, "current": current, "drift": False, "reasons": []}
+    out: dict[str, Any] = {"promised": promised, "current": current, "drift": False, "reasons": []}
     if current.get("n", 0) < min_samples or "accuracy" not in promised or "accuracy" not in current:
         out["reasons"].append(f"not enough labelled predictions ({current.get('n', 0)} < {min_samples})"
                               if current.get("n", 0) < min_samples else "nothing promised to compare with")

@@ -35,8 +35,9 @@ def feature(name: str | None = None, *, warmup: int = 0, formula: str = "",
 
     def mark(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
-        fn.__feature__ = Feature(name or fn.__name__, fn, formula or (doc[0] if doc else fn.__name__),
-                                 int(warmup), tuple(needs))
+        summary = formula or (doc[0] if doc else fn.__name__)
+        found = Feature(name or fn.__name__, fn, summary, int(warmup), tuple(needs))
+        vars(fn)["__feature__"] = found  # a plain attribute of the function, read back with getattr
         return fn
 
     return mark

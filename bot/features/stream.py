@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,8 @@ class Wilder:
     """``bot.features._math.wilder``: the mean of the first ``n`` valid values, then EWM(1/n)."""
 
     def __init__(self, n: int):
-        self.n, self.seed_values, self.ewm = n, [], Ewm(alpha=1.0 / n)
+        self.n, self.ewm = n, Ewm(alpha=1.0 / n)
+        self.seed_values: list[float] = []
 
     def update(self, v: float) -> float:
         if self.ewm.nobs:
@@ -239,21 +241,21 @@ def _rsi(n: int) -> Update:
 def _streams() -> dict[str, Callable[[], Update]]:
     out: dict[str, Callable[[], Update]] = {}
     for n in (1, 2, 3, 5, 10, 20, 60, 120):
-        out[f"ret_{n}"] = lambda n=n: _ret(n)
+        out[f"ret_{n}"] = partial(_ret, n)
     for k in (1, 2, 3, 5):
-        out[f"ret_1_lag{k}"] = lambda k=k: _ret_lag(k)
+        out[f"ret_1_lag{k}"] = partial(_ret_lag, k)
     for n in (5, 10, 20, 50, 100, 200):
-        out[f"close_sma_{n}"] = lambda n=n: _close_sma(n)
+        out[f"close_sma_{n}"] = partial(_close_sma, n)
     for n in (12, 26, 50, 200):
-        out[f"close_ema_{n}"] = lambda n=n: _close_ema(n)
+        out[f"close_ema_{n}"] = partial(_close_ema, n)
     for fast, slow in ((10, 50), (50, 200)):
-        out[f"sma_{fast}_{slow}"] = lambda f=fast, s=slow: _sma_cross(f, s)
+        out[f"sma_{fast}_{slow}"] = partial(_sma_cross, fast, slow)
     for kind in ("macd", "ppo"):
-        out[kind] = lambda k=kind: _oscillator(k, "line")
-        out[f"{kind}_signal"] = lambda k=kind: _oscillator(k, "signal")
-        out[f"{kind}_hist"] = lambda k=kind: _oscillator(k, "hist")
+        out[kind] = partial(_oscillator, kind, "line")
+        out[f"{kind}_signal"] = partial(_oscillator, kind, "signal")
+        out[f"{kind}_hist"] = partial(_oscillator, kind, "hist")
     for n in (7, 14, 28):
-        out[f"rsi_{n}"] = lambda n=n: _rsi(n)
+        out[f"rsi_{n}"] = partial(_rsi, n)
     return out
 
 

@@ -37,8 +37,10 @@ WIDE_SAFE = frozenset({
 def aligned(frames: Mapping[str, pd.DataFrame]) -> bool:
     """Return True when every frame has the same (non-empty) index."""
     items = list(frames.values())
-    first = items[0].index if items else None
-    return bool(items) and len(first) > 0 and all(df.index.equals(first) for df in items[1:])
+    if not items:
+        return False
+    first = items[0].index
+    return len(first) > 0 and all(df.index.equals(first) for df in items[1:])
 
 
 def wide_field(frames: Mapping[str, pd.DataFrame], field: str) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.errors import ConfigError
@@ -21,6 +22,10 @@ from bot.live.bars import Wait
 from bot.live.journal import Journal
 from bot.venues.base import VenueClient, timeframe_delta
 from bot.venues.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from bot.live.paper_venue import BarSource
+    from bot.live.replay import ReplayBars
 
 
 @dataclass
@@ -125,18 +130,19 @@ def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, en
     from bot.live.paper_venue import STATE_KEY, PaperVenue
     from strategies import build_strategy
 
-    source: object
+    source: BarSource
     calendar = None
     wait = sleep_until_stopped
     if cfg.live.paper_data == "replay":
-        source, wait = _replay(cfg, journal, warmup, stop)
-        calendar = union_calendar(source.bars)  # the backtest's calendar of these bars
+        replay, wait = _replay(cfg, journal, warmup, stop)
+        calendar = union_calendar(replay.bars)  # the backtest's calendar of these bars
+        source = replay
     elif cfg.live.paper_data == "alpaca":
         source = _alpaca(cfg, env)
     else:
         source = _ccxt(cfg, env, keys=False)  # public market data needs no keys
     currency = "USDT" if all(s.endswith("/USDT") for s in cfg.data.symbols) else "USD"
-    venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,  # type: ignore[arg-type]
+    venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,
                        commission=cfg.broker.commission, slippage=cfg.broker.slippage, journal=journal,
                        currency=currency, shorts=build_strategy(cfg).sells_short(),
                        borrow_per_bar=borrow_per_bar(cfg, calendar))
@@ -163,7 +169,9 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
     return fee / int(round(days * per_day))
 
 
-def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event):
+def _replay(
+    cfg: Config, journal: Journal, warmup: int, stop: threading.Event
+) -> tuple[ReplayBars, Wait]:
     import pandas as pd
 
     from bot.backtest import load_data

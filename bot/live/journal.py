@@ -34,7 +34,7 @@ import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from loguru import logger
@@ -44,6 +44,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Table,
     create_engine,
     delete,
     event,
@@ -58,7 +59,7 @@ from sqlalchemy.schema import CreateColumn
 
 from bot.errors import ConfigError, JournalUnavailableError, without_credentials
 from bot.live.session_lock import SessionLock, acquire
-from bot.venues.types import Fill
+from bot.venues.types import Fill, Side
 
 OPEN = ("pending", "new", "partially_filled")
 FINAL = ("filled", "canceled", "rejected", "expired")
@@ -424,8 +425,10 @@ class Journal:
         if client_id is not None:
             q = q.where(_Fill.client_id == client_id)
         with self._sessions() as s:
-            return [Fill(r.client_id, r.venue_order_id, r.trade_id, r.symbol, r.side, r.qty, r.price,
-                         r.commission, r.commission_asset, from_db_time(r.time)) for r in s.scalars(q)]
+            # the journal stores the sides of Fill objects: "buy" or "sell"
+            return [Fill(r.client_id, r.venue_order_id, r.trade_id, r.symbol, cast(Side, r.side),
+                         r.qty, r.price, r.commission, r.commission_asset, from_db_time(r.time))
+                    for r in s.scalars(q)]
 
     def last_fill_time(self) -> pd.Timestamp | None:
         with self._sessions() as s:
@@ -542,7 +545,7 @@ def _prepare_schema(engine, url: str) -> None:
         version = stored if stored is not None else (0 if tables & _JOURNAL_TABLES else SCHEMA_VERSION)
         for _, table, column in [m for m in MIGRATIONS if m[0] > version]:
             _add_column(conn, table, column)
-        meta, value = _Meta.__table__, str(SCHEMA_VERSION)
+        meta, value = cast(Table, _Meta.__table__), str(SCHEMA_VERSION)  # declared: a Table
         if stored is None:
             conn.execute(meta.insert().values(key=_VERSION_KEY, value=value))
         elif stored != SCHEMA_VERSION:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import pandas as pd
 
@@ -33,7 +33,7 @@ from bot.errors import OrderRejectedError
 from bot.live import paper_fills as pf
 from bot.live.journal import Journal
 from bot.venues.base import timeframe_delta
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
 
 STATE_KEY = "paper_venue"
 _OPEN = ("held", "new")
@@ -46,12 +46,16 @@ class BarSource(Protocol):
                  limit: int | None = None) -> pd.DataFrame: ...
 
 
+# "held": a bracket exit waiting for its entry to fill (reported to callers as "new")
+PaperStatus = Literal["held", "new", "partially_filled", "filled", "canceled", "rejected"]
+
+
 @dataclass
 class PaperOrder:
     seq: int
     cid: str
     symbol: str
-    side: str
+    side: Side
     qty: float
     type: str
     after: str  # ISO start of the bar it was placed on: it trades on later bars only
@@ -59,13 +63,20 @@ class PaperOrder:
     limit: float | None = None
     stop: float | None = None
     trail: float | None = None
-    status: str = "new"  # held (bracket exit waiting for its entry), new, filled, canceled, rejected
+    status: PaperStatus = "new"
     filled_qty: float = 0.0
     avg_price: float | None = None
     commission: float = 0.0
     updated: str = ""
     parent: str | None = None
     legs: list[str] = field(default_factory=list)
+
+
+def _level(price: float | None) -> float:
+    """Return a limit or stop order's price (every such order is created with one)."""
+    if price is None:
+        raise TypeError("paper order has no limit/stop price")
+    return float(price)
 
 
 class PaperVenue:
@@ -122,7 +133,7 @@ class PaperVenue:
         self._validate(req)
         order = self._new(req.client_order_id, req.symbol, req.side, req.qty, req.type,
                           req.limit_price, req.stop_price)
-        exit_side = "sell" if req.side == "buy" else "buy"
+        exit_side: Side = "sell" if req.side == "buy" else "buy"
         if req.stop_loss is not None:
             kind = "ts" if trail_percent else "sl"
             leg = self._new(f"{req.client_order_id}-{kind}", req.symbol, exit_side, req.qty, "stop",
@@ -197,7 +208,7 @@ class PaperVenue:
             price = self._price(order, bar)
             if price is None:
                 if order.trail:
-                    order.stop = pf.trail(order.side, float(order.stop), bar.close, order.trail)
+                    order.stop = pf.trail(order.side, _level(order.stop), bar.close, order.trail)
                 continue
             self._execute(order, price, t)
         for sym, bar in bars.items():
@@ -216,8 +227,8 @@ class PaperVenue:
         if order.type == "market":
             return pf.market_fill(order.side, bar, self.slippage)
         if order.type == "limit":
-            return pf.limit_fill(order.side, bar, float(order.limit), self.slippage)
-        return pf.stop_fill(order.side, bar, float(order.stop), self.slippage)
+            return pf.limit_fill(order.side, bar, _level(order.limit), self.slippage)
+        return pf.stop_fill(order.side, bar, _level(order.stop), self.slippage)
 
     def _execute(self, order: PaperOrder, price: float, t: pd.Timestamp) -> None:
         qty, now = order.qty, str(self.clock())
@@ -292,8 +303,9 @@ class PaperVenue:
                 total += o.qty * ref * (1 + self.commission)
         return total
 
-    def _new(self, cid: str, symbol: str, side: str, qty: float, kind: str, limit: float | None,
-             stop: float | None, status: str = "new", parent: str | None = None) -> PaperOrder:
+    def _new(self, cid: str, symbol: str, side: Side, qty: float, kind: str, limit: float | None,
+             stop: float | None, status: PaperStatus = "new",
+             parent: str | None = None) -> PaperOrder:
         self._seq += 1
         now = str(self.clock())
         after = self._done.get(symbol) or str(self.clock() - timeframe_delta(self.timeframe))
@@ -308,10 +320,10 @@ class PaperVenue:
         return [order, *[self._orders[c] for c in order.legs]]
 
     def _state(self, o: PaperOrder) -> OrderState:
-        status = "new" if o.status == "held" else o.status
+        status: OrderStatus = "new" if o.status == "held" else o.status
         legs = tuple(self._state(self._orders[c]) for c in o.legs)
-        return OrderState(o.cid, f"paper-{o.seq}", o.symbol, o.side, o.qty, o.filled_qty,  # type: ignore[arg-type]
-                          o.avg_price, status, pd.Timestamp(o.created),  # type: ignore[arg-type]
+        return OrderState(o.cid, f"paper-{o.seq}", o.symbol, o.side, o.qty, o.filled_qty,
+                          o.avg_price, status, pd.Timestamp(o.created),
                           pd.Timestamp(o.updated) if o.updated else None, legs, o.limit, o.stop)
 
     def _start_marks(self) -> None:

@@ -100,12 +100,14 @@ def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None
 def _repair_fills(journal: Journal) -> list[str]:
     """Give orders the journaled fills they lack (a journal written before fills and their orders
     were updated in one transaction may hold a fill whose order row never saw it)."""
-    by_order: dict[str, list] = {}
+    by_order: dict[str | None, list] = {}
     for f in journal.fills():
         by_order.setdefault(f.client_order_id, []).append(f)
-    repaired = []
+    repaired: list[str] = []
     for cid, fills in by_order.items():
-        row = journal.get_order(cid) if cid else None
+        if not cid:
+            continue
+        row = journal.get_order(cid)
         qty = sum(f.qty for f in fills)
         if row is None or qty <= row.filled_qty + 1e-12:
             continue

@@ -30,7 +30,7 @@ import pandas as pd
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
 from bot.errors import ConfigError, without_credentials
-from bot.ledger import OPENING_REASONS, ORDER_COLUMNS, TRADE_COLUMNS
+from bot.ledger import OPENING_REASONS, ORDER_COLUMNS
 from bot.live.journal import Journal, OrderRow
 from bot.roundtrips import OpenTrade, RoundTrips
 from bot.runfolder import csv_text, json_text, write_atomically
@@ -73,6 +73,8 @@ def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
     trips = RoundTrips()
     orphans = 0
     for o in filled:
+        if o.avg_price is None:  # (filtered out above; narrows the type)
+            continue
         when = fill_times.get(o.client_id) or o.updated or o.created
         opens = o.intent in OPENING_REASONS and o.parent_id is None
         unmatched = trips.fill(o.symbol, when, o.side, float(o.filled_qty), float(o.avg_price), o.commission,

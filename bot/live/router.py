@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +80,7 @@ class Ticket:
     parent_id: str | None = None
 
     def request(self) -> OrderRequest:
+        # Ticket keeps side and type as plain str; OrderRequest.__post_init__ validates both
         return OrderRequest(self.client_order_id, self.symbol, self.side, self.qty, self.type,  # type: ignore[arg-type]
                             self.limit_price, self.stop_price, self.take_profit, self.stop_loss)
 
@@ -220,6 +221,7 @@ class OrderRouter:
     def _submit(self, t: Ticket, row: OrderRow | None = None) -> OrderState | None:
         try:
             if t.trail_percent and self._trailing:
+                # only a venue that trails stops (_trailing: PaperVenue) takes trail_percent
                 state = self.venue.submit_order(t.request(), trail_percent=t.trail_percent)  # type: ignore[call-arg]
             else:
                 state = self.venue.submit_order(t.request())
@@ -356,8 +358,8 @@ class OrderRouter:
             return self.journal.get_order(row.parent_id), row.intent
         leg = leg_of(f.client_order_id)
         parent = self.journal.get_order(leg[0]) if leg else None
-        if parent is not None:
-            return parent, leg[1]  # type: ignore[index]
+        if parent is not None and leg:
+            return parent, leg[1]
         parent = self._armed_parent(f.symbol)  # a venue-named exit of the armed bracket
         return parent, (_nearest_exit(parent, f.price) if parent is not None else "")
 
@@ -517,7 +519,7 @@ class OrderRouter:
                        entry.symbol, leg.client_id)
         self.protect(entry, self.venue.positions().get(entry.symbol, 0.0), self.on_exit_rejected)
 
-    def guard_exits(self, held: Mapping[str, float], busy: set[str] = frozenset(),
+    def guard_exits(self, held: Mapping[str, float], busy: Set[str] = frozenset(),
                     dust: Callable[[str, float], bool] | None = None) -> list[str]:
         """Protect bracket positions that have no working exits at two successive checks.
 
@@ -547,7 +549,7 @@ class OrderRouter:
             self.protect(entry, qty, self.on_exit_rejected)
         return due
 
-    def _bare(self, held: Mapping[str, float], busy: set[str],
+    def _bare(self, held: Mapping[str, float], busy: Set[str],
               dust: Callable[[str, float], bool]) -> dict[str, tuple[OrderRow, float]]:
         """Return symbol -> (holding entry, uncovered size) for positions lacking exits now."""
         declared = self.unprotected()

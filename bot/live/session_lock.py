@@ -100,7 +100,11 @@ def _advisory_lock(url: str, name: str) -> SessionLock:
         raise _cannot_lock(url, e) from None
     try:
         if conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
-            return SessionLock(lambda: (conn.close(), engine.dispose()))  # closing the connection unlocks
+            def release() -> None:
+                conn.close()  # closing the connection unlocks
+                engine.dispose()
+
+            return SessionLock(release)
         holder = conn.scalar(_HOLDER, {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}) or ""
     except SQLAlchemyError as e:
         conn.close()

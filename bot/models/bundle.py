@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bot.ml.horizons import combine_horizons
 
+if TYPE_CHECKING:
+    from bot.ml.signal_model import SignalModel
+
 
 @dataclass
 class TrainedModel:
     """Fitted models (horizon -> SignalModel) and the facts needed to use and audit them."""
 
-    models: dict[int, object]
+    models: dict[int, SignalModel]
     features: list[str]
     combine: str = "all_agree"
     nan_intolerant: bool = False

@@ -14,6 +14,7 @@ the whole backtest window is a config error rather than a quietly in-sample resu
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,8 @@ def load_fixed_model(cfg: Config) -> tuple[TrainedModel, str]:
 def model_config(cfg: Config, model: TrainedModel) -> Config:
     """Return ``cfg`` with the model section the fixed model was trained with (features, label, horizons)."""
     info = model.info
-    update = {"features": list(model.features), "horizon": model.horizons if len(model.horizons) > 1
-              else model.horizons[0]}
+    horizon = model.horizons if len(model.horizons) > 1 else model.horizons[0]
+    update: dict[str, Any] = {"features": list(model.features), "horizon": horizon}
     if info.get("label"):
         update["label"] = info["label"]
     if info.get("label_params"):

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from bot.errors import mask_secrets, without_credentials
@@ -109,8 +110,12 @@ def model_params(model: TrainedModel) -> dict[str, str]:
     }
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})  # read-only default for the mapping arguments
+
+
 def log_run(client, experiment: str, run_name: str, params: Mapping[str, str], metrics: Mapping[str, float],
-            tags: Mapping[str, str], artifacts: Mapping[str, Path] = (), json_files: Mapping[str, Any] = ()) -> str:
+            tags: Mapping[str, str], artifacts: Mapping[str, Path] = _EMPTY,
+            json_files: Mapping[str, Any] = _EMPTY) -> str:
     """Log one finished run (params, metrics, tags, artifact folders/files, JSON documents); return its id.
 
     Credentials in URLs are masked in params, tags and JSON documents (artifact files are copied as they are).

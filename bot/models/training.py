@@ -39,7 +39,9 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
     m = cfg.model
     drop_nan = is_nan_intolerant(m.type, m.params)
     split = Split(0, (train_start, test_start), ((test_start, max(test_start + 1, len(ds.calendar))),))
-    models, first_rows, last_end = {}, None, -1
+    models: dict[int, SignalModel] = {}
+    first_rows: np.ndarray | None = None
+    last_end = -1
     for h in ds.horizons:
         rows = _train_rows(ds, cfg, h, split, drop_nan)
         y = ds.frame[f"up_h{h}"].to_numpy()[rows]
@@ -52,6 +54,8 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
         models[h] = model.fit(ds.X[rows], ds.frame[f"ret_h{h}"].to_numpy()[rows])
         first_rows = rows if first_rows is None else first_rows
         last_end = max(last_end, int(ds.frame[f"end_h{h}"].to_numpy()[rows].max()))
+    if first_rows is None:
+        raise DataError(cfg.name, "no horizon to train a model for")
     info = _info(ds, cfg, first_rows, last_end, bars, code_version)
     return TrainedModel(models, list(ds.names), horizon_combine_of(cfg), drop_nan, info)
 

@@ -57,7 +57,7 @@ def _max_drawdown(values: pd.Series) -> float:
 
 def crisis_rows(equity: pd.Series, benchmark: pd.Series | None = None, market: str = "equity") -> list[tuple]:
     """Return one row per ``market`` crisis window the daily equity covers: name, dates, days, returns, drawdown."""
-    rows = []
+    rows: list[tuple] = []
     idx = equity.index.tz_localize(None) if equity.index.tz is not None else equity.index
     if len(idx) < 2:
         return rows

@@ -13,6 +13,7 @@ from bot.report.plotting import (
     date_axis,
     figure_svg,
     new_figure,
+    new_stacked_figure,
     percent_axis,
     styled,
     top_legend,
@@ -38,7 +39,7 @@ def roc_chart(fpr: np.ndarray, tpr: np.ndarray, auc: float) -> str:
 @styled
 def calibration_chart(points: pd.DataFrame, probs: np.ndarray, brier: float) -> str:
     """Reliability diagram (top) over a histogram of predicted probabilities (bottom)."""
-    fig, (ax, hx) = new_figure((5.6, 5.0), nrows=2, sharex=True, height_ratios=[3, 1])
+    fig, (ax, hx) = new_stacked_figure((5.6, 5.0), 2, sharex=True, height_ratios=[3, 1])
     ax.plot([0, 1], [0, 1], color=NEUTRAL_COLOR, ls="--", lw=1.0, label="Perfectly calibrated")
     ax.plot(points["mean_prob"], points["frac_up"], marker="o", ms=4, color=STRATEGY_COLOR, lw=1.5,
             label=f"Model (Brier {brier:.3f})")  # fmt: skip
@@ -52,7 +53,9 @@ def calibration_chart(points: pd.DataFrame, probs: np.ndarray, brier: float) -> 
     )
     ax.set_ylabel("Observed frequency of up")
     top_legend(ax, ncol=2, fontsize=8.5)
-    hx.hist(probs, bins=np.linspace(lo, hi, 41), color=STRATEGY_COLOR, alpha=0.6)
+    # matplotlib stubs type bins as Sequence[float]; hist takes arrays too
+    edges = np.linspace(lo, hi, 41)
+    hx.hist(probs, bins=edges, color=STRATEGY_COLOR, alpha=0.6)  # type: ignore[arg-type]
     hx.set_ylabel("Predictions")
     hx.set_xlabel("Predicted probability of up (out of sample)")
     hx.yaxis.set_major_formatter(lambda v, _p: f"{v:,.0f}")

@@ -167,7 +167,8 @@ def return_distribution(returns: pd.Series) -> str:
     bins = np.linspace(lo, hi, 60) if hi > lo else 10
     ax.hist(
         np.clip(r, lo, hi),
-        bins=bins,
+        # matplotlib stubs type bins as Sequence[float]; hist takes arrays too
+        bins=bins,  # type: ignore[arg-type]
         density=True,
         color=STRATEGY_COLOR,
         alpha=0.75,

@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
 import numpy as np
@@ -24,6 +24,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.typing import RcKeyType  # noqa: E402
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,7 +39,7 @@ RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", 
 WIDE = (10.0, 3.4)
 HALF = (5.6, 3.4)
 
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9.5,
     "axes.titlesize": 10,
@@ -68,11 +69,20 @@ def styled(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_figure(size: tuple[float, float] = WIDE, nrows: int = 1, **kwargs) -> tuple[Figure, object]:
-    """Return a styled figure and its axes (``plt.subplots`` arguments pass through)."""
+def new_figure(size: tuple[float, float] = WIDE, **kwargs) -> tuple[Figure, Axes]:
+    """Return a styled figure and its one axes (``plt.subplots`` arguments pass through)."""
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=size, layout="constrained", **kwargs)
+    return fig, ax
+
+
+def new_stacked_figure(
+    size: tuple[float, float], nrows: int, **kwargs
+) -> tuple[Figure, list[Axes]]:
+    """Return a styled figure and its ``nrows`` axes, top to bottom, in one column."""
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(nrows=nrows, figsize=size, layout="constrained", **kwargs)
-    return fig, axes
+    return fig, list(axes)
 
 
 def date_axis(ax: Axes) -> None:

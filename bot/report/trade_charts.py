@@ -33,7 +33,7 @@ def exit_reason_bars(counts: pd.Series) -> str:
     ax.set_xlabel("Number of trades")
     ax.grid(axis="y", visible=False)
     for yi, v in zip(y, counts.to_numpy(), strict=True):
-        ax.text(v, yi, f" {v:,}", va="center", fontsize=8.5)
+        ax.text(v, float(yi), f" {v:,}", va="center", fontsize=8.5)
     ax.set_xlim(0, max(float(counts.max()), 1.0) * 1.15)
     return figure_svg(fig)
 
@@ -67,7 +67,9 @@ def holding_histogram(days: pd.Series, intraday: bool) -> str:
         bins = np.arange(-0.5 * step, top + 1.5 * step, step)
     else:
         bins = np.linspace(0, top, 31)
-    ax.hist(np.clip(values, 0, bins[-1]), bins=bins, color=STRATEGY_COLOR, alpha=0.85)
+    # matplotlib stubs type bins as Sequence[float]; hist takes arrays too
+    clipped = np.clip(values, 0, bins[-1])
+    ax.hist(clipped, bins=bins, color=STRATEGY_COLOR, alpha=0.85)  # type: ignore[arg-type]
     ax.set_xlabel(f"Holding time ({'hours' if intraday else 'calendar days'})")
     ax.set_ylabel("Number of trades")
     return figure_svg(fig)

@@ -17,9 +17,10 @@ TABLE_HEADERS = (
 )  # fmt: skip
 
 
-def _num(value: float, decimals: int) -> float | None:
-    ok = value is not None and math.isfinite(float(value))
-    return round(float(value), decimals) if ok else None
+def _num(value: float | None, decimals: int | None) -> float | None:
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), decimals)
 
 
 def column_decimals(trades: pd.DataFrame) -> list[int | None]:

@@ -34,9 +34,9 @@ class RetrainOutcome:
     challenger: dict
     champion: dict | None
     model_name: str
+    model: TrainedModel  # the challenger
     dry_run: bool = False
     versions: dict = field(default_factory=dict)  # challenger, champion_before, champion_after
-    model: TrainedModel | None = None  # the challenger
 
     @property
     def promoted(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from loguru import logger
@@ -31,6 +31,10 @@ from bot.monitoring.exporter import MetricsServer
 from bot.monitoring.instrument import InstrumentedVenue
 from bot.monitoring.state import LiveState
 from bot.retrain.scheduler import BundleBarModel, ModelSlot, RetrainScheduler, live_retrain_job
+
+if TYPE_CHECKING:
+    from bot.drift.monitor import DriftMonitor
+    from bot.retrain.shadow import ShadowRecorder
 
 History = Callable[[], Mapping[str, pd.DataFrame]]
 
@@ -64,8 +68,8 @@ class LiveLifecycle:
         self.state_dir = Path(state_dir)
         self._latch = DriftLatch(cfg.drift.clear_after)  # holds the drift decision the strategy acts on
         self.slot: ModelSlot | None = None
-        self.monitor = None
-        self.shadow = None
+        self.monitor: DriftMonitor | None = None
+        self.shadow: ShadowRecorder | None = None
         self.scheduler: RetrainScheduler | None = None
         self.server: MetricsServer | None = None
         self._history: History = dict
@@ -191,7 +195,8 @@ class LiveLifecycle:
                 logger.warning(f"shadow challenger failed on {now}: {type(e).__name__}: {e}")
 
     def _check_drift(self, history: Mapping[str, pd.DataFrame]) -> None:
-        model = getattr(self.slot.model, "model", None)  # the TrainedModel inside the bar model
+        slot_model = self.slot.model if self.slot is not None else None
+        model = getattr(slot_model, "model", None)  # the TrainedModel inside the bar model
         if model is None:
             return
         try:

@@ -84,19 +84,21 @@ class ModelSlot:
 
     def begin_bar(self, at: pd.Timestamp) -> BarModel | None:
         """Start bar ``at``: apply a staged model if this is a new bar; return the model for it."""
-        did_switch, previous = False, None
+        switched_to: BarModel | None = None
+        previous = None
         with self._lock:
             if at != self._bar:
                 self._bar = at
                 if self._staged is not None:
-                    previous, self._current, self._staged = self._current, self._staged, None
-                    self.switches.append((at, self._current.version))
-                    did_switch = True
+                    previous, switched_to = self._current, self._staged
+                    self._current, self._staged = switched_to, None
+                    self.switches.append((at, switched_to.version))
             current = self._current
-        if did_switch:
-            logger.info(f"bar {at}: switched model {getattr(previous, 'version', None)} -> {current.version}")
+        if switched_to is not None:
+            before = getattr(previous, "version", None)
+            logger.info(f"bar {at}: switched model {before} -> {switched_to.version}")
             if self.on_switch is not None:
-                self.on_switch(previous, current)
+                self.on_switch(previous, switched_to)
         return current
 
     def prime(self, bars: Mapping[str, pd.DataFrame]) -> None:
@@ -165,7 +167,8 @@ class RetrainScheduler:
             logger.info("retrain already running; this run is skipped")
             return
         self.finished.clear()
-        result, error = None, None
+        result = None
+        error: Exception | None = None
         try:
             result = self.job()
         except UserError as e:  # e.g. the registry is unreachable: one line, the session trades on unchanged

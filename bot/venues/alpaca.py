@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import requests
@@ -37,6 +38,7 @@ from alpaca.trading.requests import (
     StopOrderRequest,
     TakeProfitRequest,
 )
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from bot.errors import (
@@ -59,7 +61,7 @@ from bot.venues.retry import (
     lookup_over_grace,
     submit_idempotently,
 )
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
 
 T = TypeVar("T")
 _REJECT_CODE = 40310000  # "insufficient buying power" / "insufficient qty": an order problem
@@ -80,10 +82,18 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self.timeout = timeout
 
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
+        if timeout is None:
+            timeout = self.timeout
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
 
 def _tune(client: Any, timeout: float) -> None:
@@ -111,25 +121,40 @@ def _retry_after(err: APIError) -> float | None:
         return None
 
 
-def _state(order: Any) -> OrderState:
+def _status(order: Any) -> OrderStatus:
     status = str(getattr(order.status, "value", order.status))
     if status in _CANCELED:
-        status = "canceled"
-    elif status in _REJECTED:
-        status = "rejected"
-    elif status not in ("filled", "partially_filled"):
-        status = "new"
+        return "canceled"
+    if status in _REJECTED:
+        return "rejected"
+    if status == "filled":
+        return "filled"
+    if status == "partially_filled":
+        return "partially_filled"
+    return "new"
+
+
+def _parsed(value: T | dict[str, Any]) -> T:
+    """Return an SDK model; alpaca-py returns raw dicts only from clients built with
+    ``raw_data=True``, which this module never builds."""
+    if isinstance(value, dict):
+        raise FatalVenueError("alpaca: the SDK returned raw data where a model was expected")
+    return value
+
+
+def _state(order: Any) -> OrderState:
+    status = _status(order)
     filled = float(order.filled_qty or 0)
     avg = float(order.filled_avg_price) if order.filled_avg_price and filled > 0 else None
     return OrderState(
         client_order_id=order.client_order_id,
         venue_id=str(order.id),
         symbol=order.symbol,
-        side=str(getattr(order.side, "value", order.side)),
+        side=cast(Side, str(getattr(order.side, "value", order.side))),  # OrderSide: buy / sell
         qty=float(order.qty or 0),
         filled_qty=filled,
         avg_fill_price=avg,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         created=to_utc(order.created_at),
         updated=to_utc(order.updated_at),
         legs=tuple(_state(leg) for leg in (getattr(order, "legs", None) or ())),
@@ -249,7 +274,7 @@ class AlpacaVenue:
     # ---- VenueClient --------------------------------------------------------------------
     def clock(self) -> pd.Timestamp:
         """Return Alpaca's clock (``/v2/clock``) in UTC."""
-        return to_utc(self._retrying("clock", self._trading.get_clock).timestamp)
+        return to_utc(_parsed(self._retrying("clock", self._trading.get_clock)).timestamp)
 
     def get_bars(
         self,
@@ -278,13 +303,13 @@ class AlpacaVenue:
         barset = self._retrying("bars", fetch)
         rows = [
             (b.timestamp, b.open, b.high, b.low, b.close, b.volume)
-            for b in barset.data.get(symbol, [])
+            for b in _parsed(barset).data.get(symbol, [])
         ]
         return closed_only(make_bars(rows), timeframe, now, limit)
 
     def account(self) -> Account:
         """Return cash and equity from ``/v2/account``."""
-        acct = self._retrying("account", self._trading.get_account)
+        acct = _parsed(self._retrying("account", self._trading.get_account))
         return Account(
             cash=float(acct.cash or 0),
             equity=float(acct.equity or 0),
@@ -294,7 +319,7 @@ class AlpacaVenue:
     def positions(self) -> dict[str, float]:
         """Return signed position sizes from ``/v2/positions`` (shorts negative)."""
         out = {}
-        for pos in self._retrying("positions", self._trading.get_all_positions):
+        for pos in _parsed(self._retrying("positions", self._trading.get_all_positions)):
             qty = float(pos.qty)
             if str(getattr(pos.side, "value", pos.side)) == "short" and qty > 0:
                 qty = -qty
@@ -365,7 +390,8 @@ class AlpacaVenue:
         while True:
             flt = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=_ORDER_PAGE, nested=False,
                                    direction=Sort.ASC, after=None if start is None else start.to_pydatetime())
-            page = [_state(o) for o in self._retrying("orders", lambda f=flt: self._trading.get_orders(f))]
+            orders = self._retrying("orders", partial(self._trading.get_orders, flt))
+            page = [_state(o) for o in orders]
             fresh = [o for o in page if o.venue_id not in seen]
             seen.update((o.venue_id, o) for o in fresh)
             if len(page) < _ORDER_PAGE or not fresh:
@@ -509,7 +535,11 @@ class AlpacaVenue:
     def _fill(self, act: dict) -> Fill:
         venue_id = str(act["order_id"])
         if venue_id not in self._known:
-            order = self._retrying("get_order", lambda: self._trading.get_order_by_id(venue_id))
+            order = _parsed(
+                self._retrying("get_order", lambda: self._trading.get_order_by_id(venue_id))
+            )
+            if order.symbol is None:  # only multi-leg option orders have none; we never place them
+                raise FatalVenueError(f"alpaca: order {venue_id} of a fill has no symbol")
             self._known[venue_id] = (order.client_order_id, order.symbol)
         cid, symbol = self._known[venue_id]
         return Fill(

@@ -124,7 +124,7 @@ class AlpacaProvider:
 
         kwargs = {"sleep": self.sleep} if self.sleep else {}
         barset = with_retries(once, self.retries, self.backoff, **kwargs)
-        bars = barset.data.get(symbol, [])  # type: ignore[union-attr]
+        bars = barset.data.get(symbol, [])
         if not bars:
             return empty_frame()
         frame = pd.DataFrame({"open": [b.open for b in bars], "high": [b.high for b in bars],

@@ -15,13 +15,16 @@ This module does not import ccxt: it uses the exchange object held by the venue.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 
 from bot.errors import OrderRejectedError, OutcomeUnknownError, TransientVenueError
-from bot.venues.retry import submit_idempotently
+from bot.venues.retry import RetryPolicy, Sleep, submit_idempotently
 from bot.venues.types import ExitReport, OrderRequest, OrderState
+
+T = TypeVar("T")
 
 OCO_METHOD = "privatePostOrderListOco"  # Binance POST /api/v3/orderList/oco, as ccxt names it
 
@@ -43,7 +46,30 @@ class BracketExits:
     _brackets: dict[str, OrderRequest]
     _ex: Any
     _send_times: dict[str, float]
+    _retry: RetryPolicy
+    _sleep: Sleep
     name: str
+
+    if TYPE_CHECKING:  # provided by the host venue (CcxtVenue); declared for the type checker
+
+        def get_order(
+            self, client_order_id: str, symbol: str | None = None
+        ) -> OrderState | None: ...
+        def price_on_tick(self, symbol: str, price: float | None) -> float | None: ...
+        def checked_amount(
+            self, market: dict, qty: float, prices: list, exits: list, what: str
+        ) -> float: ...
+        def _market(self, symbol: str, for_order: bool = False) -> dict: ...
+        def _trades(
+            self, symbol: str, since_ms: int | None, order_id: str | None = None
+        ) -> list[dict]: ...
+        def _call(self, op: str, fn: Callable[[], T]) -> T: ...
+        def _retrying(self, op: str, fn: Callable[[], T]) -> T: ...
+        def _attempt(self, ids: Sequence[str], fn: Callable[[], T]) -> T: ...
+        def _may_still_land(self, client_order_id: str) -> float | None: ...
+        def _lookup(self, client_order_id: str, symbol: str) -> OrderState | None: ...
+        def _remember(self, client_order_id: str, symbol: str) -> str: ...
+        def _state(self, order: dict, symbol: str) -> OrderState: ...
 
     def sync(self) -> None:
         """Place the exits of bracket entries that have filled since the last call.
@@ -173,6 +199,7 @@ class BracketExits:
         exit_price = tp if tp is not None else sl
         amount = self.checked_amount(market, amount, [exit_price], [], f"exit {cid}")
         vid = self._remember(cid, req.symbol)
+        params: dict[str, Any]
         if tp is not None:
             kind, price, params = "limit", tp, {"clientOrderId": vid}
         else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import ccxt
 import pandas as pd
@@ -24,6 +26,7 @@ from bot.errors import (
 )
 from bot.venues.ccxt_venue import override_origins
 
+T = TypeVar("T")
 Progress = Callable[[str, int, pd.Timestamp], None]
 
 
@@ -74,7 +77,7 @@ class CcxtProvider:
             point_to(ex, url)
         return ex
 
-    def _call(self, fn: Callable[[], object], where: str) -> object:
+    def _call(self, fn: Callable[[], T], where: str) -> T:
         def once():
             try:
                 return fn()
@@ -109,8 +112,9 @@ class CcxtProvider:
         since = int(start.value // 1_000_000)
         stop_ms = int(stop.value // 1_000_000)
         while since <= stop_ms:
-            batch = self._call(lambda s=since: self.ex.fetch_ohlcv(symbol, timeframe, s, self.limit), where)
-            batch = [r for r in batch if r[0] >= since]  # type: ignore[union-attr]
+            fetch = partial(self.ex.fetch_ohlcv, symbol, timeframe, since, self.limit)
+            batch = self._call(fetch, where)
+            batch = [r for r in batch if r[0] >= since]
             if not batch:
                 break
             rows.extend(batch)

@@ -20,7 +20,8 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import ccxt
@@ -41,7 +42,7 @@ from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
 from bot.venues.ccxt_brackets import BracketExits, has_oco_endpoint, oco_allowed
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
 
 T = TypeVar("T")
 DEFAULT_OPTIONS = {  # keep ccxt on the spot endpoints (no margin/futures/currency calls)
@@ -52,7 +53,7 @@ DEFAULT_OPTIONS = {  # keep ccxt on the spot endpoints (no margin/futures/curren
     "warnOnFetchOpenOrdersWithoutSymbol": False,
 }
 _ID_OK = re.compile(r"[.A-Za-z0-9:/_-]{1,36}")
-_STATUS = {
+_STATUS: dict[str, OrderStatus] = {
     "closed": "filled",
     "canceled": "canceled",
     "expired": "canceled",
@@ -229,7 +230,7 @@ class CcxtVenue(BracketExits):
         equity = cash
         for symbol, qty in self._holdings(balance).items():
             if self._market(symbol)["quote"] == quote:
-                ticker = self._retrying("ticker", lambda s=symbol: self._ex.fetch_ticker(s))
+                ticker = self._retrying("ticker", partial(self._ex.fetch_ticker, symbol))
                 equity += qty * float(ticker["last"])
         return Account(cash=cash, equity=equity, currency=quote)
 
@@ -248,7 +249,8 @@ class CcxtVenue(BracketExits):
                 f"{self.name} submit {req.client_order_id}: {req.symbol} takes no OCO order list "
                 f"(market info ocoAllowed={market.get('info', {}).get('ocoAllowed')}), needed for two exits"
             )
-        kind, price, params = "market", None, {"clientOrderId": venue_client_id(req.client_order_id)}
+        kind, price = "market", None
+        params: dict[str, Any] = {"clientOrderId": venue_client_id(req.client_order_id)}
         if req.type == "limit":
             kind, price = "limit", self.price_on_tick(req.symbol, req.limit_price)
         elif req.type == "stop":
@@ -294,7 +296,7 @@ class CcxtVenue(BracketExits):
         )
         for sym in candidates:
             state = call_with_retry(
-                lambda s=sym: self._lookup(client_order_id, s),
+                partial(self._lookup, client_order_id, sym),
                 policy=self._retry,
                 sleep=self._sleep,
                 what=f"{self.name} get_order",
@@ -339,7 +341,7 @@ class CcxtVenue(BracketExits):
             if oid in self._order_cid:
                 continue
             try:
-                order = self._call("get_order", lambda o=oid: self._ex.fetch_order(o, sym))
+                order = self._call("get_order", partial(self._ex.fetch_order, oid, sym))
             except _NotFound:
                 raise OutcomeUnknownError(
                     f"{self.name}: trade {trade['id']} on {sym} belongs to order {oid}, which the "
@@ -386,7 +388,7 @@ class CcxtVenue(BracketExits):
         self.sync()
         out = []
         for sym in self.symbols:
-            orders = self._retrying("open_orders", lambda s=sym: self._ex.fetch_open_orders(s))
+            orders = self._retrying("open_orders", partial(self._ex.fetch_open_orders, sym))
             out += [self._state(o, sym) for o in orders]
         return out
 
@@ -539,21 +541,21 @@ class CcxtVenue(BracketExits):
         if order.get("id") is not None:
             self._order_cid[str(order["id"])] = cid
         stamp = order.get("timestamp")
+        trigger = order.get("triggerPrice") or order.get("stopPrice")
         updated = order.get("lastUpdateTimestamp") or order.get("lastTradeTimestamp") or stamp
         return OrderState(
             client_order_id=cid,
             venue_id=str(order.get("id")),
             symbol=order.get("symbol") or symbol,
-            side=order.get("side"),
+            side=cast(Side, order.get("side")),  # ccxt's unified side: "buy" or "sell"
             qty=float(order.get("amount") or 0.0),
             filled_qty=filled,
             avg_fill_price=float(order["average"]) if order.get("average") and filled else None,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             created=to_utc(stamp) if stamp else None,
             updated=to_utc(updated) if updated else None,
             limit_price=float(order["price"]) if order.get("type") != "market" and order.get("price") else None,
-            stop_price=float(order.get("triggerPrice") or order.get("stopPrice"))
-            if order.get("triggerPrice") or order.get("stopPrice") else None,
+            stop_price=float(trigger) if trigger else None,
         )
 
     def _holdings(self, balance: dict) -> dict[str, float]:
@@ -577,7 +579,7 @@ class CcxtVenue(BracketExits):
         for _ in range(10_000):
             page = self._retrying(
                 "bars",
-                lambda c=cursor: self._ex.fetch_ohlcv(symbol, timeframe, since=c, limit=_PAGE),
+                partial(self._ex.fetch_ohlcv, symbol, timeframe, since=cursor, limit=_PAGE),
             )
             if not page:
                 break
@@ -593,15 +595,16 @@ class CcxtVenue(BracketExits):
         while True:
             page = self._retrying(
                 "fills",
-                lambda s=since_ms: self._ex.fetch_my_trades(
-                    symbol, since=s, limit=_PAGE, params=dict(params)
-                ),
+                partial(self._my_trades_page, symbol, since_ms, params),
             )
             fresh = [t for t in page if t["id"] not in {x["id"] for x in out}]
             out += fresh
             if len(page) < _PAGE or not fresh:
                 return out
             since_ms = int(page[-1]["timestamp"])
+
+    def _my_trades_page(self, symbol: str, since_ms: int | None, params: dict) -> list[dict]:
+        return self._ex.fetch_my_trades(symbol, since=since_ms, limit=_PAGE, params=dict(params))
 
     def _all_orders(self, symbol: str, since_ms: int | None) -> list[dict]:
         """Return the symbol's orders since ``since_ms``: the newest page, or when that is full and
@@ -616,7 +619,7 @@ class CcxtVenue(BracketExits):
             window = dict(until=cursor + _DAY_MS)
             page = self._retrying(
                 "orders",
-                lambda c=cursor, w=window: self._ex.fetch_orders(symbol, since=c, limit=_PAGE, params=w),
+                partial(self._ex.fetch_orders, symbol, since=cursor, limit=_PAGE, params=window),
             )
             fresh = [o for o in page if str(o["id"]) not in out]
             out.update((str(o["id"]), o) for o in fresh)

@@ -26,6 +26,7 @@ class ChannelBreakout(Strategy):
     """Long above the channel, short below it, flat again at the channel's middle."""
 
     Params = ChannelBreakoutParams
+    params: ChannelBreakoutParams  # the instance built from Params (typed for the checker)
     signal_columns = ("upper", "lower", "middle")
 
     def sells_short(self) -> bool:

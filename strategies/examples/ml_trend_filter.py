@@ -28,6 +28,7 @@ class MlTrendFilter(Strategy):
     """Long when P(up) is high and the close is above its moving average."""
 
     Params = MlTrendFilterParams
+    params: MlTrendFilterParams  # the instance built from Params (typed for the checker)
     signal_columns = ("prob_up", "trend")
     uses_model = True
 

@@ -37,6 +37,7 @@ class MomentumRotation(PortfolioStrategy):
     """Hold the top_k symbols by momentum (and short the bottom_k), rebalanced every rebalance_every bars."""
 
     Params = MomentumRotationParams
+    params: MomentumRotationParams  # the instance built from Params (typed for the checker)
     signal_columns = ("momentum",)
 
     def sells_short(self) -> bool:

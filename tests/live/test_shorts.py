@@ -28,9 +28,9 @@ from bot.engine.backtest import simulate
 from bot.errors import ConfigError, OrderRejectedError
 from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
-from bot.live.report import write_journal_run
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
+from bot.live.report import write_journal_run
 from bot.live.router import OrderRouter, Ticket
 from bot.live.session import run_session
 from bot.venues.alpaca import AlpacaVenue

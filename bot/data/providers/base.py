@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from bot.data.schema import PRICE_COLUMNS, REQUIRED_COLUMNS, finalize, slice_bounds
 from bot.errors import DataError, RateLimitedError, TransientVenueError
+
+T = TypeVar("T")
 
 Clock = Callable[[], pd.Timestamp]
 
@@ -78,8 +80,8 @@ def frame_from_rows(rows: list[list[float]] | np.ndarray, unit: str = "ms") -> p
     return finalize(frame)
 
 
-def with_retries(call: Callable[[], object], retries: int, backoff: float,
-                 sleep: Callable[[float], None] = time.sleep) -> object:
+def with_retries(call: Callable[[], T], retries: int, backoff: float,
+                 sleep: Callable[[float], None] = time.sleep) -> T:
     """Call ``call``; on TransientVenueError wait (``retry_after`` or exponential) and retry."""
     for attempt in range(retries + 1):
         try:
