@@ -503,9 +503,24 @@ def _bar_index(bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> 
     offsets = np.cumsum([0] + [len(df) for df in bars.values()])
     bidx = np.empty((len(calendar), len(bars)), np.int64)
     for j, df in enumerate(bars.values()):
-        pos = np.searchsorted(df.index.values, calendar.values, side="right") - 1
+        pos = np.searchsorted(_utc(df.index), _utc(calendar), side="right") - 1
         bidx[:, j] = np.where(pos >= 0, pos + offsets[j], -1)
     return bidx, offsets
+
+
+def _utc(index: pd.DatetimeIndex) -> np.ndarray:
+    """The index as naive UTC datetime64 values."""
+    return (index.tz_convert(None) if index.tz is not None else index).to_numpy()
+
+
+def _calendar(bars: Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
+    """``union_calendar`` in NumPy when every index has the same dtype (the same values and tz)."""
+    dtypes = {df.index.dtype for df in bars.values()}
+    if len(dtypes) != 1 or not all(isinstance(df.index, pd.DatetimeIndex) for df in bars.values()):
+        return union_calendar(bars)
+    cal = pd.DatetimeIndex(np.unique(np.concatenate([_utc(df.index) for df in bars.values()])))
+    tz = next(iter(bars.values())).index.tz
+    return cal.tz_localize("UTC").tz_convert(tz) if tz is not None else cal
 
 
 def _day_ids(calendar: pd.DatetimeIndex) -> np.ndarray:
@@ -516,7 +531,7 @@ def _day_ids(calendar: pd.DatetimeIndex) -> np.ndarray:
 def run_core(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
              strategy: Strategy, fractional: bool):
     """Run the compiled loop; return (calendar, syms, offsets, order table, equity, positions, borrow)."""
-    calendar = union_calendar(bars)
+    calendar = _calendar(bars)
     syms = list(bars)
     bidx, offsets = _bar_index(bars, calendar)
     cols = [np.concatenate([bars[s][c].to_numpy(np.float64) for s in syms]) for c in ("open", "high", "low",
@@ -582,8 +597,7 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         st = int(tab[k, LSTAT])
         if st != FILLED:
             ledger.orders[ids[k]].status = _STATUS_NAMES[st]
-    now = [index[j][bidx[t, j] - offsets[j]] for t, j in enumerate(_latest_symbol(bidx, offsets, index))]
-    ledger.equity = [(now[t], float(e[0]), float(e[1]), float(e[2])) for t, e in enumerate(equity)]
+    ledger.equity = [(t, *e) for t, e in zip(calendar, equity.tolist(), strict=True)]
     comm, total = cfg.broker.commission, 0.0
     last = bidx[-1]
     for j, s in enumerate(syms):
@@ -599,16 +613,6 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         t, eq, cash, expo = ledger.equity[-1]
         ledger.equity[-1] = (t, eq - total, cash, expo)
     return ledger
-
-
-def _latest_symbol(bidx, offsets, index) -> list[int]:
-    """Per step, a symbol whose current bar is the step's (latest) timestamp."""
-    out = []
-    prev = np.full(bidx.shape[1], -1)
-    for t in range(bidx.shape[0]):
-        out.append(int(np.flatnonzero(bidx[t] != prev)[0]))
-        prev = bidx[t]
-    return out
 
 
 __all__ = ["VectorRules", "simulate_vector", "unsupported_reason", "run_core"]
