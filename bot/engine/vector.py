@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 
 import numba
 import numpy as np
@@ -31,7 +32,7 @@ import pandas as pd
 from bot.config import Config
 from bot.data.schema import union_calendar
 from bot.ledger import Ledger, OrderRecord
-from bot.order_ids import client_order_id
+from bot.order_ids import order_id_from_iso
 from bot.venues.increments import round_equity_price, round_price
 from strategies.base import PortfolioStrategy, Strategy, VectorRules  # noqa: F401 (re-exported)
 
@@ -81,10 +82,33 @@ def _tick_mode(symbol: str, setting) -> float:
     return float(setting)
 
 
+def _tick_parts(mode: float) -> tuple[float, float]:
+    """A fixed tick as (m, 10**k) with tick == m / 10**k exactly in decimal (its repr), (0, 0) if none."""
+    if mode <= 0:
+        return 0.0, 0.0
+    t = Decimal(repr(float(mode))).normalize().as_tuple()
+    m = int("".join(map(str, t.digits)))
+    if t.exponent > 0 or -t.exponent > 22 or m >= 2 ** 53:
+        return 0.0, 0.0
+    return float(m), float(10 ** -t.exponent)
+
+
 @numba.njit(cache=True)
-def _tick(price, mode):
+def _tick(price, mode, m, p10):
+    """round_price to the tick: the nearest multiple, halves up, as Decimal does on the prices' reprs.
+
+    Exact away from halves: float(n x tick) is (n x m) / 10**k, one correctly rounded division. A price
+    within 1e-6 of a half tick (where float and decimal arithmetic may round differently) goes to Python.
+    """
     if mode < 0:
         return price
+    if mode == 0:
+        m, p10 = 1.0, (100.0 if abs(price) >= 1.0 else 10000.0)
+    if m > 0 and price > 0:
+        x = price * p10 / m
+        n = math.floor(x + 0.5)
+        if abs(x - math.floor(x) - 0.5) > 1e-6 and x < 1e12 and n * m < 2.0 ** 53:
+            return (n * m) / p10
     with numba.objmode(r="float64"):
         r = _round_tick(price, mode)
     return r
@@ -142,7 +166,7 @@ def _update_position(oldsize, size):
 
 
 @numba.njit(cache=True)
-def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, day, params):
+def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, tick_m, tick_p, day, params):
     (cash0, comm, slip, fractional, stop_kind, stop_loss, trail, tp_long, tp_short, borrow_rate,
      mdh, mdl, flatten) = params
     T, S = bidx.shape
@@ -412,8 +436,8 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, d
                 if stop_kind == 0 and tp == 0.0:
                     continue
                 if stop_kind == 1:
-                    sp = _tick(close * (1 + stop_loss), ticks[s]) if short else \
-                        _tick(close * (1 - stop_loss), ticks[s])
+                    sp = _tick(close * (1 + stop_loss), ticks[s], tick_m[s], tick_p[s]) if short else \
+                        _tick(close * (1 - stop_loss), ticks[s], tick_m[s], tick_p[s])
                     tab = _new_order(tab, n, s, -side, size, STOP, sp, b, parent, R_STOP, np.nan)
                 elif stop_kind == 2:
                     sp = close + close * trail if short else close - close * trail
@@ -424,7 +448,7 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, d
                     nsub += 1
                     n += 1
                 if tp != 0.0:
-                    lp = _tick(close * (1 - tp), ticks[s]) if short else _tick(close * (1 + tp), ticks[s])
+                    lp = _tick(close * (1 - tp), ticks[s], tick_m[s], tick_p[s]) if short else _tick(close * (1 + tp), ticks[s], tick_m[s], tick_p[s])
                     tab = _new_order(tab, n, s, -side, size, LIMIT, lp, b, parent, R_TP, np.nan)
                     tab[parent, KID2] = n
                     sub[nsub] = n
@@ -540,6 +564,7 @@ def run_core(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     first = np.array([np.argmax(bidx[:, j] >= 0) for j in range(len(syms))])
     vorder = np.lexsort((np.arange(len(syms)), first)).astype(np.int64)
     ticks = np.array([_tick_mode(s, cfg.broker.price_increment) for s in syms])
+    parts = np.array([_tick_parts(t) for t in ticks]).reshape(len(syms), 2)
     b, r = cfg.broker, cfg.risk
     stop_kind = 2 if r.trailing_stop else (1 if r.stop_loss else 0)
     tp_long = r.take_profit or 0.0
@@ -550,7 +575,7 @@ def run_core(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
               float(_borrow_rate(cfg, calendar)),
               nan if r.max_drawdown_halt is None else float(r.max_drawdown_halt),
               nan if r.max_daily_loss is None else float(r.max_daily_loss), bool(r.flatten_on_halt))
-    tab, equity, pos, borrow = _core(bidx, *cols, *rules, vorder, ticks, _day_ids(calendar), params)
+    tab, equity, pos, borrow = _core(bidx, *cols, *rules, vorder, ticks, parts[:, 0].copy(), parts[:, 1].copy(), _day_ids(calendar), params)
     return calendar, syms, offsets, bidx, tab, equity, pos, borrow, cols[3]
 
 
@@ -569,50 +594,61 @@ def simulate_vector(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapp
 
 
 def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close) -> Ledger:
+    """Replay the order table into a Ledger exactly as the adapter's notifications fill it."""
     ledger = Ledger()
-    index = [bars[s].index for s in syms]
-    sym_of = tab[:, SYM].astype(np.int64)
+    stamps = _concat_index([bars[s].index for s in syms])
+    rows = tab.tolist()
+    cbar = tab[:, CBAR].astype(np.int64)
+    bars_used = np.unique(cbar)
+    stamp_of = dict(zip(bars_used.tolist(), stamps[bars_used].to_list(), strict=True))
+    iso = {b: t.isoformat() for b, t in stamp_of.items()}
     ids = []
-    for k in range(len(tab)):
-        s = sym_of[k]
-        row = tab[k]
-        created = index[s][int(row[CBAR]) - offsets[s]]
-        reason = int(row[REASON])
-        oid = client_order_id(cfg.name, syms[s], created, _KIND[reason])
+    for row in rows:
+        s, reason, bar = int(row[SYM]), int(row[REASON]), int(row[CBAR])
+        oid = order_id_from_iso(cfg.name, syms[s], iso[bar], _KIND[reason])
         ids.append(oid)
         ledger.order_submitted(OrderRecord(
-            order_id=oid, created=created, symbol=syms[s], side="buy" if row[SIDE] > 0 else "sell",
-            size=float(row[SIZE]), type=_TYPE_NAMES[int(row[TYPE])], reason=_REASONS[reason]))
+            order_id=oid, created=stamp_of[bar], symbol=syms[s], side="buy" if row[SIDE] > 0 else "sell",
+            size=row[SIZE], type=_TYPE_NAMES[int(row[TYPE])], reason=_REASONS[reason]))
     filled = np.flatnonzero(tab[:, FSEQ] >= 0)
-    for k in filled[np.argsort(tab[filled, FSEQ])]:
-        row = tab[k]
-        s = sym_of[k]
-        t = ledger.open_trades.get(syms[s])
+    filled = filled[np.argsort(tab[filled, FSEQ])]
+    fill_time = dict(zip(filled.tolist(), stamps[tab[filled, FBAR].astype(np.int64)].to_list(), strict=True))
+    for k in filled.tolist():
+        row = rows[k]
+        sym = syms[int(row[SYM])]
+        t = ledger.open_trades.get(sym)
         if t is not None and row[BORROW]:
-            t.borrow = float(row[BORROW])
-        prob = None if math.isnan(row[PROB]) else float(row[PROB])
-        ledger.order_filled(ids[k], index[s][int(row[FBAR]) - offsets[s]], float(row[FPRICE]), float(row[SIZE]),
-                            float(row[FCOMM]), float(row[SLIP]), prob=prob)
-    for k in range(len(tab)):
-        st = int(tab[k, LSTAT])
-        if st != FILLED:
-            ledger.orders[ids[k]].status = _STATUS_NAMES[st]
+            t.borrow = row[BORROW]
+        prob = None if math.isnan(row[PROB]) else row[PROB]
+        ledger.order_filled(ids[k], fill_time[k], row[FPRICE], row[SIZE], row[FCOMM], row[SLIP], prob=prob)
+    for k, row in enumerate(rows):
+        if row[LSTAT] != FILLED:
+            ledger.orders[ids[k]].status = _STATUS_NAMES[int(row[LSTAT])]
     ledger.equity = [(t, *e) for t, e in zip(calendar, equity.tolist(), strict=True)]
+    _mark_end(cfg, ledger, syms, stamps, bidx[-1], pos, borrow, close)
+    return ledger
+
+
+def _concat_index(indexes: list[pd.DatetimeIndex]) -> pd.DatetimeIndex:
+    """All symbols' bar timestamps, in the order of the flat bar arrays (global bar index -> timestamp)."""
+    return indexes[0].append(indexes[1:]) if len(indexes) > 1 else indexes[0]
+
+
+def _mark_end(cfg, ledger: Ledger, syms, stamps, last, pos, borrow, close) -> None:
+    """mark_open_positions: close open trades at their last close with the closing commission."""
     comm, total = cfg.broker.commission, 0.0
-    last = bidx[-1]
     for j, s in enumerate(syms):
         if pos[j] != 0 and s in ledger.open_trades:
             t = ledger.open_trades[s]
             if borrow[j]:
                 t.borrow = float(borrow[j])
             px = float(close[last[j]])
-            c = abs(pos[j]) * px * comm
+            c = abs(float(pos[j])) * px * comm
             total += c
-            ledger.mark_to_close(s, index[j][last[j] - offsets[j]], px, float(c))
+            ledger.mark_to_close(s, stamps[last[j]], px, c)
     if total and ledger.equity:
         t, eq, cash, expo = ledger.equity[-1]
         ledger.equity[-1] = (t, eq - total, cash, expo)
-    return ledger
 
 
 __all__ = ["VectorRules", "simulate_vector", "unsupported_reason", "run_core"]
