@@ -109,3 +109,18 @@ def test_a_subclass_overriding_decide_is_not_vectorised():
 @pytest.mark.parametrize("seed", range(50))
 def test_random_case_parity(seed):
     assert check_case(random_case(seed)) == []
+
+
+def test_the_random_tier_exercises_every_rule():
+    """The 50 random cases reach every exit kind, shorts, halts, margin rejections and rejected children."""
+    reasons, statuses, sides = set(), set(), set()
+    for seed in range(50):
+        case = random_case(seed)
+        ledger, _ = simulate_vector(case.config, case.bars, case.signals, case.strategy, case.fractional)
+        trades, orders = ledger.trades_frame(), ledger.orders_frame()
+        reasons |= set(trades["exit_reason"])
+        sides |= set(trades["side"])
+        statuses |= set(orders["status"] + ":" + orders["type"])
+    assert {"signal", "stop_loss", "trailing_stop", "take_profit", "halt", "end"} <= reasons
+    assert sides == {"long", "short"}
+    assert {"rejected_margin:market", "rejected:stop", "canceled:limit", "filled:limit", "accepted:market"} <= statuses
