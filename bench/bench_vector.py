@@ -33,13 +33,27 @@ from loguru import logger  # noqa: E402
 TARGET = 5_000_000
 
 
+CPU: dict[
+    int, float
+] = {}  # id(fn) -> median CPU seconds (the machine may be shared: wall time inflates)
+
+
 def _median_time(fn, repeats: int) -> float:
-    times = []
+    """Return the median wall time of ``fn`` (its median CPU time of this process goes to CPU)."""
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    CPU[id(fn)] = statistics.median(cpu)
     return statistics.median(times)
+
+
+def _timed(fn, repeats: int) -> tuple[float, float]:
+    """(median wall s, median CPU s) of ``fn``."""
+    wall = _median_time(fn, repeats)
+    return wall, CPU[id(fn)]
 
 
 def plain_bt_sma(bars: dict[str, pd.DataFrame], fast: int, slow: int, cash: float) -> None:
@@ -48,8 +62,12 @@ def plain_bt_sma(bars: dict[str, pd.DataFrame], fast: int, slow: int, cash: floa
 
     class Cross(bt.Strategy):
         def __init__(self):
-            self.x = {d: bt.ind.CrossOver(bt.ind.SMA(d.close, period=fast), bt.ind.SMA(d.close, period=slow))
-                      for d in self.datas}
+            self.x = {
+                d: bt.ind.CrossOver(
+                    bt.ind.SMA(d.close, period=fast), bt.ind.SMA(d.close, period=slow)
+                )
+                for d in self.datas
+            }
 
         def next(self):
             for d, x in self.x.items():
@@ -81,7 +99,7 @@ def throughput(args) -> None:
     from bot.backtest import load_data, run_backtest
     from bot.engine.backtest import simulate_backtrader
     from bot.engine.parity import ledger_diffs
-    from bot.engine.vector import run_core, simulate_vector
+    from bot.engine.vector import _core, prepare, run_core, simulate_vector
     from strategies import build_strategy
 
     data_dir = require_data_dir()
@@ -98,7 +116,10 @@ def throughput(args) -> None:
         ml_signals = res.signals
     else:
         ml = build_strategy(ml_cfg)
-        ml_signals = {s: ml.compute_signals(df, stand_in_prob(df, i)) for i, (s, df) in enumerate(bars.items())}
+        ml_signals = {
+            s: ml.compute_signals(df, stand_in_prob(df, i))
+            for i, (s, df) in enumerate(bars.items())
+        }
     sma = build_strategy(sma_cfg)
     runs["sma_cross"] = (sma_cfg, sma, {s: sma.compute_signals(df, None) for s, df in bars.items()})
     runs["ml_signal"] = (ml_cfg, build_strategy(ml_cfg), ml_signals)
@@ -106,19 +127,43 @@ def throughput(args) -> None:
     t0 = time.perf_counter()
     cfg, strat, sig = runs["ml_signal"]
     run_core(cfg, bars, sig, strat, False)
-    print(f"numba first call (compile or load from cache): {time.perf_counter() - t0:.2f} s (excluded below)")
+    print(
+        f"numba first call (compile or load from cache): {time.perf_counter() - t0:.2f} s (excluded below)"
+    )
     for name, (cfg, strat, sig) in runs.items():
         a, _ = simulate_backtrader(cfg, bars, sig, strat, False)
         b, _ = simulate_vector(cfg, bars, sig, strat, False)
         diffs = ledger_diffs(a, b)
-        full = _median_time(lambda: simulate_vector(cfg, bars, sig, strat, False), args.repeats)  # noqa: B023
-        core = _median_time(lambda: run_core(cfg, bars, sig, strat, False), args.repeats)  # noqa: B023
-        btt = _median_time(lambda: simulate_backtrader(cfg, bars, sig, strat, False), max(1, args.repeats // 2))  # noqa: B023
-        print(f"{name:9s} ({len(a.trades)} trades, parity diffs {len(diffs)}): vector simulate {n / full:12,.0f} "
-              f"symbol-bars/s ({full * 1e3:.1f} ms), compiled loop {n / core:12,.0f} /s ({core * 1e3:.1f} ms); "
-              f"Backtrader {n / btt:10,.0f} /s ({btt:.2f} s); speed-up {btt / full:.0f}x")
-    plain = _median_time(lambda: plain_bt_sma(bars, 20, 50, 1_000_000), max(1, args.repeats // 2))
-    print(f"plain Backtrader SMA cross (yardstick): {n / plain:10,.0f} symbol-bars/s ({plain:.2f} s)")
+        full, full_cpu = _timed(lambda: simulate_vector(cfg, bars, sig, strat, False), args.repeats)  # noqa: B023
+        core, core_cpu = _timed(lambda: run_core(cfg, bars, sig, strat, False), args.repeats)  # noqa: B023
+        loop_args = prepare(cfg, bars, sig, strat, False)[-1]
+        loop, loop_cpu = _timed(lambda: _core(*loop_args), args.repeats)  # noqa: B023
+        btt, bt_cpu = _timed(
+            lambda: simulate_backtrader(cfg, bars, sig, strat, False),  # noqa: B023
+            max(1, args.repeats // 2),
+        )
+        print(
+            f"{name} ({len(a.trades)} trades, parity diffs {len(diffs)}), symbol-bars/s by wall (by CPU):"
+        )
+        print(
+            f"  vector simulate (loop + Ledger) {n / full:12,.0f} ({n / full_cpu:12,.0f})  {full * 1e3:8.1f} ms"
+        )
+        print(
+            f"  vector compiled loop + arrays   {n / core:12,.0f} ({n / core_cpu:12,.0f})  {core * 1e3:8.1f} ms"
+        )
+        print(
+            f"  vector compiled loop alone      {n / loop:12,.0f} ({n / loop_cpu:12,.0f})  {loop * 1e3:8.1f} ms"
+        )
+        print(
+            f"  Backtrader (adapter)            {n / btt:12,.0f} ({n / bt_cpu:12,.0f})  {btt * 1e3:8.1f} ms"
+            f"  -> vector simulate is {btt / full:.0f}x faster (CPU {bt_cpu / full_cpu:.0f}x)"
+        )
+    plain, plain_cpu = _timed(
+        lambda: plain_bt_sma(bars, 20, 50, 1_000_000), max(1, args.repeats // 2)
+    )
+    print(
+        f"plain Backtrader SMA cross (yardstick): {n / plain:,.0f} ({n / plain_cpu:,.0f}) symbol-bars/s"
+    )
     print(f"target: ml_signal with brackets >= {TARGET:,} symbol-bars/s")
 
 
@@ -162,20 +207,26 @@ def memory(args) -> None:
     engines = ["vector"] + ([] if args.no_bt_memory else ["backtrader"])
     for engine in engines:
         code = MEMORY_CHILD.format(root=str(ROOT), engine=engine)
-        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
+        res = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=3600
+        )
         if res.returncode != 0:
             print(f"{engine}: failed: {res.stderr.strip().splitlines()[-1:]}")
             continue
         m = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"500 symbols x 20 years ({m['symbol_bars']:,} symbol-bars, {m['trades']} trades) on {engine}: "
-              f"simulate {m['wall_s']:.1f} s, peak RSS {m['peak_rss_mb']:,.0f} MB (before simulate "
-              f"{m['rss_before_sim_mb']:,.0f} MB), traced Python peak {m['traced_peak_mb']:,.0f} MB (target 4 GB)")
+        print(
+            f"500 symbols x 20 years ({m['symbol_bars']:,} symbol-bars, {m['trades']} trades) on {engine}: "
+            f"simulate {m['wall_s']:.1f} s, peak RSS {m['peak_rss_mb']:,.0f} MB (before simulate "
+            f"{m['rss_before_sim_mb']:,.0f} MB), traced Python peak {m['traced_peak_mb']:,.0f} MB (target 4 GB)"
+        )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--model", default=None, help="train this model walk-forward for ml_signal's P(up)")
+    ap.add_argument(
+        "--model", default=None, help="train this model walk-forward for ml_signal's P(up)"
+    )
     ap.add_argument("--memory", action="store_true", help="also the 500 x 20-year peak-memory run")
     ap.add_argument("--no-bt-memory", action="store_true", help="skip Backtrader in the memory run")
     ap.add_argument("--only-memory", action="store_true")

@@ -33,8 +33,10 @@ def main() -> int:
         if diffs:
             bad += 1
             print(f"seed {seed}: {diffs[:3]}")
-    print(f"{args.n} random cases (seeds {args.start}..{args.start + args.n - 1}): {bad} with differences "
-          f"({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"{args.n} random cases (seeds {args.start}..{args.start + args.n - 1}): {bad} with differences "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
     return 1 if bad else 0
 
 

@@ -37,13 +37,17 @@ def _bars(rng: np.random.Generator, n: int, start: pd.Timestamp, freq: str) -> p
     close = rng.uniform(0.5, 200) * np.exp(np.cumsum(r))
     if rng.random() < 0.5:
         close = np.maximum(np.round(close, 2), 0.01)
-    opn = np.r_[close[0], close[:-1]] * np.exp(rng.normal(0, 0.01, n) + gaps * rng.normal(0, 0.04, n))
+    opn = np.r_[close[0], close[:-1]] * np.exp(
+        rng.normal(0, 0.01, n) + gaps * rng.normal(0, 0.04, n)
+    )
     if rng.random() < 0.5:
         opn = np.maximum(np.round(opn, 2), 0.01)
     hi = np.maximum(opn, close) * (1 + np.abs(rng.normal(0, 0.01, n)))
     lo = np.minimum(opn, close) * (1 - np.abs(rng.normal(0, 0.01, n)))
-    return pd.DataFrame({"open": opn, "high": hi, "low": lo, "close": close,
-                         "volume": rng.uniform(1e3, 1e6, n)}, index=idx)
+    return pd.DataFrame(
+        {"open": opn, "high": hi, "low": lo, "close": close, "volume": rng.uniform(1e3, 1e6, n)},
+        index=idx,
+    )
 
 
 def random_case(seed: int) -> Case:
@@ -63,8 +67,13 @@ def random_case(seed: int) -> Case:
         if rng.random() < 0.3:  # holes: this symbol misses some calendar steps
             df = df[rng.random(len(df)) > 0.15]
         bars[s] = df
-    risk: dict = {"sizing": rng.choice(["kelly", "fixed_fraction"]) if strat == "ml_signal" else "fixed_fraction",
-                  "fraction": float(rng.choice([0.2, 0.5, 1.0])), "max_position": float(rng.choice([0.1, 0.3, 1.0]))}
+    risk: dict = {
+        "sizing": rng.choice(["kelly", "fixed_fraction"])
+        if strat == "ml_signal"
+        else "fixed_fraction",
+        "fraction": float(rng.choice([0.2, 0.5, 1.0])),
+        "max_position": float(rng.choice([0.1, 0.3, 1.0])),
+    }
     stop = rng.random()
     if stop < 0.35:
         risk["stop_loss"] = float(rng.uniform(0.005, 0.08))
@@ -80,21 +89,34 @@ def random_case(seed: int) -> Case:
         risk["max_daily_loss"] = float(rng.uniform(0.005, 0.05))
     if rng.random() < 0.5:
         risk["flatten_on_halt"] = True
-    broker = {"cash": float(rng.choice([1e3, 1e5])), "commission": float(rng.choice([0.0, 0.001, 0.01])),
-              "slippage": float(rng.choice([0.0, 0.0005, 0.01])), "fractional": bool(rng.random() < 0.4),
-              "short_fee": float(rng.choice([0.0, 0.02, 0.5])),
-              "price_increment": rng.choice(["auto", None, 0.05, 0.01])}
+    broker = {
+        "cash": float(rng.choice([1e3, 1e5])),
+        "commission": float(rng.choice([0.0, 0.001, 0.01])),
+        "slippage": float(rng.choice([0.0, 0.0005, 0.01])),
+        "fractional": bool(rng.random() < 0.4),
+        "short_fee": float(rng.choice([0.0, 0.02, 0.5])),
+        "price_increment": rng.choice(["auto", None, 0.05, 0.01]),
+    }
     if strat == "ml_signal":
         entry = float(rng.choice([0.5, 0.52, 0.55, 0.6]))
-        params = {"entry_threshold": entry, "exit_threshold": float(min(entry, rng.choice([0.45, 0.5, 0.52]))),
-                  "payoff_lookback": 20, "allow_short": bool(rng.random() < 0.5)}
+        params = {
+            "entry_threshold": entry,
+            "exit_threshold": float(min(entry, rng.choice([0.45, 0.5, 0.52]))),
+            "payoff_lookback": 20,
+            "allow_short": bool(rng.random() < 0.5),
+        }
     else:
         fast = int(rng.integers(2, 8))
         params = {"fast": fast, "slow": fast + int(rng.integers(1, 15))}
-    raw = {"name": f"parity-{seed}", "seed": seed,
-           "data": {"source": "sample", "symbols": syms, "timeframe": "1d" if freq == "D" else "1h"},
-           "strategy": {"name": strat, "params": params}, "broker": broker, "risk": risk,
-           "backtest": {"engine": "vector"}}
+    raw = {
+        "name": f"parity-{seed}",
+        "seed": seed,
+        "data": {"source": "sample", "symbols": syms, "timeframe": "1d" if freq == "D" else "1h"},
+        "strategy": {"name": strat, "params": params},
+        "broker": broker,
+        "risk": risk,
+        "backtest": {"engine": "vector"},
+    }
     cfg = parse_config(raw)
     strategy = build_strategy(cfg)
     signals = {}
@@ -129,7 +151,9 @@ def frame_diffs(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     if len(a) != len(b):
         return [f"{name}: {len(a)} rows != {len(b)} rows"]
     out = []
-    for i, (ra, rb) in enumerate(zip(a.itertuples(index=False), b.itertuples(index=False), strict=True)):
+    for i, (ra, rb) in enumerate(
+        zip(a.itertuples(index=False), b.itertuples(index=False), strict=True)
+    ):
         for col, x, y in zip(a.columns, ra, rb, strict=True):
             if not _close(x, y):
                 out.append(f"{name} row {i} {col}: {x!r} != {y!r}")
@@ -140,9 +164,11 @@ def frame_diffs(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 def ledger_diffs(bt: Ledger, vec: Ledger) -> list[str]:
     """Return every difference between the Backtrader and vector ledgers (trades, orders, equity)."""
-    return (frame_diffs("trades", bt.trades_frame(), vec.trades_frame())
-            + frame_diffs("orders", bt.orders_frame(), vec.orders_frame())
-            + frame_diffs("equity", bt.equity_frame(), vec.equity_frame()))
+    return (
+        frame_diffs("trades", bt.trades_frame(), vec.trades_frame())
+        + frame_diffs("orders", bt.orders_frame(), vec.orders_frame())
+        + frame_diffs("equity", bt.equity_frame(), vec.equity_frame())
+    )
 
 
 def check_case(case: Case) -> list[str]:
@@ -150,7 +176,9 @@ def check_case(case: Case) -> list[str]:
     from bot.engine.backtest import simulate_backtrader
     from bot.engine.vector import simulate_vector
 
-    a, cal_a = simulate_backtrader(case.config, case.bars, case.signals, case.strategy, case.fractional)
+    a, cal_a = simulate_backtrader(
+        case.config, case.bars, case.signals, case.strategy, case.fractional
+    )
     b, cal_b = simulate_vector(case.config, case.bars, case.signals, case.strategy, case.fractional)
     out = ledger_diffs(a, b)
     if not cal_a.equals(cal_b):

@@ -37,8 +37,31 @@ from bot.venues.increments import round_equity_price, round_price
 from strategies.base import PortfolioStrategy, Strategy, VectorRules  # noqa: F401 (re-exported)
 
 # order table columns
-SYM, SIDE, SIZE, TYPE, PRICE, CBAR, PARENT, KID1, KID2, STATUS, LSTAT, ACTIVE, FPRICE, FCOMM, FBAR, SLIP, \
-    REASON, PROB, FSEQ, BORROW, PCLIVE, RAWPX, NF = range(23)
+(
+    SYM,
+    SIDE,
+    SIZE,
+    TYPE,
+    PRICE,
+    CBAR,
+    PARENT,
+    KID1,
+    KID2,
+    STATUS,
+    LSTAT,
+    ACTIVE,
+    FPRICE,
+    FCOMM,
+    FBAR,
+    SLIP,
+    REASON,
+    PROB,
+    FSEQ,
+    BORROW,
+    PCLIVE,
+    RAWPX,
+    NF,
+) = range(23)
 # types
 MARKET, STOP, LIMIT, TRAIL = 0, 1, 2, 3
 # statuses (STATUS: the broker's; LSTAT: what the ledger last heard)
@@ -56,7 +79,9 @@ def unsupported_reason(strategy) -> str | None:
     if isinstance(strategy, PortfolioStrategy):
         return "portfolio strategies (target weights) run on Backtrader only"
     cls = type(strategy)
-    owner = next((c for c in cls.__mro__ if "vector_rules" in c.__dict__ and c is not Strategy), None)
+    owner = next(
+        (c for c in cls.__mro__ if "vector_rules" in c.__dict__ and c is not Strategy), None
+    )
     if owner is None:
         return "it has no vector_rules (the per-bar form of decide)"
     for name in owner.vector_covers:
@@ -88,9 +113,9 @@ def _tick_parts(mode: float) -> tuple[float, float]:
         return 0.0, 0.0
     t = Decimal(repr(float(mode))).normalize().as_tuple()
     m = int("".join(map(str, t.digits)))
-    if t.exponent > 0 or -t.exponent > 22 or m >= 2 ** 53:
+    if t.exponent > 0 or -t.exponent > 22 or m >= 2**53:
         return 0.0, 0.0
-    return float(m), float(10 ** -t.exponent)
+    return float(m), float(10**-t.exponent)
 
 
 @numba.njit(cache=True)
@@ -107,7 +132,7 @@ def _tick(price, mode, m, p10):
     if m > 0 and price > 0:
         x = price * p10 / m
         n = math.floor(x + 0.5)
-        if abs(x - math.floor(x) - 0.5) > 1e-6 and x < 1e12 and n * m < 2.0 ** 53:
+        if abs(x - math.floor(x) - 0.5) > 1e-6 and x < 1e12 and n * m < 2.0**53:
             return (n * m) / p10
     with numba.objmode(r="float64"):
         r = _round_tick(price, mode)
@@ -166,9 +191,24 @@ def _update_position(oldsize, size):
 
 
 @numba.njit(cache=True)
-def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, tick_m, tick_p, day, params):
-    (cash0, comm, slip, fractional, stop_kind, stop_loss, trail, tp_long, tp_short, borrow_rate,
-     mdh, mdl, flatten) = params
+def _core(
+    bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, tick_m, tick_p, day, params
+):
+    (
+        cash0,
+        comm,
+        slip,
+        fractional,
+        stop_kind,
+        stop_loss,
+        trail,
+        tp_long,
+        tp_short,
+        borrow_rate,
+        mdh,
+        mdl,
+        flatten,
+    ) = params
     T, S = bidx.shape
     tab = np.full((max(64, 4 * S), NF), np.nan)
     n = 0
@@ -189,7 +229,7 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, t
     ndef = 0
     equity = np.zeros((T, 3))
     fseq = 0
-    peak, day_open, last, cur_day, day_halted = cash0, cash0, cash0, -(2 ** 62), False
+    peak, day_open, last, cur_day, day_halted = cash0, cash0, cash0, -(2**62), False
     denom = 1 + comm + slip + 0.02
     prev = np.full(S, -1, np.int64)
     for t in range(T):
@@ -336,7 +376,9 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, t
                 tab[k, BORROW] = borrow[s]
                 fseq += 1
                 par = int(tab[k, PARENT])
-                if par < 0:  # a parent (or a lone order) filled: its children become active next step
+                if (
+                    par < 0
+                ):  # a parent (or a lone order) filled: its children become active next step
                     for m in (int(tab[k, KID1]), int(tab[k, KID2])):
                         if m >= 0:
                             if nact >= act.shape[0]:
@@ -436,8 +478,11 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, t
                 if stop_kind == 0 and tp == 0.0:
                     continue
                 if stop_kind == 1:
-                    sp = _tick(close * (1 + stop_loss), ticks[s], tick_m[s], tick_p[s]) if short else \
-                        _tick(close * (1 - stop_loss), ticks[s], tick_m[s], tick_p[s])
+                    sp = (
+                        _tick(close * (1 + stop_loss), ticks[s], tick_m[s], tick_p[s])
+                        if short
+                        else _tick(close * (1 - stop_loss), ticks[s], tick_m[s], tick_p[s])
+                    )
                     tab = _new_order(tab, n, s, -side, size, STOP, sp, b, parent, R_STOP, np.nan)
                 elif stop_kind == 2:
                     sp = close + close * trail if short else close - close * trail
@@ -448,7 +493,11 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, t
                     nsub += 1
                     n += 1
                 if tp != 0.0:
-                    lp = _tick(close * (1 - tp), ticks[s], tick_m[s], tick_p[s]) if short else _tick(close * (1 + tp), ticks[s], tick_m[s], tick_p[s])
+                    lp = (
+                        _tick(close * (1 - tp), ticks[s], tick_m[s], tick_p[s])
+                        if short
+                        else _tick(close * (1 + tp), ticks[s], tick_m[s], tick_p[s])
+                    )
                     tab = _new_order(tab, n, s, -side, size, LIMIT, lp, b, parent, R_TP, np.nan)
                     tab[parent, KID2] = n
                     sub[nsub] = n
@@ -460,20 +509,34 @@ def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, t
                 kids_of[s] = -1
                 if par >= 0:
                     for m in (int(tab[par, KID1]), int(tab[par, KID2])):
-                        if m >= 0 and tab[m, STATUS] == ACCEPTED:  # cancel() and its bracket siblings
+                        if (
+                            m >= 0 and tab[m, STATUS] == ACCEPTED
+                        ):  # cancel() and its bracket siblings
                             tab[par, PCLIVE] = 0.0
                             for m2 in (int(tab[par, KID1]), int(tab[par, KID2])):
                                 if m2 >= 0 and tab[m2, STATUS] == ACCEPTED:
                                     tab[m2, STATUS] = CANCELED
                                     if ndef >= deferred.shape[0]:
-                                        deferred = np.concatenate((deferred, np.empty(deferred.shape[0],
-                                                                                      np.int64)))
+                                        deferred = np.concatenate(
+                                            (deferred, np.empty(deferred.shape[0], np.int64))
+                                        )
                                     deferred[ndef] = m2
                                     ndef += 1
                 if p0 == 0:
                     continue
-                tab = _new_order(tab, n, s, -1.0 if p0 > 0 else 1.0, abs(p0), MARKET, close, b, -1,
-                                 R_SIGNAL if intent == 3 else R_HALT, np.nan)
+                tab = _new_order(
+                    tab,
+                    n,
+                    s,
+                    -1.0 if p0 > 0 else 1.0,
+                    abs(p0),
+                    MARKET,
+                    close,
+                    b,
+                    -1,
+                    R_SIGNAL if intent == 3 else R_HALT,
+                    np.nan,
+                )
                 if nsub >= sub.shape[0]:
                     sub = np.concatenate((sub, np.empty(sub.shape[0], np.int64)))
                 sub[nsub] = n
@@ -512,17 +575,28 @@ def _value(cash, pos, pprice, cur, c_, vorder):
 
 
 # ---------------------------------------------------------------------------------------------- Python side
-def _rules_arrays(strategy: Strategy, signals: Mapping[str, pd.DataFrame], syms: list[str]) -> list[np.ndarray]:
+def _rules_arrays(
+    strategy: Strategy, signals: Mapping[str, pd.DataFrame], syms: list[str]
+) -> list[np.ndarray]:
     parts = [strategy.vector_rules(signals[s]) for s in syms]
     out = []
-    for name, dtype in (("enter_long", np.bool_), ("enter_short", np.bool_), ("exit_long", np.bool_),
-                        ("exit_short", np.bool_), ("frac_long", np.float64), ("frac_short", np.float64),
-                        ("prob_long", np.float64), ("prob_short", np.float64)):
+    for name, dtype in (
+        ("enter_long", np.bool_),
+        ("enter_short", np.bool_),
+        ("exit_long", np.bool_),
+        ("exit_short", np.bool_),
+        ("frac_long", np.float64),
+        ("frac_short", np.float64),
+        ("prob_long", np.float64),
+        ("prob_short", np.float64),
+    ):
         out.append(np.concatenate([np.asarray(getattr(r, name), dtype=dtype) for r in parts]))
     return out
 
 
-def _bar_index(bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+def _bar_index(
+    bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (steps x symbols global bar index, -1 before a symbol starts; per-symbol offsets)."""
     offsets = np.cumsum([0] + [len(df) for df in bars.values()])
     bidx = np.empty((len(calendar), len(bars)), np.int64)
@@ -552,14 +626,35 @@ def _day_ids(calendar: pd.DatetimeIndex) -> np.ndarray:
     return cal.normalize().asi8.astype(np.int64)
 
 
-def run_core(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-             strategy: Strategy, fractional: bool):
-    """Run the compiled loop; return (calendar, syms, offsets, order table, equity, positions, borrow)."""
+def run_core(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    signals: Mapping[str, pd.DataFrame],
+    strategy: Strategy,
+    fractional: bool,
+):
+    """Run the compiled loop; return (calendar, syms, offsets, bar index, order table, equity, positions,
+    borrow, closes)."""
+    calendar, syms, offsets, bidx, args = prepare(cfg, bars, signals, strategy, fractional)
+    tab, equity, pos, borrow = _core(*args)
+    return calendar, syms, offsets, bidx, tab, equity, pos, borrow, args[4]
+
+
+def prepare(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    signals: Mapping[str, pd.DataFrame],
+    strategy: Strategy,
+    fractional: bool,
+):
+    """Return (calendar, syms, offsets, bar index, the arguments of the compiled loop ``_core``)."""
     calendar = _calendar(bars)
     syms = list(bars)
     bidx, offsets = _bar_index(bars, calendar)
-    cols = [np.concatenate([bars[s][c].to_numpy(np.float64) for s in syms]) for c in ("open", "high", "low",
-                                                                                      "close")]
+    cols = [
+        np.concatenate([bars[s][c].to_numpy(np.float64) for s in syms])
+        for c in ("open", "high", "low", "close")
+    ]
     rules = _rules_arrays(strategy, signals, syms)
     first = np.array([np.argmax(bidx[:, j] >= 0) for j in range(len(syms))])
     vorder = np.lexsort((np.arange(len(syms)), first)).astype(np.int64)
@@ -570,13 +665,33 @@ def run_core(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     tp_long = r.take_profit or 0.0
     tp_short = 0.0 if (r.take_profit and r.take_profit >= 1) else tp_long
     nan = float("nan")
-    params = (float(b.cash), float(b.commission), float(b.slippage), bool(fractional), stop_kind,
-              float(r.stop_loss or 0.0), float(r.trailing_stop or 0.0), float(tp_long), float(tp_short),
-              float(_borrow_rate(cfg, calendar)),
-              nan if r.max_drawdown_halt is None else float(r.max_drawdown_halt),
-              nan if r.max_daily_loss is None else float(r.max_daily_loss), bool(r.flatten_on_halt))
-    tab, equity, pos, borrow = _core(bidx, *cols, *rules, vorder, ticks, parts[:, 0].copy(), parts[:, 1].copy(), _day_ids(calendar), params)
-    return calendar, syms, offsets, bidx, tab, equity, pos, borrow, cols[3]
+    params = (
+        float(b.cash),
+        float(b.commission),
+        float(b.slippage),
+        bool(fractional),
+        stop_kind,
+        float(r.stop_loss or 0.0),
+        float(r.trailing_stop or 0.0),
+        float(tp_long),
+        float(tp_short),
+        float(_borrow_rate(cfg, calendar)),
+        nan if r.max_drawdown_halt is None else float(r.max_drawdown_halt),
+        nan if r.max_daily_loss is None else float(r.max_daily_loss),
+        bool(r.flatten_on_halt),
+    )
+    args = (
+        bidx,
+        *cols,
+        *rules,
+        vorder,
+        ticks,
+        parts[:, 0].copy(),
+        parts[:, 1].copy(),
+        _day_ids(calendar),
+        params,
+    )
+    return calendar, syms, offsets, bidx, args
 
 
 def _borrow_rate(cfg: Config, calendar: pd.DatetimeIndex) -> float:
@@ -585,12 +700,20 @@ def _borrow_rate(cfg: Config, calendar: pd.DatetimeIndex) -> float:
     return _borrow_per_bar(cfg, calendar)
 
 
-def simulate_vector(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-                    strategy: Strategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+def simulate_vector(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    signals: Mapping[str, pd.DataFrame],
+    strategy: Strategy,
+    fractional: bool,
+) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the vector engine and return the same (Ledger, calendar) as the Backtrader simulate()."""
-    calendar, syms, offsets, bidx, tab, equity, pos, borrow, close = run_core(cfg, bars, signals, strategy,
-                                                                             fractional)
-    return _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close), calendar
+    calendar, syms, offsets, bidx, tab, equity, pos, borrow, close = run_core(
+        cfg, bars, signals, strategy, fractional
+    )
+    return _ledger(
+        cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close
+    ), calendar
 
 
 def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close) -> Ledger:
@@ -607,12 +730,22 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         s, reason, bar = int(row[SYM]), int(row[REASON]), int(row[CBAR])
         oid = order_id_from_iso(cfg.name, syms[s], iso[bar], _KIND[reason])
         ids.append(oid)
-        ledger.order_submitted(OrderRecord(
-            order_id=oid, created=stamp_of[bar], symbol=syms[s], side="buy" if row[SIDE] > 0 else "sell",
-            size=row[SIZE], type=_TYPE_NAMES[int(row[TYPE])], reason=_REASONS[reason]))
+        ledger.order_submitted(
+            OrderRecord(
+                order_id=oid,
+                created=stamp_of[bar],
+                symbol=syms[s],
+                side="buy" if row[SIDE] > 0 else "sell",
+                size=row[SIZE],
+                type=_TYPE_NAMES[int(row[TYPE])],
+                reason=_REASONS[reason],
+            )
+        )
     filled = np.flatnonzero(tab[:, FSEQ] >= 0)
     filled = filled[np.argsort(tab[filled, FSEQ])]
-    fill_time = dict(zip(filled.tolist(), stamps[tab[filled, FBAR].astype(np.int64)].to_list(), strict=True))
+    fill_time = dict(
+        zip(filled.tolist(), stamps[tab[filled, FBAR].astype(np.int64)].to_list(), strict=True)
+    )
     for k in filled.tolist():
         row = rows[k]
         sym = syms[int(row[SYM])]
@@ -620,7 +753,9 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         if t is not None and row[BORROW]:
             t.borrow = row[BORROW]
         prob = None if math.isnan(row[PROB]) else row[PROB]
-        ledger.order_filled(ids[k], fill_time[k], row[FPRICE], row[SIZE], row[FCOMM], row[SLIP], prob=prob)
+        ledger.order_filled(
+            ids[k], fill_time[k], row[FPRICE], row[SIZE], row[FCOMM], row[SLIP], prob=prob
+        )
     for k, row in enumerate(rows):
         if row[LSTAT] != FILLED:
             ledger.orders[ids[k]].status = _STATUS_NAMES[int(row[LSTAT])]
@@ -651,4 +786,4 @@ def _mark_end(cfg, ledger: Ledger, syms, stamps, last, pos, borrow, close) -> No
         ledger.equity[-1] = (t, eq - total, cash, expo)
 
 
-__all__ = ["VectorRules", "simulate_vector", "unsupported_reason", "run_core"]
+__all__ = ["VectorRules", "prepare", "run_core", "simulate_vector", "unsupported_reason"]
