@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,8 +103,35 @@ class StrategyCore(ABC):
         """Return causal per-bar signal columns (``signal_columns``) on ``bars.index``."""
 
 
+@dataclass(frozen=True)
+class VectorRules:
+    """``decide`` as per-bar arrays over one symbol's signal rows, for the vector engine (bot/engine/vector.py).
+
+    None of them may depend on the position: the engine applies the state machine of ``decide``
+    (nothing while an order is pending; flat: ``enter_long`` else ``enter_short``; long:
+    ``exit_long``; short: ``exit_short``). ``frac_*`` is ``Enter.fraction``; ``prob_long`` is
+    ``Enter.prob`` of a long (NaN: None), ``prob_short`` that of a short (P(down)).
+    """
+
+    enter_long: np.ndarray
+    enter_short: np.ndarray
+    exit_long: np.ndarray
+    exit_short: np.ndarray
+    frac_long: np.ndarray
+    frac_short: np.ndarray
+    prob_long: np.ndarray
+    prob_short: np.ndarray
+
+
 class Strategy(StrategyCore):
     """A trading strategy that runs unchanged in a backtest and in a live session, one symbol at a time."""
+
+    # the methods whose rules ``vector_rules`` reproduces: a subclass overriding any of them runs on Backtrader
+    vector_covers: ClassVar[tuple[str, ...]] = ()
+
+    def vector_rules(self, signals: pd.DataFrame) -> VectorRules | None:
+        """Return ``decide`` as per-bar arrays (None: this strategy has no vector form)."""
+        return None
 
     @abstractmethod
     def decide(self, view: BarView) -> Intent | None:

@@ -16,8 +16,14 @@ from pydantic import Field, model_validator
 from bot.config import ModelConfig
 from bot.features import wide
 from bot.features.stream import Streams, same_bits
-from bot.risk.sizing import payoff_ratio, payoff_update, position_fraction, short_payoff
-from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
+from bot.risk.sizing import (
+    payoff_ratio,
+    payoff_update,
+    position_fraction,
+    position_fractions,
+    short_payoff,
+)
+from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams, VectorRules
 
 
 class MlSignalParams(StrategyParams):
@@ -46,6 +52,7 @@ class MlSignalStrategy(Strategy):
     Params = MlSignalParams
     signal_columns = ("prob_up", "payoff")
     uses_model = True
+    vector_covers = ("decide", "_decide_short")
 
     def __init__(self, params: MlSignalParams, risk, model: ModelConfig | None = None):
         super().__init__(params, risk, model)
@@ -112,3 +119,23 @@ class MlSignalStrategy(Strategy):
         if view.position < 0 and p > 1.0 - self.params.exit_threshold:
             return Exit(view.symbol)
         return None
+
+    def vector_rules(self, signals: pd.DataFrame) -> VectorRules:
+        """``decide`` and ``_decide_short`` as arrays: the same comparisons and Kelly sizes, bar by bar."""
+        p = signals["prob_up"].to_numpy(np.float64)
+        payoff = signals["payoff"].to_numpy(np.float64)
+        known = ~np.isnan(p)
+        prm = self.params
+        long_zone = known & (p >= prm.entry_threshold)
+        frac_long = position_fractions(self.risk, p, payoff)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = 1.0 - p
+            short_pay = np.where(payoff > 0, 1.0 / payoff, np.nan)
+        frac_short = position_fractions(self.risk, q, short_pay)
+        short_zone = known & ~long_zone & (p <= 1.0 - prm.entry_threshold) & prm.allow_short
+        return VectorRules(
+            enter_long=long_zone & (frac_long > 0), enter_short=short_zone & (frac_short > 0),
+            exit_long=known & (p < prm.exit_threshold),
+            exit_short=known & (p > 1.0 - prm.exit_threshold) & prm.allow_short,
+            frac_long=frac_long, frac_short=frac_short, prob_long=p, prob_short=q,
+        )

@@ -7,7 +7,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from bot.risk.sizing import position_fraction
-from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
+from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams, VectorRules
 
 
 class SmaCrossParams(StrategyParams):
@@ -40,6 +40,7 @@ class SmaCrossStrategy(Strategy):
 
     Params = SmaCrossParams
     signal_columns = ("cross",)
+    vector_covers = ("decide",)
 
     def warmup_bars(self) -> int:
         return self.params.slow + 1
@@ -66,3 +67,12 @@ class SmaCrossStrategy(Strategy):
         if view.position > 0 and cross < 0:
             return Exit(view.symbol)
         return None
+
+    def vector_rules(self, signals: pd.DataFrame) -> VectorRules:
+        cross = signals["cross"].to_numpy(np.float64)
+        n = len(cross)
+        never = np.zeros(n, dtype=bool)
+        frac = np.full(n, position_fraction(self.risk, prob=None, payoff=None))
+        return VectorRules(enter_long=cross > 0, enter_short=never, exit_long=cross < 0, exit_short=never,
+                           frac_long=frac, frac_short=np.zeros(n), prob_long=np.full(n, np.nan),
+                           prob_short=np.full(n, np.nan))

@@ -52,7 +52,22 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
 
     A Strategy decides per symbol (StrategyAdapter); a PortfolioStrategy sets target weights for all
     symbols at once (PortfolioAdapter). Both run on the same Cerebro, feeds and broker setup.
+    With ``backtest.engine: vector`` a strategy with a vector form runs on bot/engine/vector.py instead
+    (same Ledger, trade for trade); any other falls back to Backtrader with one info line saying why.
     """
+    if cfg.backtest.engine == "vector":
+        from bot.engine.vector import simulate_vector, unsupported_reason
+
+        why = unsupported_reason(strategy)
+        if why is None:
+            return simulate_vector(cfg, bars, signals, strategy, fractional)
+        logger.info(f"backtest.engine vector: {type(strategy).__name__} runs on Backtrader ({why})")
+    return simulate_backtrader(cfg, bars, signals, strategy, fractional)
+
+
+def simulate_backtrader(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
+                        strategy: Strategy | PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+    """Run the backtest on Backtrader (the engine of record)."""
     calendar = union_calendar(bars)
     ledger = Ledger()
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, quicknotify=False)

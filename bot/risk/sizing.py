@@ -27,6 +27,19 @@ def position_fraction(risk: RiskConfig, prob: float | None, payoff: float | None
     return float(min(raw, risk.max_position))
 
 
+def position_fractions(risk: RiskConfig, prob: np.ndarray, payoff: np.ndarray) -> np.ndarray:
+    """``position_fraction`` element-wise (Kelly from arrays of probabilities and payoff ratios), same floats."""
+    if risk.sizing == "fixed_fraction":
+        raw = np.full(len(prob), risk.fraction)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            edge = prob - (1.0 - prob) / payoff
+        ok = (prob >= 0.0) & (prob <= 1.0) & (payoff > 0) & ~np.isnan(payoff)
+        kelly = np.where(ok & (edge > 0.0), edge, 0.0)
+        raw = risk.fraction * kelly
+    return np.minimum(raw, risk.max_position)
+
+
 def payoff_ratio(close: pd.Series, horizon: int, lookback: int) -> pd.Series:
     """Return the causal payoff ratio: mean winning / mean losing ``horizon``-bar return over ``lookback`` bars.
 
