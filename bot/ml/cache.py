@@ -52,7 +52,14 @@ from bot.ml.walkforward import (
     train_splits,
 )
 
-__all__ = ["ENV_DIR", "PredictionCache", "cache_key", "code_fingerprint", "open_cache", "walk_forward"]
+__all__ = [
+    "ENV_DIR",
+    "PredictionCache",
+    "cache_key",
+    "code_fingerprint",
+    "open_cache",
+    "walk_forward",
+]
 
 ENV_DIR = "MP_CACHE_DIR"
 FORMAT = "mp-walk-forward-v1"
@@ -63,7 +70,9 @@ _PKG = Path(__file__).resolve().parents[1]  # the bot package
 CODE_PATHS = ("ml", "features", "data/schema.py")  # what builds datasets and trains models
 
 
-def walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config, use_cache: bool = True) -> WalkForwardResult:
+def walk_forward(
+    bars: Mapping[str, pd.DataFrame], cfg: Config, use_cache: bool = True
+) -> WalkForwardResult:
     """Return ``run_walk_forward(bars, cfg)``, reusing the cached training outputs when the key matches."""
     require_walk_forward(cfg)
     check_history(bars, cfg)
@@ -72,8 +81,10 @@ def walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config, use_cache: bool 
     found = cache.load(key) if cache else None
     if found is not None:
         outputs, names = found
-        logger.info(f"prediction cache: reusing walk-forward predictions {key[:12]} ({len(outputs)} folds) "
-                    f"from {cache.root}; no model trained")
+        logger.info(
+            f"prediction cache: reusing walk-forward predictions {key[:12]} ({len(outputs)} folds) "
+            f"from {cache.root}; no model trained"
+        )
     else:
         ds = build_dataset(bars, cfg)
         outputs, names = train_splits(ds, cfg), ds.names
@@ -139,8 +150,11 @@ def _package_hash() -> str:
 def _module_files(spec: str) -> list[Path]:
     """Return the source files of a feature module: the .py path itself, or the module's (package's) files."""
     if spec.endswith(".py"):
-        return [Path(spec)]
-    found = importlib.util.find_spec(spec)
+        return [p for p in (Path(spec),) if p.is_file()]
+    try:
+        found = importlib.util.find_spec(spec)
+    except (ImportError, ValueError):
+        return []
     origin = Path(found.origin) if found and found.origin else None
     if origin is None or not origin.is_file():
         return []
@@ -188,11 +202,14 @@ class PredictionCache:
     def store(self, key: str, outputs: list[SplitOutput], names: list[str]) -> None:
         """Write the entry atomically, then evict the least recently used beyond ``max_bytes``."""
         try:
+            data = encode_entry(key, outputs, names)
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.path(key), encode_entry(key, outputs, names))
+            _write_atomically(self.path(key), data)
             self.evict(keep=key)
-        except OSError as e:
-            logger.warning(f"prediction cache: cannot write to {self.root} ({e}); the run goes on uncached")
+        except (OSError, ValueError, TypeError) as e:  # pyarrow's errors derive from these
+            logger.warning(
+                f"prediction cache: cannot write to {self.root} ({e}); the run goes on uncached"
+            )
 
     def entries(self) -> list[Path]:
         """Return the entries, least recently used first."""
@@ -228,19 +245,37 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def encode_entry(key: str, outputs: list[SplitOutput], names: list[str]) -> bytes:
     """Return the bytes of one entry: magic, JSON header, .npz payload."""
-    meta = {"format": FORMAT, "key": key, "names": list(names), "splits": [_split_meta(o) for o in outputs]}
+    meta = {
+        "format": FORMAT,
+        "key": key,
+        "names": list(names),
+        "splits": [_split_meta(o) for o in outputs],
+    }
     rows = pd.concat([o.rows for o in outputs], ignore_index=True) if outputs else pd.DataFrame()
     parquet = io.BytesIO()
     rows.to_parquet(parquet, index=False)
     width = len(names)
     importance = np.vstack([o.importance for o in outputs]) if outputs else np.zeros((0, width))
-    support = np.vstack([o.support if o.support is not None else np.zeros(width, bool) for o in outputs]) \
-        if outputs else np.zeros((0, width), bool)
+    support = (
+        np.vstack([o.support if o.support is not None else np.zeros(width, bool) for o in outputs])
+        if outputs
+        else np.zeros((0, width), bool)
+    )
     buf = io.BytesIO()
-    np.savez(buf, meta=_bytes_array(json.dumps(meta).encode()), rows=_bytes_array(parquet.getvalue()),
-             importance=importance.astype(np.float64), support=support.astype(bool))
+    np.savez(
+        buf,
+        meta=_bytes_array(json.dumps(meta).encode()),
+        rows=_bytes_array(parquet.getvalue()),
+        importance=importance.astype(np.float64),
+        support=support.astype(bool),
+    )
     payload = buf.getvalue()
-    header = {"format": FORMAT, "key": key, "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "size": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
     return MAGIC + json.dumps(header).encode() + b"\n" + payload
 
 
@@ -254,9 +289,12 @@ def decode_entry(blob: bytes, key: str) -> tuple[list[SplitOutput], list[str]]:
             importance, support = z["importance"], z["support"]
     except (ValueError, KeyError, OSError) as e:
         raise CacheEntryError(f"unreadable payload ({type(e).__name__})") from None
-    if meta.get("format") != FORMAT or meta.get("key") != key:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("key") != key:
         raise CacheEntryError("its metadata names another key or format")
-    return _outputs(meta, rows, importance, support), list(meta["names"])
+    try:
+        return _outputs(meta, rows, importance, support), list(meta["names"])
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise CacheEntryError(f"inconsistent metadata ({type(e).__name__})") from None
 
 
 def _verified_payload(blob: bytes, key: str) -> bytes:
@@ -264,7 +302,7 @@ def _verified_payload(blob: bytes, key: str) -> bytes:
         raise CacheEntryError("not a prediction cache entry")
     end = blob.find(b"\n", len(MAGIC))
     try:
-        header = json.loads(blob[len(MAGIC):end]) if end > 0 else None
+        header = json.loads(blob[len(MAGIC) : end]) if end > 0 else None
     except ValueError:
         header = None
     if not isinstance(header, dict):
@@ -273,7 +311,7 @@ def _verified_payload(blob: bytes, key: str) -> bytes:
         raise CacheEntryError(f"format {header.get('format')!r}, expected {FORMAT!r}")
     if header.get("key") != key:
         raise CacheEntryError(f"written for key {str(header.get('key'))[:12]}, not {key[:12]}")
-    payload = blob[end + 1:]
+    payload = blob[end + 1 :]
     if len(payload) != header.get("size"):
         raise CacheEntryError(f"truncated ({len(payload)} of {header.get('size')} payload bytes)")
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
@@ -283,23 +321,46 @@ def _verified_payload(blob: bytes, key: str) -> bytes:
 
 def _split_meta(o: SplitOutput) -> dict:
     s = o.split
-    return {"index": s.index, "train": list(s.train), "test": [list(t) for t in s.test], "groups": list(s.groups),
-            "n_train": o.n_train, "n_rows": len(o.rows), "has_support": o.support is not None}
+    return {
+        "index": s.index,
+        "train": list(s.train),
+        "test": [list(t) for t in s.test],
+        "groups": list(s.groups),
+        "n_train": o.n_train,
+        "n_rows": len(o.rows),
+        "has_support": o.support is not None,
+    }
 
 
-def _outputs(meta: dict, rows: pd.DataFrame, importance: np.ndarray, support: np.ndarray) -> list[SplitOutput]:
+def _outputs(
+    meta: dict, rows: pd.DataFrame, importance: np.ndarray, support: np.ndarray
+) -> list[SplitOutput]:
     splits = meta["splits"]
-    if sum(m["n_rows"] for m in splits) != len(rows) or len(importance) != len(splits) \
-            or len(support) != len(splits):
+    if (
+        sum(m["n_rows"] for m in splits) != len(rows)
+        or len(importance) != len(splits)
+        or len(support) != len(splits)
+    ):
         raise CacheEntryError("row or fold counts disagree with its metadata")
     out, start = [], 0
     for i, m in enumerate(splits):
-        split = Split(int(m["index"]), (m["train"][0], m["train"][1]), tuple((a, b) for a, b in m["test"]),
-                      tuple(m["groups"]))
-        part = rows.iloc[start:start + m["n_rows"]].reset_index(drop=True)
+        split = Split(
+            int(m["index"]),
+            (m["train"][0], m["train"][1]),
+            tuple((a, b) for a, b in m["test"]),
+            tuple(m["groups"]),
+        )
+        part = rows.iloc[start : start + m["n_rows"]].reset_index(drop=True)
         start += m["n_rows"]
-        out.append(SplitOutput(split, part, int(m["n_train"]), importance[i].copy(),
-                               support[i].copy() if m["has_support"] else None))
+        out.append(
+            SplitOutput(
+                split,
+                part,
+                int(m["n_train"]),
+                importance[i].copy(),
+                support[i].copy() if m["has_support"] else None,
+            )
+        )
     return out
 
 

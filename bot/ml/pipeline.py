@@ -139,9 +139,24 @@ def _parallel(ds: Dataset, splits: list[Split], cfg: Config, combine: str, jobs:
     from joblib import Parallel, delayed
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    fold_cfg = _with_threads(cfg, threads)
     work = delayed(_fit_split_threads)
     return Parallel(n_jobs=jobs, return_as="generator")(
-        work(ds, s, cfg, combine, cfg.seed + s.index, threads) for s in splits)
+        work(ds, s, fold_cfg, combine, cfg.seed + s.index, threads) for s in splits)
+
+
+def _with_threads(cfg: Config, threads: int) -> Config:
+    """Return ``cfg`` with an xgboost / random forest model's threads set to ``threads``.
+
+    Their results do not depend on the thread count (xgboost's hist trees and the forests' trees are
+    built deterministically; tests/ml/test_parallel_folds.py checks it); about one thread per core.
+    A thread count given in ``model.params`` is left alone.
+    """
+    m = cfg.model
+    if m.type not in ("xgboost", "random_forest") or "n_jobs" in m.params:
+        return cfg
+    params = {**m.params, "n_jobs": threads}
+    return cfg.model_copy(update={"model": m.model_copy(update={"params": params})})
 
 
 def _fit_split_threads(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int,

@@ -21,8 +21,13 @@ REUSED = "prediction cache: reusing walk-forward predictions"
 
 
 def fast_config(**sets):
-    base = dict(model__type="logistic", model__params="{}", validation__test="63", data__end="2016-06-30",
-                data__symbols="[AAA, BBB]")
+    base = dict(
+        model__type="logistic",
+        model__params="{}",
+        validation__test="63",
+        data__end="2016-06-30",
+        data__symbols="[AAA, BBB]",
+    )
     base.update(sets)
     return small_ml_config(**base)
 
@@ -47,7 +52,9 @@ def wf(cfg, bars=None, use_cache: bool = True):
 @contextmanager
 def captured():
     lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"), level="DEBUG")
+    sink = logger.add(
+        lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"), level="DEBUG"
+    )
     try:
         yield lines
     finally:
@@ -72,9 +79,16 @@ def test_strategy_broker_risk_change_reuses_the_predictions_without_training():
     cold, log = wf(fast_config())
     assert TRAINED in log and REUSED not in log
     assert len(entries()) == 1
-    changed = fast_config(strategy__params="{entry_threshold: 0.55}", broker__commission="0.002",
-                          risk__stop_loss="0.1", backtest__engine="vector", live__poll_seconds="1",
-                          cache__max_size_mb="100", validation__n_jobs="1", tuning__n_trials="4")
+    changed = fast_config(
+        strategy__params="{entry_threshold: 0.55}",
+        broker__commission="0.002",
+        risk__stop_loss="0.1",
+        backtest__engine="vector",
+        live__poll_seconds="1",
+        cache__max_size_mb="100",
+        validation__n_jobs="1",
+        tuning__n_trials="4",
+    )
     warm, log = run(changed)  # the whole backtest
     key = cache_key(bars_of(changed), changed)
     assert f"{REUSED} {key[:12]}" in log
@@ -87,13 +101,26 @@ def test_strategy_broker_risk_change_reuses_the_predictions_without_training():
     assert warm.walk_forward.metrics == fresh.metrics != cold.metrics
 
 
-@pytest.mark.parametrize("key, value", [
-    ("seed", "8"), ("model.params", "{C: 0.5}"), ("model.features", "[ret_1, ret_5]"), ("model.horizon", "[1, 3]"),
-    ("model.label", "triple_barrier"), ("model.calibration", "sigmoid"), ("model.horizon_combine", "mean"),
-    ("model.selection", "{method: anova, k: 3}"), ("model.type", "xgboost"), ("validation.train", "200"),
-    ("validation.test", "100"), ("validation.embargo", "3"), ("validation.window", "expanding"),
-    ("data.end", "2017-11-30"), ("data.symbols", "[AAA]"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("seed", "8"),
+        ("model.params", "{C: 0.5}"),
+        ("model.features", "[ret_1, ret_5]"),
+        ("model.horizon", "[1, 3]"),
+        ("model.label", "triple_barrier"),
+        ("model.calibration", "sigmoid"),
+        ("model.horizon_combine", "mean"),
+        ("model.selection", "{method: anova, k: 3}"),
+        ("model.type", "xgboost"),
+        ("validation.train", "200"),
+        ("validation.test", "100"),
+        ("validation.embargo", "3"),
+        ("validation.window", "expanding"),
+        ("data.end", "2017-11-30"),
+        ("data.symbols", "[AAA]"),
+    ],
+)
 def test_any_training_input_changes_the_key(key, value):
     base = fast_config()
     other = fast_config(**{key.replace(".", "__"): value})
@@ -103,10 +130,18 @@ def test_any_training_input_changes_the_key(key, value):
 def test_settings_that_do_not_train_keep_the_key():
     base = fast_config()
     bars = bars_of(base)
-    for key, value in (("validation.n_jobs", "2"), ("strategy.params", "{entry_threshold: 0.6}"),
-                       ("broker.slippage", "0.01"), ("risk.max_position", "0.5"), ("tuning.n_trials", "5"),
-                       ("cache.dir", "elsewhere"), ("name", "other")):
-        assert cache_key(bars, fast_config(**{key.replace(".", "__"): value})) == cache_key(bars, base), key
+    for key, value in (
+        ("validation.n_jobs", "2"),
+        ("strategy.params", "{entry_threshold: 0.6}"),
+        ("broker.slippage", "0.01"),
+        ("risk.max_position", "0.5"),
+        ("tuning.n_trials", "5"),
+        ("cache.dir", "elsewhere"),
+        ("name", "other"),
+    ):
+        assert cache_key(bars, fast_config(**{key.replace(".", "__"): value})) == cache_key(
+            bars, base
+        ), key
 
 
 def test_a_seed_change_misses_and_trains():
@@ -131,8 +166,10 @@ def test_one_changed_byte_of_data_misses():
 
 def test_a_user_feature_module_edit_misses(tmp_path):
     mod = tmp_path / "my_feats.py"
-    mod.write_text("from bot.features import feature\n\n@feature('my_mom', warmup=5)\n"
-                   "def my_mom(bars):\n    return bars['close'].pct_change(5)\n")
+    mod.write_text(
+        "from bot.features import feature\n\n@feature('my_mom', warmup=5)\n"
+        "def my_mom(bars):\n    return bars['close'].pct_change(5)\n"
+    )
     cfg = fast_config(model__feature_modules=f"[{mod}]")
     bars = bars_of(cfg)
     before = cache_key(bars, cfg)
@@ -145,8 +182,12 @@ def test_a_damaged_entry_is_ignored_with_a_warning_and_replaced(damage):
     cold, _ = wf(fast_config())
     (path,) = entries()
     blob = path.read_bytes()
-    bad = {"flip": blob[:-200] + bytes([blob[-200] ^ 1]) + blob[-199:], "truncate": blob[: len(blob) // 2],
-           "garbage": b"\x80\x04not a cache entry", "empty": b""}[damage]
+    bad = {
+        "flip": blob[:-200] + bytes([blob[-200] ^ 1]) + blob[-199:],
+        "truncate": blob[: len(blob) // 2],
+        "garbage": b"\x80\x04not a cache entry",
+        "empty": b"",
+    }[damage]
     path.write_bytes(bad)
     warm, log = wf(fast_config())
     assert f"WARNING prediction cache: ignoring {path}" in log
@@ -217,21 +258,35 @@ def test_no_cache_option_of_run_backtest_neither_reads_nor_writes(tmp_path, caps
     assert cli.main(["--config", str(cfg_file), "--out", str(tmp_path / "run"), "--no-cache"]) == 0
     err = capsys.readouterr().err
     assert REUSED not in err and TRAINED in err  # not read: trained again
-    assert entries() == [entry] and (entry.stat().st_ino, entry.stat().st_mtime_ns) == before  # not written
-    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cache"]["enabled"] is True
+    assert (
+        entries() == [entry] and (entry.stat().st_ino, entry.stat().st_mtime_ns) == before
+    )  # not written
+    assert (
+        yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cache"]["enabled"] is True
+    )
 
 
 def test_warm_run_folder_is_byte_identical_to_a_cold_one(tmp_path):
     small = dict(model__horizon="[1, 3]", data__end="2016-12-31", data__symbols="[AAA, BBB]")
     wf(small_ml_config(**small))  # xgboost, two horizons: trains and fills the cache
-    changed = small_ml_config(**small, broker__commission="0.003", strategy__params="{entry_threshold: 0.53}")
+    changed = small_ml_config(
+        **small, broker__commission="0.003", strategy__params="{entry_threshold: 0.53}"
+    )
     warm, log = run(changed)
     assert REUSED in log and TRAINED not in log
     cold, log = run(changed, use_cache=False)
     assert TRAINED in log
-    write_run(warm, tmp_path / "warm" / "run")  # the tear sheet names the folder: the same name for both
+    write_run(
+        warm, tmp_path / "warm" / "run"
+    )  # the tear sheet names the folder: the same name for both
     write_run(cold, tmp_path / "cold" / "run")
     a, b = folder_bytes(tmp_path / "warm" / "run"), folder_bytes(tmp_path / "cold" / "run")
-    assert set(a) >= {"oos_predictions.csv", "folds.csv", "feature_importance.csv", "metrics.json", "signals.csv",
-                      "tearsheet.html"}
+    assert set(a) >= {
+        "oos_predictions.csv",
+        "folds.csv",
+        "feature_importance.csv",
+        "metrics.json",
+        "signals.csv",
+        "tearsheet.html",
+    }
     assert a == b
