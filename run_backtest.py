@@ -30,6 +30,8 @@ def log_to_mlflow(run: Path, registry=None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("run_backtest.py", __doc__)
     parser.add_argument("--out", help="run folder (default: backtests/<UTC timestamp>-<name>/)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="train the walk-forward models again: neither read nor write the prediction cache")
     args = parser.parse_args(argv)
 
     def go() -> int:
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         out = Path(args.out) if args.out else Path("backtests") / f"{stamp}-{cfg.name}"
         prepare_out_dir(out)
-        result = run_backtest(cfg)
+        result = run_backtest(cfg, use_cache=not args.no_cache)
         path = write_run(result, out)
         print(summary_table(result, path))
         if cfg.registry.log_backtests:

@@ -16,7 +16,7 @@ from bot.analytics.benchmark import buy_and_hold
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
 from bot.ledger import Ledger
-from bot.ml.walkforward import WalkForwardResult, run_walk_forward
+from bot.ml.walkforward import WalkForwardResult
 from bot.runfolder import csv_text, json_text, write_atomically
 from strategies import build_strategy
 from strategies.base import PortfolioStrategy, Strategy
@@ -57,8 +57,12 @@ def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
     return validate_bars(bars, d.validation, d.timeframe)
 
 
-def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> BacktestResult:
-    """Run the whole backtest in memory and return everything the run folder needs."""
+def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None, use_cache: bool = True) -> BacktestResult:
+    """Run the whole backtest in memory and return everything the run folder needs.
+
+    Walk-forward training outputs come from the prediction cache (``cache`` section, bot/ml/cache.py)
+    when an earlier run trained the same models on the same data; ``use_cache=False`` skips it.
+    """
     from bot.engine.backtest import simulate
 
     timings: dict[str, float] = {}
@@ -75,7 +79,9 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
 
         wf = fixed_model_predictions(bars, cfg)  # a model trained earlier, used only after its labels end
     elif strategy.uses_model:
-        wf = run_walk_forward(bars, cfg)
+        from bot.ml.cache import walk_forward
+
+        wf = walk_forward(bars, cfg, use_cache)
     timings["train"] = time.perf_counter() - t0
     signals = {s: strategy.compute_signals(df, wf.prob_up[s] if wf else None) for s, df in bars.items()}
     fractional = cfg.broker.fractional

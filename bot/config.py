@@ -142,7 +142,9 @@ class ValidationConfig(Frozen):
     scheme: Literal["walk_forward", "purged_kfold", "cpcv"] = "walk_forward"  # backtests need walk_forward
     n_splits: int = Field(default=5, ge=2, le=50)  # purged_kfold: folds; cpcv: groups
     n_test_splits: int = Field(default=2, ge=1, le=49)  # cpcv: groups in each test set
-    n_jobs: int = Field(default=-1)  # folds trained at once (joblib); -1: all cores; results identical to 1
+    # folds trained at once (joblib worker processes, bot/ml/pipeline.py); -1: all cores. Results are
+    # identical to 1; not part of the prediction cache key. The tuner (on_split) always trains in order.
+    n_jobs: int = Field(default=-1)
 
     @field_validator("n_jobs")
     @classmethod
@@ -201,11 +203,15 @@ class BacktestConfig(Frozen):
 
 
 class CacheConfig(Frozen):
-    """On-disk cache of walk-forward out-of-sample predictions (bot/ml/cache.py)."""
+    """On-disk cache of walk-forward out-of-sample predictions (bot/ml/cache.py).
+
+    Keyed by the bars' hashes, data/model/validation (not n_jobs)/seed, the training code and library
+    versions: a run changing only strategy, risk, broker, backtest, tuning, cache or live reuses an entry.
+    """
 
     enabled: bool = True  # run_backtest.py --no-cache turns it off for one run
-    dir: str = ".cache/predictions"  # relative to the working directory
-    max_size_mb: float = Field(default=2048, gt=0)  # oldest entries are evicted beyond this
+    dir: str = ".cache/predictions"  # relative to the working directory; $MP_CACHE_DIR overrides it
+    max_size_mb: float = Field(default=2048, gt=0)  # least recently used entries are evicted beyond this
 
 
 class OptimizeConfig(Frozen):

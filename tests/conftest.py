@@ -33,6 +33,27 @@ def fresh_log_sink():
     logger.add(_current_stderr)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_root(tmp_path_factory) -> Path:
+    """Point the prediction cache (bot/ml/cache.py, $MP_CACHE_DIR) at this session's own folder,
+    even for module- and session-scoped fixtures: no test reads an entry from outside this run."""
+    root = tmp_path_factory.mktemp("prediction-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MP_CACHE_DIR", str(root / "session"))
+        yield root
+
+
+@pytest.fixture(autouse=True)
+def hermetic_prediction_cache(_cache_root, request, monkeypatch) -> Path:
+    """Give each test a prediction cache folder of its own (created on first write), so no test
+    reads another's entries."""
+    import hashlib
+
+    folder = _cache_root / hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    monkeypatch.setenv("MP_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def shared_data() -> Path:
     path = market_data_dir()

@@ -1,13 +1,17 @@
 """Fit and predict one split: one SignalModel per horizon, trained on purged rows only.
 
-``run_splits`` runs every split in order and returns the raw predictions (one row per tested
-sample and split), one summary row per split and the feature importances. A caller may pass
-``on_split(split, rows)`` to watch the predictions as they come (the tuner reports fold scores
-to Optuna this way, and may stop the run by raising).
+``run_splits`` runs every split and returns, in split order, the raw predictions (one row per
+tested sample and split), one summary row per split and the feature importances. With
+``validation.n_jobs`` != 1 the splits train at once in joblib worker processes (each model's own
+thread count divided among them); the results are identical to ``n_jobs: 1``, as every split's
+model depends only on its rows and its seed. A caller may pass ``on_split(split, rows)`` to watch
+the predictions as they come (the tuner reports fold scores to Optuna this way, and may stop the
+run by raising): then the splits run one after the other, in order, whatever ``n_jobs`` says.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +54,15 @@ def _fit(ds: Dataset, cfg: Config, h: int, train: np.ndarray, seed: int) -> Sign
 
 def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int) -> SplitOutput | None:
     """Train each horizon's model on the split's purged train rows and predict its test rows."""
+    out = _fit_split(ds, split, cfg, combine, seed)
+    if isinstance(out, str):
+        logger.warning(out)
+        return None
+    return out
+
+
+def _fit_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int) -> SplitOutput | str:
+    """Return the split's output, or why it has no predictions (logged by the caller, in order)."""
     pos = ds.pos
     test = in_test(split, pos)
     feat_ok, drop_nan = _feature_ok(ds, cfg)
@@ -62,8 +75,7 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
         train &= ~np.isnan(up) & feat_ok
         y = up[train]
         if train.sum() < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
-            logger.warning(f"fold {split.index}: {int(train.sum())} usable training rows for horizon {h}, no predictions")
-            return None
+            return f"fold {split.index}: {int(train.sum())} usable training rows for horizon {h}, no predictions"
         model = _fit(ds, cfg, h, train, seed)
         prob = np.full(int(test.sum()), np.nan)
         if ok.any():
@@ -95,12 +107,18 @@ def fit_predict_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed
 def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
                on_split: Callable[[Split, pd.DataFrame], None] | None = None,
                log_folds: bool = True) -> list[SplitOutput]:
-    """Fit and predict every split in order; skipped splits (too few rows) are left out."""
+    """Fit and predict every split; skipped splits (too few rows) are left out.
+
+    Splits train at once when ``validation.n_jobs`` != 1 and no ``on_split`` needs them in order.
+    """
+    jobs = 1 if on_split is not None else fold_jobs(cfg.validation.n_jobs, len(splits))
+    results = _parallel(ds, splits, cfg, combine, jobs) if jobs > 1 else (
+        _fit_split(ds, s, cfg, combine, cfg.seed + s.index) for s in splits)
     outputs = []
     n = len(splits)
-    for split in splits:
-        out = fit_predict_split(ds, split, cfg, combine, cfg.seed + split.index)
-        if out is None:
+    for split, out in zip(splits, results, strict=True):
+        if isinstance(out, str):
+            logger.warning(out)
             continue
         outputs.append(out)
         if log_folds and (split.index % max(1, n // 10) == 0 or split.index == n - 1):
@@ -108,6 +126,46 @@ def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
         if on_split is not None:
             on_split(split, out.rows)
     return outputs
+
+
+def fold_jobs(n_jobs: int, n_splits: int) -> int:
+    """Return how many splits train at once: ``n_jobs`` (-1: every core), at most one per split."""
+    cores = os.cpu_count() or 1
+    return max(1, min(cores if n_jobs == -1 else n_jobs, n_splits))
+
+
+def _parallel(ds: Dataset, splits: list[Split], cfg: Config, combine: str, jobs: int):
+    """Yield the splits' outputs in split order, trained by ``jobs`` joblib worker processes."""
+    from joblib import Parallel, delayed
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    fold_cfg = _with_threads(cfg, threads)
+    work = delayed(_fit_split_threads)
+    return Parallel(n_jobs=jobs, return_as="generator")(
+        work(ds, s, fold_cfg, combine, cfg.seed + s.index, threads) for s in splits)
+
+
+def _with_threads(cfg: Config, threads: int) -> Config:
+    """Return ``cfg`` with an xgboost / random forest model's threads set to ``threads``.
+
+    Their results do not depend on the thread count (xgboost's hist trees and the forests' trees are
+    built deterministically; tests/ml/test_parallel_folds.py checks it); about one thread per core.
+    A thread count given in ``model.params`` is left alone.
+    """
+    m = cfg.model
+    if m.type not in ("xgboost", "random_forest") or "n_jobs" in m.params:
+        return cfg
+    params = {**m.params, "n_jobs": threads}
+    return cfg.model_copy(update={"model": m.model_copy(update={"params": params})})
+
+
+def _fit_split_threads(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int,
+                       threads: int) -> SplitOutput | str:
+    """Fit one split in a worker, with native thread pools (OpenMP, BLAS) capped at ``threads``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return _fit_split(ds, split, cfg, combine, seed)
 
 
 def public_columns(rows: pd.DataFrame, horizons: list[int]) -> pd.DataFrame:

@@ -31,8 +31,9 @@ from bot.ml.models import IMPORTANCE_KIND
 from bot.ml.pipeline import SplitOutput, public_columns, run_splits
 from bot.ml.summary import bars_per_year, cost_of, fold_row, oos_metrics, summarize
 
-__all__ = ["Fold", "WalkForwardResult", "check_history", "make_folds", "oos_metrics", "run_validation",
-           "run_walk_forward", "train_mask", "validate_dataset"]
+__all__ = ["Fold", "WalkForwardResult", "assemble_result", "check_history", "make_folds", "oos_metrics",
+           "require_walk_forward", "run_validation", "run_walk_forward", "train_mask", "train_splits",
+           "validate_dataset"]
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,16 @@ def _check_groups(bars: Mapping[str, pd.DataFrame], cfg: Config) -> None:
 def run_walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config,
                      context: Mapping[str, pd.DataFrame] | None = None) -> WalkForwardResult:
     """Train fold by fold and predict each test window in one batch."""
+    require_walk_forward(cfg)
+    return run_validation(bars, cfg, context)
+
+
+def require_walk_forward(cfg: Config) -> None:
+    """Raise ConfigError unless ``validation.scheme`` is one a backtest may trade on."""
     if cfg.validation.scheme != "walk_forward":
         raise ConfigError("validation.scheme", f"a backtest trades on walk_forward predictions only; "
                           f"{cfg.validation.scheme} lets models train on later data "
                           "(use python -m bot.research.evaluate for it)")
-    return run_validation(bars, cfg, context)
 
 
 def run_validation(bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mapping[str, pd.DataFrame] | None = None,
@@ -117,31 +123,47 @@ def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
                      on_split: Callable[[Split, pd.DataFrame], None] | None = None,
                      log_folds: bool = True) -> WalkForwardResult:
     """Run ``validation.scheme`` on a prepared dataset (the tuner reuses one across trials)."""
+    return assemble_result(train_splits(ds, cfg, on_split, log_folds), ds.calendar, ds.names, cfg, bars)
+
+
+def train_splits(ds: Dataset, cfg: Config, on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+                 log_folds: bool = True) -> list[SplitOutput]:
+    """Fit and predict every split of ``validation.scheme``: what training produces (and the cache keeps)."""
     splits = make_splits(len(ds.calendar), cfg.validation)
-    outputs = run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split, log_folds)
-    rows = _assemble(outputs, ds, cfg)
-    predictions = public_columns(rows, ds.horizons) if len(rows) else _empty_predictions()
-    ppy = bars_per_year(ds.calendar)
-    folds = _fold_table(outputs, ds.calendar, ppy, cost_of(cfg))
+    return run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split, log_folds)
+
+
+def assemble_result(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, names: list[str], cfg: Config,
+                    bars: Mapping[str, pd.DataFrame]) -> WalkForwardResult:
+    """Turn the splits' outputs into predictions, the fold table, importances and the ``ml`` metrics.
+
+    The fold table and metrics depend on costs (``broker``) and ``tuning`` too, so they are computed
+    here, from the outputs, and never stored with them.
+    """
+    horizons = list(cfg.model.horizons)
+    rows = _assemble(outputs, len(calendar), cfg)
+    predictions = public_columns(rows, horizons) if len(rows) else _empty_predictions()
+    ppy = bars_per_year(calendar)
+    folds = _fold_table(outputs, calendar, ppy, cost_of(cfg))
     metrics = summarize(predictions, cfg, ppy) if len(predictions) else {"n_predictions": 0}
     first = predictions.drop_duplicates(["timestamp", "symbol"]) if "path" in predictions else predictions
     return WalkForwardResult(
-        feature_names=ds.names,
+        feature_names=list(names),
         prob_up=prob_series(first, bars),
         predictions=predictions,
         folds=folds,
-        importance=_mean_importance([o.importance for o in outputs], ds.names, cfg.model.type,
+        importance=_mean_importance([o.importance for o in outputs], names, cfg.model.type,
                                     [o.support for o in outputs] if cfg.model.selection.method != "none" else None),
         metrics=metrics,
     )
 
 
-def _assemble(outputs: list[SplitOutput], ds: Dataset, cfg: Config) -> pd.DataFrame:
+def _assemble(outputs: list[SplitOutput], n: int, cfg: Config) -> pd.DataFrame:
     if not outputs:
         return pd.DataFrame()
     if cfg.validation.scheme != "cpcv":
         return pd.concat([o.rows for o in outputs], ignore_index=True)
-    v, n = cfg.validation, len(ds.calendar)
+    v = cfg.validation
     parts = []
     for p, path in enumerate(cpcv_paths(v.n_splits, v.n_test_splits)):
         for o in outputs:
