@@ -26,6 +26,7 @@ from bot.ml.dataset import Dataset
 from bot.ml.horizons import combine_horizons
 from bot.ml.models import is_nan_intolerant
 from bot.ml.signal_model import SignalModel
+from bot.progress import track
 
 MIN_TRAIN_ROWS = 50
 TARGET_LABELS = ("signal5", "return")
@@ -116,7 +117,8 @@ def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
         _fit_split(ds, s, cfg, combine, cfg.seed + s.index) for s in splits)
     outputs = []
     n = len(splits)
-    for split, out in zip(splits, results, strict=True):
+    steps = track(splits, desc=f"{cfg.validation.scheme} folds", unit="fold") if log_folds else splits
+    for split, out in zip(steps, results, strict=True):
         if isinstance(out, str):
             logger.warning(out)
             continue

@@ -45,6 +45,7 @@ from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, ParamRange, dump_config
 from bot.errors import ConfigError
 from bot.ml import stats
+from bot.progress import progress
 from bot.research import wfo
 from bot.research.optimize_space import check_space, params_text, trial_config
 from bot.research.space import suggest
@@ -200,7 +201,8 @@ def search(scorer: TrialScorer, space: dict[str, ParamRange], n_trials: int) -> 
         )
         return run.score if math.isfinite(run.score) or run.score == math.inf else -math.inf
 
-    study.optimize(objective, n_trials=n_trials)
+    with progress(n_trials, desc="trials", unit="trial") as bar:
+        study.optimize(objective, n_trials=n_trials, callbacks=[lambda _s, _t: bar.update()])
     return runs
 
 

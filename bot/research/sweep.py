@@ -40,6 +40,7 @@ from loguru import logger
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, apply_override, dump_config, parse_config, read_yaml
 from bot.errors import ConfigError, UserError, without_credentials
+from bot.progress import track
 from bot.research import sweep_table as table
 from bot.research.grid import Run, build_runs, load_grid, load_trials
 
@@ -355,7 +356,7 @@ def sweep(
     with dask_client(scheduler, workers) as client:
         n = check_workers(client, "--scheduler" if scheduler else "--workers")
         logger.info(f"running on {n} workers of {client.scheduler.address}")
-        for i, record in enumerate(execute(client, tasks), start=1):
+        for i, record in enumerate(track(execute(client, tasks), total=len(tasks), desc="runs", unit="run"), start=1):
             run = by_id[record["run_id"]]
             record["overrides"] = run.overrides
             _record_failure(out, record)

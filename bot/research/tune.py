@@ -34,6 +34,7 @@ from bot.ml import scoring
 from bot.ml.dataset import Dataset, build_dataset
 from bot.ml.summary import bars_per_year, cost_of
 from bot.ml.walkforward import check_history, validate_dataset
+from bot.progress import progress
 from bot.research.space import default_space, suggest, with_values
 
 MINIMIZE = {"log_loss", "brier"}
@@ -187,7 +188,9 @@ def tune(cfg: Config, n_trials: int, out: Path, storage: str | None = None, stud
     if cfg.validation.scheme == "walk_forward":
         check_history(bars, cfg)
     objective = Objective(cfg, build_dataset(bars, cfg), bars)
-    study.optimize(objective, n_trials=n_trials, callbacks=[_progress(n_trials, cfg.tuning.metric)])
+    with progress(n_trials, desc="trials", unit="trial") as bar:
+        study.optimize(objective, n_trials=n_trials,
+                       callbacks=[_progress(n_trials, cfg.tuning.metric), lambda _s, _t: bar.update()])
     if not any(t.value is not None for t in counted_trials(study)):
         raise ConfigError("tuning", "no trial completed (all were pruned); run more trials or raise tuning.prune_after")
     return study
