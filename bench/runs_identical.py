@@ -113,11 +113,11 @@ def main() -> int:
             subprocess.run(["rm", "-rf", str(out)], check=True)
         secs = run_case(n, out)
         if args.write:
-            print(f"{n:30s} written ({secs:5.1f} s)")
+            print(f"{n:30s} written ({secs:5.1f} s)", flush=True)
             continue
         diff = differences(args.check / n, out)
         failed += bool(diff)
-        print(f"{n:30s} {'IDENTICAL' if not diff else 'DIFFERENT: ' + '; '.join(diff)} ({secs:5.1f} s)")
+        print(f"{n:30s} {'IDENTICAL' if not diff else 'DIFFERENT: ' + '; '.join(diff)} ({secs:5.1f} s)", flush=True)
     return 1 if failed else 0
 
 
