@@ -4,7 +4,8 @@
 Runs a fixed list of configs (sample data, and real data from $MARKET_DATA_DIR kept small with
 --set overrides) through run_backtest.py and either stores the run folders (--write) or compares
 them with stored ones (--check): every CSV, config.yaml and data_validation.json byte for byte,
-metrics.json apart from ``timings`` and ``code_version``.
+metrics.json apart from ``timings`` and ``code_version``. Run it from a snapshot of the code
+(``git archive``) when you keep editing, or runs started later import the edited files.
 
     python bench/runs_identical.py --write /tmp/ref      # with the code before a change
     python bench/runs_identical.py --check /tmp/ref      # after it; exit 1 on any difference
@@ -76,13 +77,20 @@ def metrics(path: Path) -> dict:
     return {k: v for k, v in m.items() if k not in VOLATILE}
 
 
+def content(path: Path, root: str) -> bytes:
+    """Return the file's bytes; config.yaml with the checkout's path (resolved plugin paths) as <ROOT>."""
+    data = path.read_bytes()
+    return data.replace(root.encode(), b"<ROOT>") if path.name == "config.yaml" else data
+
+
 def differences(ref: Path, new: Path) -> list[str]:
     out = []
+    ref_root = (ref / "ROOT").read_text() if (ref / "ROOT").exists() else str(ROOT)
     for f in BYTE_FILES:
         a, b = ref / f, new / f
         if a.exists() != b.exists():
             out.append(f"{f}: present in {'reference' if a.exists() else 'new run'} only")
-        elif a.exists() and a.read_bytes() != b.read_bytes():
+        elif a.exists() and content(a, ref_root) != content(b, str(ROOT)):
             out.append(f"{f}: bytes differ")
     if metrics(ref / "metrics.json") != metrics(new / "metrics.json"):
         out.append("metrics.json: differs (apart from timings/code_version)")
@@ -113,6 +121,7 @@ def main() -> int:
             subprocess.run(["rm", "-rf", str(out)], check=True)
         secs = run_case(n, out)
         if args.write:
+            (out / "ROOT").write_text(str(ROOT))  # the checkout that wrote it (plugin paths in config.yaml)
             print(f"{n:30s} written ({secs:5.1f} s)", flush=True)
             continue
         diff = differences(args.check / n, out)
