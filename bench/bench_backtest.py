@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: simulation throughput of ml_signal and sma_cross vs plain Backtrader, and the walk-forward wall time.
+"""Benchmark: ml_signal and sma_cross simulation throughput vs plain Backtrader; walk-forward time.
 
 Uses 20 daily equity symbols of $MARKET_DATA_DIR (default ../shared/data), 2006-2020 (15 years).
 Prints symbol-bars per second (median of --repeats runs, the three simulations interleaved in each
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import backtrader as bt
-from common import SYMBOLS_20, require_data_dir  # noqa: E402  (before bot: puts the repo on sys.path)
+from common import SYMBOLS_20, require_data_dir  # noqa: E402  (before bot: repo on sys.path)
 from loguru import logger  # noqa: E402
 
 from bot.backtest import run_backtest  # noqa: E402
@@ -48,12 +48,14 @@ def config(strategy: str, model: str, data_dir: Path):
 
 
 class PlainSmaCross(bt.Strategy):
-    """The yardstick: SMA cross on every feed as a Backtrader user writes it (indicators, no adapter)."""
+    """The yardstick: SMA cross on every feed as a Backtrader user writes it (no adapter)."""
 
     params = (("fast", 20), ("slow", 50), ("fraction", 0.5), ("cost", 0.001))
 
     def __init__(self):
-        self.cross = {d: bt.ind.CrossOver(bt.ind.SMA(d, period=self.p.fast), bt.ind.SMA(d, period=self.p.slow))
+        p = self.p
+        sma = bt.ind.SMA
+        self.cross = {d: bt.ind.CrossOver(sma(d, period=p.fast), sma(d, period=p.slow))
                       for d in self.datas}
         self.orders = {}
 
@@ -67,7 +69,8 @@ class PlainSmaCross(bt.Strategy):
                 continue
             pos = self.getposition(d).size
             if not pos and self.cross[d][0] > 0:
-                budget = min(self.p.fraction * self.broker.getvalue(), self.broker.getcash() / (1 + self.p.cost))
+                value, cash = self.broker.getvalue(), self.broker.getcash()
+                budget = min(self.p.fraction * value, cash / (1 + self.p.cost))
                 size = math.floor(budget / d.close[0])
                 if size > 0:
                     self.orders[d] = self.buy(data=d, size=size)
@@ -86,7 +89,8 @@ def plain_backtrader(cfg, bars) -> None:
     b = cfg.broker
     cerebro.broker.setcash(b.cash)
     cerebro.broker.setcommission(commission=b.commission)
-    cerebro.broker.set_slippage_perc(b.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
+    cerebro.broker.set_slippage_perc(b.slippage, slip_open=True, slip_limit=True, slip_match=True,
+                                     slip_out=False)
     p = cfg.strategy.params
     cerebro.addstrategy(PlainSmaCross, fast=p["fast"], slow=p["slow"], fraction=cfg.risk.fraction,
                         cost=b.commission + b.slippage + 0.02)
@@ -124,7 +128,7 @@ def main() -> int:
         "ml_signal simulation": lambda: simulate(ml_cfg, bars, res.signals, ml, fractional=False),
     }
     times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(args.repeats):  # interleaved, so a load change on the machine hits all three alike
+    for _ in range(args.repeats):  # interleaved: a change of load on the machine hits all three
         for k, fn in runs.items():
             times[k].append(timed(fn))
 
@@ -135,7 +139,8 @@ def main() -> int:
     for k in runs:
         print(f"{k:27s}: median {med[k]:7.3f} s  -> {n / med[k]:10,.0f} symbol-bars/s"
               + ("" if k == base else f"  ({med[base] / med[k]:.2f}x plain Backtrader)"))
-    print(f"throughput ratio ml/plain: {med[base] / med['ml_signal simulation']:.2f} (target >= 1.0), "
+    ml_ratio = med[base] / med["ml_signal simulation"]
+    print(f"throughput ratio ml/plain: {ml_ratio:.2f} (target >= 1.0), "
           f"ml/sma_cross: {med['sma_cross simulation'] / med['ml_signal simulation']:.2f}")
     t = res.timings
     print(f"ml walk-forward run ({args.model}), wall {wall:.1f} s: load {t['load']:.1f} s, "

@@ -24,7 +24,8 @@ from pathlib import Path
 from common import ROOT, data_dir
 
 SMALL_ML = ["model.params={n_estimators: 40}", "validation.train=504", "validation.test=126"]
-REAL = ["data.symbols=[SPY, AAPL, MSFT, JPM, XOM]", "data.start=2012-01-01", "data.end=2018-12-31", *SMALL_ML]
+REAL = ["data.symbols=[SPY, AAPL, MSFT, JPM, XOM]", "data.start=2012-01-01", "data.end=2018-12-31",
+        *SMALL_ML]
 
 # name -> (config, overrides, needs real data)
 CASES: dict[str, tuple[str, list[str], bool]] = {
@@ -48,27 +49,30 @@ CASES: dict[str, tuple[str, list[str], bool]] = {
     "sma_cross": ("config/backtest/sma_cross.yaml", [], True),
     "ml_daily": ("config/backtest/ml_daily.yaml", REAL, True),
     "ml_daily_shorts": ("config/backtest/ml_daily.yaml", [
-        *REAL, "strategy.params.allow_short=true", "broker.short_fee=0.005", "risk.trailing_stop=0.05",
+        *REAL, "strategy.params.allow_short=true", "broker.short_fee=0.005",
+        "risk.trailing_stop=0.05",
         "risk.stop_loss=null", "risk.max_daily_loss=0.02"], True),
     "ml_rank_daily": ("config/backtest/ml_rank_daily.yaml", [
         "data.symbols=[SPY, AAPL, MSFT, JPM, XOM, KO, IBM, INTC]", "data.start=2012-01-01",
         "data.end=2018-12-31", "tuning.n_trials=1", *SMALL_ML], True),
 }
 
-BYTE_FILES = ("trades.csv", "orders.csv", "equity.csv", "signals.csv", "oos_predictions.csv", "folds.csv",
-              "feature_importance.csv", "config.yaml", "data_validation.json")
+BYTE_FILES = ("trades.csv", "orders.csv", "equity.csv", "signals.csv", "oos_predictions.csv",
+              "folds.csv", "feature_importance.csv", "config.yaml", "data_validation.json")
 VOLATILE = ("timings", "code_version")
 
 
 def run_case(name: str, out: Path) -> float:
     cfg, sets, _ = CASES[name]
-    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--config", str(ROOT / cfg), "-q", "--out", str(out)]
+    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--config", str(ROOT / cfg), "-q",
+           "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        raise SystemExit(f"{name}: run_backtest.py failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        tail = proc.stderr.strip()[-2000:]
+        raise SystemExit(f"{name}: run_backtest.py failed ({proc.returncode}): {tail}")
     return time.perf_counter() - t0
 
 
@@ -78,7 +82,7 @@ def metrics(path: Path) -> dict:
 
 
 def content(path: Path, root: str) -> bytes:
-    """Return the file's bytes; config.yaml with the checkout's path (resolved plugin paths) as <ROOT>."""
+    """Return the file's bytes; in config.yaml the checkout's path (plugin paths) as <ROOT>."""
     data = path.read_bytes()
     return data.replace(root.encode(), b"<ROOT>") if path.name == "config.yaml" else data
 
@@ -103,7 +107,8 @@ def main() -> int:
     mode.add_argument("--write", type=Path, help="store reference run folders here")
     mode.add_argument("--check", type=Path, help="compare with reference run folders stored here")
     ap.add_argument("--only", help="comma-separated case names (default: all)")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/runs_identical_new"), help="where --check runs go")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/runs_identical_new"),
+                    help="where --check runs go")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(CASES)
     unknown = [n for n in names if n not in CASES]
@@ -121,12 +126,13 @@ def main() -> int:
             subprocess.run(["rm", "-rf", str(out)], check=True)
         secs = run_case(n, out)
         if args.write:
-            (out / "ROOT").write_text(str(ROOT))  # the checkout that wrote it (plugin paths in config.yaml)
+            (out / "ROOT").write_text(str(ROOT))  # the checkout that wrote it (for config.yaml)
             print(f"{n:30s} written ({secs:5.1f} s)", flush=True)
             continue
         diff = differences(args.check / n, out)
         failed += bool(diff)
-        print(f"{n:30s} {'IDENTICAL' if not diff else 'DIFFERENT: ' + '; '.join(diff)} ({secs:5.1f} s)", flush=True)
+        verdict = "IDENTICAL" if not diff else "DIFFERENT: " + "; ".join(diff)
+        print(f"{n:30s} {verdict} ({secs:5.1f} s)", flush=True)
     return 1 if failed else 0
 
 

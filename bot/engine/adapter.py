@@ -73,7 +73,7 @@ class StrategyAdapter(bt.Strategy):
 
     def next(self):
         ctx, datas = self.ctx, self.datas
-        lens = [len(d) for d in datas]  # bars loaded per feed; a feed whose count grew has a new bar
+        lens = [len(d) for d in datas]  # bars per feed; a feed whose count grew has a new bar
         # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
         now = max(ctx.index[d._name][n - 1] for d, n in zip(datas, lens, strict=True) if n)
         if ctx.borrow_per_bar:
@@ -86,7 +86,8 @@ class StrategyAdapter(bt.Strategy):
             if n != seen[i]:
                 seen[i] = n
                 self._decide(i, n, equity, halted)
-        ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), self._exposure(lens))
+        value, cash = self.broker.getvalue(), self.broker.getcash()
+        ctx.ledger.mark_equity(now, value, cash, self._exposure(lens))
         if ctx.progress is not None:
             ctx.progress(now)
 
@@ -113,7 +114,7 @@ class StrategyAdapter(bt.Strategy):
         return self.broker.getcash() - shorts
 
     def _exposure(self, lens: Sequence[int]) -> float:
-        """``gross_exposure`` with the step's bar counts and close lines at hand (the same sum, in feed order)."""
+        """``gross_exposure`` with the step's bar counts and close lines at hand (same sum)."""
         value = self.broker.getvalue()
         pos = self.broker.getposition
         rows = zip(self.datas, lens, self._close, strict=True)

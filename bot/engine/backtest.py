@@ -59,7 +59,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     for sym, df in bars.items():
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
     configure_broker(cerebro.broker, cfg)
-    index = {s: list(df.index) for s, df in bars.items()}  # Timestamps made once, not per bar by the index
+    index = {s: list(df.index) for s, df in bars.items()}  # Timestamps made once, not at every bar
     ctx = EngineContext(strategy=strategy, config=cfg, index=index,
                         ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
                         borrow_per_bar=_borrow_per_bar(cfg, calendar))

@@ -18,16 +18,16 @@ _OHLCV = ("open", "high", "low", "close", "volume")
 
 
 class _FrameFeedBase(bt.feed.DataBase):
-    """A feed over columns given as lists: ``columns`` maps a line name to its values, ``times`` holds
-    the bars' naive UTC datetimes."""
+    """A feed over columns given as lists: ``columns`` maps a line name to its values, ``times``
+    holds the bars' naive UTC datetimes."""
 
     params = (("columns", None), ("times", None))
 
     def start(self):
         super().start()
         self._idx = -1
-        # (line, values) pairs in the order PandasData fills them; openinterest stays NaN as with openinterest=None
-        self._pairs = [(getattr(self.lines, name), values) for name, values in self.p.columns.items()]
+        # (line, values) in the order PandasData fills them; openinterest stays NaN
+        self._pairs = [(getattr(self.lines, c), values) for c, values in self.p.columns.items()]
         self._dt = self.lines.datetime
 
     def _load(self):
@@ -49,7 +49,8 @@ def feed_class(columns: tuple[str, ...]) -> type:
     return _FEED_CLASSES[columns]
 
 
-def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame, timeframe: str) -> bt.feed.DataBase:
+def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame,
+              timeframe: str) -> bt.feed.DataBase:
     """Build a feed of OHLCV plus ``signals`` columns for one symbol (index converted to naive UTC)."""
     df = bars[list(_OHLCV)].join(signals)
     if df.index.tz is not None:

@@ -27,7 +27,8 @@ class KillSwitch:
         self._last = last if last is not None else (start_equity if day_open is None else day_open)
         self.halted = False
         self.day_halted = False
-        self._day_key: tuple | None = None  # (UTC day number, naive?, unit) of the last ``now`` seen, and its day
+        # (UTC day number, naive?, unit) of the last ``now`` seen, and _day() of it
+        self._day_key: tuple | None = None
         self._day_of_key: pd.Timestamp | None = None
 
     @property
@@ -50,7 +51,7 @@ class KillSwitch:
 
 
     def _today(self, now: pd.Timestamp) -> pd.Timestamp:
-        """Return ``_day(now)``, reusing the last one while ``now`` stays on the same UTC day (once per bar)."""
+        """Return ``_day(now)``, reusing the last one while ``now`` stays on the same UTC day."""
         if type(now) is not pd.Timestamp:
             return _day(now)
         key = (now.value // _NS_PER_DAY, now.tzinfo is None, now.unit)  # what _day(now) depends on

@@ -1,5 +1,5 @@
 """The list-backed backtest feed gives Backtrader exactly what PandasData gave it: every line of
-every bar, bit for bit (NaN signals, integer volumes, feeds starting and ending on different days)."""
+every bar, bit for bit (NaN signals, integer volumes, feeds starting and ending on other days)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ LINES = ("datetime", "open", "high", "low", "close", "volume", "openinterest", "
 def frames(seed: int = 3) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     rng = np.random.default_rng(seed)
     out = {}
-    for sym, start, n in (("AAA", "2021-01-04", 60), ("BBB", "2021-02-01", 30), ("CCC", "2021-01-04", 45)):
+    for sym, start, n in (("AAA", "2021-01-04", 60), ("BBB", "2021-02-01", 30),
+                          ("CCC", "2021-01-04", 45)):
         idx = pd.bdate_range(start, periods=n, tz="UTC") + pd.Timedelta(hours=21)
         close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
         bars = pd.DataFrame({"open": close * (1 + rng.normal(0, 0.003, n)), "high": close * 1.01,
@@ -50,8 +51,8 @@ class Record(bt.Strategy):
     def next(self):
         row = []
         for d in self.datas:
-            row.append((d._name, len(d), *(struct.pack("<d", getattr(d.lines, n)[0]) if len(d) else b""
-                                           for n in LINES)))
+            bits = (struct.pack("<d", getattr(d.lines, n)[0]) if len(d) else b"" for n in LINES)
+            row.append((d._name, len(d), *bits))
         self.seen.append(row)
 
 
@@ -67,7 +68,8 @@ def test_the_list_feed_matches_pandas_data_bit_for_bit():
     data = frames()
     old = recorded([pandas_feed(s, b, g) for s, (b, g) in data.items()], preload=True)
     new = recorded([make_feed(s, b, g, "1d") for s, (b, g) in data.items()], preload=True)
-    assert len(new) == len(set().union(*(b.index for b, _ in data.values())))  # one step per calendar bar
+    calendar = set().union(*(b.index for b, _ in data.values()))
+    assert len(new) == len(calendar)  # one step per calendar bar
     assert new == old
 
 

@@ -39,11 +39,14 @@ def test_no_limits_never_halt() -> None:
 
 
 def test_the_day_reused_between_bars_is_the_day_computed_afresh() -> None:
-    """update() computes the UTC day once per day; each bar's day must equal _day(bar), tz and unit too."""
-    ny = pd.date_range("2024-03-08 17:00", periods=12, freq="2h", tz="America/New_York")  # crosses UTC midnight
+    """update() computes the UTC day once per day: each bar's day is _day(bar), tz and unit too."""
+    # New York evening to morning: crosses UTC midnight
+    ny = pd.date_range("2024-03-08 17:00", periods=12, freq="2h", tz="America/New_York")
     stamps = [*ny, *ny.tz_convert("UTC"), *ny.tz_localize(None), pd.Timestamp("1969-12-31 23:00"),
-              pd.Timestamp("1970-01-01 01:00"), pd.Timestamp("2024-03-09 01:00", tz="UTC").as_unit("ns"),
-              pd.Timestamp("2024-03-09 02:00", tz="UTC").as_unit("s"), pd.Timestamp("2024-03-09 03:00").as_unit("s")]
+              pd.Timestamp("1970-01-01 01:00"),
+              pd.Timestamp("2024-03-09 01:00", tz="UTC").as_unit("ns"),
+              pd.Timestamp("2024-03-09 02:00", tz="UTC").as_unit("s"),
+              pd.Timestamp("2024-03-09 03:00").as_unit("s")]
     k = KillSwitch(RiskConfig(max_daily_loss=0.05), 100.0)
     for t in stamps:
         got, want = k._today(t), _day(t)
