@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Benchmark: simulation throughput of ml_signal vs sma_cross, and wall time of the full walk-forward run.
+"""Benchmark: ml_signal and sma_cross simulation throughput vs plain Backtrader; walk-forward time.
 
 Uses 20 daily equity symbols of $MARKET_DATA_DIR (default ../shared/data), 2006-2020 (15 years).
-Prints symbol-bars per second of the Backtrader simulation (median of --repeats runs) for both
-strategies, their ratio, and the wall time of the ML run including data loading and training.
+Prints symbol-bars per second (median of --repeats runs, the three simulations interleaved in each
+repeat, all on the same bars) of: a textbook Backtrader SMA-cross strategy (bt.ind.SMA /
+bt.ind.CrossOver, market orders, no adapter: the yardstick), the project's sma_cross and ml_signal
+simulations (bot.engine.backtest.simulate), their ratios to the yardstick, and the wall time of the
+ML run including data loading and training.
 
     python bench/bench_backtest.py [--repeats 3] [--model xgboost]
 """
@@ -11,15 +14,17 @@ strategies, their ratio, and the wall time of the ML run including data loading 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
+import backtrader as bt
+from common import SYMBOLS_20, require_data_dir  # noqa: E402  (before bot: repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data, run_backtest  # noqa: E402
+from bot.backtest import run_backtest  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.engine.backtest import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402
@@ -42,15 +47,61 @@ def config(strategy: str, model: str, data_dir: Path):
     return parse_config(raw)
 
 
-def sim_throughput(cfg, bars, signals, strategy, repeats: int) -> tuple[float, float]:
-    n = sum(len(df) for df in bars.values())
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        simulate(cfg, bars, signals, strategy, fractional=False)
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
-    return n / med, med
+class PlainSmaCross(bt.Strategy):
+    """The yardstick: SMA cross on every feed as a Backtrader user writes it (no adapter)."""
+
+    params = (("fast", 20), ("slow", 50), ("fraction", 0.5), ("cost", 0.001))
+
+    def __init__(self):
+        p = self.p
+        sma = bt.ind.SMA
+        self.cross = {d: bt.ind.CrossOver(sma(d, period=p.fast), sma(d, period=p.slow))
+                      for d in self.datas}
+        self.orders = {}
+
+    def notify_order(self, order):
+        if not order.alive():
+            self.orders.pop(order.data, None)
+
+    def next(self):
+        for d in self.datas:
+            if d in self.orders or not len(d):
+                continue
+            pos = self.getposition(d).size
+            if not pos and self.cross[d][0] > 0:
+                value, cash = self.broker.getvalue(), self.broker.getcash()
+                budget = min(self.p.fraction * value, cash / (1 + self.p.cost))
+                size = math.floor(budget / d.close[0])
+                if size > 0:
+                    self.orders[d] = self.buy(data=d, size=size)
+            elif pos and self.cross[d][0] < 0:
+                self.orders[d] = self.close(data=d)
+
+
+def plain_backtrader(cfg, bars) -> None:
+    """Run the yardstick on ``bars`` with the same cash, commission and slippage as ``cfg``."""
+    cerebro = bt.Cerebro(stdstats=False)
+    for sym, df in bars.items():
+        feed = df[["open", "high", "low", "close", "volume"]]
+        if feed.index.tz is not None:
+            feed = feed.tz_convert("UTC").tz_localize(None)
+        cerebro.adddata(bt.feeds.PandasData(dataname=feed, openinterest=None), name=sym)
+    b = cfg.broker
+    cerebro.broker.setcash(b.cash)
+    cerebro.broker.setcommission(commission=b.commission)
+    cerebro.broker.set_slippage_perc(b.slippage, slip_open=True, slip_limit=True, slip_match=True,
+                                     slip_out=False)
+    p = cfg.strategy.params
+    cerebro.addstrategy(PlainSmaCross, fast=p["fast"], slow=p["slow"], fraction=cfg.risk.fraction,
+                        cost=b.commission + b.slippage + 0.02)
+    cerebro.run(maxcpus=1)
+
+
+def timed(fn) -> tuple[float, float]:
+    """Return the wall time and this process's CPU time of ``fn()``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> int:
@@ -64,24 +115,39 @@ def main() -> int:
         return 2
 
     sma_cfg = config("sma_cross", args.model, data_dir)
-    bars, _ = load_data(sma_cfg)
-    n = sum(len(df) for df in bars.values())
-    sma = build_strategy(sma_cfg)
-    sma_signals = {s: sma.compute_signals(df, None) for s, df in bars.items()}
-    sma_tp, sma_t = sim_throughput(sma_cfg, bars, sma_signals, sma, args.repeats)
-
     ml_cfg = config("ml_signal", args.model, data_dir)
     t0 = time.perf_counter()
     res = run_backtest(ml_cfg)
     wall = time.perf_counter() - t0
-    ml = build_strategy(ml_cfg)
-    ml_tp, ml_t = sim_throughput(ml_cfg, res.bars, res.signals, ml, args.repeats)
+    bars = res.bars  # one set of bars for all three simulations
+    n = sum(len(df) for df in bars.values())
+    sma, ml = build_strategy(sma_cfg), build_strategy(ml_cfg)
+    sma_signals = {s: sma.compute_signals(df, None) for s, df in bars.items()}
+    runs = {
+        "plain Backtrader SMA-cross": lambda: plain_backtrader(sma_cfg, bars),
+        "sma_cross simulation": lambda: simulate(sma_cfg, bars, sma_signals, sma, fractional=False),
+        "ml_signal simulation": lambda: simulate(ml_cfg, bars, res.signals, ml, fractional=False),
+    }
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(args.repeats):  # interleaved: a change of load on the machine hits all three
+        for k, fn in runs.items():
+            w, c = timed(fn)
+            times[k].append(w)
+            cpu[k].append(c)
 
     print(f"symbols: {len(bars)}, symbol-bars: {n}, calendar bars: {len(res.calendar)}, "
-          f"span {res.calendar[0].date()} .. {res.calendar[-1].date()}")
-    print(f"sma_cross simulation : median {sma_t:7.3f} s  -> {sma_tp:10,.0f} symbol-bars/s")
-    print(f"ml_signal simulation : median {ml_t:7.3f} s  -> {ml_tp:10,.0f} symbol-bars/s")
-    print(f"throughput ratio ml/sma: {ml_tp / sma_tp:.2f} (target >= 0.80)")
+          f"span {res.calendar[0].date()} .. {res.calendar[-1].date()}, repeats: {args.repeats}")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+    base = "plain Backtrader SMA-cross"
+    for k in runs:  # CPU time too: on a loaded machine the wall time also measures the neighbours
+        print(f"{k:27s}: median {med[k]:7.3f} s  -> {n / med[k]:10,.0f} symbol-bars/s"
+              + ("" if k == base else f"  ({med[base] / med[k]:.2f}x plain Backtrader)")
+              + f"; CPU {mcpu[k]:7.3f} s" + ("" if k == base else f" ({mcpu[base] / mcpu[k]:.2f}x)"))
+    ml_ratio = med[base] / med["ml_signal simulation"]
+    print(f"throughput ratio ml/plain: {ml_ratio:.2f} (target >= 1.0), "
+          f"ml/sma_cross: {med['sma_cross simulation'] / med['ml_signal simulation']:.2f}")
     t = res.timings
     print(f"ml walk-forward run ({args.model}), wall {wall:.1f} s: load {t['load']:.1f} s, "
           f"train {t['train']:.1f} s ({res.metrics['ml']['n_folds']} folds), simulate {t['simulate']:.1f} s "

@@ -6,6 +6,7 @@ Kelly with P(down) = 1 - P(up) and the short payoff ratio (:func:`bot.risk.sizin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -99,7 +100,7 @@ class MlSignalStrategy(Strategy):
         if view.pending:
             return None
         p = view.signals["prob_up"]
-        if np.isnan(p):
+        if math.isnan(p):  # (a float: math's test costs a fraction of numpy's per bar)
             return None
         if view.position == 0 and p >= self.params.entry_threshold:
             fraction = position_fraction(self.risk, prob=p, payoff=view.signals["payoff"])

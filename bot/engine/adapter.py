@@ -63,34 +63,41 @@ class StrategyAdapter(bt.Strategy):
         self._children: dict[str, list[bt.Order]] = {}
         self._ids: dict[int, str] = {}
         self._kill = self.ctx.kill_switch or KillSwitch(self.ctx.config.risk, self.ctx.config.broker.cash)
+        # Per feed, looked up once: its close line and its (signal column, line) pairs.
+        self._close = [d.lines.close for d in self.datas]
+        self._signal_lines = [[(c, getattr(d.lines, c)) for c in self.cols] for d in self.datas]
 
     # Every calendar step gets exactly one call, whether or not every feed has started.
     def prenext(self):
         self.next()
 
     def next(self):
+        ctx, datas = self.ctx, self.datas
+        lens = [len(d) for d in datas]  # bars per feed; a feed whose count grew has a new bar
         # Backtrader steps to the earliest next bar of all feeds, so "now" is the latest current bar.
-        now = max(self.ctx.index[d._name][len(d) - 1] for d in self.datas if len(d))
-        if self.ctx.borrow_per_bar:
-            self._charge_borrow()
+        now = max(ctx.index[d._name][n - 1] for d, n in zip(datas, lens, strict=True) if n)
+        if ctx.borrow_per_bar:
+            fresh = zip(datas, lens, self._seen, strict=True)
+            charge_borrow(self, [d for d, n, seen in fresh if n != seen])
         equity = self.broker.getvalue()
         halted = self._kill.update(now, equity)
-        for i, d in enumerate(self.datas):
-            n = len(d)
-            if n == self._seen[i]:
-                continue
-            self._seen[i] = n
-            self._decide(d, n, equity, halted)
-        self.ctx.ledger.mark_equity(now, self.broker.getvalue(), self.broker.getcash(), self._exposure())
-        if self.ctx.progress is not None:
-            self.ctx.progress(now)
+        seen = self._seen
+        for i, n in enumerate(lens):
+            if n != seen[i]:
+                seen[i] = n
+                self._decide(i, n, equity, halted)
+        value, cash = self.broker.getvalue(), self.broker.getcash()
+        ctx.ledger.mark_equity(now, value, cash, self._exposure(lens))
+        if ctx.progress is not None:
+            ctx.progress(now)
 
-    def _decide(self, d, n: int, equity: float, halted: bool) -> None:
+    def _decide(self, i: int, n: int, equity: float, halted: bool) -> None:
+        d = self.datas[i]
         sym = d._name
         view = BarView(
-            symbol=sym, timestamp=self.ctx.index[sym][n - 1], close=d.close[0],
-            signals={c: getattr(d.lines, c)[0] for c in self.cols},
-            position=self.getposition(d).size, pending=sym in self._working,
+            symbol=sym, timestamp=self.ctx.index[sym][n - 1], close=self._close[i][0],
+            signals={c: line[0] for c, line in self._signal_lines[i]},
+            position=self.broker.getposition(d).size, pending=sym in self._working,
         )
         intent = self.core.decide(view)
         if isinstance(intent, Enter) and not halted:
@@ -100,18 +107,19 @@ class StrategyAdapter(bt.Strategy):
         elif halted and self._kill.flatten and view.position != 0 and not view.pending:
             self._exit(d, view, "halt")
 
-    def _charge_borrow(self) -> None:
-        """Deduct the borrow fee of every short open at a new bar's close (the trade's ``borrow``)."""
-        charge_borrow(self, [d for i, d in enumerate(self.datas) if len(d) != self._seen[i]])
-
     def _free_cash(self) -> float:
         """Return the cash not backing shorts (a short sale's proceeds are collateral, not spendable)."""
         shorts = sum(-self.getposition(d).size * d.close[0] for d in self.datas
                      if len(d) and self.getposition(d).size < 0)
         return self.broker.getcash() - shorts
 
-    def _exposure(self) -> float:
-        return gross_exposure(self)
+    def _exposure(self, lens: Sequence[int]) -> float:
+        """``gross_exposure`` with the step's bar counts and close lines at hand (same sum)."""
+        value = self.broker.getvalue()
+        pos = self.broker.getposition
+        rows = zip(self.datas, lens, self._close, strict=True)
+        gross = sum(abs(pos(d).size) * close[0] for d, n, close in rows if n)
+        return gross / value if value > 0 else 0.0
 
     # ----------------------------------------------------------------- orders
     def _enter(self, d, view: BarView, intent: Enter, equity: float) -> None:

@@ -74,7 +74,8 @@ def simulate_backtrader(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: 
     for sym, df in bars.items():
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
     configure_broker(cerebro.broker, cfg)
-    ctx = EngineContext(strategy=strategy, config=cfg, index={s: df.index for s, df in bars.items()},
+    index = {s: list(df.index) for s, df in bars.items()}  # Timestamps made once, not at every bar
+    ctx = EngineContext(strategy=strategy, config=cfg, index=index,
                         ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
                         borrow_per_bar=_borrow_per_bar(cfg, calendar))
     adapter = PortfolioAdapter if isinstance(strategy, PortfolioStrategy) else StrategyAdapter

@@ -27,6 +27,9 @@ class KillSwitch:
         self._last = last if last is not None else (start_equity if day_open is None else day_open)
         self.halted = False
         self.day_halted = False
+        # (UTC day number, naive?, unit) of the last ``now`` seen, and _day() of it
+        self._day_key: tuple | None = None
+        self._day_of_key: pd.Timestamp | None = None
 
     @property
     def flatten(self) -> bool:
@@ -34,7 +37,7 @@ class KillSwitch:
 
     def update(self, now: pd.Timestamp, equity: float) -> bool:
         """Record the bar's equity; return True if new entries must not be opened."""
-        today = _day(now)
+        today = self._today(now)
         if today != self.day:
             self.day, self.day_open, self.day_halted = today, self._last, False
         self._last = equity
@@ -45,6 +48,19 @@ class KillSwitch:
             self.day_halted = True  # latched until the next UTC day
         self.halted = bool(drawdown or self.day_halted)
         return self.halted
+
+
+    def _today(self, now: pd.Timestamp) -> pd.Timestamp:
+        """Return ``_day(now)``, reusing the last one while ``now`` stays on the same UTC day."""
+        if type(now) is not pd.Timestamp:
+            return _day(now)
+        key = (now.value // _NS_PER_DAY, now.tzinfo is None, now.unit)  # what _day(now) depends on
+        if key != self._day_key:
+            self._day_key, self._day_of_key = key, _day(now)
+        return self._day_of_key
+
+
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def _day(ts: pd.Timestamp) -> pd.Timestamp:

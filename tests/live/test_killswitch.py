@@ -10,7 +10,7 @@ import pytest
 from bot.backtest import run_backtest
 from bot.config import RiskConfig, parse_config
 from bot.live.journal import Journal
-from bot.live.killswitch import KillSwitch
+from bot.live.killswitch import KillSwitch, _day
 from bot.live.session import _kill_switch
 from bot.venues.types import Account
 
@@ -36,6 +36,21 @@ def test_daily_loss_halts_for_the_rest_of_the_utc_day_only() -> None:
 def test_no_limits_never_halt() -> None:
     k = KillSwitch(RiskConfig(), 100.0)
     assert not any(k.update(T0 + pd.Timedelta(hours=i), 100.0 - 9 * i) for i in range(10))
+
+
+def test_the_day_reused_between_bars_is_the_day_computed_afresh() -> None:
+    """update() computes the UTC day once per day: each bar's day is _day(bar), tz and unit too."""
+    # New York evening to morning: crosses UTC midnight
+    ny = pd.date_range("2024-03-08 17:00", periods=12, freq="2h", tz="America/New_York")
+    stamps = [*ny, *ny.tz_convert("UTC"), *ny.tz_localize(None), pd.Timestamp("1969-12-31 23:00"),
+              pd.Timestamp("1970-01-01 01:00"),
+              pd.Timestamp("2024-03-09 01:00", tz="UTC").as_unit("ns"),
+              pd.Timestamp("2024-03-09 02:00", tz="UTC").as_unit("s"),
+              pd.Timestamp("2024-03-09 03:00").as_unit("s")]
+    k = KillSwitch(RiskConfig(max_daily_loss=0.05), 100.0)
+    for t in stamps:
+        got, want = k._today(t), _day(t)
+        assert (got, got.tz, got.unit) == (want, want.tz, want.unit), t
 
 
 def test_live_session_seeds_peak_and_day_from_the_journal(tmp_path) -> None:
