@@ -14,15 +14,18 @@ from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.feeds import make_feed
 from bot.engine.portfolio import PortfolioAdapter
 from bot.ledger import Ledger
+from bot.progress import progress
 from strategies.base import PortfolioStrategy, Strategy
 
 
-def _progress_logger(total: int):
-    """Return a callback that logs the simulation's progress every 10 % of the bars."""
+def _progress_logger(total: int, bar=None):
+    """Return a callback that logs the simulation's progress every 10 % of the bars (and moves ``bar``)."""
     state = {"done": 0, "next": max(total // 10, 1)}
 
     def tick(now: pd.Timestamp) -> None:
         state["done"] += 1
+        if bar is not None:
+            bar.update()
         if state["done"] >= state["next"] or state["done"] == total:
             logger.info(f"simulated {state['done']}/{total} bars (up to {now})")
             state["next"] += max(total // 10, 1)
@@ -75,10 +78,11 @@ def simulate_backtrader(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: 
         cerebro.adddata(make_feed(sym, df, signals[sym], cfg.data.timeframe), name=sym)
     configure_broker(cerebro.broker, cfg)
     index = {s: list(df.index) for s, df in bars.items()}  # Timestamps made once, not at every bar
-    ctx = EngineContext(strategy=strategy, config=cfg, index=index,
-                        ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar)),
-                        borrow_per_bar=_borrow_per_bar(cfg, calendar))
-    adapter = PortfolioAdapter if isinstance(strategy, PortfolioStrategy) else StrategyAdapter
-    cerebro.addstrategy(adapter, ctx=ctx)
-    cerebro.run(maxcpus=1)
+    with progress(len(calendar), desc="simulating", unit="bar") as bar:
+        ctx = EngineContext(strategy=strategy, config=cfg, index=index,
+                            ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar), bar),
+                            borrow_per_bar=_borrow_per_bar(cfg, calendar))
+        adapter = PortfolioAdapter if isinstance(strategy, PortfolioStrategy) else StrategyAdapter
+        cerebro.addstrategy(adapter, ctx=ctx)
+        cerebro.run(maxcpus=1)
     return ledger, calendar
