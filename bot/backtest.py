@@ -147,8 +147,9 @@ def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
 
 def _data_provenance(r: BacktestResult) -> dict:
     d = r.config.data
-    out = {"source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
-           "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
+    out: dict[str, object] = {
+        "source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
+        "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
     from bot.data import data_manifest
 
     manifest = data_manifest(r.bars)

@@ -7,11 +7,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from bot import progress
 from bot.errors import UserError, without_credentials
+
+if TYPE_CHECKING:
+    from loguru import Record  # defined in loguru's stubs only
 
 _INVOKED_AS: ContextVar[str | None] = ContextVar("invoked_as", default=None)
 
@@ -42,7 +46,7 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
-def mask_record(record: dict) -> None:
+def mask_record(record: Record) -> None:
     """Mask URL credentials in a loguru record's message (a patcher: every sink sees the masked text)."""
     record["message"] = without_credentials(record["message"])
 

@@ -89,6 +89,8 @@ def _load(cmd: Command) -> Callable[[list[str]], int]:
 
 def _load_script(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as module {name!r}")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)

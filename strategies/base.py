@@ -168,6 +168,7 @@ class PortfolioStrategy(StrategyCore):
     (counted on the union calendar from bar ``warmup_bars() - 1``)."""
 
     Params: ClassVar[type[PortfolioParams]]
+    params: PortfolioParams  # the instance built from Params (typed for the checker)
 
     @property
     def rebalance_every(self) -> int:

@@ -51,6 +51,7 @@ class MlSignalStrategy(Strategy):
     """
 
     Params = MlSignalParams
+    params: MlSignalParams  # the instance built from Params (typed for the checker)
     signal_columns = ("prob_up", "payoff")
     uses_model = True
     vector_covers = ("decide", "_decide_short")

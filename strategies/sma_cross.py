@@ -39,6 +39,7 @@ class SmaCrossStrategy(Strategy):
     """Long-only SMA crossover (buy on an up-cross, sell on a down-cross)."""
 
     Params = SmaCrossParams
+    params: SmaCrossParams  # the instance built from Params (typed for the checker)
     signal_columns = ("cross",)
     vector_covers = ("decide",)
 

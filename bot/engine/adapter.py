@@ -27,7 +27,7 @@ from bot.ledger import Ledger, OrderRecord
 from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
 from bot.venues.increments import backtest_price
-from strategies.base import BarView, Enter, Exit, Strategy
+from strategies.base import BarView, Enter, Exit, PortfolioStrategy, Strategy
 
 _STATUS = {
     bt.Order.Submitted: "submitted", bt.Order.Accepted: "accepted", bt.Order.Partial: "partially_filled",
@@ -41,7 +41,7 @@ _TYPES = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "lim
 class EngineContext:
     """Everything the adapter needs besides Backtrader: the strategy, config, bar timestamps and ledger."""
 
-    strategy: Strategy
+    strategy: Strategy | PortfolioStrategy  # PortfolioAdapter runs the latter
     config: Config
     index: Mapping[str, Sequence[pd.Timestamp]]  # per symbol, the timestamp of bar i (live feeds append)
     ledger: Ledger
@@ -147,6 +147,7 @@ class StrategyAdapter(bt.Strategy):
         kids = []
         for child, kind in ((main[1], stop_kind), (main[2], "take_profit")):
             if child is not None:
+                assert kind is not None  # a stop child exists only with a stop kind
                 self._track(child, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, kind), view,
                             kind, size)
                 kids.append(child)
@@ -218,7 +219,7 @@ def _bracket_prices(view: BarView, increment, stop_kind: str | None, stop_loss: 
     mirrored (above / below) for a short; None for a leg not used (a trailing stop has no price)."""
     tick = lambda p: backtest_price(view.symbol, p, increment)  # noqa: E731 - the venue's grid
     stop = limit = None
-    if stop_kind == "stop_loss":
+    if stop_kind == "stop_loss" and stop_loss is not None:  # stop_kind is "stop_loss" only then
         stop = tick(view.close * (1 + stop_loss)) if short else tick(view.close * (1 - stop_loss))
     if take_profit:
         limit = tick(view.close * (1 - take_profit)) if short else tick(view.close * (1 + take_profit))

@@ -63,6 +63,7 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
 
         why = unsupported_reason(strategy)
         if why is None:
+            assert isinstance(strategy, Strategy)  # unsupported_reason names every PortfolioStrategy
             return simulate_vector(cfg, bars, signals, strategy, fractional)
         logger.info(f"backtest.engine vector: {type(strategy).__name__} runs on Backtrader ({why})")
     return simulate_backtrader(cfg, bars, signals, strategy, fractional)

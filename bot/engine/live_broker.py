@@ -237,7 +237,8 @@ class LiveBroker(bt.BrokerBase):
             stop_price=main.created.price if main.exectype == bt.Order.Stop else None,
             take_profit=limit.created.price if limit is not None else None,
             stop_loss=stop.created.price if stop is not None else None,
-            trail_percent=stop.created.trailpercent if "trailing_stop" in exits else None,
+            trail_percent=(stop.created.trailpercent
+                           if stop is not None and "trailing_stop" in exits else None),
             bar_time=self._bar_time(main.data), model_version=self.model_version)
 
     def _send(self, group: list) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from bot.config import Config, parse_config
 from bot.ledger import Ledger
 from strategies import build_strategy
+from strategies.base import Strategy
 
 TOL = 1e-9
 
@@ -25,7 +26,7 @@ class Case:
     config: Config
     bars: dict[str, pd.DataFrame]
     signals: dict[str, pd.DataFrame]
-    strategy: object
+    strategy: Strategy  # ml_signal or sma_cross: both engines run it
     fractional: bool
 
 
@@ -95,7 +96,7 @@ def random_case(seed: int) -> Case:
         "slippage": float(rng.choice([0.0, 0.0005, 0.01])),
         "fractional": bool(rng.random() < 0.4),
         "short_fee": float(rng.choice([0.0, 0.02, 0.5])),
-        "price_increment": rng.choice(["auto", None, 0.05, 0.01]),
+        "price_increment": rng.choice(np.array(["auto", None, 0.05, 0.01], dtype=object)),
     }
     if strat == "ml_signal":
         entry = float(rng.choice([0.5, 0.52, 0.55, 0.6]))

@@ -80,7 +80,9 @@ def unsupported_reason(strategy) -> str | None:
         return "portfolio strategies (target weights) run on Backtrader only"
     cls = type(strategy)
     owner = next(
-        (c for c in cls.__mro__ if "vector_rules" in c.__dict__ and c is not Strategy), None
+        (c for c in cls.__mro__
+         if "vector_rules" in c.__dict__ and c is not Strategy and issubclass(c, Strategy)),
+        None,
     )
     if owner is None:
         return "it has no vector_rules (the per-bar form of decide)"
@@ -113,9 +115,10 @@ def _tick_parts(mode: float) -> tuple[float, float]:
         return 0.0, 0.0
     t = Decimal(repr(float(mode))).normalize().as_tuple()
     m = int("".join(map(str, t.digits)))
-    if t.exponent > 0 or -t.exponent > 22 or m >= 2**53:
+    exp = t.exponent  # "n", "N" or "F" for a NaN or an infinity
+    if not isinstance(exp, int) or exp > 0 or -exp > 22 or m >= 2**53:
         return 0.0, 0.0
-    return float(m), float(10**-t.exponent)
+    return float(m), float(10**-exp)
 
 
 @numba.njit(cache=True)

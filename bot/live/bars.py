@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,10 @@ from bot.features import wide
 from bot.features.stream import ohlcv_array
 from bot.live.model import LiveModel
 from bot.venues.base import VenueClient, timeframe_delta
-from strategies.base import Strategy
+from strategies.base import PortfolioStrategy, Strategy
+
+if TYPE_CHECKING:
+    from bot.retrain.scheduler import ModelSlot
 
 Wait = Callable[[float], object]  # returns False when no more bars can ever come (replay exhausted)
 OnSignals = Callable[[pd.Timestamp, dict[str, dict]], None]  # bar time, symbol -> signal values
@@ -49,8 +53,9 @@ class LiveBar:
 class BarPoller:
     """Venue bars -> released steps -> per-symbol delivery queues."""
 
-    def __init__(self, venue: VenueClient, symbols: Sequence[str], timeframe: str, strategy: Strategy,
-                 *, wait: Wait, poll_seconds: float, model: LiveModel | None = None,
+    def __init__(self, venue: VenueClient, symbols: Sequence[str], timeframe: str,
+                 strategy: Strategy | PortfolioStrategy, *, wait: Wait, poll_seconds: float,
+                 model: LiveModel | ModelSlot | None = None,
                  max_bars: int | None = None, late_bar_seconds: float = 60.0,
                  on_signals: OnSignals | None = None):
         self.venue, self.symbols, self.timeframe = venue, list(symbols), timeframe

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from loguru import logger
@@ -49,7 +50,7 @@ class SessionResult:
     cash: float
 
 
-def warmup_bars(cfg: Config, strategy: Strategy) -> int:
+def warmup_bars(cfg: Config, strategy: Strategy | PortfolioStrategy) -> int:
     """Return how many closed bars to load before the first traded one."""
     if cfg.live.warmup_bars is not None:
         return cfg.live.warmup_bars
@@ -60,7 +61,7 @@ def warmup_bars(cfg: Config, strategy: Strategy) -> int:
 
 def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait,
                 max_bars: int | None = None, stop: threading.Event | None = None,
-                strategy: Strategy | None = None) -> SessionResult:
+                strategy: Strategy | PortfolioStrategy | None = None) -> SessionResult:
     """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``.
 
     ``strategy`` replaces the one ``cfg`` names (a strategy object built elsewhere, e.g. in a test).
@@ -72,7 +73,8 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     venue = life.instrument(venue)  # API latency, errors by kind, bar-to-order latency
     strategy = strategy or build_strategy(cfg)
     portfolio = isinstance(strategy, PortfolioStrategy)  # targets, not intents: drift decisions do not apply
-    strategy = strategy if portfolio else life.guard(strategy)  # drift decisions act on the strategy's intents
+    if not isinstance(strategy, PortfolioStrategy):
+        strategy = life.guard(strategy)  # drift decisions act on the strategy's intents
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
@@ -92,7 +94,8 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     version = model.version if model else None
     signals_sink.version = version
     journal.set_session_model(sid, version)
-    ledger, index = Ledger(), {s: [] for s in cfg.data.symbols}
+    ledger = Ledger()
+    index: dict[str, list[pd.Timestamp]] = {s: [] for s in cfg.data.symbols}
     _seed_open_trades(ledger, journal, report.positions, cfg.data.symbols, clock)
     kill = _kill_switch(cfg, journal, venue)
 
@@ -106,12 +109,23 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
                         fractional=_fractional(cfg), kill_switch=kill,
                         borrow_per_bar=getattr(venue, "borrow_per_bar", 0.0))  # the paper venue's: into trades
-    life.on_model_switch(lambda v: (setattr(broker, "model_version", v), setattr(signals_sink, "version", v)))
-    adapter = dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {}
+
+    def on_model_switch(v: str) -> None:
+        broker.model_version = v
+        signals_sink.version = v
+
+    life.on_model_switch(on_model_switch)
+    adapter: dict[str, Any] = (
+        dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {})
     cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx,
                            **adapter)
     life.start(lambda: poller.history)
-    watcher = threading.Thread(target=lambda: (stop.wait(), poller.stop()), daemon=True)
+
+    def stop_poller_when_asked() -> None:
+        stop.wait()
+        poller.stop()
+
+    watcher = threading.Thread(target=stop_poller_when_asked, daemon=True)
     watcher.start()
     status = "crashed"
     journal.put_state(READY, sid)  # warmed up: every bar closing from now on is traded
@@ -132,7 +146,7 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     return SessionResult(sid, poller.released, ledger, report, version, held, equity, cash)
 
 
-def _model(cfg: Config, strategy: Strategy, history: dict[str, pd.DataFrame]) -> LiveModel | None:
+def _model(cfg: Config, strategy: Strategy | PortfolioStrategy, history: dict[str, pd.DataFrame]) -> LiveModel | None:
     if not strategy.uses_model:
         return None
     if cfg.live.model_path:
@@ -161,7 +175,8 @@ class SignalSink:
     """
 
     def __init__(self, journal: Journal, sid: int):
-        self.journal, self.sid, self.version = journal, sid, None
+        self.journal, self.sid = journal, sid
+        self.version: str | None = None
         self._pending: list[tuple[pd.Timestamp, dict[str, dict], str | None]] = []
 
     def __call__(self, t: pd.Timestamp, by_symbol: dict[str, dict]) -> None:

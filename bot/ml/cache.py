@@ -79,7 +79,7 @@ def walk_forward(
     cache = open_cache(cfg) if use_cache else None
     key = cache_key(bars, cfg) if cache else ""
     found = cache.load(key) if cache else None
-    if found is not None:
+    if cache is not None and found is not None:
         outputs, names = found
         logger.info(
             f"prediction cache: reusing walk-forward predictions {key[:12]} ({len(outputs)} folds) "

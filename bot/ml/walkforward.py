@@ -153,7 +153,7 @@ def assemble_result(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, name
         predictions=predictions,
         folds=folds,
         importance=_mean_importance([o.importance for o in outputs], names, cfg.model.type,
-                                    [o.support for o in outputs] if cfg.model.selection.method != "none" else None),
+                                    _supports(outputs, cfg)),
         metrics=metrics,
     )
 
@@ -186,6 +186,13 @@ def _fold_table(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, ppy: int
         row.update(fold_row(o.rows, ppy, cost))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _supports(outputs: list[SplitOutput], cfg: Config) -> list[np.ndarray] | None:
+    """Each fold's kept-feature mask with ``model.selection`` (every fold has one), else None."""
+    if cfg.model.selection.method == "none":
+        return None
+    return [o.support for o in outputs if o.support is not None]
 
 
 def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str,

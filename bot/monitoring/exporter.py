@@ -194,7 +194,10 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        host = self._server.server_address[0]  # str for an AF_INET server; typed str | bytes too
+        if isinstance(host, (bytes, bytearray)):
+            host = host.decode()
+        return f"http://{host}:{self.port}"
 
     def start(self) -> MetricsServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)

@@ -74,7 +74,7 @@ class InstrumentedVenue:
 
     def _after(self, name: str, args: tuple, kwargs: dict, out: Any, t0: float, t1: float) -> None:
         if name == "get_bars" and out is not None and len(out):
-            symbol = args[0] if args else kwargs.get("symbol")
+            symbol: str = args[0] if args else kwargs["symbol"]  # get_bars(symbol, ...) returned
             last = out.index[-1]
             if symbol not in self._last_bar or last > self._last_bar[symbol]:
                 self._last_bar[symbol] = last

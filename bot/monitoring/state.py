@@ -200,9 +200,10 @@ class LiveState:
     def update_from_journal(self, journal, prices: dict[str, float] | None = None, account: bool = True) -> None:
         """Fill equity, cash (unless ``account`` is False), positions, orders by status, fills, open orders
         and last signals from a journal."""
-        marks = journal.equity() if account else ()
-        if len(marks):
-            self.set_account(float(marks["equity"].iloc[-1]), float(marks["cash"].iloc[-1]))
+        if account:
+            marks = journal.equity()
+            if len(marks):
+                self.set_account(float(marks["equity"].iloc[-1]), float(marks["cash"].iloc[-1]))
         positions = journal.last_positions()
         if positions is not None:
             self.set_positions(positions, prices)

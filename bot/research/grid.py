@@ -148,7 +148,7 @@ def load_trials(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _params_cell(text: str | None, where: str) -> dict[str, Any]:
-    if not (text or "").strip():
+    if text is None or not text.strip():
         return {}
     value = _cell(text, f"{where}: params")
     if not isinstance(value, dict):

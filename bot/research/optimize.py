@@ -60,6 +60,13 @@ class TrialRun:
     score: float = float("nan")
     error: str | None = None
 
+    @property
+    def done_returns(self) -> np.ndarray:
+        """The per-bar returns of a completed trial (``error`` is None)."""
+        if self.returns is None:
+            raise ValueError(f"trial {self.number} has no returns: {self.error}")
+        return self.returns
+
 
 @dataclass
 class OptimizeResult:
@@ -219,15 +226,15 @@ def analyse(
         raise ConfigError(
             "optimize.space", f"no trial had a valid config; the first: {runs[0].error}"
         )
-    matrix = np.column_stack([r.returns for r in done])
+    matrix = np.column_stack([r.done_returns for r in done])
     o = cfg.optimize
     walk = wfo.walk_forward(matrix, o.segments, o.window, o.is_segments, o.metric, ppy)
     best = done[wfo.pick(np.array([r.score for r in done]))]
     overfit = pbo(matrix, o.pbo_splits) if len(done) >= 2 else None
-    sharpes = np.array([stats.sharpe_ratio(r.returns) for r in done])
+    sharpes = np.array([stats.sharpe_ratio(r.done_returns) for r in done])
     finite = sharpes[np.isfinite(sharpes)]
     spread = float(np.std(finite, ddof=1)) if len(finite) >= 2 and np.std(finite) > 0 else None
-    best_stats = stats.sharpe_stats(best.returns, len(done), spread, ppy)
+    best_stats = stats.sharpe_stats(best.done_returns, len(done), spread, ppy)
     oos_stats = stats.sharpe_stats(walk.oos_returns, 1, None, ppy)
     return OptimizeResult(
         cfg,
@@ -326,7 +333,7 @@ def segments_frame(res: OptimizeResult) -> pd.DataFrame:
     for step in res.wfo.steps:
         run = done[step.chosen]
         (a, b), (c, d) = step.is_rows, step.oos_rows
-        oos = run.returns[c:d]
+        oos = run.done_returns[c:d]
         rows.append(
             {
                 "segment": step.index,

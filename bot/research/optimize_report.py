@@ -60,6 +60,7 @@ def scatter_svg(res: OptimizeResult) -> str:
 
 def logit_svg(res: OptimizeResult) -> str:
     """Histogram of the CSCV logits; the share at or left of 0 is the PBO."""
+    assert res.pbo is not None  # drawn only when PBO was computed (two or more trials)
     fig, ax = new_figure(HALF)
     logits = res.pbo.logits
     bins = np.unique(np.round(logits, 9))
@@ -86,7 +87,7 @@ def equity_svg(equity: pd.DataFrame, res: OptimizeResult) -> str:
     ax.plot(
         t, equity["equity"], color=STRATEGY_COLOR, linewidth=1.3, label="walk-forward out of sample"
     )
-    best = res.best.returns[res.wfo.start_row :]
+    best = res.best.done_returns[res.wfo.start_row :]
     hindsight = res.cfg.broker.cash * np.concatenate([[1.0], np.cumprod(1 + best)])
     ax.plot(
         t,

@@ -48,6 +48,7 @@ def check_space(cfg: Config) -> dict[str, ParamRange]:
 def _probes(spec: ParamRange) -> list[Any]:
     if spec.choices is not None:
         return list(spec.choices)
+    assert spec.low is not None and spec.high is not None  # ParamRange: no choices -> low < high
     cast = int if spec.integer else float
     return [cast(spec.low), cast(spec.high)]
 

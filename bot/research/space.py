@@ -41,6 +41,7 @@ def suggest(trial: Any, name: str, spec: ParamRange) -> Any:
     """Return one value for ``name`` drawn by an Optuna trial."""
     if spec.choices is not None:
         return trial.suggest_categorical(name, spec.choices)
+    assert spec.low is not None and spec.high is not None  # ParamRange: no choices -> low < high
     if spec.integer:
         return trial.suggest_int(name, int(spec.low), int(spec.high), log=spec.log)
     return trial.suggest_float(name, float(spec.low), float(spec.high), log=spec.log)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,7 @@ def open_study(cfg: Config, storage: str, name: str, seed: int):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = "minimize" if cfg.tuning.metric in MINIMIZE else "maximize"
+    direction: Literal["minimize", "maximize"] = "minimize" if cfg.tuning.metric in MINIMIZE else "maximize"
     where = without_credentials(storage)
     for attempt in range(6):
         try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from loguru import logger
@@ -35,6 +35,7 @@ from bot.retrain.scheduler import BundleBarModel, ModelSlot, RetrainScheduler, l
 if TYPE_CHECKING:
     from bot.drift.monitor import DriftMonitor
     from bot.retrain.shadow import ShadowRecorder
+    from strategies.base import Strategy
 
 History = Callable[[], Mapping[str, pd.DataFrame]]
 
@@ -95,9 +96,13 @@ class LiveLifecycle:
         """Return the venue wrapped so its calls feed latency and error metrics."""
         return InstrumentedVenue(venue, self.state)
 
-    def guard(self, strategy) -> GuardedStrategy:
-        """Return the strategy with drift decisions applied to its intents."""
-        return GuardedStrategy(strategy, lambda: self.decision)
+    def guard(self, strategy: Strategy) -> Strategy:
+        """Return the strategy with drift decisions applied to its intents.
+
+        A GuardedStrategy proxy, typed as the Strategy it stands in for: every attribute but
+        ``decide`` is the wrapped strategy's (isinstance checks see the proxy).
+        """
+        return cast("Strategy", GuardedStrategy(strategy, lambda: self.decision))
 
     def adopt(self, model) -> ModelSlot | None:
         """Put the session's model in a ModelSlot (None for rule-based strategies) and return the slot."""
