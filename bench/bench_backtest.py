@@ -19,8 +19,9 @@ from pathlib import Path
 from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data, run_backtest  # noqa: E402
+from bot.backtest import run_backtest  # noqa: E402
 from bot.config import parse_config  # noqa: E402
+from bot.data.loading import load_data  # noqa: E402
 from bot.engine.backtest import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -11,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 from loguru import logger
 
-import bot
 from bot.analytics.benchmark import buy_and_hold
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
+from bot.data.loading import load_data
 from bot.ledger import Ledger
 from bot.ml.walkforward import WalkForwardResult, run_walk_forward
 from bot.runfolder import csv_text, json_text, write_atomically
+from bot.version import code_version
 from strategies import build_strategy
 from strategies.base import PortfolioStrategy, Strategy
 
@@ -35,26 +35,6 @@ class BacktestResult:
     timings: dict[str, float]
     validation: dict | None = None  # the data_validation.json report
     strategy: Strategy | None = None  # the instance that traded (signals.csv asks it for its rows)
-
-
-# Checks whose default `fail` policy the CSV loader enforces line by line (naming file, line and date).
-_STRUCTURAL = ("unsorted_timestamps", "duplicate_timestamps", "missing_values", "non_positive_prices",
-               "ohlc_consistency")
-
-
-def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load the configured bars (data.start/data.end inclusive) and validate them; return (bars, report).
-
-    With the default `fail` policies for the structural checks the loader stops at the first bad line
-    of a file; when any of them is set to `warn`/`repair` it loads leniently and lets validation act.
-    """
-    from bot.data import load_bars, validate_bars
-
-    d = cfg.data
-    strict = all(getattr(d.validation, c).policy == "fail" for c in _STRUCTURAL)
-    bars = load_bars(d.source, list(d.symbols), timeframe=d.timeframe, start=d.start, end=d.end, path=d.path,
-                     seed=cfg.seed, strict=strict, sources=d.sources, cache_dir=d.cache_dir, prices=d.prices)
-    return validate_bars(bars, d.validation, d.timeframe)
 
 
 def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> BacktestResult:
@@ -151,16 +131,6 @@ def _data_provenance(r: BacktestResult) -> dict:
     if r.validation is not None:
         out["validation_status"] = r.validation.get("status")
     return out
-
-
-def code_version() -> str:
-    """Return the package version plus the git commit when run from a checkout."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ""
-    return f"{bot.__version__}+g{rev}" if rev else bot.__version__
 
 
 def signals_frame(r: BacktestResult) -> pd.DataFrame:

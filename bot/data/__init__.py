@@ -123,11 +123,13 @@ def load_validated(
     *,
     validation: DataValidationConfig | None = None,
     now=None,
+    strict: bool = False,
     **kwargs,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load leniently, then apply the validation policies; return (bars, data_validation report).
+    """Load, then apply the validation policies; return (bars, data_validation report).
 
-    ``kwargs`` go to ``load_bars`` (sources, cache_dir, settings, clock).
+    Lenient by default (bad rows reach the validation policies); ``strict`` makes the loader stop at
+    the first bad line instead. ``kwargs`` go to ``load_bars`` (sources, cache_dir, prices, ...).
     """
-    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=False, **kwargs)
+    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=strict, **kwargs)
     return validate_bars(bars, validation or DataValidationConfig(), timeframe, now=now)

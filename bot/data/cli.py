@@ -102,8 +102,8 @@ def _from_run(a: argparse.Namespace) -> tuple[dict, str]:
     expected = json.loads(metrics_path.read_text()).get("data", {}).get("hash")
     if not expected:
         raise DataError(f"{metrics_path}:-", "no data.hash recorded")
-    from bot.backtest import load_data  # the run's own loading path
     from bot.config import load_config
+    from bot.data.loading import load_data  # the run's own loading path
 
     return load_data(load_config(run / "config.yaml"))[0], expected
 

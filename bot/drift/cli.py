@@ -22,6 +22,7 @@ from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, load_config
 from bot.data.timeframes import bounds
 from bot.errors import ConfigError, without_credentials
+from bot.runfolder import write_json_atomically
 
 _SPLIT = re.compile(r":(?=\d{4}-|$)")
 
@@ -63,7 +64,7 @@ def _model(cfg: Config, ref: str):
 
 def run_drift(cfg: Config, reference: tuple, current: tuple, model_ref: str = "champion") -> dict:
     """Return the drift.json document for two periods of the configured data."""
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
     from bot.drift.detector import decide_action
     from bot.drift.monitor import compare, period_frame
     from bot.features import resolve_feature_names
@@ -97,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     def go() -> int:
         from bot.alerts import Alerter
         from bot.drift.html import render_html
-        from bot.retrain.cli import write_json_atomically
 
         for name in ("drift.json", "drift.html"):
             (a.out / name).unlink(missing_ok=True)

@@ -166,7 +166,7 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
 def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event):
     import pandas as pd
 
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
     from bot.live.paper_venue import STATE_KEY
     from bot.live.replay import ReplayBars
 

@@ -30,7 +30,7 @@ import pandas as pd
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
 from bot.errors import ConfigError, without_credentials
-from bot.ledger import OPENING_REASONS, ORDER_COLUMNS, TRADE_COLUMNS
+from bot.ledger import OPENING_REASONS, ORDER_COLUMNS
 from bot.live.journal import Journal, OrderRow
 from bot.roundtrips import OpenTrade, RoundTrips
 from bot.runfolder import csv_text, json_text, write_atomically
@@ -90,7 +90,7 @@ def _versions(signals: pd.DataFrame) -> list[str]:
 
 def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, OpenTrade],
              orphans: int, journal: Journal, signals: pd.DataFrame) -> dict:
-    from bot.backtest import code_version
+    from bot.version import code_version
 
     series = pd.Series(equity["equity"].to_numpy(), index=pd.DatetimeIndex(equity["timestamp"]))
     ppy = periods_per_year(series.index)

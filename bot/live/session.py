@@ -24,11 +24,11 @@ from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import Journal
-from bot.live.killswitch import KillSwitch
 from bot.live.model import LiveModel, log_startup_model
 from bot.live.reconcile import ReconcileReport, reconcile
 from bot.live.router import OrderRouter
 from bot.retrain.live_lifecycle import LiveLifecycle
+from bot.risk.killswitch import KillSwitch
 from bot.venues.base import VenueClient
 from strategies import build_strategy
 from strategies.base import PortfolioStrategy, Strategy

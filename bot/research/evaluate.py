@@ -24,7 +24,7 @@ from bot.ml.walkforward import WalkForwardResult, run_validation
 
 def evaluate_bars(cfg: Config) -> dict[str, pd.DataFrame]:
     """Load and validate the configured bars, as a backtest would."""
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
 
     loaded = load_data(cfg)
     return loaded[0] if isinstance(loaded, tuple) else loaded  # (bars, validation report)
@@ -37,7 +37,7 @@ def evaluate(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> WalkFo
 
 def evaluation_metrics(result: WalkForwardResult, cfg: Config) -> dict:
     """Return the metrics.json mapping of an evaluation."""
-    from bot.backtest import code_version
+    from bot.version import code_version
 
     ml = dict(result.metrics, n_folds=int(len(result.folds)), features=result.feature_names)
     return {"name": cfg.name, "ml": ml, "code_version": code_version()}

@@ -165,7 +165,7 @@ def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, 
 
 def worker_code_version() -> str:
     """Return the code version a worker runs (compared with the client's before a sweep)."""
-    from bot.backtest import code_version
+    from bot.version import code_version
 
     return code_version()
 
@@ -219,7 +219,7 @@ def _close_quietly(cluster: Any) -> None:
 
 def check_workers(client: Any, where: str = "--scheduler", wait_s: float = 60) -> int:
     """Wait for a worker, check every worker runs this code version; return how many run."""
-    from bot.backtest import code_version
+    from bot.version import code_version
 
     try:
         client.wait_for_workers(1, timeout=wait_s)

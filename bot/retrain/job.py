@@ -122,8 +122,8 @@ def record(outcome: RetrainOutcome, registry: ModelRegistry) -> RetrainOutcome:
 def run_retrain(cfg: Config, bars: Mapping[str, pd.DataFrame] | None = None, registry: ModelRegistry | None = None,
                 dry_run: bool = False, code_version: str | None = None) -> RetrainOutcome:
     """Run one retraining end to end (load data if not given); with ``dry_run`` nothing is registered."""
-    from bot.backtest import code_version as current_code_version
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
+    from bot.version import code_version as current_code_version
 
     if bars is None:
         bars, _ = load_data(cfg)

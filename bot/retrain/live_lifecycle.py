@@ -218,7 +218,7 @@ class LiveLifecycle:
         need = (r.train_bars or v.train) + (r.eval_bars or v.test) + v.embargo + 60  # + feature warm-up
         if hist and min(len(df) for df in hist.values()) >= need:
             return hist
-        from bot.backtest import load_data
+        from bot.data.loading import load_data
 
         bars, _ = load_data(self.cfg)
         cut = self._last_bar

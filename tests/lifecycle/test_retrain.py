@@ -114,7 +114,7 @@ def test_better_challenger_promoted_worse_rejected_rollback_restores(setup, caps
 
 
 def _bars(cfg):
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
 
     return list(load_data(cfg)[0].values())
 
