@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.config.data_validation import DataValidationConfig
 from bot.data.adjust import PriceSeries, adjust_prices
 from bot.data.cache import ParquetCache
 from bot.data.csv_source import read_csv_bars
@@ -27,7 +28,6 @@ from bot.data.resample import align_higher, multi_timeframe, resample_bars
 from bot.data.sample import sample_bars
 from bot.data.timeframes import bounds, parse_timeframe
 from bot.data.validation import summary_lines, validate_bars
-from bot.data.validation_config import DataValidationConfig
 from bot.errors import DataError
 
 __all__ = [

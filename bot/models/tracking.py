@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.config.lifecycle import RegistryConfig
 from bot.errors import mask_secrets, without_credentials
 from bot.models.bundle import TrainedModel
-from bot.models.lifecycle_config import RegistryConfig
 
 QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 DEFAULT_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "GIT_PYTHON_REFRESH": "quiet"}

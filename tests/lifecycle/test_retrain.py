@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bot.config import dump_config, load_config
+from bot.config.lifecycle import RetrainConfig
 from bot.ml.dataset import build_dataset
-from bot.models.lifecycle_config import RetrainConfig
 from bot.models.registry import ModelRegistry
 from bot.models.training import evaluate_window
 from bot.retrain.cli import main

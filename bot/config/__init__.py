@@ -14,15 +14,15 @@ import yaml
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.data.validation_config import DataValidationConfig
-from bot.errors import ConfigError, mask_secrets
-from bot.models.lifecycle_config import (
+from bot.config.data_validation import DataValidationConfig
+from bot.config.lifecycle import (
     AlertsConfig,
     DriftConfig,
     MonitoringConfig,
     RegistryConfig,
     RetrainConfig,
 )
+from bot.errors import ConfigError, mask_secrets
 
 Fraction = Field(gt=0, le=1)
 
@@ -308,7 +308,7 @@ class Config(Frozen):
     cache: CacheConfig = CacheConfig()
     optimize: OptimizeConfig = OptimizeConfig()
     live: LiveConfig = LiveConfig()
-    registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/models/lifecycle_config.py)
+    registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/config/lifecycle.py)
     retrain: RetrainConfig = RetrainConfig()
     drift: DriftConfig = DriftConfig()
     alerts: AlertsConfig = AlertsConfig()
