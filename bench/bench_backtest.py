@@ -20,7 +20,7 @@ from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the 
 from loguru import logger  # noqa: E402
 
 from bot.backtest import run_backtest  # noqa: E402
-from bot.config import parse_config  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
 from bot.data.loading import load_data  # noqa: E402
 from bot.engine.backtest import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402

@@ -314,12 +314,6 @@ class Config(Frozen):
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
 
-    def strategy_params(self) -> BaseModel:
-        """Return the strategy's validated, typed parameters."""
-        from strategies import get_strategy_class
-
-        return get_strategy_class(self.strategy.name).Params(**self.strategy.params)
-
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -336,12 +330,12 @@ def _as_datetime(v: dt.date | dt.datetime) -> dt.datetime:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read ``path``, apply ``--set key=value`` overrides, validate; raise ConfigError on any problem."""
+def read_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` and apply ``--set key=value`` overrides; return the raw mapping (not validated)."""
     raw = read_yaml(path)
     for item in overrides:
         raw = apply_override(raw, item)
-    return parse_config(raw, base_dir=Path(path).resolve().parent)
+    return raw
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -387,21 +381,17 @@ def apply_override(raw: dict[str, Any], item: str) -> dict[str, Any]:
     return out
 
 
-def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
-    """Validate a raw mapping into a Config; the first problem becomes a ConfigError.
+def validate_config(raw: dict[str, Any]) -> Config:
+    """Validate a raw mapping against the schema only; the first problem becomes a ConfigError.
 
-    Plugin file paths (``strategy.name``, ``model.feature_modules``) are resolved against ``base_dir``
-    (the config file's folder), else the working directory, and stored absolute; feature modules are
-    registered before anything resolves feature names.
+    Plugins are not resolved here (this layer imports no strategy or feature code): use
+    ``bot.configure.parse_config`` / ``load_config`` for a config a run will execute.
     """
     raw = _migrate_horizon_combine(raw)
     try:
-        cfg = Config.model_validate(raw)
+        return Config.model_validate(raw)
     except ValidationError as e:
-        raise _to_config_error(e, Config) from None
-    cfg = _resolve_plugins(cfg, base_dir)
-    _check_strategy_params(cfg)
-    return cfg
+        raise to_config_error(e, Config) from None
 
 
 def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
@@ -422,37 +412,7 @@ def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve_plugins(cfg: Config, base_dir: Path | None) -> Config:
-    """Return ``cfg`` with plugin paths made absolute, after registering its feature modules."""
-    from bot.features.plugins import register_feature_modules, resolve_module_spec
-    from strategies.loader import resolve_strategy_name
-
-    name = resolve_strategy_name(cfg.strategy.name, base_dir)
-    modules = [resolve_module_spec(m, base_dir, f"model.feature_modules[{i}]")
-               for i, m in enumerate(cfg.model.feature_modules)]
-    register_feature_modules(modules)
-    if name == cfg.strategy.name and modules == cfg.model.feature_modules:
-        return cfg
-    return cfg.model_copy(update={"strategy": cfg.strategy.model_copy(update={"name": name}),
-                                  "model": cfg.model.model_copy(update={"feature_modules": modules})})
-
-
-def _check_strategy_params(cfg: Config) -> None:
-    from strategies import get_strategy_class
-
-    cls = get_strategy_class(cfg.strategy.name)
-    try:
-        cls.Params.model_validate(cfg.strategy.params)
-    except ValidationError as e:
-        raise _to_config_error(e, cls.Params, prefix=("strategy", "params")) from None
-    if cfg.risk.sizing == "kelly" and not cls.uses_model:
-        raise ConfigError(
-            "risk.sizing",
-            f"kelly needs a model's win probability; strategy '{cfg.strategy.name}' has none (use fixed_fraction)",
-        )
-
-
-def _to_config_error(e: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
+def to_config_error(e: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
     err = e.errors()[0]
     loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
     where = _dotted(loc) if loc else "config"

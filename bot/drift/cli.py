@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import Config, load_config
+from bot.config import Config
+from bot.configure import load_config
 from bot.data.timeframes import bounds
 from bot.errors import ConfigError, without_credentials
 from bot.runfolder import write_json_atomically

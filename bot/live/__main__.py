@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
+        from bot.configure import load_config
         from bot.live.report import default_out, open_journal, write_journal_run
 
         cfg = load_config(args.config, args.set)
@@ -54,7 +54,7 @@ def audit_main(argv: list[str]) -> int:
         setup_logging(args.quiet, args.verbose)
         import threading
 
-        from bot.config import load_config
+        from bot.configure import load_config
         from bot.errors import VenueError, without_credentials
         from bot.live.audit import audit
         from bot.live.connect import connect

@@ -174,7 +174,8 @@ def log_backtest_run(run: str | Path, registry: RegistryConfig | None = None) ->
     or else the folder's config.yaml (if its password is masked: the URL in $MLFLOW_TRACKING_URI).
     ``run_backtest.py`` calls this after writing a run when ``registry.log_backtests`` is set.
     """
-    from bot.config import parse_config, read_yaml
+    from bot.config import read_yaml
+    from bot.configure import parse_config
     from bot.errors import ConfigError
 
     run = Path(run)

@@ -38,7 +38,8 @@ from typing import Any
 from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import Config, apply_override, dump_config, parse_config, read_yaml
+from bot.config import Config, apply_override, dump_config, read_yaml
+from bot.configure import parse_config
 from bot.errors import ConfigError, UserError, without_credentials
 from bot.research import sweep_table as table
 from bot.research.grid import Run, build_runs, load_grid, load_trials

@@ -16,7 +16,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import load_config
+from bot.configure import load_config
 from bot.runfolder import write_json_atomically
 
 

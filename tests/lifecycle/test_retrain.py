@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from bot.config import dump_config, load_config
+from bot.config import dump_config
 from bot.config.lifecycle import RetrainConfig
+from bot.configure import load_config
 from bot.ml.dataset import build_dataset
 from bot.models.registry import ModelRegistry
 from bot.models.training import evaluate_window

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.live.report import open_journal, write_journal_run
 from bot.report.runfolder import load_run
 from tests.live.test_parity import config, live_session

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bot.backtest import run_backtest
-from bot.config import RiskConfig, parse_config
+from bot.config import RiskConfig
+from bot.configure import parse_config
 from bot.live.journal import Journal
 from bot.live.session import _kill_switch
 from bot.risk.killswitch import KillSwitch

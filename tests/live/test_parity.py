@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bot.backtest import run_backtest
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.data.loading import load_data
 from bot.live.connect import connect
 from bot.live.journal import Journal

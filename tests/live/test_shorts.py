@@ -22,15 +22,15 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.data.schema import union_calendar
 from bot.engine.backtest import simulate
 from bot.errors import ConfigError, OrderRejectedError
 from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
-from bot.live.report import write_journal_run
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
+from bot.live.report import write_journal_run
 from bot.live.router import OrderRouter, Ticket
 from bot.live.session import run_session
 from bot.venues.alpaca import AlpacaVenue
