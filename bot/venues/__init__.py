@@ -7,6 +7,7 @@ checks it. Import those modules directly (they are not imported here, so using o
 not load the other's SDK).
 """
 
+from bot.orders import OrderRequest
 from bot.venues.base import VenueClient, closed_only, timeframe_delta
 from bot.venues.credentials import (
     AlpacaCredentials,
@@ -15,7 +16,7 @@ from bot.venues.credentials import (
     ccxt_credentials,
 )
 from bot.venues.retry import RetryPolicy, call_with_retry, submit_idempotently
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderState
 
 __all__ = [
     "Account",

@@ -48,6 +48,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.orders import OrderRequest
 from bot.venues.alpaca_data import alpaca_timeframe
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
 from bot.venues.credentials import AlpacaCredentials, scrub
@@ -59,7 +60,7 @@ from bot.venues.retry import (
     lookup_over_grace,
     submit_idempotently,
 )
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderState
 
 T = TypeVar("T")
 _REJECT_CODE = 40310000  # "insufficient buying power" / "insufficient qty": an order problem

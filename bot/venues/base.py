@@ -12,7 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.orders import OrderRequest
+from bot.venues.types import Account, Fill, OrderState
 
 BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
 _UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}

@@ -20,8 +20,9 @@ from typing import Any
 from loguru import logger
 
 from bot.errors import OrderRejectedError, OutcomeUnknownError, TransientVenueError
+from bot.orders import OrderRequest
 from bot.venues.retry import submit_idempotently
-from bot.venues.types import ExitReport, OrderRequest, OrderState
+from bot.venues.types import ExitReport, OrderState
 
 OCO_METHOD = "privatePostOrderListOco"  # Binance POST /api/v3/orderList/oco, as ccxt names it
 

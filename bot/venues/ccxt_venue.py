@@ -37,11 +37,12 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.orders import OrderRequest
 from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
 from bot.venues.ccxt_brackets import BracketExits, has_oco_endpoint, oco_allowed
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderState
 
 T = TypeVar("T")
 DEFAULT_OPTIONS = {  # keep ccxt on the spot endpoints (no margin/futures/currency calls)

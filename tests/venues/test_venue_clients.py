@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from bot.errors import ConfigError, FatalVenueError, OrderRejectedError
+from bot.orders import OrderRequest
 from bot.venues.base import closed_only, timeframe_delta, to_utc
 from bot.venues.ccxt_venue import CcxtVenue, override_origins, venue_client_id
 from bot.venues.credentials import CcxtCredentials
-from bot.venues.types import OrderRequest
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.bars import random_bars
 from tests.fakes.binance import FakeBinance
