@@ -2,7 +2,8 @@
 
 ``bot.config`` is the schema layer and imports no strategy or feature code; this module sits above
 ``strategies`` and ``bot.features`` and adds what a run needs on top of schema validation: plugin
-file paths made absolute, feature modules registered, the strategy's params validated.
+file paths made absolute, feature modules registered, the strategy's params validated, and the
+venue-backed bar sources registered with ``bot.data`` (importing ``bot.venues`` does that).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+import bot.venues  # noqa: F401  (registers the venue-backed bar sources: alpaca, ccxt)
 from bot.config import Config, read_config, to_config_error, validate_config
 from bot.errors import ConfigError
 from bot.features.plugins import register_feature_modules, resolve_module_spec
