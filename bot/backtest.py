@@ -13,9 +13,13 @@ from loguru import logger
 from bot.analytics.benchmark import buy_and_hold
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
+from bot.data import data_manifest
 from bot.data.loading import load_data
+from bot.engine.backtest import simulate
 from bot.ledger import Ledger
+from bot.ml.summary import active_stats, equity_stats, first_signal
 from bot.ml.walkforward import WalkForwardResult, run_walk_forward
+from bot.models.fixed import fixed_model_predictions
 from bot.runfolder import csv_text, json_text, write_atomically
 from bot.version import code_version
 from strategies import build_strategy
@@ -39,7 +43,6 @@ class BacktestResult:
 
 def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> BacktestResult:
     """Run the whole backtest in memory and return everything the run folder needs."""
-    from bot.engine.backtest import simulate
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -51,7 +54,6 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     wf = None
     t0 = time.perf_counter()
     if strategy.uses_model and cfg.model.uri:
-        from bot.models.fixed import fixed_model_predictions
 
         wf = fixed_model_predictions(bars, cfg)  # a model trained earlier, used only after its labels end
     elif strategy.uses_model:
@@ -98,7 +100,6 @@ def compute_metrics(r: BacktestResult) -> dict:
     if r.walk_forward is not None:
         m["ml"] = dict(r.walk_forward.metrics, n_folds=int(len(r.walk_forward.folds)),
                        features=r.walk_forward.feature_names)
-        from bot.ml.summary import equity_stats
 
         strat = equity_stats(equity, r.walk_forward.predictions, cfg, ppy)
         m["ml"]["stats"] = dict(m["ml"].get("stats", {}), strategy=strat)
@@ -111,7 +112,6 @@ def compute_metrics(r: BacktestResult) -> dict:
 
 def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
     """Return the active (strategy minus buy-and-hold) Sharpe and its PSR / DSR, from the first signal on."""
-    from bot.ml.summary import active_stats, first_signal
 
     start = first_signal(r.walk_forward.predictions if r.walk_forward is not None else None)
     a = active_stats(equity, r.benchmark, start, r.config, ppy)
@@ -123,7 +123,6 @@ def _data_provenance(r: BacktestResult) -> dict:
     d = r.config.data
     out = {"source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
            "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
-    from bot.data import data_manifest
 
     manifest = data_manifest(r.bars)
     out["hash"] = manifest["hash"]
@@ -189,7 +188,7 @@ def write_run(r: BacktestResult, out: Path, tearsheet: bool = True) -> Path:
 
 def _write_tearsheet(run_dir: Path) -> None:
     try:
-        from bot.report import write_tearsheet
+        from bot.report import write_tearsheet  # lazy: matplotlib (optional extra)
     except ImportError:
         logger.warning("bot.report is not available: no tearsheet.html written")
         return

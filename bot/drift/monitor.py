@@ -17,6 +17,7 @@ import pandas as pd
 
 from bot.config.lifecycle import DriftConfig
 from bot.drift.detector import DriftDecision, decide_action, drift_report
+from bot.features import compute_features
 from bot.ml.labels import outcomes
 from bot.models.bundle import TrainedModel
 
@@ -69,7 +70,6 @@ def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=No
 
     ``prob_cache`` (symbol -> {timestamp: P(up)}) lets repeated live checks predict only new bars.
     """
-    from bot.features import compute_features
 
     parts, probs, labels, rets = [], [], [], []
     ctx = dict(bars)

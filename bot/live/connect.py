@@ -16,11 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.config import Config
+from bot.data.loading import load_data
+from bot.data.schema import union_calendar
 from bot.errors import ConfigError
 from bot.live.bars import Wait
 from bot.live.journal import Journal
+from bot.ml.summary import bars_per_year
 from bot.venues.base import VenueClient, timeframe_delta
+from bot.venues.credentials import alpaca_credentials, ccxt_credentials
 from bot.venues.retry import RetryPolicy
+from strategies import build_strategy
 
 
 @dataclass
@@ -44,7 +49,7 @@ def check_capabilities(cfg: Config) -> None:
         key = "risk.stop_loss" if r.stop_loss is not None else "risk.take_profit"
         raise ConfigError(key, f"Alpaca takes bracket orders for equities only, not for {', '.join(crypto)}")
     if kind == "ccxt" and r.stop_loss is not None and r.take_profit is not None:
-        from bot.venues.ccxt_venue import exchange_has_oco
+        from bot.venues.ccxt_venue import exchange_has_oco  # lazy: ccxt SDK
 
         if not exchange_has_oco(cfg.broker.ccxt.exchange):
             raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a "
@@ -54,7 +59,6 @@ def check_capabilities(cfg: Config) -> None:
 def check_tradable(cfg: Config, venue: object) -> None:
     """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``,
     and lets the strategy sell short if it may (``Strategy.sells_short``)."""
-    from strategies import build_strategy
 
     check = getattr(venue, "check_tradable", None)
     if check is None:
@@ -69,7 +73,6 @@ def check_tradable(cfg: Config, venue: object) -> None:
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
     """Raise ConfigError naming the first venue key missing from the environment."""
-    from bot.venues.credentials import alpaca_credentials, ccxt_credentials
 
     env = os.environ if env is None else env
     kind, data = cfg.broker.kind, cfg.live.paper_data
@@ -94,8 +97,7 @@ def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
 
 
 def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
-    from bot.venues.alpaca import AlpacaVenue
-    from bot.venues.credentials import alpaca_credentials
+    from bot.venues.alpaca import AlpacaVenue  # lazy: alpaca SDK
 
     a = cfg.broker.alpaca
     return AlpacaVenue(alpaca_credentials(env), paper=a.paper, trading_url=a.trading_url, data_url=a.data_url,
@@ -103,8 +105,7 @@ def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
 
 
 def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
-    from bot.venues.ccxt_venue import CcxtVenue
-    from bot.venues.credentials import ccxt_credentials
+    from bot.venues.ccxt_venue import CcxtVenue  # lazy: ccxt SDK
 
     c = cfg.broker.ccxt
     creds = ccxt_credentials(env) if keys else None
@@ -121,9 +122,7 @@ def _retry(cfg: Config) -> RetryPolicy:
 
 def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
            sleep_until_stopped: Wait) -> Connection:
-    from bot.data.schema import union_calendar
     from bot.live.paper_venue import STATE_KEY, PaperVenue
-    from strategies import build_strategy
 
     source: object
     calendar = None
@@ -150,7 +149,6 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
     times the bars in a day of ``data.timeframe``."""
     import pandas as pd
 
-    from bot.ml.summary import bars_per_year
 
     fee = cfg.broker.short_fee
     if not fee:
@@ -166,7 +164,6 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
 def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event):
     import pandas as pd
 
-    from bot.data.loading import load_data
     from bot.live.paper_venue import STATE_KEY
     from bot.live.replay import ReplayBars
 

@@ -29,7 +29,7 @@ from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, dump_config
-from bot.configure import parse_config
+from bot.configure import load_config, parse_config
 from bot.errors import ConfigError, without_credentials
 from bot.ml import scoring
 from bot.ml.dataset import Dataset, build_dataset
@@ -213,7 +213,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.configure import load_config
 
         if args.trials < 1:
             raise ConfigError("--trials", f"must be at least 1, got {args.trials}")
