@@ -26,9 +26,9 @@ from bot.data.providers import (
 )
 from bot.data.resample import align_higher, multi_timeframe, resample_bars
 from bot.data.sample import sample_bars
-from bot.data.timeframes import bounds, parse_timeframe
 from bot.data.validation import summary_lines, validate_bars
 from bot.errors import DataError
+from bot.timeframes import bounds, parse_timeframe
 
 __all__ = [
     "DataValidationConfig",

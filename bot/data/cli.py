@@ -25,8 +25,8 @@ from bot.data.download import download, progress_printer
 from bot.data.hashing import data_manifest
 from bot.data.loading import load_data
 from bot.data.providers import ProviderSettings, build_provider, system_clock
-from bot.data.timeframes import bounds
 from bot.errors import ConfigError, DataError, VenueError
+from bot.timeframes import bounds
 
 DEFAULT_CACHE = "data/cache"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bot.data.cache import ParquetCache, cache_file, read_cache
-from bot.data.timeframes import parse_timeframe
+from bot.timeframes import parse_timeframe
 
 BARS_PER_CHUNK = 1000
 Report = Callable[[str, int, int, pd.Timestamp], None]

@@ -23,12 +23,12 @@ from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config
 from bot.configure import load_config
 from bot.data.loading import load_data
-from bot.data.timeframes import bounds
 from bot.errors import ConfigError, without_credentials
 from bot.features import resolve_feature_names
 from bot.models.artifacts import load_model
 from bot.models.registry import ModelRegistry
 from bot.runfolder import write_json_atomically
+from bot.timeframes import bounds
 
 _SPLIT = re.compile(r":(?=\d{4}-|$)")
 

@@ -22,7 +22,6 @@ from requests import RequestException
 
 from bot.data.providers.base import with_retries
 from bot.data.schema import INDEX_NAME, empty_frame, finalize, slice_bounds
-from bot.data.timeframes import DAY, parse_timeframe
 from bot.errors import (
     ConfigError,
     FatalVenueError,
@@ -30,6 +29,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.timeframes import DAY, parse_timeframe
 
 EXCHANGE_TZ = "America/New_York"
 
