@@ -23,6 +23,7 @@ from bot.config.lifecycle import (
     RetrainConfig,
 )
 from bot.errors import ConfigError, mask_secrets
+from bot.timeframes import parse_timeframe
 
 Fraction = Field(gt=0, le=1)
 
@@ -39,7 +40,7 @@ class DataConfig(Frozen):
     symbols: list[str] = Field(min_length=1)
     start: dt.date | dt.datetime | None = None
     end: dt.date | dt.datetime | None = None
-    timeframe: str = Field(default="1d", pattern=r"^\d+(m|h|d)$")
+    timeframe: str = "1d"  # bot.timeframes: 15m, 1h, 4h, 1d, 1w
     sources: list[str] | None = None  # fallback chain, e.g. [alpaca, yfinance]; overrides `source` when set
     cache_dir: str | None = None  # Parquet cache of fetched bars (network sources)
     prices: Literal["raw", "adjusted"] = "raw"  # adjusted: OHLC scaled by adj_close / close when present
@@ -49,6 +50,15 @@ class DataConfig(Frozen):
     @classmethod
     def _expand(cls, v: str | None) -> str | None:
         return expand_env(v) if v else v
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, v: str) -> str:
+        try:
+            parse_timeframe(v)
+        except ConfigError as e:
+            raise ValueError(e.what) from None
+        return v
 
     @field_validator("symbols")
     @classmethod

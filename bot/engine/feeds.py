@@ -5,9 +5,12 @@ from __future__ import annotations
 import backtrader as bt
 import pandas as pd
 
+from bot.timeframes import split_timeframe
+
 _FEED_CLASSES: dict[tuple[str, ...], type] = {}
 
-_TIMEFRAMES = {"m": (bt.TimeFrame.Minutes, 1), "h": (bt.TimeFrame.Minutes, 60), "d": (bt.TimeFrame.Days, 1)}
+_TIMEFRAMES = {"m": (bt.TimeFrame.Minutes, 1), "h": (bt.TimeFrame.Minutes, 60), "d": (bt.TimeFrame.Days, 1),
+               "w": (bt.TimeFrame.Weeks, 1)}
 
 
 def feed_class(columns: tuple[str, ...]) -> type:
@@ -24,7 +27,7 @@ def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame, timeframe:
     df = bars[["open", "high", "low", "close", "volume"]].join(signals)
     if df.index.tz is not None:
         df.index = df.index.tz_convert("UTC").tz_localize(None)
-    unit, count = timeframe[-1], int(timeframe[:-1])
+    count, unit = split_timeframe(timeframe)
     tf, comp = _TIMEFRAMES[unit]
     cls = feed_class(tuple(signals.columns))
     return cls(dataname=df, name=symbol, openinterest=None, timeframe=tf, compression=comp * count)

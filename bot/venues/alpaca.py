@@ -49,8 +49,9 @@ from bot.errors import (
     VenueError,
 )
 from bot.orders import OrderRequest
+from bot.timeframes import to_utc
 from bot.venues.alpaca_data import alpaca_timeframe
-from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
+from bot.venues.base import closed_only, make_bars, timeframe_delta
 from bot.venues.credentials import AlpacaCredentials, scrub
 from bot.venues.increments import floor_size, round_equity_price, round_price
 from bot.venues.retry import (

@@ -38,7 +38,8 @@ from bot.errors import (
     VenueError,
 )
 from bot.orders import OrderRequest
-from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
+from bot.timeframes import to_utc
+from bot.venues.base import closed_only, make_bars, timeframe_delta
 from bot.venues.ccxt_brackets import BracketExits, has_oco_endpoint, oco_allowed
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
