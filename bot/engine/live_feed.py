@@ -14,6 +14,7 @@ import pandas as pd
 
 from bot.engine.feeds import _TIMEFRAMES
 from bot.orders import BarSource
+from bot.timeframes import split_timeframe
 
 _LIVE_CLASSES: dict[tuple[str, ...], type] = {}
 
@@ -57,7 +58,7 @@ def live_feed_class(columns: tuple[str, ...]) -> type:
 def make_live_feed(symbol: str, poller: BarSource, columns: tuple[str, ...], timeframe: str,
                    index: list[pd.Timestamp]) -> bt.feed.DataBase:
     """Build the live feed of ``symbol``; delivered bar times are appended to ``index``."""
-    unit, count = timeframe[-1], int(timeframe[:-1])
+    count, unit = split_timeframe(timeframe)
     tf, comp = _TIMEFRAMES[unit]
     cls = live_feed_class(columns)
     return cls(poller=poller, index=index, name=symbol, timeframe=tf, compression=comp * count)
