@@ -16,6 +16,7 @@ from bot.config import Config, dump_config
 from bot.data import data_manifest
 from bot.data.loading import load_data
 from bot.engine.backtest import simulate
+from bot.instruments import any_crypto
 from bot.ledger import Ledger
 from bot.ml.summary import active_stats, equity_stats, first_signal
 from bot.ml.walkforward import WalkForwardResult, run_walk_forward
@@ -62,7 +63,7 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> Ba
     signals = {s: strategy.compute_signals(df, wf.prob_up[s] if wf else None) for s, df in bars.items()}
     fractional = cfg.broker.fractional
     if fractional is None:
-        fractional = any("/" in s for s in cfg.data.symbols)
+        fractional = any_crypto(cfg.data.symbols)
     t0 = time.perf_counter()
     ledger, calendar = simulate(cfg, bars, signals, strategy, fractional)
     timings["simulate"] = time.perf_counter() - t0

@@ -47,6 +47,7 @@ LAYERS = {
     # 0 core: no project imports beyond this layer
     "bot": 0, "bot.errors": 0, "bot.version": 0, "bot.orders": 0, "bot.plugins": 0, "bot.order_ids": 0,
     "bot.roundtrips": 0, "bot.cli": 0, "bot.runfolder": 0, "bot.rebalance": 0, "bot.timeframes": 0,
+    "bot.instruments": 0,
     # 1 config schema
     "bot.config": 1,
     # 2 domain building blocks

@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.data.loading import load_data
 from bot.data.schema import union_calendar
 from bot.errors import ConfigError
+from bot.instruments import any_crypto, is_crypto
 from bot.live.bars import Wait
 from bot.live.journal import Journal
 from bot.ml.summary import bars_per_year
@@ -44,7 +45,7 @@ def check_capabilities(cfg: Config) -> None:
         raise ConfigError("risk.trailing_stop", f"broker.kind {kind} cannot attach a trailing stop to an entry; "
                                                 "remove it, use risk.stop_loss, or trade on broker.kind paper")
     exits = r.stop_loss is not None or r.take_profit is not None
-    crypto = [s for s in cfg.data.symbols if "/" in s]
+    crypto = [s for s in cfg.data.symbols if is_crypto(s)]
     if kind == "alpaca" and exits and crypto:
         key = "risk.stop_loss" if r.stop_loss is not None else "risk.take_profit"
         raise ConfigError(key, f"Alpaca takes bracket orders for equities only, not for {', '.join(crypto)}")
@@ -65,7 +66,7 @@ def check_tradable(cfg: Config, venue: object) -> None:
         return
     fractional = cfg.broker.fractional
     if fractional is None:  # the session's default (bot/live/session.py)
-        fractional = any("/" in s for s in cfg.data.symbols)
+        fractional = any_crypto(cfg.data.symbols)
     check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
           take_profit=cfg.risk.take_profit is not None, fractional=fractional,
           shorts=build_strategy(cfg).sells_short())
@@ -155,7 +156,7 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
         return 0.0
     if calendar is not None:
         return fee / bars_per_year(calendar)
-    days = 365 if any("/" in s for s in cfg.data.symbols) else 252
+    days = 365 if any_crypto(cfg.data.symbols) else 252
     step = timeframe_delta(cfg.data.timeframe)
     per_day = pd.Timedelta(days=1) / step if step < pd.Timedelta(days=1) else 1
     return fee / int(round(days * per_day))

@@ -45,6 +45,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import split_pair
 from bot.live.journal import FINAL, Journal, OrderRow
 from bot.orders import OrderEvent, OrderRequest
 from bot.venues.base import VenueClient
@@ -78,7 +79,7 @@ def quote_commission(fill: Fill) -> float:
     """
     if fill.commission_quote is not None:
         return fill.commission_quote
-    base, quote = fill.symbol.split("/") if "/" in fill.symbol else (fill.symbol, None)
+    base, quote = split_pair(fill.symbol)
     if fill.commission_asset is not None and fill.commission_asset == base:
         return fill.commission * fill.price
     if fill.commission and fill.commission_asset not in (None, quote, "USD"):

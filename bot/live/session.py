@@ -20,6 +20,7 @@ from bot.engine.live_broker import LiveBroker
 from bot.engine.live_cerebro import live_cerebro
 from bot.engine.portfolio import PortfolioAdapter
 from bot.errors import OrderRejectedError, TransientVenueError, VenueError
+from bot.instruments import any_crypto
 from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
@@ -218,7 +219,7 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
 def _fractional(cfg: Config) -> bool:
     if cfg.broker.fractional is not None:
         return cfg.broker.fractional
-    return any("/" in s for s in cfg.data.symbols)
+    return any_crypto(cfg.data.symbols)
 
 
 def _cancel_open(router: OrderRouter) -> None:

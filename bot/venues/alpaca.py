@@ -48,6 +48,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import is_crypto
 from bot.orders import OrderRequest
 from bot.timeframes import to_utc
 from bot.venues.alpaca_data import alpaca_timeframe
@@ -273,7 +274,7 @@ class AlpacaVenue:
         }
         if latest_only and limit:
             params.update(limit=limit + 1, sort=Sort.DESC)
-        if "/" in symbol:
+        if is_crypto(symbol):
             fetch = lambda: self._crypto.get_crypto_bars(CryptoBarsRequest(**params))  # noqa: E731
         else:
             fetch = lambda: self._stocks.get_stock_bars(StockBarsRequest(**params, feed=self._feed))  # noqa: E731

@@ -29,6 +29,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import is_crypto
 from bot.timeframes import DAY, parse_timeframe
 
 EXCHANGE_TZ = "America/New_York"
@@ -104,7 +105,7 @@ class AlpacaProvider:
         tf = alpaca_timeframe(timeframe)
         args = dict(symbol_or_symbols=symbol, timeframe=tf, start=start.to_pydatetime(),
                     end=None if end is None else end.to_pydatetime())
-        if "/" in symbol:
+        if is_crypto(symbol):
             return self._client(True).get_crypto_bars(CryptoBarsRequest(**args))
         req = StockBarsRequest(**args, feed=self.feed, adjustment=self.adjustment)
         return self._client(False).get_stock_bars(req)
