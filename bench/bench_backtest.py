@@ -22,7 +22,7 @@ from loguru import logger  # noqa: E402
 from bot.backtest import run_backtest  # noqa: E402
 from bot.configure import parse_config  # noqa: E402
 from bot.data.loading import load_data  # noqa: E402
-from bot.engine.backtest import simulate  # noqa: E402
+from bot.engine.simulate import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402
 
 SYMBOLS = SYMBOLS_20

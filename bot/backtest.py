@@ -15,7 +15,7 @@ from bot.analytics.performance import periods_per_year, return_metrics, trade_me
 from bot.config import Config, dump_config
 from bot.data import data_manifest
 from bot.data.loading import load_data
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 from bot.instruments import any_crypto
 from bot.ledger import Ledger
 from bot.ml.summary import active_stats, equity_stats, first_signal

@@ -18,8 +18,8 @@ from bot.data import data_hash
 from bot.errors import DataError
 from bot.ml.cv import Split, train_mask
 from bot.ml.dataset import Dataset
+from bot.ml.estimators import is_nan_intolerant
 from bot.ml.horizons import horizon_combine_of
-from bot.ml.models import is_nan_intolerant
 from bot.ml.scoring import classification_metrics, trading_metrics
 from bot.ml.signal_model import SignalModel
 from bot.models.bundle import TrainedModel

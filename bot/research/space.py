@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from bot.config import ModelConfig, ParamRange
-from bot.ml.models import members_of
+from bot.ml.estimators import members_of
 
 R = ParamRange
 

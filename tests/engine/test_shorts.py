@@ -11,7 +11,7 @@ import pytest
 
 from bot.configure import parse_config
 from bot.engine.adapter import _bracket_prices
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 from strategies.base import BarView, Enter, Exit, Strategy, StrategyParams
 
 COMM, SLIP = 0.001, 0.0005

@@ -10,7 +10,7 @@ import pytest
 
 from bot.configure import parse_config
 from bot.live.report import open_journal, write_journal_run
-from bot.report.runfolder import load_run
+from bot.report.run_reader import load_run
 from tests.live.test_parity import config, live_session
 
 

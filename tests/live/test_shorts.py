@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from bot.configure import parse_config
 from bot.data.schema import union_calendar
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 from bot.errors import ConfigError, OrderRejectedError
 from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
