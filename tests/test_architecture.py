@@ -165,7 +165,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_function_level_project_imports_say_why():
-    """An import inside a function only defers a heavy or optional dependency, and says which."""
+    """An import of another unit inside a function only defers a heavy or optional dependency,
+    and says which on its first line."""
     silent = [f"{where}: {line.strip()}" for _, _, where, nested, line in _edges()
               if nested and HEAVY_REASON not in line]
     assert silent == []
