@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
         from bot.backtest import run_backtest, summary_table, write_run
-        from bot.config import load_config
+        from bot.configure import load_config
         from bot.runfolder import prepare_out_dir
 
         cfg = load_config(args.config, args.set)

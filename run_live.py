@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
+        from bot.configure import load_config
         from bot.errors import JournalUnavailableError, VenueError, without_credentials
 
         cfg = load_config(args.config, args.set)

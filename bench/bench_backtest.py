@@ -5,7 +5,7 @@ Uses 20 daily equity symbols of $MARKET_DATA_DIR (default ../shared/data), 2006-
 Prints symbol-bars per second (median of --repeats runs, the three simulations interleaved in each
 repeat, all on the same bars) of: a textbook Backtrader SMA-cross strategy (bt.ind.SMA /
 bt.ind.CrossOver, market orders, no adapter: the yardstick), the project's sma_cross and ml_signal
-simulations (bot.engine.backtest.simulate), their ratios to the yardstick, and the wall time of the
+simulations (bot.engine.simulate.simulate), their ratios to the yardstick, and the wall time of the
 ML run including data loading and training.
 
     python bench/bench_backtest.py [--repeats 3] [--model xgboost]
@@ -25,8 +25,8 @@ from common import SYMBOLS_20, require_data_dir  # noqa: E402  (before bot: repo
 from loguru import logger  # noqa: E402
 
 from bot.backtest import run_backtest  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.engine.backtest import simulate  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
+from bot.engine.simulate import simulate  # noqa: E402
 from strategies import build_strategy  # noqa: E402
 
 SYMBOLS = SYMBOLS_20

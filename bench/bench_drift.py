@@ -28,8 +28,8 @@ import pandas as pd
 from common import ROOT, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.configure import load_config  # noqa: E402
+from bot.data.loading import load_data  # noqa: E402
 from bot.data.schema import union_calendar  # noqa: E402
 from bot.drift.monitor import DriftMonitor  # noqa: E402
 from bot.retrain.job import evaluate  # noqa: E402

@@ -38,7 +38,7 @@ from pathlib import Path
 import common  # noqa: F401  (first: puts the repo on sys.path)
 from loguru import logger
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.features import wide
 from bot.live.connect import connect
 from bot.live.journal import Journal

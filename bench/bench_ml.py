@@ -21,8 +21,8 @@ from pathlib import Path
 from common import SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data  # noqa: E402
-from bot.config import parse_config  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
+from bot.data.loading import load_data  # noqa: E402
 from bot.ml.dataset import build_dataset  # noqa: E402
 from bot.ml.walkforward import validate_dataset  # noqa: E402
 

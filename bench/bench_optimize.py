@@ -22,8 +22,8 @@ from bench_backtest import config  # noqa: E402  (puts the repo on sys.path thro
 from common import require_data_dir  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data  # noqa: E402
-from bot.config import parse_config  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
+from bot.data.loading import load_data  # noqa: E402
 from bot.research.optimize import TrialScorer, search, trading_start  # noqa: E402
 
 SPACES = {

@@ -20,7 +20,7 @@ from pathlib import Path
 from common import ROOT, SYMBOLS_20, require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
+from bot.configure import load_config  # noqa: E402
 from bot.research.evaluate import evaluate_bars  # noqa: E402
 from bot.research.tune import counted_trials, deflation_inputs, tune  # noqa: E402
 

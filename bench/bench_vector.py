@@ -96,9 +96,10 @@ def stand_in_prob(df: pd.DataFrame, seed: int) -> pd.Series:
 def throughput(args) -> None:
     from bench_backtest import config
 
-    from bot.backtest import load_data, run_backtest
-    from bot.engine.backtest import simulate_backtrader
+    from bot.backtest import run_backtest
+    from bot.data.loading import load_data
     from bot.engine.parity import ledger_diffs
+    from bot.engine.simulate import simulate_backtrader
     from bot.engine.vector import _core, prepare, run_core, simulate_vector
     from strategies import build_strategy
 
@@ -173,7 +174,7 @@ sys.path.insert(0, {root!r})
 from loguru import logger
 logger.remove()
 import pandas as pd
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.data.sample import sample_bars
 from strategies import build_strategy
 engine = {engine!r}
@@ -187,7 +188,7 @@ lo, hi = pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2019-12-31", tz="UT
 bars = {{s: sample_bars(s, "1d", lo, hi, seed=1) for s in syms}}
 strat = build_strategy(cfg)
 signals = {{s: strat.compute_signals(df, None) for s, df in bars.items()}}
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 if engine == "vector":
     simulate(cfg, dict(list(bars.items())[:2]), signals, strat, False)  # compile / load numba first
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -25,8 +25,10 @@ from bench_backtest import config  # noqa: E402
 from common import require_data_dir  # noqa: E402  (first: puts the repo on sys.path)
 from loguru import logger  # noqa: E402
 
-from bot.backtest import load_data, run_backtest  # noqa: E402
-from bot.config import apply_override, parse_config  # noqa: E402
+from bot.backtest import run_backtest  # noqa: E402
+from bot.config import apply_override  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
+from bot.data.loading import load_data  # noqa: E402
 from bot.ml.cache import ENV_DIR  # noqa: E402
 
 TARGET_COLD, TARGET_WARM = 20.0, 5.0  # seconds (issue 13)

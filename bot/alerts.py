@@ -17,8 +17,8 @@ from typing import Any
 
 from loguru import logger
 
+from bot.config.lifecycle import AlertsConfig
 from bot.errors import mask_secrets, without_credentials
-from bot.models.lifecycle_config import AlertsConfig
 
 LEVELS = {"info": 0, "warning": 1, "critical": 2}
 Post = Callable[[str, bytes, float], int]

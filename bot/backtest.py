@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -11,13 +10,20 @@ from pathlib import Path
 import pandas as pd
 from loguru import logger
 
-import bot
 from bot.analytics.benchmark import buy_and_hold
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
+from bot.data import data_manifest
+from bot.data.loading import load_data
+from bot.engine.simulate import simulate
+from bot.instruments import any_crypto
 from bot.ledger import Ledger
+from bot.ml.cache import walk_forward
+from bot.ml.summary import active_stats, equity_stats, first_signal
 from bot.ml.walkforward import WalkForwardResult
+from bot.models.fixed import fixed_model_predictions
 from bot.runfolder import csv_text, json_text, write_atomically
+from bot.version import code_version
 from strategies import build_strategy
 from strategies.base import PortfolioStrategy, Strategy
 
@@ -37,34 +43,12 @@ class BacktestResult:
     strategy: Strategy | None = None  # the instance that traded (signals.csv asks it for its rows)
 
 
-# Checks whose default `fail` policy the CSV loader enforces line by line (naming file, line and date).
-_STRUCTURAL = ("unsorted_timestamps", "duplicate_timestamps", "missing_values", "non_positive_prices",
-               "ohlc_consistency")
-
-
-def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load the configured bars (data.start/data.end inclusive) and validate them; return (bars, report).
-
-    With the default `fail` policies for the structural checks the loader stops at the first bad line
-    of a file; when any of them is set to `warn`/`repair` it loads leniently and lets validation act.
-    """
-    from bot.data import load_bars, validate_bars
-
-    d = cfg.data
-    strict = all(getattr(d.validation, c).policy == "fail" for c in _STRUCTURAL)
-    bars = load_bars(d.source, list(d.symbols), timeframe=d.timeframe, start=d.start, end=d.end, path=d.path,
-                     seed=cfg.seed, strict=strict, sources=d.sources, cache_dir=d.cache_dir, prices=d.prices)
-    return validate_bars(bars, d.validation, d.timeframe)
-
-
 def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None, use_cache: bool = True) -> BacktestResult:
     """Run the whole backtest in memory and return everything the run folder needs.
 
     Walk-forward training outputs come from the prediction cache (``cache`` section, bot/ml/cache.py)
     when an earlier run trained the same models on the same data; ``use_cache=False`` skips it.
     """
-    from bot.engine.backtest import simulate
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     validation = None
@@ -75,18 +59,14 @@ def run_backtest(cfg: Config, bars: dict[str, pd.DataFrame] | None = None, use_c
     wf = None
     t0 = time.perf_counter()
     if strategy.uses_model and cfg.model.uri:
-        from bot.models.fixed import fixed_model_predictions
-
         wf = fixed_model_predictions(bars, cfg)  # a model trained earlier, used only after its labels end
     elif strategy.uses_model:
-        from bot.ml.cache import walk_forward
-
         wf = walk_forward(bars, cfg, use_cache)
     timings["train"] = time.perf_counter() - t0
     signals = {s: strategy.compute_signals(df, wf.prob_up[s] if wf else None) for s, df in bars.items()}
     fractional = cfg.broker.fractional
     if fractional is None:
-        fractional = any("/" in s for s in cfg.data.symbols)
+        fractional = any_crypto(cfg.data.symbols)
     t0 = time.perf_counter()
     ledger, calendar = simulate(cfg, bars, signals, strategy, fractional)
     timings["simulate"] = time.perf_counter() - t0
@@ -124,7 +104,6 @@ def compute_metrics(r: BacktestResult) -> dict:
     if r.walk_forward is not None:
         m["ml"] = dict(r.walk_forward.metrics, n_folds=int(len(r.walk_forward.folds)),
                        features=r.walk_forward.feature_names)
-        from bot.ml.summary import equity_stats
 
         strat = equity_stats(equity, r.walk_forward.predictions, cfg, ppy)
         m["ml"]["stats"] = dict(m["ml"].get("stats", {}), strategy=strat)
@@ -137,7 +116,6 @@ def compute_metrics(r: BacktestResult) -> dict:
 
 def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
     """Return the active (strategy minus buy-and-hold) Sharpe and its PSR / DSR, from the first signal on."""
-    from bot.ml.summary import active_stats, first_signal
 
     start = first_signal(r.walk_forward.predictions if r.walk_forward is not None else None)
     a = active_stats(equity, r.benchmark, start, r.config, ppy)
@@ -150,24 +128,12 @@ def _data_provenance(r: BacktestResult) -> dict:
     out: dict[str, object] = {
         "source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
         "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
-    from bot.data import data_manifest
-
     manifest = data_manifest(r.bars)
     out["hash"] = manifest["hash"]
     out["symbol_hashes"] = {s: v["hash"] for s, v in manifest["symbols"].items()}
     if r.validation is not None:
         out["validation_status"] = r.validation.get("status")
     return out
-
-
-def code_version() -> str:
-    """Return the package version plus the git commit when run from a checkout."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ""
-    return f"{bot.__version__}+g{rev}" if rev else bot.__version__
 
 
 def signals_frame(r: BacktestResult) -> pd.DataFrame:
@@ -226,7 +192,7 @@ def write_run(r: BacktestResult, out: Path, tearsheet: bool = True) -> Path:
 
 def _write_tearsheet(run_dir: Path) -> None:
     try:
-        from bot.report import write_tearsheet
+        from bot.report import write_tearsheet  # lazy: matplotlib (optional extra)
     except ImportError:
         logger.warning("bot.report is not available: no tearsheet.html written")
         return

@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import __version__
+from bot.cli import invoked_as
+
 PROG = "market-predictor"
 EXIT_USAGE = 2
 ROOT = Path(__file__).resolve().parents[1]  # holds bot/, and run_backtest.py in a checkout
@@ -151,7 +154,6 @@ def _unknown(argv: Sequence[str], commands: Sequence[Command]) -> int:
 
 def run(cmd: Command, argv: list[str]) -> int:
     """Run ``cmd``'s entry point on ``argv``, named ``market-predictor <cmd>`` in its help."""
-    from bot.cli import invoked_as
 
     if not available(cmd):
         print(f"{PROG}: '{cmd.name}' is not available here (no module {cmd.module})",
@@ -168,7 +170,6 @@ def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = COMMAN
         print(help_text(commands))
         return 0
     if argv[:1] == ["--version"]:
-        from bot import __version__
 
         print(f"{PROG} {__version__}")
         return 0

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from bot.analytics.performance import periods_per_year
 from bot.config import ModelConfig
 from bot.ml.labels import causal_volatility
+from bot.ml.rank import rank_report
 from strategies.base import PortfolioParams, PortfolioStrategy, PortfolioView
 
 
@@ -83,8 +85,6 @@ class MlRankStrategy(PortfolioStrategy):
 
     def extra_metrics(self, walk_forward, bars, calendar, config) -> dict:
         """Return the out-of-sample ``rank`` section (bot.ml.rank) on this strategy's rebalance grid."""
-        from bot.analytics.performance import periods_per_year
-        from bot.ml.rank import rank_report
 
         if walk_forward is None or not len(walk_forward.predictions):
             return {}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.config.data_validation import DataValidationConfig
 from bot.data.adjust import PriceSeries, adjust_prices
 from bot.data.cache import ParquetCache
 from bot.data.csv_source import read_csv_bars
@@ -25,10 +26,9 @@ from bot.data.providers import (
 )
 from bot.data.resample import align_higher, multi_timeframe, resample_bars
 from bot.data.sample import sample_bars
-from bot.data.timeframes import bounds, parse_timeframe
 from bot.data.validation import summary_lines, validate_bars
-from bot.data.validation_config import DataValidationConfig
 from bot.errors import DataError
+from bot.timeframes import bounds, parse_timeframe
 
 __all__ = [
     "DataValidationConfig",
@@ -123,11 +123,13 @@ def load_validated(
     *,
     validation: DataValidationConfig | None = None,
     now=None,
+    strict: bool = False,
     **kwargs,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load leniently, then apply the validation policies; return (bars, data_validation report).
+    """Load, then apply the validation policies; return (bars, data_validation report).
 
-    ``kwargs`` go to ``load_bars`` (sources, cache_dir, settings, clock).
+    Lenient by default (bad rows reach the validation policies); ``strict`` makes the loader stop at
+    the first bad line instead. ``kwargs`` go to ``load_bars`` (sources, cache_dir, prices, ...).
     """
-    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=False, **kwargs)
+    bars = load_bars(source, symbols, timeframe, start, end, path, seed, strict=strict, **kwargs)
     return validate_bars(bars, validation or DataValidationConfig(), timeframe, now=now)

@@ -2,6 +2,7 @@
 
 import sys
 
+import bot.venues  # noqa: F401  (entry point: registers the venue-backed bar sources)
 from bot.data.cli import main
 
 sys.exit(main())

@@ -21,8 +21,8 @@ from loguru import logger
 from bot.data.csv_source import symbol_file
 from bot.data.providers.base import BarProvider, Clock, system_clock
 from bot.data.schema import empty_frame, finalize, slice_bounds
-from bot.data.timeframes import parse_timeframe
 from bot.errors import DataError
+from bot.timeframes import parse_timeframe
 
 META_KEY = b"market_predictor.coverage"
 ONE_NS = pd.Timedelta(1, unit="ns")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.data.checks_common import OK, Context, Finding, first_hit, price_columns
-from bot.data.validation_config import (
+from bot.config.data_validation import (
     DuplicateCheck,
     MissingValuesCheck,
     NonPositiveCheck,
     OhlcCheck,
     UnsortedCheck,
 )
+from bot.data.checks_common import OK, Context, Finding, first_hit, price_columns
 
 
 def find_unsorted(frame: pd.DataFrame, cfg: UnsortedCheck, ctx: Context) -> Finding:

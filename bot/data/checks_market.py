@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.data.checks_common import OK, Context, Finding, runs
-from bot.data.validation_config import (
+from bot.config.data_validation import (
     SPECIAL_CLOSURES,
     FlatBarCheck,
     GapCheck,
@@ -17,6 +16,7 @@ from bot.data.validation_config import (
     StaleCheck,
     ZeroVolumeCheck,
 )
+from bot.data.checks_common import OK, Context, Finding, runs
 
 _CLOSURES = np.array(SPECIAL_CLOSURES, dtype="datetime64[D]")
 WEEKEND_SLACK = pd.Timedelta(days=3)

@@ -19,12 +19,14 @@ from pathlib import Path
 from loguru import logger
 
 from bot.cli import program, run_cli, setup_logging
+from bot.config import read_config, validate_config
 from bot.data.cache import ParquetCache
 from bot.data.download import download, log_chunk
 from bot.data.hashing import data_manifest
+from bot.data.loading import load_data
 from bot.data.providers import ProviderSettings, build_provider, system_clock
-from bot.data.timeframes import bounds
 from bot.errors import ConfigError, DataError, VenueError
+from bot.timeframes import bounds
 
 DEFAULT_CACHE = "data/cache"
 
@@ -104,10 +106,8 @@ def _from_run(a: argparse.Namespace) -> tuple[dict, str]:
     expected = json.loads(metrics_path.read_text()).get("data", {}).get("hash")
     if not expected:
         raise DataError(f"{metrics_path}:-", "no data.hash recorded")
-    from bot.backtest import load_data  # the run's own loading path
-    from bot.config import load_config
-
-    return load_data(load_config(run / "config.yaml"))[0], expected
+    # the run's own loading path; the data section needs the schema only, not the run's plugins
+    return load_data(validate_config(read_config(run / "config.yaml")))[0], expected
 
 
 def _changed(manifest_path: str | None, current: dict) -> str:

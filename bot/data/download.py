@@ -9,8 +9,8 @@ import pandas as pd
 from loguru import logger
 
 from bot.data.cache import ParquetCache, cache_file, read_cache
-from bot.data.timeframes import parse_timeframe
 from bot.progress import progress
+from bot.timeframes import parse_timeframe
 
 BARS_PER_CHUNK = 1000
 Report = Callable[[str, int, int, pd.Timestamp], None]

@@ -13,8 +13,8 @@ import pandas as pd
 
 from bot.data.partial import trades_24_7
 from bot.data.schema import INDEX_NAME, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-from bot.data.timeframes import DAY, parse_timeframe
 from bot.errors import ConfigError
+from bot.timeframes import DAY, parse_timeframe
 
 AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum", "adj_close": "last"}
 Partial = Literal["drop_last", "drop", "keep"]

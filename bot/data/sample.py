@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from bot.data.schema import INDEX_NAME, finalize, slice_bounds
-from bot.data.timeframes import DAY, parse_timeframe
 from bot.errors import ConfigError
+from bot.timeframes import DAY, parse_timeframe
 
 EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
 DEFAULT_START = pd.Timestamp("2010-01-01", tz="UTC")

@@ -15,13 +15,13 @@ from typing import Any
 import pandas as pd
 from loguru import logger
 
+from bot.config.data_validation import DataValidationConfig
 from bot.data import checks_integrity as ci
 from bot.data import checks_market as cm
 from bot.data.checks_common import Context, Finding
 from bot.data.partial import trades_24_7
-from bot.data.timeframes import parse_timeframe
-from bot.data.validation_config import DataValidationConfig
 from bot.errors import DataError
+from bot.timeframes import parse_timeframe
 
 Find = Callable[[pd.DataFrame, Any, Context], Finding]
 Repair = Callable[[pd.DataFrame, Any, Context], tuple[pd.DataFrame, int]]

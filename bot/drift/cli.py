@@ -18,10 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.alerts import Alerter
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import Config, load_config
-from bot.data.timeframes import bounds
+from bot.config import Config
+from bot.configure import load_config
+from bot.data.loading import load_data
 from bot.errors import ConfigError, without_credentials
+from bot.features import resolve_feature_names
+from bot.models.artifacts import load_model
+from bot.models.registry import ModelRegistry
+from bot.runfolder import write_json_atomically
+from bot.timeframes import bounds
 
 _SPLIT = re.compile(r":(?=\d{4}-|$)")
 
@@ -49,10 +56,8 @@ def _model(cfg: Config, ref: str):
     if ref == "none":
         return None, "no model requested (--model none)"
     if Path(ref).is_dir():
-        from bot.models.artifacts import load_model
 
         return load_model(ref), {"path": str(Path(ref).resolve())}
-    from bot.models.registry import ModelRegistry
 
     reg = ModelRegistry.for_config(cfg)
     if not ref.isdigit() and reg.alias_version(ref.lstrip("@")) is None:
@@ -66,10 +71,8 @@ Bounds = tuple[pd.Timestamp | None, pd.Timestamp | None]  # (start, end), as par
 
 def run_drift(cfg: Config, reference: Bounds, current: Bounds, model_ref: str = "champion") -> dict:
     """Return the drift.json document for two periods of the configured data."""
-    from bot.backtest import load_data
     from bot.drift.detector import decide_action
     from bot.drift.monitor import compare, period_frame
-    from bot.features import resolve_feature_names
 
     bars, _ = load_data(cfg)
     model, about = _model(cfg, model_ref)
@@ -98,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(a.quiet, a.verbose)
 
     def go() -> int:
-        from bot.alerts import Alerter
         from bot.drift.html import render_html
-        from bot.retrain.cli import write_json_atomically
 
         for name in ("drift.json", "drift.html"):
             (a.out / name).unlink(missing_ok=True)

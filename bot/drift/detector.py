@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bot.config.lifecycle import DriftConfig
 from bot.drift import stats
-from bot.models.lifecycle_config import DriftConfig
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bot.config.lifecycle import DriftConfig
 from bot.drift.detector import DriftDecision, decide_action, drift_report
+from bot.features import compute_features
 from bot.ml.labels import outcomes
 from bot.models.bundle import TrainedModel
-from bot.models.lifecycle_config import DriftConfig
 
 NO_OOS = "no out-of-sample reference predictions (the model has no evaluation window)"
 WARMUP = 400  # bars of history before the current window: more than any feature's warm-up (SMA 200, ...)
@@ -69,7 +70,6 @@ def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=No
 
     ``prob_cache`` (symbol -> {timestamp: P(up)}) lets repeated live checks predict only new bars.
     """
-    from bot.features import compute_features
 
     parts, probs, labels, rets = [], [], [], []
     ctx = dict(bars)

@@ -24,8 +24,8 @@ import pandas as pd
 
 from bot.config import Config
 from bot.ledger import Ledger, OrderRecord
-from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
+from bot.risk.killswitch import KillSwitch
 from bot.venues.increments import backtest_price
 from strategies.base import BarView, Enter, Exit, PortfolioStrategy, Strategy
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import backtrader as bt
 import pandas as pd
 
+from bot.timeframes import split_timeframe
+
 _FEED_CLASSES: dict[tuple[str, ...], type] = {}
 
-_TIMEFRAMES = {"m": (bt.TimeFrame.Minutes, 1), "h": (bt.TimeFrame.Minutes, 60), "d": (bt.TimeFrame.Days, 1)}
+_TIMEFRAMES = {"m": (bt.TimeFrame.Minutes, 1), "h": (bt.TimeFrame.Minutes, 60), "d": (bt.TimeFrame.Days, 1),
+               "w": (bt.TimeFrame.Weeks, 1)}
 
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -55,7 +58,7 @@ def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame,
     df = bars[list(_OHLCV)].join(signals)
     if df.index.tz is not None:
         df.index = df.index.tz_convert("UTC").tz_localize(None)
-    unit, count = timeframe[-1], int(timeframe[:-1])
+    count, unit = split_timeframe(timeframe)
     tf, comp = _TIMEFRAMES[unit]
     cls = feed_class(tuple(signals.columns))
     columns = {c: df.iloc[:, j].tolist() for j, c in enumerate(df.columns)}

@@ -5,7 +5,8 @@ created them (:class:`StepEnd`, an analyzer, calls :meth:`LiveBroker.after_step`
 adapter attaches the deterministic client order id (``order.info['oid']``) right after
 creating them. A bracket from ``buy_bracket`` (parent with ``transmit=False`` plus stop / limit
 children) becomes one venue bracket request. Each order goes through
-:class:`bot.live.router.OrderRouter`: journaled first, then submitted idempotently.
+the router the live layer passes in (:class:`bot.orders.OrderRouting`, implemented by
+:class:`bot.live.router.OrderRouter`): journaled first, then submitted idempotently.
 
 Every Backtrader iteration :meth:`LiveBroker.next` lets the bar poller wait for the next bar,
 polls the venue for fills and final statuses (turned into notifications with commission), and
@@ -22,8 +23,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.errors import FatalVenueError, TransientVenueError, VenueError
-from bot.live.bars import BarPoller
-from bot.live.router import OrderEvent, OrderRouter, Ticket
+from bot.orders import BarSource, OrderEvent, OrderRequest, OrderRouting
 
 _KIND = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 
@@ -31,7 +31,7 @@ _KIND = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "sto
 class LiveBroker(bt.BrokerBase):
     """Backtrader broker backed by a venue client, a journal and a bar poller."""
 
-    def __init__(self, router: OrderRouter, poller: BarPoller, index: Mapping[str, Sequence[pd.Timestamp]],
+    def __init__(self, router: OrderRouting, poller: BarSource, index: Mapping[str, Sequence[pd.Timestamp]],
                  commission_rate: float, model_version: str | None = None,
                  on_step: Callable[[pd.Timestamp], None] | None = None, dust_value: float = 0.0):
         super().__init__()
@@ -220,7 +220,7 @@ class LiveBroker(bt.BrokerBase):
         except VenueError as err:
             logger.error("exits not checked: {}", err)
 
-    def _ticket(self, group: list) -> Ticket:
+    def _ticket(self, group: list) -> OrderRequest:
         """Return the venue ticket of a Backtrader order group (an order, or a bracket's parent + exits)."""
         main, kids = group[0], group[1:]
         sym = main.data._name
@@ -230,7 +230,7 @@ class LiveBroker(bt.BrokerBase):
         exits = {_exit_kind(k): k for k in kids}
         stop = exits.get("stop_loss") or exits.get("trailing_stop")
         limit = exits.get("take_profit")
-        return Ticket(
+        return OrderRequest(
             cid, sym, "buy" if main.isbuy() else "sell", abs(main.size),
             intent=_intent(main), type=_KIND.get(main.exectype, "market"),
             limit_price=main.created.price if main.exectype == bt.Order.Limit else None,

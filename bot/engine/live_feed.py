@@ -13,7 +13,8 @@ import backtrader as bt
 import pandas as pd
 
 from bot.engine.feeds import _TIMEFRAMES
-from bot.live.bars import BarPoller
+from bot.orders import BarSource
+from bot.timeframes import split_timeframe
 
 _LIVE_CLASSES: dict[tuple[str, ...], type] = {}
 
@@ -30,7 +31,7 @@ class _LiveFeedBase(bt.feed.DataBase):
         return self.p.poller.pending()
 
     def _load(self):
-        poller: BarPoller = self.p.poller
+        poller: BarSource = self.p.poller
         bar = poller.next_bar(self._name)
         if bar is None:
             return False if poller.finished(self._name) else None
@@ -54,10 +55,10 @@ def live_feed_class(columns: tuple[str, ...]) -> type:
     return _LIVE_CLASSES[columns]
 
 
-def make_live_feed(symbol: str, poller: BarPoller, columns: tuple[str, ...], timeframe: str,
+def make_live_feed(symbol: str, poller: BarSource, columns: tuple[str, ...], timeframe: str,
                    index: list[pd.Timestamp]) -> bt.feed.DataBase:
     """Build the live feed of ``symbol``; delivered bar times are appended to ``index``."""
-    unit, count = timeframe[-1], int(timeframe[:-1])
+    count, unit = split_timeframe(timeframe)
     tf, comp = _TIMEFRAMES[unit]
     cls = live_feed_class(columns)
     return cls(poller=poller, index=index, name=symbol, timeframe=tf, compression=comp * count)

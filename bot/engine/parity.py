@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.config import Config, parse_config
+from bot.config import Config
+from bot.configure import parse_config
 from bot.ledger import Ledger
 from strategies import build_strategy
 from strategies.base import Strategy
@@ -174,7 +175,7 @@ def ledger_diffs(bt: Ledger, vec: Ledger) -> list[str]:
 
 def check_case(case: Case) -> list[str]:
     """Run both engines on a case; return the differences (empty: trade-for-trade parity)."""
-    from bot.engine.backtest import simulate_backtrader
+    from bot.engine.simulate import simulate_backtrader
     from bot.engine.vector import simulate_vector
 
     a, cal_a = simulate_backtrader(

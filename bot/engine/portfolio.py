@@ -28,9 +28,9 @@ from bot.engine.adapter import (
     mark_open_positions,
 )
 from bot.ledger import OrderRecord
-from bot.live.killswitch import KillSwitch
 from bot.order_ids import client_order_id
 from bot.rebalance import fit_buys, plan_trades, rebalance_due
+from bot.risk.killswitch import KillSwitch
 from strategies.base import PortfolioStrategy, PortfolioView
 
 

@@ -698,7 +698,7 @@ def prepare(
 
 
 def _borrow_rate(cfg: Config, calendar: pd.DatetimeIndex) -> float:
-    from bot.engine.backtest import _borrow_per_bar
+    from bot.engine.simulate import _borrow_per_bar
 
     return _borrow_per_bar(cfg, calendar)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bot.cli import program, run_cli, setup_logging
+from bot.data.sample import sample_bars
 from bot.features.api import REQUIRED_COLUMNS
 from bot.features.plugins import load_features
 from bot.features.registry import Feature
@@ -29,7 +30,6 @@ CUT_FRACTIONS = (0.25, 0.5, 0.75)
 
 def sample_inputs(needs: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Return the sample bars and the context symbols a feature needs, as float64 OHLCV."""
-    from bot.data.sample import sample_bars
 
     def bars(symbol: str) -> pd.DataFrame:
         return sample_bars(symbol, "1d", START, END).loc[:, list(REQUIRED_COLUMNS)].astype("float64")

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from bot.cli import base_parser, run_cli, setup_logging
+from bot.configure import load_config
+from bot.errors import VenueError, without_credentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
-        from bot.live.report import default_out, open_journal, write_journal_run
+        from bot.live.report import default_out, open_journal, write_journal_run  # lazy: backtrader
 
         cfg = load_config(args.config, args.set)
         journal = open_journal(cfg)
@@ -54,11 +55,9 @@ def audit_main(argv: list[str]) -> int:
         setup_logging(args.quiet, args.verbose)
         import threading
 
-        from bot.config import load_config
-        from bot.errors import VenueError, without_credentials
-        from bot.live.audit import audit
-        from bot.live.connect import connect
-        from bot.live.report import open_journal
+        from bot.live.audit import audit  # lazy: backtrader, SDKs
+        from bot.live.connect import connect  # lazy: backtrader, SDKs
+        from bot.live.report import open_journal  # lazy: backtrader, SDKs
 
         cfg = load_config(args.config, args.set)
         journal = open_journal(cfg)

@@ -33,6 +33,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.errors import VenueError
+from bot.instruments import split_pair
 from bot.live.journal import FINAL as JOURNAL_FINAL
 from bot.live.journal import Journal, OrderRow
 from bot.venues.base import OrderHistory, VenueClient
@@ -169,7 +170,7 @@ def net_positions(fills: Iterable[Fill]) -> dict[str, float]:
     """Return the holdings the fills add up to (a fee taken in the base asset reduces a buy)."""
     net: dict[str, float] = defaultdict(float)
     for f in fills:
-        base = f.symbol.split("/")[0] if "/" in f.symbol else None
+        base = split_pair(f.symbol)[0]
         fee = f.commission if base is not None and f.commission_asset == base else 0.0
         net[f.symbol] += f.qty - fee if f.side == "buy" else -f.qty
     return dict(net)

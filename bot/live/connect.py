@@ -17,11 +17,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.config import Config
+from bot.data.loading import load_data
+from bot.data.schema import union_calendar
 from bot.errors import ConfigError
+from bot.instruments import any_crypto, is_crypto
 from bot.live.bars import Wait
 from bot.live.journal import Journal
+from bot.ml.summary import bars_per_year
 from bot.venues.base import VenueClient, timeframe_delta
+from bot.venues.credentials import alpaca_credentials, ccxt_credentials
 from bot.venues.retry import RetryPolicy
+from strategies import build_strategy
 
 if TYPE_CHECKING:
     from bot.live.paper_venue import BarSource
@@ -44,12 +50,12 @@ def check_capabilities(cfg: Config) -> None:
         raise ConfigError("risk.trailing_stop", f"broker.kind {kind} cannot attach a trailing stop to an entry; "
                                                 "remove it, use risk.stop_loss, or trade on broker.kind paper")
     exits = r.stop_loss is not None or r.take_profit is not None
-    crypto = [s for s in cfg.data.symbols if "/" in s]
+    crypto = [s for s in cfg.data.symbols if is_crypto(s)]
     if kind == "alpaca" and exits and crypto:
         key = "risk.stop_loss" if r.stop_loss is not None else "risk.take_profit"
         raise ConfigError(key, f"Alpaca takes bracket orders for equities only, not for {', '.join(crypto)}")
     if kind == "ccxt" and r.stop_loss is not None and r.take_profit is not None:
-        from bot.venues.ccxt_venue import exchange_has_oco
+        from bot.venues.ccxt_venue import exchange_has_oco  # lazy: ccxt SDK
 
         if not exchange_has_oco(cfg.broker.ccxt.exchange):
             raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a "
@@ -59,14 +65,13 @@ def check_capabilities(cfg: Config) -> None:
 def check_tradable(cfg: Config, venue: object) -> None:
     """Ask the venue (if it can tell) whether it trades the symbols, exits and sizes of ``cfg``,
     and lets the strategy sell short if it may (``Strategy.sells_short``)."""
-    from strategies import build_strategy
 
     check = getattr(venue, "check_tradable", None)
     if check is None:
         return
     fractional = cfg.broker.fractional
     if fractional is None:  # the session's default (bot/live/session.py)
-        fractional = any("/" in s for s in cfg.data.symbols)
+        fractional = any_crypto(cfg.data.symbols)
     check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
           take_profit=cfg.risk.take_profit is not None, fractional=fractional,
           shorts=build_strategy(cfg).sells_short())
@@ -74,7 +79,6 @@ def check_tradable(cfg: Config, venue: object) -> None:
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
     """Raise ConfigError naming the first venue key missing from the environment."""
-    from bot.venues.credentials import alpaca_credentials, ccxt_credentials
 
     env = os.environ if env is None else env
     kind, data = cfg.broker.kind, cfg.live.paper_data
@@ -99,8 +103,7 @@ def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
 
 
 def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
-    from bot.venues.alpaca import AlpacaVenue
-    from bot.venues.credentials import alpaca_credentials
+    from bot.venues.alpaca import AlpacaVenue  # lazy: alpaca SDK
 
     a = cfg.broker.alpaca
     return AlpacaVenue(alpaca_credentials(env), paper=a.paper, trading_url=a.trading_url, data_url=a.data_url,
@@ -108,8 +111,7 @@ def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
 
 
 def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
-    from bot.venues.ccxt_venue import CcxtVenue
-    from bot.venues.credentials import ccxt_credentials
+    from bot.venues.ccxt_venue import CcxtVenue  # lazy: ccxt SDK
 
     c = cfg.broker.ccxt
     creds = ccxt_credentials(env) if keys else None
@@ -126,9 +128,7 @@ def _retry(cfg: Config) -> RetryPolicy:
 
 def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
            sleep_until_stopped: Wait) -> Connection:
-    from bot.data.schema import union_calendar
     from bot.live.paper_venue import STATE_KEY, PaperVenue
-    from strategies import build_strategy
 
     source: BarSource
     calendar = None
@@ -156,14 +156,13 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
     times the bars in a day of ``data.timeframe``."""
     import pandas as pd
 
-    from bot.ml.summary import bars_per_year
 
     fee = cfg.broker.short_fee
     if not fee:
         return 0.0
     if calendar is not None:
         return fee / bars_per_year(calendar)
-    days = 365 if any("/" in s for s in cfg.data.symbols) else 252
+    days = 365 if any_crypto(cfg.data.symbols) else 252
     step = timeframe_delta(cfg.data.timeframe)
     per_day = pd.Timedelta(days=1) / step if step < pd.Timedelta(days=1) else 1
     return fee / int(round(days * per_day))
@@ -174,7 +173,6 @@ def _replay(
 ) -> tuple[ReplayBars, Wait]:
     import pandas as pd
 
-    from bot.backtest import load_data
     from bot.live.paper_venue import STATE_KEY
     from bot.live.replay import ReplayBars
 

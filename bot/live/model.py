@@ -23,7 +23,12 @@ from loguru import logger
 
 from bot.config import Config
 from bot.features.stream import LatestRows
+from bot.ml.dataset import build_dataset
+from bot.models.artifacts import save_model
 from bot.models.bundle import TrainedModel
+from bot.models.registry import load_model_ref
+from bot.models.tracking import experiment_id, log_model_run, logging_failed, tracking_client
+from bot.models.training import fit_window
 
 
 class LiveModel:
@@ -41,8 +46,6 @@ class LiveModel:
     @classmethod
     def train(cls, bars: Mapping[str, pd.DataFrame], cfg: Config) -> LiveModel:
         """Fit on the warm-up ``bars`` (every label ends before the first live bar)."""
-        from bot.ml.dataset import build_dataset
-        from bot.models.training import fit_window
 
         ds = build_dataset(bars, cfg)
         n = len(ds.calendar)
@@ -57,7 +60,6 @@ class LiveModel:
     @classmethod
     def load(cls, where: str, cfg: Config) -> LiveModel:
         """Load an artifact folder or a ``models:/`` registry URI (checksums verified)."""
-        from bot.models.registry import load_model_ref
 
         model, version = load_model_ref(where, cfg.registry, "live.model_path")
         logger.info("model {} loaded from {}", version, where)
@@ -81,11 +83,8 @@ def log_startup_model(live: LiveModel, cfg: Config) -> str | None:
     """
     if not cfg.registry.log_training:
         return None
-    from bot.models.tracking import logging_failed
 
     try:
-        from bot.models.artifacts import save_model
-        from bot.models.tracking import experiment_id, log_model_run, tracking_client
 
         client = tracking_client(cfg.registry.tracking_uri)
         exp = experiment_id(client, cfg.registry.experiment or cfg.name, cfg.registry)

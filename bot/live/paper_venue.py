@@ -32,8 +32,9 @@ import pandas as pd
 from bot.errors import OrderRejectedError
 from bot.live import paper_fills as pf
 from bot.live.journal import Journal
+from bot.orders import OrderRequest, Side
 from bot.venues.base import timeframe_delta
-from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
+from bot.venues.types import Account, Fill, OrderState, OrderStatus
 
 STATE_KEY = "paper_venue"
 _OPEN = ("held", "new")

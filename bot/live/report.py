@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bot.analytics.benchmark import buy_and_hold
 from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.config import Config, dump_config
 from bot.errors import ConfigError, without_credentials
@@ -34,6 +35,7 @@ from bot.ledger import OPENING_REASONS, ORDER_COLUMNS
 from bot.live.journal import Journal, OrderRow
 from bot.roundtrips import OpenTrade, RoundTrips
 from bot.runfolder import csv_text, json_text, write_atomically
+from bot.version import code_version
 
 REASONS = {"exit": "signal"}  # journal intent -> the run folder's reason
 
@@ -92,7 +94,6 @@ def _versions(signals: pd.DataFrame) -> list[str]:
 
 def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, OpenTrade],
              orphans: int, journal: Journal, signals: pd.DataFrame) -> dict:
-    from bot.backtest import code_version
 
     series = pd.Series(equity["equity"].to_numpy(), index=pd.DatetimeIndex(equity["timestamp"]))
     ppy = periods_per_year(series.index)
@@ -125,7 +126,6 @@ def benchmark(cfg: Config, signals: pd.DataFrame, calendar: pd.DatetimeIndex, ca
     The backtest's benchmark rule (bot.analytics.benchmark): bought at the second bar's open with
     slippage and commission, marked at each close. None for journals written before prices were kept.
     """
-    from bot.analytics.benchmark import buy_and_hold
 
     if signals.empty or "bar_close" not in signals or signals["bar_close"].isna().all():
         return None
@@ -183,7 +183,7 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
         metrics["benchmark"] = dict(return_metrics(bench, ppy), final_value=float(bench.iloc[-1]))
 
     def fill(tmp: Path) -> None:
-        from bot.report import write_tearsheet
+        from bot.report import write_tearsheet  # lazy: matplotlib (optional extra)
 
         (tmp / "config.yaml").write_text(dump_config(cfg))
         (tmp / "equity.csv").write_text(csv_text(equity, ("timestamp",)))

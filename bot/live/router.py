@@ -33,7 +33,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -46,9 +45,11 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import split_pair
 from bot.live.journal import FINAL, Journal, OrderRow
+from bot.orders import OrderEvent, OrderRequest
 from bot.venues.base import VenueClient
-from bot.venues.types import Fill, OrderRequest, OrderState
+from bot.venues.types import Fill, OrderState
 
 CLOCK_TTL = 300.0  # s: the venue clock is read at every poll; an older reading is read again before use
 ARMED_KEY = "armed_brackets"
@@ -58,49 +59,6 @@ _LEG = re.compile(r"^(?P<entry>.+)-(?P<kind>tp|sl|ts|fs|fl)(?P<gen>\d*)$")
 _KINDS = {"tp": "take_profit", "sl": "stop_loss", "ts": "trailing_stop", "fs": "stop_loss", "fl": "flatten"}
 EXIT_INTENTS = ("take_profit", "stop_loss", "trailing_stop", "flatten")
 Alert = Callable[[str, str, str], Any]
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """An order to place, with what the journal records about its decision."""
-
-    client_order_id: str
-    symbol: str
-    side: str
-    qty: float
-    intent: str
-    type: str = "market"
-    limit_price: float | None = None
-    stop_price: float | None = None
-    take_profit: float | None = None
-    stop_loss: float | None = None
-    trail_percent: float | None = None
-    bar_time: pd.Timestamp | None = None
-    model_version: str | None = None
-    parent_id: str | None = None
-
-    def request(self) -> OrderRequest:
-        # Ticket keeps side and type as plain str; OrderRequest.__post_init__ validates both
-        return OrderRequest(self.client_order_id, self.symbol, self.side, self.qty, self.type,  # type: ignore[arg-type]
-                            self.limit_price, self.stop_price, self.take_profit, self.stop_loss)
-
-
-@dataclass(frozen=True)
-class OrderEvent:
-    """A fill (``qty`` > 0) or a final status of one of our orders.
-
-    For a bracket exit, ``client_order_id`` is the entry's id and ``leg`` the exit kind. A
-    ``filled`` event with ``qty`` 0 completes an order the venue filled at a smaller size than
-    asked (it rounded the size).
-    """
-
-    client_order_id: str
-    status: str
-    qty: float = 0.0
-    price: float = 0.0
-    commission: float = 0.0
-    time: pd.Timestamp | None = None
-    leg: str | None = None
 
 
 STRATEGY_INTENTS = ("entry", "exit", "rebalance")  # orders the strategy made (not exit legs)
@@ -121,7 +79,7 @@ def quote_commission(fill: Fill) -> float:
     """
     if fill.commission_quote is not None:
         return fill.commission_quote
-    base, quote = fill.symbol.split("/") if "/" in fill.symbol else (fill.symbol, None)
+    base, quote = split_pair(fill.symbol)
     if fill.commission_asset is not None and fill.commission_asset == base:
         return fill.commission * fill.price
     if fill.commission and fill.commission_asset not in (None, quote, "USD"):
@@ -170,7 +128,7 @@ class OrderRouter:
             if new_rows or updates:
                 self.journal.apply_orders(new_rows, updates)
 
-    def journal_ahead(self, tickets: list[Ticket]) -> None:
+    def journal_ahead(self, tickets: list[OrderRequest]) -> None:
         """Journal new ``tickets`` as ``pending`` in one transaction; :meth:`send` then submits
         them without a lookup (this process wrote them and has not sent them yet)."""
         rows = [self._pending_row(t) for t in tickets if self.journal.get_order(t.client_order_id) is None]
@@ -178,7 +136,7 @@ class OrderRouter:
             self.journal.apply_orders(rows, {})
             self._ahead.update((r.client_id, r) for r in rows)
 
-    def send(self, t: Ticket) -> OrderState | None:
+    def send(self, t: OrderRequest) -> OrderState | None:
         """Journal, then submit ``t``; return the venue's state, or None if refused/unknown.
 
         An id the journal already holds was (maybe) sent before: it is resolved at the venue
@@ -194,7 +152,7 @@ class OrderRouter:
         self.journal.record_order(row)
         return self._submit(t, row)
 
-    def _pending_row(self, t: Ticket) -> OrderRow:
+    def _pending_row(self, t: OrderRequest) -> OrderRow:
         return OrderRow(
             client_id=t.client_order_id, symbol=t.symbol, side=t.side, qty=float(t.qty), type=t.type,
             status="pending", intent=t.intent, bar_time=t.bar_time, model_version=t.model_version,
@@ -202,7 +160,7 @@ class OrderRouter:
             take_profit=t.take_profit, stop_loss=t.stop_loss, trail_percent=t.trail_percent,
             created=self._clock(), session_id=self.session_id)
 
-    def _send_known(self, row: OrderRow, t: Ticket) -> OrderState | None:
+    def _send_known(self, row: OrderRow, t: OrderRequest) -> OrderState | None:
         if row.status in ("rejected", "expired"):
             return None
         try:
@@ -218,13 +176,13 @@ class OrderRouter:
             return None
         return self._submit(t)
 
-    def _submit(self, t: Ticket, row: OrderRow | None = None) -> OrderState | None:
+    def _submit(self, t: OrderRequest, row: OrderRow | None = None) -> OrderState | None:
         try:
             if t.trail_percent and self._trailing:
                 # only a venue that trails stops (_trailing: PaperVenue) takes trail_percent
-                state = self.venue.submit_order(t.request(), trail_percent=t.trail_percent)  # type: ignore[call-arg]
+                state = self.venue.submit_order(t, trail_percent=t.trail_percent)  # type: ignore[call-arg]
             else:
-                state = self.venue.submit_order(t.request())
+                state = self.venue.submit_order(t)
         except OrderRejectedError as err:
             logger.warning("order {} {} {} {} rejected: {}", t.client_order_id, t.side, t.qty, t.symbol, err)
             self.journal.update_order(t.client_order_id, status="rejected", error=str(err)[:400])
@@ -482,7 +440,7 @@ class OrderRouter:
         """Have a venue that arms exits client-side arm ``entry``'s once it fills (no-op elsewhere)."""
         register = getattr(self.venue, "register_exits", None)
         if register is not None:
-            register(ticket_of(entry).request(), generation)
+            register(ticket_of(entry), generation)
 
     def rearm(self, entry: OrderRow, qty: float) -> None:
         """Place a held position's missing exits anew: the whole bracket where the venue client
@@ -496,11 +454,11 @@ class OrderRouter:
         logger.warning("{}: exits of {} are missing at the venue; arming them again", entry.symbol, entry.client_id)
         self.register_exits(entry, max(gens) + 1 if gens else 0)
 
-    def _fallback(self, entry: OrderRow, kind: str, qty: float, **kw: Any) -> Ticket:
+    def _fallback(self, entry: OrderRow, kind: str, qty: float, **kw: Any) -> OrderRequest:
         taken = {r.client_id for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id}
         n = next(i for i in range(1, 10_000) if f"{entry.client_id}-{kind}{i}" not in taken)
-        return Ticket(f"{entry.client_id}-{kind}{n}", entry.symbol, exit_side(entry.side), qty, _KINDS[kind],
-                      bar_time=entry.bar_time,
+        return OrderRequest(f"{entry.client_id}-{kind}{n}", entry.symbol, exit_side(entry.side), qty,
+                            intent=_KINDS[kind], bar_time=entry.bar_time,
                       model_version=entry.model_version, parent_id=entry.client_id, **kw)
 
     def _protect_remainder(self, entry: OrderRow, leg: OrderRow) -> None:
@@ -717,11 +675,11 @@ def _held_by(entry: OrderRow, held: float) -> float:
     return 0.0
 
 
-def ticket_of(row: OrderRow) -> Ticket:
+def ticket_of(row: OrderRow) -> OrderRequest:
     """Return the ticket a journaled order was sent with."""
-    return Ticket(row.client_id, row.symbol, row.side, row.qty, row.intent, row.type, row.limit_price,
-                  row.stop_price, row.take_profit, row.stop_loss, row.trail_percent, row.bar_time,
-                  row.model_version, row.parent_id)
+    return OrderRequest(row.client_id, row.symbol, row.side, row.qty, row.type, row.limit_price,  # type: ignore[arg-type]
+                        row.stop_price, row.take_profit, row.stop_loss, row.trail_percent, row.intent,
+                        row.bar_time, row.model_version, row.parent_id)
 
 
 def _fill_update(row: OrderRow, f: Fill, comm: float) -> dict[str, Any]:

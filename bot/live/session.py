@@ -21,15 +21,16 @@ from bot.engine.live_broker import LiveBroker
 from bot.engine.live_cerebro import live_cerebro
 from bot.engine.portfolio import PortfolioAdapter
 from bot.errors import OrderRejectedError, TransientVenueError, VenueError
+from bot.instruments import any_crypto
 from bot.ledger import Ledger, OpenTrade
 from bot.live.audit import log_audit
 from bot.live.bars import BarPoller, Wait
 from bot.live.journal import FINAL, OPEN, Journal
-from bot.live.killswitch import KillSwitch
 from bot.live.model import LiveModel, log_startup_model
 from bot.live.reconcile import ReconcileReport, reconcile
 from bot.live.router import OrderRouter
 from bot.retrain.live_lifecycle import LiveLifecycle
+from bot.risk.killswitch import KillSwitch
 from bot.venues.base import VenueClient
 from strategies import build_strategy
 from strategies.base import PortfolioStrategy, Strategy
@@ -234,7 +235,7 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
 def _fractional(cfg: Config) -> bool:
     if cfg.broker.fractional is not None:
         return cfg.broker.fractional
-    return any("/" in s for s in cfg.data.symbols)
+    return any_crypto(cfg.data.symbols)
 
 
 def _cancel_open(router: OrderRouter) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from bot.config import Config
 from bot.data.schema import union_calendar
+from bot.features import compute_features, resolve_feature_names
 from bot.ml.labels import cross_sectional_excess, outcomes
 
 UNKNOWN_END = np.iinfo(np.int64).max
@@ -39,7 +40,6 @@ class Dataset:
 
 def _symbol_frame(sym: str, bars: pd.DataFrame, cfg: Config, names: list[str],
                   context: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> pd.DataFrame:
-    from bot.features import compute_features
 
     frame = compute_features(bars, names, context=context).astype(np.float64)
     pos = calendar.get_indexer(bars.index)
@@ -64,7 +64,6 @@ def _symbol_frame(sym: str, bars: pd.DataFrame, cfg: Config, names: list[str],
 def build_dataset(bars: Mapping[str, pd.DataFrame], cfg: Config,
                   context: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
     """Compute features and outcomes for every symbol and pool them on the union calendar."""
-    from bot.features import resolve_feature_names
 
     names = resolve_feature_names(cfg.model.features)
     calendar = union_calendar(bars)

@@ -23,8 +23,8 @@ from loguru import logger
 from bot.config import Config
 from bot.ml.cv import Split, in_test, train_mask
 from bot.ml.dataset import Dataset
+from bot.ml.estimators import is_nan_intolerant
 from bot.ml.horizons import combine_horizons
-from bot.ml.models import is_nan_intolerant
 from bot.ml.signal_model import SignalModel
 from bot.progress import track
 

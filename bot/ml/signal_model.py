@@ -19,8 +19,8 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
+from bot.ml.estimators import build_classifier, build_regressor, feature_importance
 from bot.ml.labels import classify, fit_thresholds
-from bot.ml.models import build_classifier, build_regressor, feature_importance
 from bot.ml.selection import select_features
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bot.analytics.performance import daily_equity, periods_per_year
 from bot.config import Config
 from bot.ml import scoring, stats
 
@@ -140,7 +141,6 @@ def equity_stats(equity: pd.Series, predictions: pd.DataFrame, cfg: Config, ppy:
     first = first_signal(predictions)
     if first is None:
         return {}
-    from bot.analytics.performance import daily_equity
 
     r = daily_equity(equity[equity.index >= first]).pct_change().dropna().to_numpy()
     return stats.sharpe_stats(r, cfg.tuning.n_trials, cfg.tuning.sharpe_std, ppy)
@@ -148,7 +148,6 @@ def equity_stats(equity: pd.Series, predictions: pd.DataFrame, cfg: Config, ppy:
 
 def bars_per_year(calendar: pd.DatetimeIndex) -> int:
     """Return bars per year: 252 or 365 days (crypto) times the bars in a day for intraday data."""
-    from bot.analytics.performance import periods_per_year
 
     days = periods_per_year(calendar)
     if len(calendar) < 2:
@@ -165,7 +164,6 @@ def active_stats(equity: pd.Series, benchmark: pd.Series, start: pd.Timestamp | 
     PSR / DSR of the strategy alone test "Sharpe > 0", which a long-biased strategy passes in a
     rising market without skill; these test "did it beat buy-and-hold" (the active Sharpe > 0).
     """
-    from bot.analytics.performance import daily_equity
 
     if start is not None:
         equity, benchmark = equity[equity.index >= start], benchmark[benchmark.index >= start]

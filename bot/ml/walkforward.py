@@ -26,8 +26,8 @@ from bot.config import Config
 from bot.errors import ConfigError, DataError
 from bot.ml.cv import Split, cpcv_paths, group_of, make_splits
 from bot.ml.dataset import Dataset, build_dataset
+from bot.ml.estimators import IMPORTANCE_KIND
 from bot.ml.horizons import horizon_combine_of
-from bot.ml.models import IMPORTANCE_KIND
 from bot.ml.pipeline import SplitOutput, public_columns, run_splits
 from bot.ml.summary import bars_per_year, cost_of, fold_row, oos_metrics, summarize
 

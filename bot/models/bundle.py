@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from bot.features import compute_features
 from bot.ml.horizons import combine_horizons
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ class TrainedModel:
 
     def feature_frame(self, bars: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Return this model's features computed on one symbol's bars (causal, warm-up rows NaN)."""
-        from bot.features import compute_features
 
         return compute_features(bars, self.features, context=context)
 

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from bot.cli import program, run_cli, setup_logging
-from bot.config import load_config
+from bot.configure import load_config
 from bot.errors import without_credentials
 from bot.models.registry import CHAMPION, ModelRegistry
 

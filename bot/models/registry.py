@@ -18,10 +18,10 @@ from pathlib import Path
 
 from loguru import logger
 
+from bot.config.lifecycle import RegistryConfig
 from bot.errors import ConfigError, UserError, without_credentials
 from bot.models.artifacts import ArtifactError, load_model, manifest_sha256, save_model
 from bot.models.bundle import TrainedModel
-from bot.models.lifecycle_config import RegistryConfig
 from bot.models.tracking import experiment_id, log_model_run, tracking_client
 
 CHAMPION, CHALLENGER = "champion", "challenger"

@@ -17,9 +17,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bot.errors import mask_secrets, without_credentials
+from bot.config import read_yaml
+from bot.config.lifecycle import RegistryConfig
+from bot.configure import parse_config
+from bot.errors import ConfigError, mask_secrets, without_credentials
 from bot.models.bundle import TrainedModel
-from bot.models.lifecycle_config import RegistryConfig
 
 QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 DEFAULT_ENV = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "GIT_PYTHON_REFRESH": "quiet"}
@@ -161,7 +163,6 @@ def log_model_run(client, experiment: str, model: TrainedModel, artifact_dir: Pa
 
 def _unmasked(cfg: RegistryConfig) -> RegistryConfig:
     """Return ``cfg``; a tracking URI masked in a run folder's config.yaml comes from $MLFLOW_TRACKING_URI."""
-    from bot.errors import ConfigError
 
     if "://***@" not in cfg.tracking_uri:
         return cfg
@@ -179,8 +180,6 @@ def log_backtest_run(run: str | Path, registry: RegistryConfig | None = None) ->
     or else the folder's config.yaml (if its password is masked: the URL in $MLFLOW_TRACKING_URI).
     ``run_backtest.py`` calls this after writing a run when ``registry.log_backtests`` is set.
     """
-    from bot.config import parse_config, read_yaml
-    from bot.errors import ConfigError
 
     run = Path(run)
     metrics_path = run / "metrics.json"

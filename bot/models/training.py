@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from bot.config import Config
+from bot.data import data_hash
 from bot.errors import DataError
 from bot.ml.cv import Split, train_mask
 from bot.ml.dataset import Dataset
+from bot.ml.estimators import is_nan_intolerant
 from bot.ml.horizons import horizon_combine_of
-from bot.ml.models import is_nan_intolerant
 from bot.ml.scoring import classification_metrics, trading_metrics
 from bot.ml.signal_model import SignalModel
 from bot.models.bundle import TrainedModel
@@ -63,7 +64,6 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
 def _info(ds: Dataset, cfg: Config, rows: np.ndarray, last_end: int, bars: Mapping[str, pd.DataFrame],
           code_version: str) -> dict:
     """Manifest facts; ``label_end`` is the last bar any training label (of any horizon) looked at."""
-    from bot.data import data_hash
 
     h0 = ds.horizons[0]
     frame = ds.frame.loc[rows]

@@ -42,7 +42,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 config error, 3 data error)."""
     args = _parse(list(sys.argv[1:] if argv is None else argv))
-    from bot.report import write_comparison, write_tearsheet
+    from bot.report import write_comparison, write_tearsheet  # lazy: matplotlib
 
     try:
         if args.command == "compare":

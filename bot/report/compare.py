@@ -23,7 +23,7 @@ from bot.report.plotting import (
     thin,
     top_legend,
 )
-from bot.report.runfolder import RunFolder, load_run
+from bot.report.run_reader import RunFolder, load_run
 from bot.report.tearsheet import write_html
 
 ML_ROWS = (

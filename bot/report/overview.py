@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from bot.report.html import esc, fmt, is_missing
-from bot.report.runfolder import RunFolder
+from bot.report.run_reader import RunFolder
 from bot.runfolder import final_name
 
 # key, label, format, definition

@@ -11,7 +11,7 @@ from bot.report.ml_section import ml_html
 from bot.report.overview import header_html, metric_rows, nested, overview_html
 from bot.report.performance import performance_html
 from bot.report.rank_section import rank_html
-from bot.report.runfolder import RunFolder, load_run
+from bot.report.run_reader import RunFolder, load_run
 from bot.report.trades_section import costs_html, trades_html
 
 TEARSHEET_NAME = "tearsheet.html"

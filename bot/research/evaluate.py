@@ -19,12 +19,15 @@ import pandas as pd
 
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, dump_config
+from bot.configure import load_config
+from bot.data.loading import load_data
 from bot.ml.walkforward import WalkForwardResult, run_validation
+from bot.runfolder import csv_text, json_text, prepare_out_dir, write_atomically
+from bot.version import code_version
 
 
 def evaluate_bars(cfg: Config) -> dict[str, pd.DataFrame]:
     """Load and validate the configured bars, as a backtest would."""
-    from bot.backtest import load_data
 
     loaded = load_data(cfg)
     return loaded[0] if isinstance(loaded, tuple) else loaded  # (bars, validation report)
@@ -37,7 +40,6 @@ def evaluate(cfg: Config, bars: dict[str, pd.DataFrame] | None = None) -> WalkFo
 
 def evaluation_metrics(result: WalkForwardResult, cfg: Config) -> dict:
     """Return the metrics.json mapping of an evaluation."""
-    from bot.backtest import code_version
 
     ml = dict(result.metrics, n_folds=int(len(result.folds)), features=result.feature_names)
     return {"name": cfg.name, "ml": ml, "code_version": code_version()}
@@ -45,7 +47,6 @@ def evaluation_metrics(result: WalkForwardResult, cfg: Config) -> dict:
 
 def write_evaluation(result: WalkForwardResult, cfg: Config, out: Path) -> Path:
     """Write the evaluation folder atomically and return its path."""
-    from bot.runfolder import csv_text, json_text, write_atomically
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(dump_config(cfg))
@@ -101,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
-        from bot.runfolder import prepare_out_dir
 
         cfg = load_config(args.config, args.set)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -32,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from bot.config import Config, apply_override, parse_config, read_yaml
+from bot.config import Config, apply_override, read_yaml
+from bot.configure import parse_config
 from bot.errors import ConfigError
 
 RUNS_KEY = "runs"

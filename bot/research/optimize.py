@@ -41,14 +41,24 @@ import pandas as pd
 from loguru import logger
 
 from bot.analytics.pbo import PboResult, pbo
+from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
 from bot.cli import base_parser, run_cli, setup_logging
 from bot.config import Config, ParamRange, dump_config
+from bot.configure import load_config, parse_config
+from bot.data.schema import union_calendar
+from bot.engine.simulate import simulate
 from bot.errors import ConfigError
 from bot.ml import stats
+from bot.ml.summary import bars_per_year, first_signal
+from bot.ml.walkforward import run_walk_forward
+from bot.models.fixed import fixed_model_predictions
 from bot.progress import progress
 from bot.research import wfo
 from bot.research.optimize_space import check_space, params_text, trial_config
 from bot.research.space import suggest
+from bot.runfolder import csv_text, json_text, prepare_out_dir, write_atomically
+from bot.version import code_version
+from strategies import build_strategy
 
 
 @dataclass
@@ -95,8 +105,6 @@ class TrialScorer:
         prob_up: dict[str, pd.Series] | None,
         start: pd.Timestamp,
     ):
-        from bot.data.schema import union_calendar
-        from bot.ml.summary import bars_per_year
 
         self.cfg, self.bars, self.prob_up = cfg, bars, prob_up
         calendar = union_calendar(bars)
@@ -108,9 +116,6 @@ class TrialScorer:
         )
 
     def run(self, number: int, values: dict[str, Any]) -> TrialRun:
-        from bot.analytics.performance import periods_per_year, return_metrics, trade_metrics
-        from bot.engine.backtest import simulate
-        from strategies import build_strategy
 
         try:
             cfg = trial_config(self.cfg, values, self.cfg.optimize.engine)
@@ -122,11 +127,11 @@ class TrialScorer:
             for s, df in self.bars.items()
         }
         # the simulation's per-10 % progress lines would bury the trial lines
-        logger.disable("bot.engine.backtest")
+        logger.disable("bot.engine.simulate")
         try:
             ledger, _ = simulate(cfg, self.bars, signals, strategy, self.fractional)
         finally:
-            logger.enable("bot.engine.backtest")
+            logger.enable("bot.engine.simulate")
         eq = ledger.equity_frame()
         equity = pd.Series(
             eq["equity"].to_numpy(np.float64), index=pd.DatetimeIndex(eq["timestamp"])
@@ -142,18 +147,13 @@ class TrialScorer:
 
 def trading_start(cfg: Config, bars: dict[str, pd.DataFrame]) -> tuple[pd.Timestamp, dict | None]:
     """Return the trading period's first bar and the shared P(up) series (None without a model)."""
-    from bot.data.schema import union_calendar
-    from bot.ml.summary import first_signal
-    from strategies import build_strategy
 
     if not build_strategy(cfg).uses_model:
         return union_calendar(bars)[0], None
     if cfg.model.uri:
-        from bot.models.fixed import fixed_model_predictions
 
         wf = fixed_model_predictions(bars, cfg)
     else:
-        from bot.ml.walkforward import run_walk_forward
 
         wf = run_walk_forward(bars, cfg)
     start = first_signal(wf.predictions)
@@ -393,7 +393,6 @@ NOTE = (
 
 def summary_dict(res: OptimizeResult, n_trials: int) -> dict[str, Any]:
     """Return summary.json: statistics of the best trial, the walk-forward result, the PBO."""
-    from bot.backtest import code_version
 
     o, s, b = res.cfg.optimize, res.stats, res.best
     keep = (
@@ -465,7 +464,6 @@ def best_config_text(res: OptimizeResult) -> str:
     spread = res.stats["best"]["sharpe_std_trials"]
     if not res.stats["best"]["sharpe_std_assumed"]:
         raw["tuning"]["sharpe_std"] = spread
-    from bot.config import parse_config
 
     header = (
         f"# Best of {len(res.completed)} trials of python -m bot.research.optimize "
@@ -480,7 +478,6 @@ def best_config_text(res: OptimizeResult) -> str:
 def write_outputs(res: OptimizeResult, n_trials: int, out: Path) -> Path:
     """Write the optimisation folder atomically and return its path."""
     from bot.research.optimize_report import optimize_html
-    from bot.runfolder import csv_text, json_text, write_atomically
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(dump_config(res.cfg))
@@ -508,8 +505,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
-        from bot.runfolder import prepare_out_dir
 
         cfg = load_config(args.config, args.set)
         check_space(cfg)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import Config, ParamRange, parse_config
+from bot.config import Config, ParamRange
+from bot.configure import parse_config
 from bot.errors import ConfigError
 from bot.research.space import with_values
 

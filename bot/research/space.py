@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from bot.config import ModelConfig, ParamRange
+from bot.ml.estimators import members_of
 
 R = ParamRange
 
@@ -29,7 +30,6 @@ def default_space(model: ModelConfig) -> dict[str, ParamRange]:
     """Return the default space: the model's own, member weights (ensemble) or member depths (stacking)."""
     if model.type in DEFAULT_SPACES:
         return dict(DEFAULT_SPACES[model.type])
-    from bot.ml.models import members_of
 
     members = members_of(model.params)
     if model.type == "ensemble":
@@ -51,7 +51,6 @@ def with_values(params: dict[str, Any], values: dict[str, Any], model_type: str)
     """Return a copy of ``params`` with dotted ``values`` set (member weights keep the other members)."""
     out = copy.deepcopy(params)
     if model_type in ("ensemble", "stacking") and any(k.startswith("members.") for k in values):
-        from bot.ml.models import members_of
 
         out["members"] = members_of(params)
     for key, value in values.items():

@@ -37,12 +37,19 @@ from typing import Any
 
 from loguru import logger
 
+from bot.analytics.performance import daily_equity
+from bot.backtest import run_backtest, write_run
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import Config, apply_override, dump_config, parse_config, read_yaml
+from bot.config import Config, apply_override, dump_config, read_yaml
+from bot.configure import parse_config
 from bot.errors import ConfigError, UserError, without_credentials
+from bot.ml.stats import deflated_sharpe_ratio, sharpe_stats
+from bot.models.tracking import log_backtest_run, logging_failed
 from bot.progress import track
 from bot.research import sweep_table as table
 from bot.research.grid import Run, build_runs, load_grid, load_trials
+from bot.runfolder import json_text
+from bot.version import code_version
 
 TABLE = "sweep.csv"
 BASE = "base_config.yaml"
@@ -72,8 +79,6 @@ def error_line(e: BaseException) -> str:
 
 def run_one(task: RunTask) -> dict[str, Any]:
     """Run one backtest and write its folder (on a worker); return its table record, never raise."""
-    from bot.backtest import run_backtest, write_run
-    from bot.runfolder import json_text
 
     setup_logging(quiet=not task.verbose)
     t0 = time.perf_counter()
@@ -102,8 +107,6 @@ def daily_stats(equity_frame: Any) -> dict[str, Any]:
     """Return the per-day Sharpe ratio, day count, skewness and kurtosis of daily returns."""
     import pandas as pd
 
-    from bot.analytics.performance import daily_equity
-    from bot.ml.stats import sharpe_stats
 
     equity = pd.Series(
         equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"])
@@ -127,7 +130,6 @@ def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, 
     """
     import numpy as np
 
-    from bot.ml.stats import deflated_sharpe_ratio
 
     ok = [
         r
@@ -166,7 +168,6 @@ def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, 
 
 def worker_code_version() -> str:
     """Return the code version a worker runs (compared with the client's before a sweep)."""
-    from bot.backtest import code_version
 
     return code_version()
 
@@ -220,7 +221,6 @@ def _close_quietly(cluster: Any) -> None:
 
 def check_workers(client: Any, where: str = "--scheduler", wait_s: float = 60) -> int:
     """Wait for a worker, check every worker runs this code version; return how many run."""
-    from bot.backtest import code_version
 
     try:
         client.wait_for_workers(1, timeout=wait_s)
@@ -305,7 +305,6 @@ def _record_failure(out: Path, record: dict[str, Any]) -> None:
 
 
 def _log_mlflow(run_dir: str, cfg: Config) -> None:
-    from bot.models.tracking import log_backtest_run, logging_failed
 
     try:
         log_backtest_run(run_dir, cfg.registry)
@@ -382,7 +381,6 @@ def best_rows(path: Path, n: int = 5) -> list[dict[str, str]]:
 
 def write_deflation(out: Path, run_ids: set[str]) -> dict[str, Any] | None:
     """Write ``<out>/deflation.json`` (see ``sweep_deflation``) and return it."""
-    from bot.runfolder import json_text
 
     d = sweep_deflation(table.read_rows(out / TABLE)[1], run_ids)
     if d is not None:

@@ -28,7 +28,8 @@ import yaml
 from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import Config, dump_config, parse_config
+from bot.config import Config, dump_config
+from bot.configure import load_config, parse_config
 from bot.errors import ConfigError, without_credentials
 from bot.ml import scoring
 from bot.ml.dataset import Dataset, build_dataset
@@ -215,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         setup_logging(args.quiet, args.verbose)
-        from bot.config import load_config
 
         if args.trials < 1:
             raise ConfigError("--trials", f"must be at least 1, got {args.trials}")

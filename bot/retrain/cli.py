@@ -11,29 +11,13 @@ nothing promoted: an outage is never "no champion yet"); 2 config error, 3 data 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from loguru import logger
 
 from bot.cli import base_parser, run_cli, setup_logging
-from bot.config import load_config
-from bot.runfolder import json_text
-
-
-def write_json_atomically(path: Path, doc: dict) -> None:
-    """Write ``doc`` to ``path`` through a temporary file in the same folder (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json_text(doc))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the decision is for cron jobs and dashboards too
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+from bot.configure import load_config
+from bot.runfolder import write_json_atomically
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from bot.models.lifecycle_config import RetrainConfig
+from bot.config.lifecycle import RetrainConfig
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,14 @@ import pandas as pd
 from loguru import logger
 
 from bot.config import Config
+from bot.data.loading import load_data
 from bot.ml.dataset import Dataset, build_dataset
 from bot.ml.summary import bars_per_year, cost_of
 from bot.models.bundle import TrainedModel
 from bot.models.registry import CHALLENGER, CHAMPION, ModelRegistry
 from bot.models.training import evaluate_window, fit_window, latest_window
 from bot.retrain.gate import GateDecision, decide
+from bot.version import code_version as current_code_version
 
 
 @dataclass
@@ -122,8 +124,6 @@ def record(outcome: RetrainOutcome, registry: ModelRegistry) -> RetrainOutcome:
 def run_retrain(cfg: Config, bars: Mapping[str, pd.DataFrame] | None = None, registry: ModelRegistry | None = None,
                 dry_run: bool = False, code_version: str | None = None) -> RetrainOutcome:
     """Run one retraining end to end (load data if not given); with ``dry_run`` nothing is registered."""
-    from bot.backtest import code_version as current_code_version
-    from bot.backtest import load_data
 
     if bars is None:
         bars, _ = load_data(cfg)

@@ -25,12 +25,16 @@ import pandas as pd
 from loguru import logger
 
 from bot.alerts import Alerter
+from bot.data.loading import load_data
 from bot.drift.detector import DriftDecision, DriftLatch
+from bot.drift.monitor import DriftMonitor
 from bot.errors import without_credentials
+from bot.models.registry import CHALLENGER, ModelRegistry
 from bot.monitoring.exporter import MetricsServer
 from bot.monitoring.instrument import InstrumentedVenue
 from bot.monitoring.state import LiveState
 from bot.retrain.scheduler import BundleBarModel, ModelSlot, RetrainScheduler, live_retrain_job
+from strategies import build_strategy
 
 if TYPE_CHECKING:
     from bot.drift.monitor import DriftMonitor
@@ -87,7 +91,6 @@ class LiveLifecycle:
     @property
     def registry(self):
         if self._registry is None:
-            from bot.models.registry import ModelRegistry
 
             self._registry = ModelRegistry.for_config(self.cfg)
         return self._registry
@@ -206,7 +209,6 @@ class LiveLifecycle:
             return
         try:
             if self.monitor is None or self.monitor.model is not model:
-                from bot.drift.monitor import DriftMonitor
 
                 self.monitor = DriftMonitor.for_model(model, history, self.cfg.drift)
             report, decision = self.monitor.check(history)
@@ -233,7 +235,6 @@ class LiveLifecycle:
         need = (r.train_bars or v.train) + (r.eval_bars or v.test) + v.embargo + 60  # + feature warm-up
         if hist and min(len(df) for df in hist.values()) >= need:
             return hist
-        from bot.backtest import load_data
 
         bars, _ = load_data(self.cfg)
         cut = self._last_bar
@@ -257,9 +258,7 @@ class LiveLifecycle:
             self._load_shadow()
 
     def _load_shadow(self) -> None:
-        from bot.models.registry import CHALLENGER
         from bot.retrain.shadow import ShadowRecorder
-        from strategies import build_strategy
 
         try:
             if self.registry.alias_version(CHALLENGER) is None:

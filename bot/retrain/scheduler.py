@@ -24,6 +24,7 @@ import pandas as pd
 from loguru import logger
 
 from bot.errors import UserError
+from bot.models.registry import CHAMPION, ModelRegistry
 
 
 class BarModel(Protocol):
@@ -198,7 +199,6 @@ def live_retrain_job(cfg, bars_provider: Callable[[], Mapping[str, pd.DataFrame]
     ``state`` (a LiveState) and ``alerter`` (an Alerter) are told the outcome when given; ``clock``
     stamps the outcome (default: the wall clock, this is infrastructure, not a trading decision).
     """
-    from bot.models.registry import CHAMPION, ModelRegistry
     from bot.retrain.job import run_retrain
 
     now = clock or (lambda: pd.Timestamp.now(tz="UTC"))

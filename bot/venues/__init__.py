@@ -4,9 +4,12 @@ Only this package imports the SDKs: alpaca-py in :mod:`bot.venues.alpaca` (tradi
 :mod:`bot.venues.alpaca_data` (the data layer's historical bars), ccxt in
 :mod:`bot.venues.ccxt_venue` and :mod:`bot.venues.ccxt_data`; ``tests/test_architecture.py``
 checks it. Import those modules directly (they are not imported here, so using one venue does
-not load the other's SDK).
+not load the other's SDK). Importing the package registers the alpaca and ccxt bar sources
+with ``bot.data`` (:mod:`bot.venues.sources`).
 """
 
+from bot.orders import OrderRequest
+from bot.venues import sources  # noqa: F401  (registers the alpaca and ccxt bar sources)
 from bot.venues.base import VenueClient, closed_only, timeframe_delta
 from bot.venues.credentials import (
     AlpacaCredentials,
@@ -15,7 +18,7 @@ from bot.venues.credentials import (
     ccxt_credentials,
 )
 from bot.venues.retry import RetryPolicy, call_with_retry, submit_idempotently
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.venues.types import Account, Fill, OrderState
 
 __all__ = [
     "Account",

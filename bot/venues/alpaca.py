@@ -50,8 +50,11 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import is_crypto
+from bot.orders import OrderRequest, Side
+from bot.timeframes import to_utc
 from bot.venues.alpaca_data import alpaca_timeframe
-from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
+from bot.venues.base import closed_only, make_bars, timeframe_delta
 from bot.venues.credentials import AlpacaCredentials, scrub
 from bot.venues.increments import floor_size, round_equity_price, round_price
 from bot.venues.retry import (
@@ -61,7 +64,7 @@ from bot.venues.retry import (
     lookup_over_grace,
     submit_idempotently,
 )
-from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
+from bot.venues.types import Account, Fill, OrderState, OrderStatus
 
 T = TypeVar("T")
 _REJECT_CODE = 40310000  # "insufficient buying power" / "insufficient qty": an order problem
@@ -296,7 +299,7 @@ class AlpacaVenue:
         }
         if latest_only and limit:
             params.update(limit=limit + 1, sort=Sort.DESC)
-        if "/" in symbol:
+        if is_crypto(symbol):
             fetch = lambda: self._crypto.get_crypto_bars(CryptoBarsRequest(**params))  # noqa: E731
         else:
             fetch = lambda: self._stocks.get_stock_bars(StockBarsRequest(**params, feed=self._feed))  # noqa: E731

@@ -22,7 +22,6 @@ from requests import RequestException
 
 from bot.data.providers.base import with_retries
 from bot.data.schema import INDEX_NAME, empty_frame, finalize, slice_bounds
-from bot.data.timeframes import DAY, parse_timeframe
 from bot.errors import (
     ConfigError,
     FatalVenueError,
@@ -30,6 +29,8 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.instruments import is_crypto
+from bot.timeframes import DAY, parse_timeframe
 
 EXCHANGE_TZ = "America/New_York"
 
@@ -104,7 +105,7 @@ class AlpacaProvider:
         tf = alpaca_timeframe(timeframe)
         args = dict(symbol_or_symbols=symbol, timeframe=tf, start=start.to_pydatetime(),
                     end=None if end is None else end.to_pydatetime())
-        if "/" in symbol:
+        if is_crypto(symbol):
             return self._client(True).get_crypto_bars(CryptoBarsRequest(**args))
         req = StockBarsRequest(**args, feed=self.feed, adjustment=self.adjustment)
         return self._client(False).get_stock_bars(req)

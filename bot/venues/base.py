@@ -7,15 +7,15 @@ bar is closed once ``open + timeframe <= venue clock``.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from bot.venues.types import Account, Fill, OrderRequest, OrderState
+from bot.orders import OrderRequest
+from bot.timeframes import parse_timeframe
+from bot.venues.types import Account, Fill, OrderState
 
 BAR_COLUMNS = ["open", "high", "low", "close", "volume"]
-_UNITS = {"m": "min", "h": "h", "d": "D", "w": "W"}
 
 
 @runtime_checkable
@@ -115,11 +115,8 @@ class OrderHistory(Protocol):
 
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
-    """Return the length of ``timeframe`` such as ``1h`` or ``1d``."""
-    match = re.fullmatch(r"(\d+)([mhdw])", timeframe)
-    if not match or int(match.group(1)) < 1:
-        raise ValueError(f"timeframe {timeframe!r}: expected <n><m|h|d|w>, e.g. 1h or 1d")
-    return pd.Timedelta(int(match.group(1)), _UNITS[match.group(2)])
+    """Return the length of ``timeframe`` such as ``1h`` or ``1d`` (``bot.timeframes.parse_timeframe``)."""
+    return parse_timeframe(timeframe, "timeframe")
 
 
 def empty_bars() -> pd.DataFrame:
@@ -144,11 +141,3 @@ def closed_only(
     """Drop bars still open at ``clock``; keep only the last ``limit`` if given."""
     closed = bars[bars.index + timeframe_delta(timeframe) <= clock]
     return closed.iloc[-limit:] if limit else closed
-
-
-def to_utc(ts: object) -> pd.Timestamp:
-    """Return ``ts`` (datetime, string or epoch ms int) as a UTC timestamp."""
-    if isinstance(ts, int | float):
-        return pd.Timestamp(int(ts), unit="ms", tz="UTC")
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")

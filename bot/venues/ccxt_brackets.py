@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from loguru import logger
 
 from bot.errors import OrderRejectedError, OutcomeUnknownError, TransientVenueError
+from bot.orders import OrderRequest
 from bot.venues.retry import RetryPolicy, Sleep, submit_idempotently
-from bot.venues.types import ExitReport, OrderRequest, OrderState
+from bot.venues.types import ExitReport, OrderState
 
 T = TypeVar("T")
 

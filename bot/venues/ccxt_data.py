@@ -16,7 +16,6 @@ import pandas as pd
 
 from bot.data.providers.base import Clock, frame_from_rows, system_clock, with_retries
 from bot.data.schema import empty_frame, slice_bounds
-from bot.data.timeframes import parse_timeframe
 from bot.errors import (
     ConfigError,
     FatalVenueError,
@@ -24,6 +23,7 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
+from bot.timeframes import parse_timeframe
 from bot.venues.ccxt_venue import override_origins
 
 T = TypeVar("T")

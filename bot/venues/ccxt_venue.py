@@ -38,11 +38,13 @@ from bot.errors import (
     TransientVenueError,
     VenueError,
 )
-from bot.venues.base import closed_only, make_bars, timeframe_delta, to_utc
+from bot.orders import OrderRequest, Side
+from bot.timeframes import to_utc
+from bot.venues.base import closed_only, make_bars, timeframe_delta
 from bot.venues.ccxt_brackets import BracketExits, has_oco_endpoint, oco_allowed
 from bot.venues.credentials import CcxtCredentials, scrub
 from bot.venues.retry import RetryPolicy, Sleep, call_with_retry, submit_idempotently
-from bot.venues.types import Account, Fill, OrderRequest, OrderState, OrderStatus, Side
+from bot.venues.types import Account, Fill, OrderState, OrderStatus
 
 T = TypeVar("T")
 DEFAULT_OPTIONS = {  # keep ccxt on the spot endpoints (no margin/futures/currency calls)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from bot.instruments import is_crypto
+
 PriceIncrement = str | float | None  # config: "auto", a fixed tick, or None (no rounding)
 
 
@@ -54,7 +56,7 @@ def backtest_price(symbol: str, price: float, setting: PriceIncrement) -> float:
     (their tick is per market and only the venue knows it: set a number to mirror it); a
     number: that tick for every symbol; None: no rounding.
     """
-    if setting is None or (setting == "auto" and "/" in symbol):
+    if setting is None or (setting == "auto" and is_crypto(symbol)):
         return float(price)
     if setting == "auto":
         return round_equity_price(price)

@@ -7,49 +7,11 @@ from typing import Literal
 
 import pandas as pd
 
-Side = Literal["buy", "sell"]
-OrderKind = Literal["market", "limit", "stop"]
+from bot.orders import Side
+
 OrderStatus = Literal["new", "partially_filled", "filled", "canceled", "rejected"]
 OPEN_STATUSES: tuple[str, ...] = ("new", "partially_filled")
 FINAL_STATUSES: tuple[str, ...] = ("filled", "canceled", "rejected")
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    """An order to place. ``client_order_id`` must be deterministic: it makes retries safe.
-
-    ``take_profit`` (limit price) and ``stop_loss`` (stop price) turn the order into a
-    bracket: once it has filled, exits for the filled size are working at the venue.
-    """
-
-    client_order_id: str
-    symbol: str
-    side: Side
-    qty: float
-    type: OrderKind = "market"
-    limit_price: float | None = None
-    stop_price: float | None = None
-    take_profit: float | None = None
-    stop_loss: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.client_order_id:
-            raise ValueError("client_order_id must not be empty")
-        if self.side not in ("buy", "sell"):
-            raise ValueError(f"side must be 'buy' or 'sell', not {self.side!r}")
-        if not self.qty > 0:
-            raise ValueError(f"qty must be positive, not {self.qty!r}")
-        if self.type not in ("market", "limit", "stop"):
-            raise ValueError(f"type must be market, limit or stop, not {self.type!r}")
-        if self.type == "limit" and self.limit_price is None:
-            raise ValueError("a limit order needs limit_price")
-        if self.type == "stop" and self.stop_price is None:
-            raise ValueError("a stop order needs stop_price")
-
-    @property
-    def is_bracket(self) -> bool:
-        """Return True if exits are attached."""
-        return self.take_profit is not None or self.stop_loss is not None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import apply_override, parse_config
+from bot.config import apply_override
+from bot.configure import parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

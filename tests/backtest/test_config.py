@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.config import apply_override, load_config, parse_config
+from bot.config import apply_override
+from bot.configure import load_config, parse_config
 from bot.errors import ConfigError
 
 BASE = {"name": "t", "data": {"source": "sample", "symbols": ["A"]}}

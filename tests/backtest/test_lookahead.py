@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.backtest import load_data, run_backtest, write_run
+from bot.backtest import run_backtest, write_run
+from bot.data.loading import load_data
 from tests.backtest.helpers import small_ml_config
 
 

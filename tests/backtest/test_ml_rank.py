@@ -7,8 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from bot.backtest import load_data, run_backtest, write_run
+from bot.backtest import run_backtest, write_run
 from bot.config import RiskConfig
+from bot.data.loading import load_data
 from strategies.base import PortfolioView
 from strategies.ml_rank import MlRankParams, MlRankStrategy
 from tests.backtest.helpers import small_rank_config

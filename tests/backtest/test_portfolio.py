@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import parse_config
-from bot.engine.backtest import simulate
+from bot.configure import parse_config
+from bot.engine.simulate import simulate
 from bot.rebalance import PlannedTrade, fit_buys, plan_trades, rebalance_due
 from strategies.base import PortfolioParams, PortfolioStrategy, PortfolioView, cap_gross
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.backtest import run_backtest
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.errors import ConfigError
 from bot.venues.increments import is_on_tick
 from tests.fakes.bars import random_bars

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bot.backtest import run_backtest
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.ml.walkforward import Fold, make_folds, train_mask
 from bot.risk.sizing import kelly_fraction, payoff_ratio, position_fraction
 from strategies.sma_cross import crossover

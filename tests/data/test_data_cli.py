@@ -13,6 +13,7 @@ from data_fakes import FakeBinance, serve
 from bot.data import data_hash, data_manifest, load_bars
 from bot.data.cache import cache_file, read_cache
 from bot.data.cli import main
+from bot.venues import sources  # noqa: F401  (registers the ccxt bar source, as python -m bot.data does)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from bot.config.data_validation import DataValidationConfig
 from bot.data.validation import validate_bars
-from bot.data.validation_config import DataValidationConfig
 from bot.errors import DataError
 
 

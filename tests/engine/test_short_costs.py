@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.errors import ConfigError
 from bot.risk.sizing import kelly_fraction, payoff_ratio, short_payoff
 from strategies.base import BarView, Enter, Exit

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.engine.adapter import _bracket_prices
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 from strategies.base import BarView, Enter, Exit, Strategy, StrategyParams
 
 COMM, SLIP = 0.001, 0.0005

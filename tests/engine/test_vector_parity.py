@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 from loguru import logger
 
-from bot.backtest import compute_metrics, load_data, run_backtest
-from bot.config import load_config
-from bot.engine.backtest import simulate, simulate_backtrader
+from bot.backtest import compute_metrics, run_backtest
+from bot.configure import load_config
+from bot.data.loading import load_data
 from bot.engine.parity import check_case, ledger_diffs, random_case
+from bot.engine.simulate import simulate, simulate_backtrader
 from bot.engine.vector import simulate_vector, unsupported_reason
 from strategies import build_strategy
 from tests.backtest.helpers import small_ml_config
@@ -116,7 +117,7 @@ def test_a_subclass_overriding_decide_is_not_vectorised():
             return None
 
     cfg = _shipped(ROOT / "config" / "backtest" / "quickstart.yaml")
-    s = Contrarian(cfg.strategy_params(), cfg.risk, cfg.model)
+    s = Contrarian(MlSignalStrategy.Params(**cfg.strategy.params), cfg.risk, cfg.model)
     assert "Contrarian.decide overrides" in unsupported_reason(s)
 
 

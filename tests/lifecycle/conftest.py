@@ -9,7 +9,7 @@ import socket
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bot.config import parse_config
+from bot.configure import parse_config
 
 _real_connect = socket.socket.connect
 

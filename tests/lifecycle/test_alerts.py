@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.alerts import Alerter
-from bot.models.lifecycle_config import AlertsConfig
+from bot.config.lifecycle import AlertsConfig
 from tests.lifecycle.loopback import WebhookServer
 
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bot.config.lifecycle import DriftConfig
 from bot.drift import stats
 from bot.drift.detector import NO_DRIFT, DriftDecision, DriftLatch, decide_action, drift_report
 from bot.drift.monitor import DriftMonitor, drift_timeline
 from bot.features import compute_features, resolve_feature_names
-from bot.models.lifecycle_config import DriftConfig
 from strategies.base import Enter, Exit
 from tests.lifecycle.gen import ar_bars
 

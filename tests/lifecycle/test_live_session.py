@@ -16,7 +16,7 @@ from pydantic import SecretStr
 pytest.importorskip("bot.live.session")
 
 import bot.live.session as session_mod  # noqa: E402
-from bot.config import parse_config  # noqa: E402
+from bot.configure import parse_config  # noqa: E402
 from bot.live.journal import FINAL, OPEN, Journal  # noqa: E402
 from bot.retrain.live_lifecycle import LiveLifecycle  # noqa: E402
 from tests.fakes.alpaca import FakeAlpaca  # noqa: E402

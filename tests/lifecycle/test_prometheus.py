@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.config import load_config
+from bot.configure import load_config
 from bot.live.connect import connect
 from bot.live.journal import Journal
 from bot.live.session import run_session, warmup_bars

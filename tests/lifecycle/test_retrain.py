@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from bot.config import dump_config, load_config
+from bot.config import dump_config
+from bot.config.lifecycle import RetrainConfig
+from bot.configure import load_config
 from bot.ml.dataset import build_dataset
-from bot.models.lifecycle_config import RetrainConfig
 from bot.models.registry import ModelRegistry
 from bot.models.training import evaluate_window
 from bot.retrain.cli import main
@@ -114,7 +115,7 @@ def test_better_challenger_promoted_worse_rejected_rollback_restores(setup, caps
 
 
 def _bars(cfg):
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
 
     return list(load_data(cfg)[0].values())
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from bot.live.journal import Journal
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
-from bot.live.router import OrderRouter, Ticket
+from bot.live.router import OrderRouter
+from bot.orders import OrderRequest
 from bot.venues.base import VenueClient
 from tests.venues.harness import BARS, FEE, WARMUP, start_harness
 
@@ -38,9 +39,9 @@ class LiveHarness:
     def router(self, session_id: int | None = None) -> OrderRouter:
         return OrderRouter(self.venue, self.journal, session_id)
 
-    def ticket(self, cid: str = "mp-e1", side: str = "buy", qty: float | None = None, **kw) -> Ticket:
+    def ticket(self, cid: str = "mp-e1", side: str = "buy", qty: float | None = None, **kw) -> OrderRequest:
         intent = kw.pop("intent", "entry" if side == "buy" else "exit")
-        return Ticket(cid, self.symbol, side, self.qty if qty is None else qty, intent, **kw)
+        return OrderRequest(cid, self.symbol, side, self.qty if qty is None else qty, intent=intent, **kw)
 
     def venue_orders(self, cid: str) -> int:
         """Return how many orders with this client id the venue holds."""

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from bot.config import load_config
+from bot.configure import load_config
 from bot.live.journal import Journal
 from bot.live.session import run_session
 from bot.venues.alpaca import AlpacaVenue

@@ -9,7 +9,8 @@ import pytest
 from bot.live.__main__ import main as live_main
 from bot.live.audit import AUDIT_KEY, audit, log_audit, net_positions, statuses_agree
 from bot.live.journal import Journal, OrderRow
-from bot.live.router import OrderRouter, Ticket
+from bot.live.router import OrderRouter
+from bot.orders import OrderRequest
 from bot.venues.base import OrderHistory
 from bot.venues.types import Fill, OrderState
 from tests.live.harness import start as start_live
@@ -109,8 +110,8 @@ def test_venue_order_history_lists_every_order_with_bracket_exits_flat(kind) -> 
     h = start_harness(kind)
     try:
         assert isinstance(h.venue, OrderHistory)
-        h.venue.submit_order(Ticket("mp-b1", h.symbol, "buy", h.qty, "entry", take_profit=110.0,
-                                    stop_loss=95.0).request())
+        h.venue.submit_order(OrderRequest("mp-b1", h.symbol, "buy", h.qty, take_profit=110.0,
+                                          stop_loss=95.0))
         h.fake.advance(1)
         h.venue.sync()
         listed = {o.client_order_id: o for o in h.venue.orders(h.fake.clock - pd.Timedelta("2h"))}

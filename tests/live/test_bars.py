@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.live.bars import BarPoller
 from bot.venues.base import closed_only
 from strategies import build_strategy

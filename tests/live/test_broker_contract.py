@@ -169,7 +169,7 @@ def test_pending_orders_are_resolved_at_start_up(h: LiveHarness) -> None:
 
     for cid, bar in (("mp-sent", old), ("mp-lost", old), ("mp-later", new)):
         h.journal.record_order(pending(cid, bar))
-    h.venue.submit_order(h.ticket("mp-sent", qty=1.0).request())  # sent just before the crash
+    h.venue.submit_order(h.ticket("mp-sent", qty=1.0))  # sent just before the crash
     report = reconcile(h.venue, h.journal, h.router(), last_bar=BARS.index[WARMUP - 1])
     assert (report.found, report.expired, report.still_pending) == (["mp-sent"], ["mp-lost"], ["mp-later"])
     assert h.journal.get_order("mp-sent").status == "new"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.live.report import open_journal, write_journal_run
-from bot.report.runfolder import load_run
+from bot.report.run_reader import load_run
 from tests.live.test_parity import config, live_session
 
 
@@ -98,7 +98,7 @@ def test_a_postgresql_journal_gives_the_same_run_folder(session, postgres_url, t
 
 def test_the_benchmark_is_the_backtests_buy_and_hold_over_the_traded_bars(session):
     from bot.analytics.benchmark import buy_and_hold
-    from bot.backtest import load_data
+    from bot.data.loading import load_data
 
     cfg, _, _, out = session
     equity = pd.read_csv(out / "equity.csv", parse_dates=["timestamp"])

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from bot.backtest import run_backtest
-from bot.config import RiskConfig, parse_config
+from bot.config import RiskConfig
+from bot.configure import parse_config
 from bot.live.journal import Journal
-from bot.live.killswitch import KillSwitch, _day
 from bot.live.session import _kill_switch
+from bot.risk.killswitch import KillSwitch, _day
 from bot.venues.types import Account
 
 T0 = pd.Timestamp("2024-01-02 10:00", tz="UTC")

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from bot.config import load_config
+from bot.configure import load_config
 from bot.live.bars import BarPoller
 from bot.live.connect import connect
 from bot.live.journal import Journal

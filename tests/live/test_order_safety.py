@@ -58,7 +58,7 @@ def test_a_filled_order_the_venue_shows_late_is_not_sent_twice(ccxt: LiveHarness
     bar = BARS.index[WARMUP - 1]
     ccxt.journal.record_order(OrderRow("mp-e1", ccxt.symbol, "buy", ccxt.qty, "market", "pending", "entry",
                                        bar_time=bar, created=ccxt.fake.clock))
-    ccxt.venue.submit_order(ccxt.ticket().request())  # sent just before the crash
+    ccxt.venue.submit_order(ccxt.ticket())  # sent just before the crash
     ccxt.advance(1)  # ... and filled
     ccxt.fake.lookup_lag = 50  # every lookup of a new order answers "Order does not exist"
     venue = ccxt.restart()

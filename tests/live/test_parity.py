@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.backtest import load_data, run_backtest
-from bot.config import parse_config
+from bot.backtest import run_backtest
+from bot.configure import parse_config
+from bot.data.loading import load_data
 from bot.live.connect import connect
 from bot.live.journal import Journal
 from bot.live.session import run_session

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bot.backtest import run_backtest
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.live.report import _fill_times, rebuild_trades
 from tests.live.test_parity import compare_orders, config, live_session
 

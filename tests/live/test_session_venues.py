@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.backtest import run_backtest
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.live.journal import Journal
 from bot.live.session import run_session
 from bot.venues.alpaca import AlpacaVenue

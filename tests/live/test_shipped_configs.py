@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.config import load_config
+from bot.configure import load_config
 from bot.live.connect import connect
 from bot.live.journal import Journal
 from bot.live.session import run_session, warmup_bars

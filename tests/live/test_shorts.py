@@ -22,22 +22,22 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.data.schema import union_calendar
-from bot.engine.backtest import simulate
+from bot.engine.simulate import simulate
 from bot.errors import ConfigError, OrderRejectedError
 from bot.live.connect import borrow_per_bar
 from bot.live.journal import Journal
 from bot.live.paper_venue import PaperVenue
 from bot.live.replay import ReplayBars
 from bot.live.report import write_journal_run
-from bot.live.router import OrderRouter, Ticket
+from bot.live.router import OrderRouter
 from bot.live.session import run_session
+from bot.orders import OrderRequest
 from bot.venues.alpaca import AlpacaVenue
 from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.credentials import AlpacaCredentials, CcxtCredentials
 from bot.venues.retry import RetryPolicy
-from bot.venues.types import OrderRequest
 from strategies.base import BarView, Enter, Exit, Intent, Strategy, StrategyParams
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.binance import FakeBinance
@@ -236,7 +236,7 @@ def test_the_exit_guard_protects_a_bare_short_with_a_buy_stop_above(tmp_path) ->
         venue = alpaca_venue(fake)
         journal = Journal(f"sqlite:///{tmp_path / 'guard.db'}")
         router = OrderRouter(venue, journal, on_exit_rejected="stop_only", cancel_wait=0.0)
-        router.send(Ticket("mp-s1", SYMBOL, "sell", 100, "entry", take_profit=96.0, stop_loss=103.0))
+        router.send(OrderRequest("mp-s1", SYMBOL, "sell", 100, take_profit=96.0, stop_loss=103.0))
         fake.advance()
         router.poll()
         held = venue.positions()

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from bot.config import parse_config
+from bot.configure import parse_config
 from bot.features import wide
 from bot.live.connect import connect
 from bot.live.journal import Journal

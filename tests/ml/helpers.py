@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.config import apply_override, parse_config
+from bot.config import apply_override
+from bot.configure import parse_config
 
 
 def bars_from_returns(returns: np.ndarray, seed: int, start: str = "2010-01-04") -> pd.DataFrame:

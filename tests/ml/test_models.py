@@ -8,7 +8,12 @@ from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 
 from bot.errors import ConfigError
-from bot.ml.models import build_classifier, build_regressor, feature_importance, is_nan_intolerant
+from bot.ml.estimators import (
+    build_classifier,
+    build_regressor,
+    feature_importance,
+    is_nan_intolerant,
+)
 from bot.ml.stacking import TimeSeriesStackingClassifier
 
 FAST = {

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from loguru import logger
 
-from bot.backtest import load_data, run_backtest, write_run
+from bot.backtest import run_backtest, write_run
 from bot.config import dump_config
+from bot.data.loading import load_data
 from bot.ml.cache import ENV_DIR, PredictionCache, cache_key, encode_entry, open_cache, walk_forward
 from tests.backtest.helpers import small_ml_config
 

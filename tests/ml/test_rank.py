@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from bot.backtest import load_data
+from bot.data.loading import load_data
 from bot.ml.dataset import UNKNOWN_END, build_dataset
 from bot.ml.labels import cross_sectional_excess
 from bot.ml.rank import mean_t, rank_ic, rank_report, spread_of

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from bot.config import apply_override, load_config, parse_config
+from bot.config import apply_override
+from bot.configure import load_config, parse_config
 from bot.research import evaluate as ev
 from bot.research.tune import Objective, deflation_inputs, tune, write_outputs
 from tests.ml.helpers import ml_config, random_walk_bars

@@ -99,7 +99,7 @@ def test_classification_metrics_and_calibration_table():
 
 
 def test_active_stats_test_beating_the_benchmark_not_beating_zero():
-    from bot.config import parse_config
+    from bot.configure import parse_config
     from bot.ml.summary import active_stats
 
     cfg = parse_config({"name": "t", "data": {"source": "sample", "symbols": ["A"]}, "tuning": {"n_trials": 5}})

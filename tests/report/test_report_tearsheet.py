@@ -12,7 +12,7 @@ from conftest import make_run_folder
 from report_helpers import external_references, parse
 
 from bot.report import build_tearsheet, write_tearsheet
-from bot.report.runfolder import load_run
+from bot.report.run_reader import load_run
 
 PERFORMANCE_CHARTS = ["chart-equity", "chart-drawdown", "chart-monthly", "chart-yearly", "chart-distribution",
                       "chart-rolling-sharpe", "chart-rolling-vol", "chart-exposure"]  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.backtest import run_backtest, write_run
-from bot.config import load_config
+from bot.configure import load_config
 from bot.research import sweep
 from bot.research.grid import load_trials, run_id, set_items
 

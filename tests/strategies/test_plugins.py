@@ -10,7 +10,8 @@ import yaml
 
 import run_backtest
 import run_live
-from bot.config import dump_config, load_config, parse_config
+from bot.config import dump_config
+from bot.configure import load_config, parse_config
 from bot.errors import ConfigError
 from bot.features import REGISTRY, USER_FEATURES
 from bot.features import check as feature_check

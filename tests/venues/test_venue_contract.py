@@ -8,8 +8,8 @@ import pytest
 from loguru import logger
 
 from bot.errors import FatalVenueError, OrderRejectedError, OutcomeUnknownError, TransientVenueError
+from bot.orders import OrderRequest
 from bot.venues.base import VenueClient
-from bot.venues.types import OrderRequest
 from tests.venues.harness import (
     BARS,
     FAULT_DELAY,

@@ -9,11 +9,11 @@ import requests
 from pydantic import SecretStr
 
 from bot.errors import ConfigError, OrderRejectedError
+from bot.orders import OrderRequest
 from bot.venues.alpaca import AlpacaVenue
 from bot.venues.ccxt_venue import CcxtVenue
 from bot.venues.credentials import AlpacaCredentials, CcxtCredentials
 from bot.venues.increments import backtest_price, floor_size, is_on_tick, round_price
-from bot.venues.types import OrderRequest
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.binance import FakeBinance
 from tests.venues.harness import BARS, POLICY, TIMEOUT, WARMUP

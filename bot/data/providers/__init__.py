@@ -2,11 +2,15 @@
 
     build_provider(["alpaca", "yfinance"], ProviderSettings(...)).get_bars("SPY", "1d", start, end)
 
-Network providers (alpaca, ccxt, yfinance) import their SDK only when built.
+Network providers (alpaca, ccxt, yfinance) import their SDK only when built. The venue-backed
+sources (alpaca, ccxt) live in ``bot.venues`` (the only package that imports venue SDKs), above
+this layer: it registers them here with :func:`register_source` when imported
+(``bot.venues.sources``); ``bot.configure`` and ``python -m bot.data`` import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +23,8 @@ from bot.errors import ConfigError
 PROVIDERS: tuple[str, ...] = ("csv", "parquet", "sample", "yfinance", "alpaca", "ccxt")
 
 __all__ = ["PROVIDERS", "BarProvider", "Clock", "CsvProvider", "FallbackProvider", "ParquetProvider",
-           "ProviderSettings", "SampleProvider", "build_provider", "schema_problem", "system_clock"]
+           "ProviderSettings", "SampleProvider", "build_provider", "register_source", "schema_problem",
+           "system_clock"]
 
 
 class ProviderSettings(BaseModel):
@@ -38,27 +43,36 @@ class ProviderSettings(BaseModel):
     backoff: float = Field(default=1.0, ge=0)  # network: first wait in seconds, doubled per retry
 
 
+SourceFactory = Callable[[str, "ProviderSettings", Clock], BarProvider]  # (arg after ':', settings, clock)
+_SOURCES: dict[str, SourceFactory] = {}
+
+
+def register_source(kind: str, factory: SourceFactory) -> None:
+    """Make ``kind`` (as in ``data.source: kind`` or ``kind:arg``) build providers with ``factory``."""
+    if kind not in PROVIDERS:
+        raise ValueError(f"unknown source kind {kind!r}")
+    _SOURCES[kind] = factory
+
+
+def _yfinance(arg: str, s: ProviderSettings, clock: Clock) -> BarProvider:
+    from bot.data.providers.yfinance_provider import YFinanceProvider  # lazy: yfinance SDK
+
+    return YFinanceProvider()
+
+
+_SOURCES.update({"csv": lambda arg, s, clock: CsvProvider(s.path, strict=s.strict),
+                 "parquet": lambda arg, s, clock: ParquetProvider(s.path),
+                 "sample": lambda arg, s, clock: SampleProvider(s.seed),
+                 "yfinance": _yfinance})
+
+
 def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
     kind, _, arg = name.partition(":")
-    if kind == "csv":
-        return CsvProvider(s.path, strict=s.strict)
-    if kind == "parquet":
-        return ParquetProvider(s.path)
-    if kind == "sample":
-        return SampleProvider(s.seed)
-    if kind == "yfinance":
-        from bot.data.providers.yfinance_provider import YFinanceProvider
-
-        return YFinanceProvider()
-    if kind == "alpaca":
-        from bot.venues.alpaca_data import AlpacaProvider
-
-        return AlpacaProvider(url=s.url, feed=s.feed, adjustment=s.adjustment, retries=s.retries,
-                              backoff=s.backoff)
-    if kind == "ccxt":
-        from bot.venues.ccxt_data import CcxtProvider
-
-        return CcxtProvider(arg or s.exchange, url=s.url, clock=clock, retries=s.retries, backoff=s.backoff)
+    factory = _SOURCES.get(kind)
+    if factory is not None:
+        return factory(arg, s, clock)
+    if kind in PROVIDERS:  # a venue-backed source whose package was not imported
+        raise ConfigError("data.source", f"source {name!r} needs bot.venues: import bot.venues.sources first")
     raise ConfigError("data.source", f"unknown source {name!r} (choose one of: {', '.join(PROVIDERS)})")
 
 

@@ -17,8 +17,8 @@ from typing import Protocol, TypeVar, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from bot.data.schema import PRICE_COLUMNS, REQUIRED_COLUMNS, finalize, slice_bounds
-from bot.errors import DataError, RateLimitedError, TransientVenueError
+from bot.data.schema import PRICE_COLUMNS, REQUIRED_COLUMNS, finalize
+from bot.errors import RateLimitedError, TransientVenueError
 
 T = TypeVar("T")
 
@@ -58,17 +58,6 @@ def schema_problem(frame: pd.DataFrame) -> str | None:
     if not np.isfinite(values).all() or (values <= 0).any():
         return "missing or non-positive prices"
     return None
-
-
-def require_bars(frame: pd.DataFrame, where: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
-    """Return ``frame`` sliced to [start, end], or raise DataError when nothing usable is left."""
-    out = slice_bounds(frame, start, end)
-    problem = schema_problem(out)
-    if problem:
-        span = f"{start.isoformat() if start is not None else '...'} to {end.isoformat() if end is not None else '...'}"
-        raise DataError(where, f"{problem} ({span})")
-    return out
 
 
 def frame_from_rows(rows: list[list[float]] | np.ndarray, unit: str = "ms") -> pd.DataFrame:

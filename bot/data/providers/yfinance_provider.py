@@ -14,8 +14,8 @@ import pandas as pd
 
 from bot.data.resample import resample_bars
 from bot.data.schema import INDEX_NAME, empty_frame, finalize, slice_bounds
-from bot.data.timeframes import DAY, parse_timeframe
 from bot.errors import ConfigError, RateLimitedError, TransientVenueError, VenueError
+from bot.timeframes import DAY, parse_timeframe
 
 History = Callable[..., pd.DataFrame]
 INTERVALS = {"1m": "1m", "5m": "5m", "15m": "15m", "30m": "30m", "1h": "1h", "1d": "1d", "1w": "1wk"}

@@ -14,6 +14,7 @@ from bot.engine.adapter import EngineContext, StrategyAdapter
 from bot.engine.feeds import make_feed
 from bot.engine.portfolio import PortfolioAdapter
 from bot.ledger import Ledger
+from bot.ml.summary import bars_per_year
 from bot.progress import progress
 from strategies.base import PortfolioStrategy, Strategy
 
@@ -44,7 +45,6 @@ def configure_broker(broker, cfg: Config) -> None:
 
 def _borrow_per_bar(cfg: Config, calendar: pd.DatetimeIndex) -> float:
     """Return ``broker.short_fee`` (annual) per bar: 252 or 365 days a year times the bars in a day."""
-    from bot.ml.summary import bars_per_year
 
     return cfg.broker.short_fee / bars_per_year(calendar) if cfg.broker.short_fee else 0.0
 

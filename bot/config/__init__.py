@@ -14,15 +14,16 @@ import yaml
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.data.validation_config import DataValidationConfig
-from bot.errors import ConfigError, mask_secrets
-from bot.models.lifecycle_config import (
+from bot.config.data_validation import DataValidationConfig
+from bot.config.lifecycle import (
     AlertsConfig,
     DriftConfig,
     MonitoringConfig,
     RegistryConfig,
     RetrainConfig,
 )
+from bot.errors import ConfigError, mask_secrets
+from bot.timeframes import parse_timeframe
 
 Fraction = Field(gt=0, le=1)
 
@@ -39,7 +40,7 @@ class DataConfig(Frozen):
     symbols: list[str] = Field(min_length=1)
     start: dt.date | dt.datetime | None = None
     end: dt.date | dt.datetime | None = None
-    timeframe: str = Field(default="1d", pattern=r"^\d+(m|h|d)$")
+    timeframe: str = "1d"  # bot.timeframes: 15m, 1h, 4h, 1d, 1w
     sources: list[str] | None = None  # fallback chain, e.g. [alpaca, yfinance]; overrides `source` when set
     cache_dir: str | None = None  # Parquet cache of fetched bars (network sources)
     prices: Literal["raw", "adjusted"] = "raw"  # adjusted: OHLC scaled by adj_close / close when present
@@ -49,6 +50,15 @@ class DataConfig(Frozen):
     @classmethod
     def _expand(cls, v: str | None) -> str | None:
         return expand_env(v) if v else v
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, v: str) -> str:
+        try:
+            parse_timeframe(v)
+        except ConfigError as e:
+            raise ValueError(e.what) from None
+        return v
 
     @field_validator("symbols")
     @classmethod
@@ -341,17 +351,11 @@ class Config(Frozen):
     cache: CacheConfig = CacheConfig()
     optimize: OptimizeConfig = OptimizeConfig()
     live: LiveConfig = LiveConfig()
-    registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/models/lifecycle_config.py)
+    registry: RegistryConfig = RegistryConfig()  # model lifecycle (bot/config/lifecycle.py)
     retrain: RetrainConfig = RetrainConfig()
     drift: DriftConfig = DriftConfig()
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
-
-    def strategy_params(self) -> BaseModel:
-        """Return the strategy's validated, typed parameters."""
-        from strategies import get_strategy_class
-
-        return get_strategy_class(self.strategy.name).Params(**self.strategy.params)
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -369,12 +373,12 @@ def _as_datetime(v: dt.date | dt.datetime) -> dt.datetime:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read ``path``, apply ``--set key=value`` overrides, validate; raise ConfigError on any problem."""
+def read_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` and apply ``--set key=value`` overrides; return the raw mapping (not validated)."""
     raw = read_yaml(path)
     for item in overrides:
         raw = apply_override(raw, item)
-    return parse_config(raw, base_dir=Path(path).resolve().parent)
+    return raw
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -420,21 +424,17 @@ def apply_override(raw: dict[str, Any], item: str) -> dict[str, Any]:
     return out
 
 
-def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
-    """Validate a raw mapping into a Config; the first problem becomes a ConfigError.
+def validate_config(raw: dict[str, Any]) -> Config:
+    """Validate a raw mapping against the schema only; the first problem becomes a ConfigError.
 
-    Plugin file paths (``strategy.name``, ``model.feature_modules``) are resolved against ``base_dir``
-    (the config file's folder), else the working directory, and stored absolute; feature modules are
-    registered before anything resolves feature names.
+    Plugins are not resolved here (this layer imports no strategy or feature code): use
+    ``bot.configure.parse_config`` / ``load_config`` for a config a run will execute.
     """
     raw = _migrate_horizon_combine(raw)
     try:
-        cfg = Config.model_validate(raw)
+        return Config.model_validate(raw)
     except ValidationError as e:
-        raise _to_config_error(e, Config) from None
-    cfg = _resolve_plugins(cfg, base_dir)
-    _check_strategy_params(cfg)
-    return cfg
+        raise to_config_error(e, Config) from None
 
 
 def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
@@ -455,37 +455,7 @@ def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve_plugins(cfg: Config, base_dir: Path | None) -> Config:
-    """Return ``cfg`` with plugin paths made absolute, after registering its feature modules."""
-    from bot.features.plugins import register_feature_modules, resolve_module_spec
-    from strategies.loader import resolve_strategy_name
-
-    name = resolve_strategy_name(cfg.strategy.name, base_dir)
-    modules = [resolve_module_spec(m, base_dir, f"model.feature_modules[{i}]")
-               for i, m in enumerate(cfg.model.feature_modules)]
-    register_feature_modules(modules)
-    if name == cfg.strategy.name and modules == cfg.model.feature_modules:
-        return cfg
-    return cfg.model_copy(update={"strategy": cfg.strategy.model_copy(update={"name": name}),
-                                  "model": cfg.model.model_copy(update={"feature_modules": modules})})
-
-
-def _check_strategy_params(cfg: Config) -> None:
-    from strategies import get_strategy_class
-
-    cls = get_strategy_class(cfg.strategy.name)
-    try:
-        cls.Params.model_validate(cfg.strategy.params)
-    except ValidationError as e:
-        raise _to_config_error(e, cls.Params, prefix=("strategy", "params")) from None
-    if cfg.risk.sizing == "kelly" and not cls.uses_model:
-        raise ConfigError(
-            "risk.sizing",
-            f"kelly needs a model's win probability; strategy '{cfg.strategy.name}' has none (use fixed_fraction)",
-        )
-
-
-def _to_config_error(e: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
+def to_config_error(e: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> ConfigError:
     err = e.errors()[0]
     loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
     where = _dotted(loc) if loc else "config"

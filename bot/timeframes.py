@@ -1,4 +1,7 @@
-"""Parse timeframes ("1h", "4h", "1d") and turn start/end arguments into UTC bounds."""
+"""Parse timeframes ("15m", "1h", "4h", "1d", "1w") and turn start/end arguments into UTC bounds.
+
+The one parser of both: config validation, data loading, venue clients and the engine use it.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +40,18 @@ def is_date_only(value: object) -> bool:
     return isinstance(value, str) and bool(_DATE_ONLY_RE.match(value))
 
 
-def to_utc(value: object, where: str) -> pd.Timestamp:
-    """Convert a str/date/datetime/Timestamp to a UTC Timestamp (naive means UTC)."""
+def split_timeframe(timeframe: str, where: str = "data.timeframe") -> tuple[int, str]:
+    """Return (count, unit) of ``timeframe`` with unit one of "m", "h", "d", "w" ("15min" -> (15, "m"))."""
+    parse_timeframe(timeframe, where)
+    m = _TF_RE.match(str(timeframe))
+    unit = m.group(2).lower()
+    return int(m.group(1)), "m" if unit == "min" else unit
+
+
+def to_utc(value: object, where: str = "timestamp") -> pd.Timestamp:
+    """Convert a str/date/datetime/Timestamp, or epoch milliseconds, to a UTC Timestamp (naive means UTC)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return pd.Timestamp(int(value), unit="ms", tz="UTC")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as e:

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from bot.errors import ConfigError, DataError
+from bot.runfolder import final_name
 
 EQUITY_COLUMNS = ("timestamp", "equity")
 TRADE_COLUMNS = (
@@ -40,7 +41,6 @@ class RunFolder:
     @property
     def name(self) -> str:
         """Return the run's name from its config, else the folder name."""
-        from bot.runfolder import final_name
 
         return str(self.config.get("name") or final_name(self.path))
 
