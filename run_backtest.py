@@ -30,8 +30,11 @@ def log_to_mlflow(run: Path, registry=None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("run_backtest.py", __doc__)
     parser.add_argument("--out", help="run folder (default: backtests/<UTC timestamp>-<name>/)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="train the walk-forward models again: neither read nor write the prediction cache")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="train the walk-forward models again: neither read nor write the prediction cache",
+    )
     args = parser.parse_args(argv)
 
     def go() -> int:

@@ -16,8 +16,12 @@ EXIT_VENUE = 4  # the venue refused us (authentication, permissions) or stayed u
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("run_live.py", __doc__)
     parser.add_argument("--max-bars", type=int, metavar="N", help="end cleanly after N closed bars")
-    parser.add_argument("--report", metavar="DIR", help="after the session, write a run folder + tear sheet from "
-                        "the journal to DIR (python -m bot.live report does it any time)")
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="after the session, write a run folder + tear sheet from "
+        "the journal to DIR (python -m bot.live report does it any time)",
+    )
     args = parser.parse_args(argv)
     if args.max_bars is not None and args.max_bars < 1:
         parser.error("--max-bars must be at least 1")
@@ -83,13 +87,15 @@ def _summary(cfg, r, url: str) -> str:
     orders = r.ledger.orders_frame()
     counts = orders["status"].value_counts().to_dict() if len(orders) else {}
     held = ", ".join(f"{s} {q:g}" for s, q in sorted(r.positions.items())) or "flat"
-    return "\n".join([
-        f"session {r.session_id} ({cfg.name}, broker.kind {cfg.broker.kind}): {r.bars} bars traded, "
-        f"model {r.model_version or 'none'}",
-        f"orders this session: {len(orders)} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
-        f"venue: equity {r.equity:.2f}, cash {r.cash:.2f}, positions {held}",
-        f"journal: {without_credentials(url)}",
-    ])
+    return "\n".join(
+        [
+            f"session {r.session_id} ({cfg.name}, broker.kind {cfg.broker.kind}): {r.bars} bars traded, "
+            f"model {r.model_version or 'none'}",
+            f"orders this session: {len(orders)} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
+            f"venue: equity {r.equity:.2f}, cash {r.cash:.2f}, positions {held}",
+            f"journal: {without_credentials(url)}",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -34,15 +34,26 @@ SYMBOLS = SYMBOLS_20
 
 def config(strategy: str, model: str, data_dir: Path):
     raw = {
-        "name": f"bench-{strategy}", "seed": 1,
-        "data": {"source": "csv", "path": str(data_dir / "equities" / "daily"), "symbols": SYMBOLS,
-                 "start": "2006-01-01", "end": "2020-12-31"},
+        "name": f"bench-{strategy}",
+        "seed": 1,
+        "data": {
+            "source": "csv",
+            "path": str(data_dir / "equities" / "daily"),
+            "symbols": SYMBOLS,
+            "start": "2006-01-01",
+            "end": "2020-12-31",
+        },
         "strategy": {"name": strategy, "params": {"fast": 20, "slow": 50} if strategy == "sma_cross" else {}},
         "model": {"type": model, "horizon": 5},
         "validation": {"train": 756, "test": 63, "embargo": 5},
         "broker": {"cash": 1_000_000, "commission": 0.0005, "slippage": 0.0005},
-        "risk": {"sizing": "fixed_fraction" if strategy == "sma_cross" else "kelly", "fraction": 0.5,
-                 "max_position": 0.1, "stop_loss": 0.08, "take_profit": 0.15},
+        "risk": {
+            "sizing": "fixed_fraction" if strategy == "sma_cross" else "kelly",
+            "fraction": 0.5,
+            "max_position": 0.1,
+            "stop_loss": 0.08,
+            "take_profit": 0.15,
+        },
     }
     return parse_config(raw)
 
@@ -55,8 +66,7 @@ class PlainSmaCross(bt.Strategy):
     def __init__(self):
         p = self.p
         sma = bt.ind.SMA
-        self.cross = {d: bt.ind.CrossOver(sma(d, period=p.fast), sma(d, period=p.slow))
-                      for d in self.datas}
+        self.cross = {d: bt.ind.CrossOver(sma(d, period=p.fast), sma(d, period=p.slow)) for d in self.datas}
         self.orders = {}
 
     def notify_order(self, order):
@@ -89,11 +99,11 @@ def plain_backtrader(cfg, bars) -> None:
     b = cfg.broker
     cerebro.broker.setcash(b.cash)
     cerebro.broker.setcommission(commission=b.commission)
-    cerebro.broker.set_slippage_perc(b.slippage, slip_open=True, slip_limit=True, slip_match=True,
-                                     slip_out=False)
+    cerebro.broker.set_slippage_perc(b.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=False)
     p = cfg.strategy.params
-    cerebro.addstrategy(PlainSmaCross, fast=p["fast"], slow=p["slow"], fraction=cfg.risk.fraction,
-                        cost=b.commission + b.slippage + 0.02)
+    cerebro.addstrategy(
+        PlainSmaCross, fast=p["fast"], slow=p["slow"], fraction=cfg.risk.fraction, cost=b.commission + b.slippage + 0.02
+    )
     cerebro.run(maxcpus=1)
 
 
@@ -136,26 +146,37 @@ def main() -> int:
             times[k].append(w)
             cpu[k].append(c)
 
-    print(f"symbols: {len(bars)}, symbol-bars: {n}, calendar bars: {len(res.calendar)}, "
-          f"span {res.calendar[0].date()} .. {res.calendar[-1].date()}, repeats: {args.repeats}")
+    print(
+        f"symbols: {len(bars)}, symbol-bars: {n}, calendar bars: {len(res.calendar)}, "
+        f"span {res.calendar[0].date()} .. {res.calendar[-1].date()}, repeats: {args.repeats}"
+    )
     med = {k: statistics.median(v) for k, v in times.items()}
     mcpu = {k: statistics.median(v) for k, v in cpu.items()}
     base = "plain Backtrader SMA-cross"
     for k in runs:  # CPU time too: on a loaded machine the wall time also measures the neighbours
-        print(f"{k:27s}: median {med[k]:7.3f} s  -> {n / med[k]:10,.0f} symbol-bars/s"
-              + ("" if k == base else f"  ({med[base] / med[k]:.2f}x plain Backtrader)")
-              + f"; CPU {mcpu[k]:7.3f} s" + ("" if k == base else f" ({mcpu[base] / mcpu[k]:.2f}x)"))
+        print(
+            f"{k:27s}: median {med[k]:7.3f} s  -> {n / med[k]:10,.0f} symbol-bars/s"
+            + ("" if k == base else f"  ({med[base] / med[k]:.2f}x plain Backtrader)")
+            + f"; CPU {mcpu[k]:7.3f} s"
+            + ("" if k == base else f" ({mcpu[base] / mcpu[k]:.2f}x)")
+        )
     ml_ratio = med[base] / med["ml_signal simulation"]
-    print(f"throughput ratio ml/plain: {ml_ratio:.2f} (target >= 1.0), "
-          f"ml/sma_cross: {med['sma_cross simulation'] / med['ml_signal simulation']:.2f}")
+    print(
+        f"throughput ratio ml/plain: {ml_ratio:.2f} (target >= 1.0), "
+        f"ml/sma_cross: {med['sma_cross simulation'] / med['ml_signal simulation']:.2f}"
+    )
     t = res.timings
-    print(f"ml walk-forward run ({args.model}), wall {wall:.1f} s: load {t['load']:.1f} s, "
-          f"train {t['train']:.1f} s ({res.metrics['ml']['n_folds']} folds), simulate {t['simulate']:.1f} s "
-          f"(target < 120 s)")
+    print(
+        f"ml walk-forward run ({args.model}), wall {wall:.1f} s: load {t['load']:.1f} s, "
+        f"train {t['train']:.1f} s ({res.metrics['ml']['n_folds']} folds), simulate {t['simulate']:.1f} s "
+        f"(target < 120 s)"
+    )
     ml_m = res.metrics["ml"]
-    print(f"ml out of sample: accuracy {ml_m['accuracy']:.4f} vs baseline {ml_m['baseline_accuracy']:.4f}, "
-          f"auc {ml_m['roc_auc']:.4f}, trades {res.metrics['n_trades']}, sharpe {res.metrics['sharpe']:.3f} "
-          f"vs buy-and-hold {res.metrics['benchmark']['sharpe']:.3f}")
+    print(
+        f"ml out of sample: accuracy {ml_m['accuracy']:.4f} vs baseline {ml_m['baseline_accuracy']:.4f}, "
+        f"auc {ml_m['roc_auc']:.4f}, trades {res.metrics['n_trades']}, sharpe {res.metrics['sharpe']:.3f} "
+        f"vs buy-and-hold {res.metrics['benchmark']['sharpe']:.3f}"
+    )
     return 0
 
 

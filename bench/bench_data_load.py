@@ -57,8 +57,10 @@ def main() -> int:
         print(f"{len(symbols)} symbols, {rows} bars, repeat={a.repeat}, identical data: {same}")
         for name, fn in runs.items():
             times = _timed(fn, a.repeat)
-            print(f"{name:32s} median {statistics.median(times) * 1000:8.1f} ms  "
-                  f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})")
+            print(
+                f"{name:32s} median {statistics.median(times) * 1000:8.1f} ms  "
+                f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})"
+            )
     return 0
 
 

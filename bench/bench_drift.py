@@ -55,34 +55,43 @@ def replay(cfg, bars: dict[str, pd.DataFrame], step: int) -> pd.DataFrame:
         feats = [v for v in report["features"].values() if isinstance(v.get("psi"), float)]
         perf, pred = report["performance"], report["prediction"]
         cur, promised = perf.get("current") or {}, perf.get("promised") or {}
-        rows.append({
-            "start": calendar[t].date(), "end": calendar[min(t + win, len(calendar)) - 1].date(),
-            "data": bool(report["data"]["drift"]), "prediction": bool(pred.get("drift")),
-            "performance": bool(perf.get("drift")), "any": bool(report["drift"]),
-            "n_drifted": len(report["data"]["drifted_features"]),
-            "max_feature_psi": max((v["psi"] for v in feats), default=np.nan),
-            "prediction_psi": pred.get("psi", np.nan),
-            "accuracy_drop": promised.get("accuracy", np.nan) - cur.get("accuracy", np.nan),
-            "brier_increase": cur.get("brier", np.nan) - promised.get("brier", np.nan),
-            "accuracy_se": cur.get("accuracy_se", np.nan), "accuracy_pvalue": perf.get("accuracy_pvalue", np.nan),
-            "reasons": "; ".join(report["reasons"]),
-        })
+        rows.append(
+            {
+                "start": calendar[t].date(),
+                "end": calendar[min(t + win, len(calendar)) - 1].date(),
+                "data": bool(report["data"]["drift"]),
+                "prediction": bool(pred.get("drift")),
+                "performance": bool(perf.get("drift")),
+                "any": bool(report["drift"]),
+                "n_drifted": len(report["data"]["drifted_features"]),
+                "max_feature_psi": max((v["psi"] for v in feats), default=np.nan),
+                "prediction_psi": pred.get("psi", np.nan),
+                "accuracy_drop": promised.get("accuracy", np.nan) - cur.get("accuracy", np.nan),
+                "brier_increase": cur.get("brier", np.nan) - promised.get("brier", np.nan),
+                "accuracy_se": cur.get("accuracy_se", np.nan),
+                "accuracy_pvalue": perf.get("accuracy_pvalue", np.nan),
+                "reasons": "; ".join(report["reasons"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _print(table: pd.DataFrame, label: str, cfg, seconds: float) -> None:
     d = cfg.drift
-    print(f"{label}: {len(table)} windows of {d.window} bars, step {table.attrs['step']}, {seconds:.0f} s; "
-          f"thresholds psi {d.psi_threshold}, ks_alpha {d.ks_alpha}, prediction_psi {d.prediction_psi}, "
-          f"max_accuracy_drop {d.max_accuracy_drop}, max_brier_increase {d.max_brier_increase}")
+    print(
+        f"{label}: {len(table)} windows of {d.window} bars, step {table.attrs['step']}, {seconds:.0f} s; "
+        f"thresholds psi {d.psi_threshold}, ks_alpha {d.ks_alpha}, prediction_psi {d.prediction_psi}, "
+        f"max_accuracy_drop {d.max_accuracy_drop}, max_brier_increase {d.max_brier_increase}"
+    )
     for kind in KINDS:
-        print(f"  {kind:<12} fired in {int(table[kind].sum()):>3} of {len(table)} windows "
-              f"({table[kind].mean():.1%})")
+        print(f"  {kind:<12} fired in {int(table[kind].sum()):>3} of {len(table)} windows ({table[kind].mean():.1%})")
     q = table[["n_drifted", "max_feature_psi", "prediction_psi", "accuracy_drop", "brier_increase", "accuracy_se"]]
     print("  quantiles over windows:")
     print(q.quantile([0.5, 0.9, 0.95]).rename(index=lambda v: f"    p{round(v * 100)}").round(4).to_string())
-    print(f"  spread of the accuracy drop across windows {table['accuracy_drop'].std():.4f}; the current window's "
-          f"standard error alone {np.sqrt(np.mean(table['accuracy_se'] ** 2)):.4f} (root mean square)")
+    print(
+        f"  spread of the accuracy drop across windows {table['accuracy_drop'].std():.4f}; the current window's "
+        f"standard error alone {np.sqrt(np.mean(table['accuracy_se'] ** 2)):.4f} (root mean square)"
+    )
     fired = table[table["any"]]
     if len(fired):
         print("  windows that fired:")
@@ -102,8 +111,11 @@ def main() -> int:
     sets = list(args.set)
     if args.synthetic:
         n = len(load_config(args.config, sets).data.symbols)
-        sets += ["data.source=sample", "data.path=null",
-                 f"data.symbols=[{','.join(f'SYN_{chr(65 + i)}' for i in range(n))}]"]
+        sets += [
+            "data.source=sample",
+            "data.path=null",
+            f"data.symbols=[{','.join(f'SYN_{chr(65 + i)}' for i in range(n))}]",
+        ]
     elif require_data_dir() is None:
         return 2
     cfg = load_config(args.config, sets)
@@ -112,8 +124,12 @@ def main() -> int:
     t0 = time.perf_counter()
     table = replay(cfg, bars, step)
     table.attrs["step"] = step
-    _print(table, "synthetic (stationary)" if args.synthetic else f"{cfg.name} on {', '.join(bars)}", cfg,
-           time.perf_counter() - t0)
+    _print(
+        table,
+        "synthetic (stationary)" if args.synthetic else f"{cfg.name} on {', '.join(bars)}",
+        cfg,
+        time.perf_counter() - t0,
+    )
     if args.csv:
         table.to_csv(args.csv, index=False)
     return 0

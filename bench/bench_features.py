@@ -41,9 +41,7 @@ def load(n: int) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     if not files:
         raise SystemExit(f"no CSV files in {folder} (set MARKET_DATA_DIR)")
     bars = {p.stem: read_bars(p) for p in files if p.stem != "VIX"}
-    context = {
-        s: bars.get(s) if s in bars else read_bars(folder / f"{s}.csv") for s in CONTEXT_SYMBOLS
-    }
+    context = {s: bars.get(s) if s in bars else read_bars(folder / f"{s}.csv") for s in CONTEXT_SYMBOLS}
     return dict(list(bars.items())[:n]), context
 
 

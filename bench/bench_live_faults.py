@@ -42,8 +42,9 @@ from tests.live.sim import draw_plan, result_json, run_plan, summarize  # noqa: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bench_live_faults.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="bench_live_faults.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--seeds", type=int, default=3, help="runs per venue (seeds 1..N)")
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--venue", choices=["alpaca", "binance", "both"], default="both")
@@ -52,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kills", type=int, default=2, help="SIGKILL restarts per run")
     p.add_argument("--no-timeouts", action="store_true", help="leave out timeout faults (10 s each)")
     p.add_argument("--json", metavar="FILE", help="append one JSON line per run")
-    p.add_argument("--latency", type=int, default=0, metavar="N",
-                   help="also measure bar-close-to-order latency of a paper session with N symbols")
+    p.add_argument(
+        "--latency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure bar-close-to-order latency of a paper session with N symbols",
+    )
     a = p.parse_args(argv)
     if a.seeds < 1 or a.bars < 5:
         print("bench_live_faults.py: --seeds must be >= 1 and --bars >= 5", file=sys.stderr)
@@ -62,14 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for venue in venues:
         for seed in range(a.first_seed, a.first_seed + a.seeds):
-            plan = draw_plan(venue, seed, bars=a.bars, fault_rate=a.faults_per_bar, kills=a.kills,
-                             timeouts=not a.no_timeouts)
+            plan = draw_plan(
+                venue, seed, bars=a.bars, fault_rate=a.faults_per_bar, kills=a.kills, timeouts=not a.no_timeouts
+            )
             t0 = time.monotonic()
             with tempfile.TemporaryDirectory(prefix=f"sim-{venue}-{seed}-") as tmp:
                 r = run_plan(plan, Path(tmp))
             results.append(r)
-            print(f"{venue} seed {seed}: {sum(r.faults.values())} faults, {r.kills} kills, "
-                  f"{len(r.violations())} violations, {time.monotonic() - t0:.0f} s", flush=True)
+            print(
+                f"{venue} seed {seed}: {sum(r.faults.values())} faults, {r.kills} kills, "
+                f"{len(r.violations())} violations, {time.monotonic() - t0:.0f} s",
+                flush=True,
+            )
             for line in r.violations() + [f"{venue} seed {seed}: session died: {c}" for c in r.crashes]:
                 print(f"  {line}", flush=True)
             if a.json:
@@ -80,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench_live_latency import run_once
 
         lat = run_once(a.latency, 30, "incremental", None)
-        print(f"bar-close-to-order latency, paper session, {a.latency} symbols: p50 {lat['p50'] * 1000:.1f} ms, "
-              f"p99 {lat['p99'] * 1000:.1f} ms over {lat['orders']} orders")
+        print(
+            f"bar-close-to-order latency, paper session, {a.latency} symbols: p50 {lat['p50'] * 1000:.1f} ms, "
+            f"p99 {lat['p99'] * 1000:.1f} ms over {lat['orders']} orders"
+        )
     return 1 if any(r.violations() for r in results) else 0
 
 

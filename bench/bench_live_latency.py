@@ -14,7 +14,8 @@ Each mode runs once in the same process: ``incremental`` (the default path: feat
 streamed bar by bar, bot/features/stream.py, bit for bit equal to the full computation) and
 ``full`` (every feature and signal recomputed over the whole history per symbol, the old path);
 the ratio is full / incremental. Measured 2026-12-06 on 2 idle cores, 50 symbols, 60 bars:
-incremental p50 61 ms / p99 99 ms, full 406 / 975 ms (the target is p99 < 20 ms). With ``--prometheus PATH`` a real Prometheus binary also scrapes the exporter
+incremental p50 61 ms / p99 99 ms, full 406 / 975 ms (the target is p99 < 20 ms). With ``--prometheus PATH``
+a real Prometheus binary also scrapes the exporter
 on 127.0.0.1 and its ``histogram_quantile`` answer is printed next to ours.
 
     python bench/bench_live_latency.py [--symbols 50] [--bars 60] [--modes full,incremental]
@@ -56,19 +57,27 @@ def free_port() -> int:
 
 
 def config(n: int, tmp: Path, port: int):
-    return parse_config({
-        "name": f"bench-latency-{n}", "seed": 7,
-        "data": {"source": "sample", "symbols": [f"S{i:02d}" for i in range(n)], "timeframe": "1d",
-                 "start": "2015-01-01", "end": "2019-12-31"},
-        "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.5, "exit_threshold": 0.5}},
-        "model": {"type": "xgboost", "features": "starter", "calibration": "sigmoid"},
-        "validation": {"train": TRAIN, "embargo": 5},
-        "broker": {"kind": "paper", "cash": 1_000_000, "commission": 0.001, "slippage": 0.0005},
-        "risk": {"sizing": "fixed_fraction", "fraction": 0.9 / n, "max_position": 1.0 / n},
-        "live": {"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp / 'journal.db'}"},
-        "registry": {"log_training": False, "tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"},
-        "monitoring": {"port": port},
-    })
+    return parse_config(
+        {
+            "name": f"bench-latency-{n}",
+            "seed": 7,
+            "data": {
+                "source": "sample",
+                "symbols": [f"S{i:02d}" for i in range(n)],
+                "timeframe": "1d",
+                "start": "2015-01-01",
+                "end": "2019-12-31",
+            },
+            "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.5, "exit_threshold": 0.5}},
+            "model": {"type": "xgboost", "features": "starter", "calibration": "sigmoid"},
+            "validation": {"train": TRAIN, "embargo": 5},
+            "broker": {"kind": "paper", "cash": 1_000_000, "commission": 0.001, "slippage": 0.0005},
+            "risk": {"sizing": "fixed_fraction", "fraction": 0.9 / n, "max_position": 1.0 / n},
+            "live": {"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp / 'journal.db'}"},
+            "registry": {"log_training": False, "tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"},
+            "monitoring": {"port": port},
+        }
+    )
 
 
 def parse_histogram(text: str) -> tuple[list[tuple[float, float]], float, float]:
@@ -106,12 +115,21 @@ class Prometheus:
     def __init__(self, binary: str, target_port: int, tmp: Path):
         self.port = free_port()
         conf = tmp / "prometheus.yml"
-        conf.write_text("global: {scrape_interval: 200ms, evaluation_interval: 1s}\nscrape_configs:\n"
-                        f"  - job_name: mp\n    scrape_interval: 200ms\n    scrape_timeout: 150ms\n"
-                        f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n")
-        self.proc = subprocess.Popen([binary, f"--config.file={conf}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-                                      f"--web.listen-address=127.0.0.1:{self.port}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conf.write_text(
+            "global: {scrape_interval: 200ms, evaluation_interval: 1s}\nscrape_configs:\n"
+            f"  - job_name: mp\n    scrape_interval: 200ms\n    scrape_timeout: 150ms\n"
+            f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n"
+        )
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={conf}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def quantile(self, q: float) -> float:
         expr = f"histogram_quantile({q}, {METRIC}_bucket)"
@@ -159,8 +177,13 @@ def run_once(n: int, bars: int, mode: str, prometheus: str | None) -> dict:
         wall = time.perf_counter() - t0
         journal.close()
     buckets, total, count = parse_histogram(scraped.get("text", ""))
-    out = {"p50": histogram_quantile(0.5, buckets), "p99": histogram_quantile(0.99, buckets),
-           "mean": total / count if count else float("nan"), "orders": int(count), "wall": wall}
+    out = {
+        "p50": histogram_quantile(0.5, buckets),
+        "p99": histogram_quantile(0.99, buckets),
+        "mean": total / count if count else float("nan"),
+        "orders": int(count),
+        "wall": wall,
+    }
     if "prom" in scraped:
         out["prom_p50"], out["prom_p99"] = scraped["prom"]
     return out
@@ -171,28 +194,43 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=50)
     ap.add_argument("--bars", type=int, default=60, help="traded bars per session")
     ap.add_argument("--modes", default="full,incremental")
-    ap.add_argument("--prometheus", default=shutil.which("prometheus"),
-                    help="Prometheus binary to scrape the exporter too (default: on PATH if installed)")
+    ap.add_argument(
+        "--prometheus",
+        default=shutil.which("prometheus"),
+        help="Prometheus binary to scrape the exporter too (default: on PATH if installed)",
+    )
     ap.add_argument("--no-prometheus", action="store_true")
     args = ap.parse_args()
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
     prom = None if args.no_prometheus else args.prometheus
-    print(f"symbols={args.symbols} traded bars={args.bars} warm-up={TRAIN} daily bars, ml_signal starter xgboost; "
-          f"prometheus={'yes' if prom else 'no'}")
-    print(f"{'mode':12} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'orders':>7} {'wall s':>7}"
-          + (f" {'prom p50':>9} {'prom p99':>9}" if prom else ""))
+    print(
+        f"symbols={args.symbols} traded bars={args.bars} warm-up={TRAIN} daily bars, ml_signal starter xgboost; "
+        f"prometheus={'yes' if prom else 'no'}"
+    )
+    print(
+        f"{'mode':12} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'orders':>7} {'wall s':>7}"
+        + (f" {'prom p50':>9} {'prom p99':>9}" if prom else "")
+    )
     results = {}
     for mode in args.modes.split(","):
         r = results[mode] = run_once(args.symbols, args.bars, mode, prom)
-        extra = f" {r.get('prom_p50', float('nan')) * 1e3:9.2f} {r.get('prom_p99', float('nan')) * 1e3:9.2f}" \
-            if prom else ""
-        print(f"{mode:12} {r['p50'] * 1e3:8.2f} {r['p99'] * 1e3:8.2f} {r['mean'] * 1e3:8.2f} {r['orders']:7d} "
-              f"{r['wall']:7.1f}{extra}", flush=True)
+        extra = (
+            f" {r.get('prom_p50', float('nan')) * 1e3:9.2f} {r.get('prom_p99', float('nan')) * 1e3:9.2f}"
+            if prom
+            else ""
+        )
+        print(
+            f"{mode:12} {r['p50'] * 1e3:8.2f} {r['p99'] * 1e3:8.2f} {r['mean'] * 1e3:8.2f} {r['orders']:7d} "
+            f"{r['wall']:7.1f}{extra}",
+            flush=True,
+        )
     if {"full", "incremental"} <= results.keys():
         f, i = results["full"], results["incremental"]
-        print(f"full / incremental: p50 x{f['p50'] / i['p50']:.1f}, p99 x{f['p99'] / i['p99']:.1f}, "
-              f"mean x{f['mean'] / i['mean']:.1f}")
+        print(
+            f"full / incremental: p50 x{f['p50'] / i['p50']:.1f}, p99 x{f['p99'] / i['p99']:.1f}, "
+            f"mean x{f['mean'] / i['mean']:.1f}"
+        )
     return 0
 
 

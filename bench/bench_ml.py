@@ -31,13 +31,21 @@ MODELS = ["logistic", "xgboost", "random_forest", "hist_gb", "ensemble", "stacki
 
 
 def config(model: str, data_dir: Path, calibration: str):
-    return parse_config({
-        "name": f"bench-ml-{model}", "seed": 1,
-        "data": {"source": "csv", "path": str(data_dir / "equities" / "daily"), "symbols": SYMBOLS,
-                 "start": "2006-01-01", "end": "2020-12-31"},
-        "model": {"type": model, "horizon": 5, "calibration": calibration},
-        "validation": {"train": 756, "test": 63, "embargo": 5},
-    })
+    return parse_config(
+        {
+            "name": f"bench-ml-{model}",
+            "seed": 1,
+            "data": {
+                "source": "csv",
+                "path": str(data_dir / "equities" / "daily"),
+                "symbols": SYMBOLS,
+                "start": "2006-01-01",
+                "end": "2020-12-31",
+            },
+            "model": {"type": model, "horizon": 5, "calibration": calibration},
+            "validation": {"train": 756, "test": 63, "embargo": 5},
+        }
+    )
 
 
 def main() -> int:
@@ -57,11 +65,15 @@ def main() -> int:
     t0 = time.perf_counter()
     ds = build_dataset(bars, base)
     n = sum(len(df) for df in bars.values())
-    print(f"symbols: {len(bars)}, symbol-bars: {n}, samples: {len(ds.frame)}, features: {len(ds.names)}, "
-          f"dataset built in {time.perf_counter() - t0:.2f} s; calibration {args.calibration}")
+    print(
+        f"symbols: {len(bars)}, symbol-bars: {n}, samples: {len(ds.frame)}, features: {len(ds.names)}, "
+        f"dataset built in {time.perf_counter() - t0:.2f} s; calibration {args.calibration}"
+    )
     print(f"seconds: median of {max(1, args.repeats)} run(s) per model")
-    print(f"{'model':14} {'seconds':>8} {'folds':>6} {'predictions':>12} {'s/fold':>7} {'accuracy':>9} "
-          f"{'baseline':>9} {'auc':>7}")
+    print(
+        f"{'model':14} {'seconds':>8} {'folds':>6} {'predictions':>12} {'s/fold':>7} {'accuracy':>9} "
+        f"{'baseline':>9} {'auc':>7}"
+    )
     for model in models:
         cfg = config(model, data_dir, args.calibration)
         times = []
@@ -71,8 +83,11 @@ def main() -> int:
             times.append(time.perf_counter() - t0)
         sec = statistics.median(times)
         m, k = res.metrics, len(res.folds)
-        print(f"{model:14} {sec:8.1f} {k:6d} {m['n_predictions']:12d} {sec / max(k, 1):7.2f} {m['accuracy']:9.4f} "
-              f"{m['baseline_accuracy']:9.4f} {m['roc_auc']:7.4f}", flush=True)
+        print(
+            f"{model:14} {sec:8.1f} {k:6d} {m['n_predictions']:12d} {sec / max(k, 1):7.2f} {m['accuracy']:9.4f} "
+            f"{m['baseline_accuracy']:9.4f} {m['roc_auc']:7.4f}",
+            flush=True,
+        )
     return 0
 
 

@@ -27,13 +27,17 @@ from bot.data.loading import load_data  # noqa: E402
 from bot.research.optimize import TrialScorer, search, trading_start  # noqa: E402
 
 SPACES = {
-    "sma_cross": {"strategy.params.fast": {"low": 5, "high": 40, "integer": True},
-                  "strategy.params.slow": {"low": 50, "high": 200, "integer": True},
-                  "risk.stop_loss": {"low": 0.02, "high": 0.2, "log": True}},
-    "ml_signal": {"strategy.params.entry_threshold": {"low": 0.5, "high": 0.6},
-                  "strategy.params.exit_threshold": {"low": 0.4, "high": 0.5},
-                  "risk.stop_loss": {"low": 0.02, "high": 0.2, "log": True},
-                  "risk.fraction": {"low": 0.1, "high": 1.0}},
+    "sma_cross": {
+        "strategy.params.fast": {"low": 5, "high": 40, "integer": True},
+        "strategy.params.slow": {"low": 50, "high": 200, "integer": True},
+        "risk.stop_loss": {"low": 0.02, "high": 0.2, "log": True},
+    },
+    "ml_signal": {
+        "strategy.params.entry_threshold": {"low": 0.5, "high": 0.6},
+        "strategy.params.exit_threshold": {"low": 0.4, "high": 0.5},
+        "risk.stop_loss": {"low": 0.02, "high": 0.2, "log": True},
+        "risk.fraction": {"low": 0.1, "high": 1.0},
+    },
 }
 
 
@@ -70,15 +74,19 @@ def main() -> int:
     start, prob_up = trading_start(base, bars)
     predict = time.perf_counter() - t0
     n = sum(len(df) for df in bars.values())
-    print(f"{args.strategy}: {len(bars)} symbols, {n} symbol-bars, trading from {start.date()}; "
-          f"predictions once: {predict:.1f} s; {args.trials} trials x {args.repeats} repeats per engine")
+    print(
+        f"{args.strategy}: {len(bars)} symbols, {n} symbol-bars, trading from {start.date()}; "
+        f"predictions once: {predict:.1f} s; {args.trials} trials x {args.repeats} repeats per engine"
+    )
     medians = {}
     for engine in ("backtrader", "vector"):
         cfg = optimize_config(args.strategy, engine, data_dir)
         rates = trials_per_minute(cfg, bars, prob_up, start, args.trials, args.repeats)
         medians[engine] = statistics.median(rates)
-        print(f"engine {engine:10}: median {medians[engine]:8.2f} trials/min "
-              f"(runs: {', '.join(f'{r:.2f}' for r in rates)})")
+        print(
+            f"engine {engine:10}: median {medians[engine]:8.2f} trials/min "
+            f"(runs: {', '.join(f'{r:.2f}' for r in rates)})"
+        )
     print(f"ratio vector/backtrader: {medians['vector'] / medians['backtrader']:.2f}")
     if importlib.util.find_spec("bot.engine.vector") is None:
         print("note: this checkout has no bot/engine/vector.py: simulate() ran Backtrader for both engines")

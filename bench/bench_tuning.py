@@ -29,8 +29,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--model", default="xgboost")
-    ap.add_argument("--symbols", type=int, choices=[8, 20], default=8,
-                    help="8: ml_daily's symbols 2010-2024; 20: bench_backtest's symbols 2006-2020")
+    ap.add_argument(
+        "--symbols",
+        type=int,
+        choices=[8, 20],
+        default=8,
+        help="8: ml_daily's symbols 2010-2024; 20: bench_backtest's symbols 2006-2020",
+    )
     args = ap.parse_args()
     logger.remove()
     data_dir = require_data_dir()
@@ -48,10 +53,14 @@ def main() -> int:
         counted = counted_trials(study)
         pruned = sum(t.value is None for t in counted)
         n = deflation_inputs(study, cfg)["n_trials"]
-    print(f"{args.model} on {len(bars)} symbols ({sum(len(d) for d in bars.values())} symbol-bars), metric "
-          f"{cfg.tuning.metric}, storage sqlite")
-    print(f"{args.trials} trials in {sec:.1f} s -> {args.trials / sec * 60:.2f} trials/minute "
-          f"({pruned} pruned); best {study.best_value:.5f}; {n} trials counted for the deflated Sharpe ratio")
+    print(
+        f"{args.model} on {len(bars)} symbols ({sum(len(d) for d in bars.values())} symbol-bars), metric "
+        f"{cfg.tuning.metric}, storage sqlite"
+    )
+    print(
+        f"{args.trials} trials in {sec:.1f} s -> {args.trials / sec * 60:.2f} trials/minute "
+        f"({pruned} pruned); best {study.best_value:.5f}; {n} trials counted for the deflated Sharpe ratio"
+    )
     return 0
 
 

@@ -33,9 +33,7 @@ from loguru import logger  # noqa: E402
 TARGET = 5_000_000
 
 
-CPU: dict[
-    int, float
-] = {}  # id(fn) -> median CPU seconds (the machine may be shared: wall time inflates)
+CPU: dict[int, float] = {}  # id(fn) -> median CPU seconds (the machine may be shared: wall time inflates)
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -63,9 +61,7 @@ def plain_bt_sma(bars: dict[str, pd.DataFrame], fast: int, slow: int, cash: floa
     class Cross(bt.Strategy):
         def __init__(self):
             self.x = {
-                d: bt.ind.CrossOver(
-                    bt.ind.SMA(d.close, period=fast), bt.ind.SMA(d.close, period=slow)
-                )
+                d: bt.ind.CrossOver(bt.ind.SMA(d.close, period=fast), bt.ind.SMA(d.close, period=slow))
                 for d in self.datas
             }
 
@@ -117,10 +113,7 @@ def throughput(args) -> None:
         ml_signals = res.signals
     else:
         ml = build_strategy(ml_cfg)
-        ml_signals = {
-            s: ml.compute_signals(df, stand_in_prob(df, i))
-            for i, (s, df) in enumerate(bars.items())
-        }
+        ml_signals = {s: ml.compute_signals(df, stand_in_prob(df, i)) for i, (s, df) in enumerate(bars.items())}
     sma = build_strategy(sma_cfg)
     runs["sma_cross"] = (sma_cfg, sma, {s: sma.compute_signals(df, None) for s, df in bars.items()})
     runs["ml_signal"] = (ml_cfg, build_strategy(ml_cfg), ml_signals)
@@ -128,9 +121,7 @@ def throughput(args) -> None:
     t0 = time.perf_counter()
     cfg, strat, sig = runs["ml_signal"]
     run_core(cfg, bars, sig, strat, False)
-    print(
-        f"numba first call (compile or load from cache): {time.perf_counter() - t0:.2f} s (excluded below)"
-    )
+    print(f"numba first call (compile or load from cache): {time.perf_counter() - t0:.2f} s (excluded below)")
     for name, (cfg, strat, sig) in runs.items():
         a, _ = simulate_backtrader(cfg, bars, sig, strat, False)
         b, _ = simulate_vector(cfg, bars, sig, strat, False)
@@ -143,28 +134,16 @@ def throughput(args) -> None:
             lambda: simulate_backtrader(cfg, bars, sig, strat, False),  # noqa: B023
             max(1, args.repeats // 2),
         )
-        print(
-            f"{name} ({len(a.trades)} trades, parity diffs {len(diffs)}), symbol-bars/s by wall (by CPU):"
-        )
-        print(
-            f"  vector simulate (loop + Ledger) {n / full:12,.0f} ({n / full_cpu:12,.0f})  {full * 1e3:8.1f} ms"
-        )
-        print(
-            f"  vector compiled loop + arrays   {n / core:12,.0f} ({n / core_cpu:12,.0f})  {core * 1e3:8.1f} ms"
-        )
-        print(
-            f"  vector compiled loop alone      {n / loop:12,.0f} ({n / loop_cpu:12,.0f})  {loop * 1e3:8.1f} ms"
-        )
+        print(f"{name} ({len(a.trades)} trades, parity diffs {len(diffs)}), symbol-bars/s by wall (by CPU):")
+        print(f"  vector simulate (loop + Ledger) {n / full:12,.0f} ({n / full_cpu:12,.0f})  {full * 1e3:8.1f} ms")
+        print(f"  vector compiled loop + arrays   {n / core:12,.0f} ({n / core_cpu:12,.0f})  {core * 1e3:8.1f} ms")
+        print(f"  vector compiled loop alone      {n / loop:12,.0f} ({n / loop_cpu:12,.0f})  {loop * 1e3:8.1f} ms")
         print(
             f"  Backtrader (adapter)            {n / btt:12,.0f} ({n / bt_cpu:12,.0f})  {btt * 1e3:8.1f} ms"
             f"  -> vector simulate is {btt / full:.0f}x faster (CPU {bt_cpu / full_cpu:.0f}x)"
         )
-    plain, plain_cpu = _timed(
-        lambda: plain_bt_sma(bars, 20, 50, 1_000_000), max(1, args.repeats // 2)
-    )
-    print(
-        f"plain Backtrader SMA cross (yardstick): {n / plain:,.0f} ({n / plain_cpu:,.0f}) symbol-bars/s"
-    )
+    plain, plain_cpu = _timed(lambda: plain_bt_sma(bars, 20, 50, 1_000_000), max(1, args.repeats // 2))
+    print(f"plain Backtrader SMA cross (yardstick): {n / plain:,.0f} ({n / plain_cpu:,.0f}) symbol-bars/s")
     print(f"target: ml_signal with brackets >= {TARGET:,} symbol-bars/s")
 
 
@@ -208,9 +187,7 @@ def memory(args) -> None:
     engines = ["vector"] + ([] if args.no_bt_memory else ["backtrader"])
     for engine in engines:
         code = MEMORY_CHILD.format(root=str(ROOT), engine=engine)
-        res = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=3600
-        )
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
         if res.returncode != 0:
             print(f"{engine}: failed: {res.stderr.strip().splitlines()[-1:]}")
             continue
@@ -225,9 +202,7 @@ def memory(args) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument(
-        "--model", default=None, help="train this model walk-forward for ml_signal's P(up)"
-    )
+    ap.add_argument("--model", default=None, help="train this model walk-forward for ml_signal's P(up)")
     ap.add_argument("--memory", action="store_true", help="also the 500 x 20-year peak-memory run")
     ap.add_argument("--no-bt-memory", action="store_true", help="skip Backtrader in the memory run")
     ap.add_argument("--only-memory", action="store_true")

@@ -65,12 +65,8 @@ def main() -> int:
     bars, _ = load_data(base)
     os.environ[ENV_DIR] = tempfile.mkdtemp(prefix="bench-wf-cache-")
 
-    serial, serial_res = timed(
-        with_sets(base, "validation.n_jobs=1"), bars, args.repeats, use_cache=False
-    )
-    par, par_res = timed(
-        with_sets(base, "validation.n_jobs=-1"), bars, args.repeats, use_cache=False
-    )
+    serial, serial_res = timed(with_sets(base, "validation.n_jobs=1"), bars, args.repeats, use_cache=False)
+    par, par_res = timed(with_sets(base, "validation.n_jobs=-1"), bars, args.repeats, use_cache=False)
     run_backtest(base, dict(bars))  # fills the cache
     changed = with_sets(base, "strategy.params.entry_threshold=0.56")
     warm, warm_res = timed(changed, bars, args.repeats, use_cache=True)
@@ -83,10 +79,7 @@ def main() -> int:
         f"symbols {len(bars)}, folds {serial_res.metrics['ml']['n_folds']}, model {args.model}, "
         f"cores {os.cpu_count()}, repeats {args.repeats} (data loaded once, outside the timings)"
     )
-    print(
-        f"cold n_jobs=1  : median {serial:6.1f} s "
-        f"(train {t['train']:.1f} s, simulate {t['simulate']:.1f} s)"
-    )
+    print(f"cold n_jobs=1  : median {serial:6.1f} s (train {t['train']:.1f} s, simulate {t['simulate']:.1f} s)")
     print(
         f"cold n_jobs=-1 : median {par:6.1f} s (train {par_res.timings['train']:.1f} s)  "
         f"speed-up x{serial / par:.2f}, predictions identical: {same_par}  "

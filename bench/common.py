@@ -11,8 +11,28 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # 20 daily equities of ../shared/data that all cover 2006-2020 (15 years).
-SYMBOLS_20 = ["SPY", "ORCL", "YHOO", "AMZN", "GOOGL", "INTC", "CSCO", "KO", "WMT", "PG", "HD", "IBM",
-              "AAPL", "BAC", "CVX", "GS", "JNJ", "JPM", "MSFT", "XOM"]
+SYMBOLS_20 = [
+    "SPY",
+    "ORCL",
+    "YHOO",
+    "AMZN",
+    "GOOGL",
+    "INTC",
+    "CSCO",
+    "KO",
+    "WMT",
+    "PG",
+    "HD",
+    "IBM",
+    "AAPL",
+    "BAC",
+    "CVX",
+    "GS",
+    "JNJ",
+    "JPM",
+    "MSFT",
+    "XOM",
+]
 
 
 def data_dir() -> Path:

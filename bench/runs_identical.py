@@ -24,48 +24,100 @@ from pathlib import Path
 from common import ROOT, data_dir
 
 SMALL_ML = ["model.params={n_estimators: 40}", "validation.train=504", "validation.test=126"]
-REAL = ["data.symbols=[SPY, AAPL, MSFT, JPM, XOM]", "data.start=2012-01-01", "data.end=2018-12-31",
-        *SMALL_ML]
+REAL = ["data.symbols=[SPY, AAPL, MSFT, JPM, XOM]", "data.start=2012-01-01", "data.end=2018-12-31", *SMALL_ML]
 
 # name -> (config, overrides, needs real data)
 CASES: dict[str, tuple[str, list[str], bool]] = {
     "quickstart": ("config/backtest/quickstart.yaml", [], False),
-    "quickstart_shorts_trail_frac": ("config/backtest/quickstart.yaml", [
-        "strategy.params.allow_short=true", "risk.trailing_stop=0.04", "risk.take_profit=null",
-        "broker.fractional=true", "broker.short_fee=0.01"], False),
-    "quickstart_halts": ("config/backtest/quickstart.yaml", [
-        "risk.max_drawdown_halt=0.03", "risk.max_daily_loss=0.01", "risk.flatten_on_halt=true",
-        "strategy.params.allow_short=true", "risk.stop_loss=null"], False),
-    "quickstart_plain_orders": ("config/backtest/quickstart.yaml", [
-        "risk.stop_loss=null", "risk.take_profit=null", "risk.max_drawdown_halt=null"], False),
+    "quickstart_shorts_trail_frac": (
+        "config/backtest/quickstart.yaml",
+        [
+            "strategy.params.allow_short=true",
+            "risk.trailing_stop=0.04",
+            "risk.take_profit=null",
+            "broker.fractional=true",
+            "broker.short_fee=0.01",
+        ],
+        False,
+    ),
+    "quickstart_halts": (
+        "config/backtest/quickstart.yaml",
+        [
+            "risk.max_drawdown_halt=0.03",
+            "risk.max_daily_loss=0.01",
+            "risk.flatten_on_halt=true",
+            "strategy.params.allow_short=true",
+            "risk.stop_loss=null",
+        ],
+        False,
+    ),
+    "quickstart_plain_orders": (
+        "config/backtest/quickstart.yaml",
+        ["risk.stop_loss=null", "risk.take_profit=null", "risk.max_drawdown_halt=null"],
+        False,
+    ),
     "channel_breakout": ("config/examples/channel_breakout.yaml", [], False),
-    "channel_breakout_trail": ("config/examples/channel_breakout.yaml", [
-        "risk.trailing_stop=0.03", "risk.stop_loss=null", "broker.fractional=true"], False),
+    "channel_breakout_trail": (
+        "config/examples/channel_breakout.yaml",
+        ["risk.trailing_stop=0.03", "risk.stop_loss=null", "broker.fractional=true"],
+        False,
+    ),
     "ml_custom_feature": ("config/examples/ml_custom_feature.yaml", [], False),
     "momentum_rotation": ("config/examples/momentum_rotation.yaml", [], False),
-    "momentum_rotation_shorts": ("config/examples/momentum_rotation.yaml", [
-        "strategy.params.bottom_k=1", "broker.short_fee=0.02", "risk.max_drawdown_halt=0.05",
-        "risk.flatten_on_halt=true"], False),
+    "momentum_rotation_shorts": (
+        "config/examples/momentum_rotation.yaml",
+        [
+            "strategy.params.bottom_k=1",
+            "broker.short_fee=0.02",
+            "risk.max_drawdown_halt=0.05",
+            "risk.flatten_on_halt=true",
+        ],
+        False,
+    ),
     "sma_cross": ("config/backtest/sma_cross.yaml", [], True),
     "ml_daily": ("config/backtest/ml_daily.yaml", REAL, True),
-    "ml_daily_shorts": ("config/backtest/ml_daily.yaml", [
-        *REAL, "strategy.params.allow_short=true", "broker.short_fee=0.005",
-        "risk.trailing_stop=0.05",
-        "risk.stop_loss=null", "risk.max_daily_loss=0.02"], True),
-    "ml_rank_daily": ("config/backtest/ml_rank_daily.yaml", [
-        "data.symbols=[SPY, AAPL, MSFT, JPM, XOM, KO, IBM, INTC]", "data.start=2012-01-01",
-        "data.end=2018-12-31", "tuning.n_trials=1", *SMALL_ML], True),
+    "ml_daily_shorts": (
+        "config/backtest/ml_daily.yaml",
+        [
+            *REAL,
+            "strategy.params.allow_short=true",
+            "broker.short_fee=0.005",
+            "risk.trailing_stop=0.05",
+            "risk.stop_loss=null",
+            "risk.max_daily_loss=0.02",
+        ],
+        True,
+    ),
+    "ml_rank_daily": (
+        "config/backtest/ml_rank_daily.yaml",
+        [
+            "data.symbols=[SPY, AAPL, MSFT, JPM, XOM, KO, IBM, INTC]",
+            "data.start=2012-01-01",
+            "data.end=2018-12-31",
+            "tuning.n_trials=1",
+            *SMALL_ML,
+        ],
+        True,
+    ),
 }
 
-BYTE_FILES = ("trades.csv", "orders.csv", "equity.csv", "signals.csv", "oos_predictions.csv",
-              "folds.csv", "feature_importance.csv", "config.yaml", "data_validation.json")
+BYTE_FILES = (
+    "trades.csv",
+    "orders.csv",
+    "equity.csv",
+    "signals.csv",
+    "oos_predictions.csv",
+    "folds.csv",
+    "feature_importance.csv",
+    "config.yaml",
+    "data_validation.json",
+)
 VOLATILE = ("timings", "code_version")
 
 
 def run_case(name: str, out: Path) -> float:
     cfg, sets, _ = CASES[name]
-    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--config", str(ROOT / cfg), "-q",
-           "--out", str(out)]
+    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--config", str(ROOT / cfg), "-q", "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]
     t0 = time.perf_counter()
@@ -107,8 +159,7 @@ def main() -> int:
     mode.add_argument("--write", type=Path, help="store reference run folders here")
     mode.add_argument("--check", type=Path, help="compare with reference run folders stored here")
     ap.add_argument("--only", help="comma-separated case names (default: all)")
-    ap.add_argument("--work", type=Path, default=Path("/tmp/runs_identical_new"),
-                    help="where --check runs go")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/runs_identical_new"), help="where --check runs go")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(CASES)
     unknown = [n for n in names if n not in CASES]

@@ -25,8 +25,12 @@ Post = Callable[[str, bytes, float], int]
 
 
 def _urllib_post(url: str, body: bytes, timeout: float) -> int:
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json",
-                                                                          "User-Agent": "market-predictor-alerts"})
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "market-predictor-alerts"},
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked by the caller
         return int(resp.status)
 
@@ -34,9 +38,13 @@ def _urllib_post(url: str, body: bytes, timeout: float) -> int:
 def webhook_body(level: str, title: str, text: str, fields: Mapping[str, Any]) -> dict:
     """Return the JSON document posted to the webhook."""
     line = f"[{level.upper()}] {title}" + (f": {text}" if text else "")
-    return {"text": line, "content": line[:2000], "level": level, "title": title,
-            "fields": {k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
-                       for k, v in fields.items()}}
+    return {
+        "text": line,
+        "content": line[:2000],
+        "level": level,
+        "title": title,
+        "fields": {k: v if isinstance(v, str | int | float | bool) or v is None else str(v) for k, v in fields.items()},
+    }
 
 
 @dataclass

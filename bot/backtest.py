@@ -102,8 +102,9 @@ def compute_metrics(r: BacktestResult) -> dict:
     bench["final_value"] = float(r.benchmark.iloc[-1])
     m["benchmark"] = bench
     if r.walk_forward is not None:
-        m["ml"] = dict(r.walk_forward.metrics, n_folds=int(len(r.walk_forward.folds)),
-                       features=r.walk_forward.feature_names)
+        m["ml"] = dict(
+            r.walk_forward.metrics, n_folds=int(len(r.walk_forward.folds)), features=r.walk_forward.feature_names
+        )
 
         strat = equity_stats(equity, r.walk_forward.predictions, cfg, ppy)
         m["ml"]["stats"] = dict(m["ml"].get("stats", {}), strategy=strat)
@@ -119,15 +120,24 @@ def _vs_benchmark(r: BacktestResult, equity: pd.Series, ppy: int) -> dict:
 
     start = first_signal(r.walk_forward.predictions if r.walk_forward is not None else None)
     a = active_stats(equity, r.benchmark, start, r.config, ppy)
-    return {"active_sharpe": a["sharpe"], "psr_vs_benchmark": a["psr"], "dsr_vs_benchmark": a["dsr"],
-            "n_trials": a["n_trials"]}
+    return {
+        "active_sharpe": a["sharpe"],
+        "psr_vs_benchmark": a["psr"],
+        "dsr_vs_benchmark": a["dsr"],
+        "n_trials": a["n_trials"],
+    }
 
 
 def _data_provenance(r: BacktestResult) -> dict:
     d = r.config.data
     out: dict[str, object] = {
-        "source": d.source, "path": d.path, "symbols": list(d.symbols), "timeframe": d.timeframe,
-        "first_bar": str(r.calendar[0]), "last_bar": str(r.calendar[-1])}
+        "source": d.source,
+        "path": d.path,
+        "symbols": list(d.symbols),
+        "timeframe": d.timeframe,
+        "first_bar": str(r.calendar[0]),
+        "last_bar": str(r.calendar[-1]),
+    }
     manifest = data_manifest(r.bars)
     out["hash"] = manifest["hash"]
     out["symbol_hashes"] = {s: v["hash"] for s, v in manifest["symbols"].items()}
@@ -149,11 +159,15 @@ def signals_frame(r: BacktestResult) -> pd.DataFrame:
     strategy = r.strategy if r.strategy is not None else build_strategy(r.config)
     rows = getattr(strategy, "signal_rows", None) or partial(strategy_signal_rows, strategy.signal_columns)
     frames = [rows(sym, sig) for sym, sig in r.signals.items()]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["timestamp", "symbol", *strategy.signal_columns])
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["timestamp", "symbol", *strategy.signal_columns])
+    )
     order = {s: i for i, s in enumerate(r.config.data.symbols)}
-    return df.sort_values(["timestamp", "symbol"], key=lambda c: c.map(order) if c.name == "symbol" else c,
-                          kind="stable").reset_index(drop=True)
+    return df.sort_values(
+        ["timestamp", "symbol"], key=lambda c: c.map(order) if c.name == "symbol" else c, kind="stable"
+    ).reset_index(drop=True)
 
 
 def strategy_signal_rows(columns: tuple[str, ...], symbol: str, signals: pd.DataFrame) -> pd.DataFrame:
@@ -209,18 +223,31 @@ def summary_table(r: BacktestResult, out: Path | None = None) -> str:
     def num(v):
         return "n/a" if v is None or isinstance(v, str) else f"{v:9.3f}"
 
-    lines = [f"run {r.config.name}: {m['n_bars']} bars, {len(r.bars)} symbols, {m['n_trades']} trades",
-             f"{'':18}{'strategy':>10}{'benchmark':>11}"]
-    for key, fmt in (("total_return", pct), ("cagr", pct), ("annual_volatility", pct), ("max_drawdown", pct),
-                     ("sharpe", num), ("sortino", num), ("calmar", num)):
+    lines = [
+        f"run {r.config.name}: {m['n_bars']} bars, {len(r.bars)} symbols, {m['n_trades']} trades",
+        f"{'':18}{'strategy':>10}{'benchmark':>11}",
+    ]
+    for key, fmt in (
+        ("total_return", pct),
+        ("cagr", pct),
+        ("annual_volatility", pct),
+        ("max_drawdown", pct),
+        ("sharpe", num),
+        ("sortino", num),
+        ("calmar", num),
+    ):
         lines.append(f"{key:18}{fmt(m[key]):>10}{fmt(b[key]):>11}")
     lines.append(f"{'final_value':18}{m['final_value']:>10.2f}{b['final_value']:>11.2f}")
-    lines.append(f"{'win_rate':18}{pct(m['win_rate']):>10}   profit_factor {num(m['profit_factor'])}"
-                 f"   exposure {pct(m['exposure'])}")
+    lines.append(
+        f"{'win_rate':18}{pct(m['win_rate']):>10}   profit_factor {num(m['profit_factor'])}"
+        f"   exposure {pct(m['exposure'])}"
+    )
     if "ml" in m and m["ml"].get("n_predictions"):
         ml = m["ml"]
-        lines.append(f"ml (out of sample): accuracy {ml['accuracy']:.4f} vs baseline {ml['baseline_accuracy']:.4f}, "
-                     f"auc {num(ml['roc_auc']).strip()}, brier {ml['brier']:.4f}, n={ml['n_predictions']}")
+        lines.append(
+            f"ml (out of sample): accuracy {ml['accuracy']:.4f} vs baseline {ml['baseline_accuracy']:.4f}, "
+            f"auc {num(ml['roc_auc']).strip()}, brier {ml['brier']:.4f}, n={ml['n_predictions']}"
+        )
     if out is not None:
         lines.append(f"run folder: {out}")
     return "\n".join(lines)

@@ -39,8 +39,13 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """Return a parser with the options every entry point shares."""
     p = argparse.ArgumentParser(prog=program(prog), description=description)
     p.add_argument("--config", required=True, help="YAML config file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key (dotted path, value parsed as YAML); repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (dotted path, value parsed as YAML); repeatable",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return p
@@ -65,8 +70,12 @@ def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
     logger.remove()
     logger.configure(patcher=mask_record)
     level = "WARNING" if quiet else ("DEBUG" if verbose else "INFO")
-    logger.add(_stderr_masked, level=level, colorize=sys.stderr.isatty(),
-               format="<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}")
+    logger.add(
+        _stderr_masked,
+        level=level,
+        colorize=sys.stderr.isatty(),
+        format="<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}",
+    )
 
 
 def run_cli(main: Callable[[], int]) -> int:

@@ -41,13 +41,18 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
 def resolve_plugins(cfg: Config, base_dir: Path | None) -> Config:
     """Return ``cfg`` with plugin paths made absolute, after registering its feature modules."""
     name = resolve_strategy_name(cfg.strategy.name, base_dir)
-    modules = [resolve_module_spec(m, base_dir, f"model.feature_modules[{i}]")
-               for i, m in enumerate(cfg.model.feature_modules)]
+    modules = [
+        resolve_module_spec(m, base_dir, f"model.feature_modules[{i}]") for i, m in enumerate(cfg.model.feature_modules)
+    ]
     register_feature_modules(modules)
     if name == cfg.strategy.name and modules == cfg.model.feature_modules:
         return cfg
-    return cfg.model_copy(update={"strategy": cfg.strategy.model_copy(update={"name": name}),
-                                  "model": cfg.model.model_copy(update={"feature_modules": modules})})
+    return cfg.model_copy(
+        update={
+            "strategy": cfg.strategy.model_copy(update={"name": name}),
+            "model": cfg.model.model_copy(update={"feature_modules": modules}),
+        }
+    )
 
 
 def check_strategy_params(cfg: Config) -> None:

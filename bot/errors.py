@@ -1,17 +1,17 @@
 """Errors grouped by what the caller should do.
 
-    MarketPredictorError
-    ├── UserError                 -- the user must fix an input; CLI prints one line, no traceback
-    │   ├── ConfigError  (exit 2) -- "config error: <yaml.path>: <what>"
-    │   └── DataError    (exit 3) -- "data error: <file>:<row or date>: <what>"
-    ├── JournalUnavailableError   -- the journal's database stayed unreachable after retries: stop
-    └── VenueError                -- trouble talking to a broker / exchange
-        ├── TransientVenueError   -- timeouts, 5xx: retry with backoff
-        │   ├── RateLimitedError  -- 429: back off (retry_after seconds if known)
-        │   └── OutcomeUnknownError -- an order may exist: look it up later, never resend blindly
-        ├── OrderRejectedError    -- the venue refused this order: skip it, keep trading
-        │   └── DuplicateOrderError -- the client order id is in use: the order exists
-        └── FatalVenueError       -- auth or permission problems: stop
+MarketPredictorError
+├── UserError                 -- the user must fix an input; CLI prints one line, no traceback
+│   ├── ConfigError  (exit 2) -- "config error: <yaml.path>: <what>"
+│   └── DataError    (exit 3) -- "data error: <file>:<row or date>: <what>"
+├── JournalUnavailableError   -- the journal's database stayed unreachable after retries: stop
+└── VenueError                -- trouble talking to a broker / exchange
+    ├── TransientVenueError   -- timeouts, 5xx: retry with backoff
+    │   ├── RateLimitedError  -- 429: back off (retry_after seconds if known)
+    │   └── OutcomeUnknownError -- an order may exist: look it up later, never resend blindly
+    ├── OrderRejectedError    -- the venue refused this order: skip it, keep trading
+    │   └── DuplicateOrderError -- the client order id is in use: the order exists
+    └── FatalVenueError       -- auth or permission problems: stop
 """
 
 from __future__ import annotations

@@ -13,11 +13,21 @@ from loguru import logger
 
 from bot.roundtrips import TRADE_COLUMNS, OpenTrade, RoundTrips
 
-__all__ = ["ORDER_COLUMNS", "TRADE_COLUMNS", "EQUITY_COLUMNS", "OPENING_REASONS", "Ledger", "OpenTrade",
-           "OrderRecord"]
+__all__ = ["ORDER_COLUMNS", "TRADE_COLUMNS", "EQUITY_COLUMNS", "OPENING_REASONS", "Ledger", "OpenTrade", "OrderRecord"]
 
-ORDER_COLUMNS = ["order_id", "created", "symbol", "side", "size", "type", "status",
-                 "fill_time", "fill_price", "commission", "reason"]
+ORDER_COLUMNS = [
+    "order_id",
+    "created",
+    "symbol",
+    "side",
+    "size",
+    "type",
+    "status",
+    "fill_time",
+    "fill_price",
+    "commission",
+    "reason",
+]
 EQUITY_COLUMNS = ["timestamp", "equity", "cash", "exposure"]
 OPENING_REASONS = frozenset({"entry", "rebalance"})  # order reasons that may open a position
 
@@ -59,16 +69,39 @@ class Ledger:
     def order_status(self, order_id: str, status: str) -> None:
         self.orders[order_id].status = status
 
-    def order_filled(self, order_id: str, time: pd.Timestamp, price: float, size: float,
-                     commission: float, slippage: float, prob: float | None = None) -> None:
+    def order_filled(
+        self,
+        order_id: str,
+        time: pd.Timestamp,
+        price: float,
+        size: float,
+        commission: float,
+        slippage: float,
+        prob: float | None = None,
+    ) -> None:
         """Record a completed fill and open, add to, reduce, close or flip the symbol's round trip."""
         rec = self.orders[order_id]
         rec.status, rec.fill_time, rec.fill_price, rec.commission = "filled", time, price, commission
-        unmatched = self.round_trips.fill(rec.symbol, time, rec.side, size, price, commission, slippage, prob,
-                                          rec.reason, opens=rec.reason in OPENING_REASONS)
+        unmatched = self.round_trips.fill(
+            rec.symbol,
+            time,
+            rec.side,
+            size,
+            price,
+            commission,
+            slippage,
+            prob,
+            rec.reason,
+            opens=rec.reason in OPENING_REASONS,
+        )
         if unmatched:  # live: a position the session did not open (outside the bot, or its entry unknown)
-            logger.warning("{}: a {} of {:g} at {} closes no round trip this session knows of", rec.symbol,
-                           rec.side, unmatched, time)
+            logger.warning(
+                "{}: a {} of {:g} at {} closes no round trip this session knows of",
+                rec.symbol,
+                rec.side,
+                unmatched,
+                time,
+            )
 
     def charge_borrow(self, symbol: str, amount: float) -> None:
         """Add a short's borrow fee for one bar to its open trade (``borrow`` in trades.csv)."""

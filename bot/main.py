@@ -107,22 +107,27 @@ def _listing(commands: Sequence[Command]) -> list[str]:
 
 def help_text(commands: Sequence[Command] = COMMANDS) -> str:
     """Return the top-level help: usage and one line per available subcommand."""
-    return "\n".join([
-        f"usage: {PROG} <command> [options]", "",
-        "Market Predictor: walk-forward ML signals, backtested and traded live.", "",
-        "commands:", *_listing([c for c in commands if available(c)]), "",
-        f"'{PROG} <command> --help' shows a command's options; most take --config FILE,",
-        "--set KEY=VALUE (repeatable), -q (warnings only, no progress bars) and -v (debug).",
-        "Exit codes: 0 ok, 1 a failed check or a bug, 2 config or usage error, 3 data error,",
-        "4 venue error.",
-    ])
+    return "\n".join(
+        [
+            f"usage: {PROG} <command> [options]",
+            "",
+            "Market Predictor: walk-forward ML signals, backtested and traded live.",
+            "",
+            "commands:",
+            *_listing([c for c in commands if available(c)]),
+            "",
+            f"'{PROG} <command> --help' shows a command's options; most take --config FILE,",
+            "--set KEY=VALUE (repeatable), -q (warnings only, no progress bars) and -v (debug).",
+            "Exit codes: 0 ok, 1 a failed check or a bug, 2 config or usage error, 3 data error,",
+            "4 venue error.",
+        ]
+    )
 
 
 def group_help(word: str, commands: Sequence[Command] = COMMANDS) -> str:
     """Return the help of a group of subcommands (``market-predictor research``)."""
     group = [c for c in commands if c.words[0] == word and len(c.words) > 1 and available(c)]
-    return "\n".join([f"usage: {PROG} {word} <command> [options]", "", "commands:",
-                      *_listing(group)])
+    return "\n".join([f"usage: {PROG} {word} <command> [options]", "", "commands:", *_listing(group)])
 
 
 def resolve(argv: Sequence[str], commands: Sequence[Command] = COMMANDS) -> Command | None:
@@ -142,13 +147,11 @@ def _unknown(argv: Sequence[str], commands: Sequence[Command]) -> int:
     if subs:
         close = difflib.get_close_matches(argv[1], subs, n=1)
         hint = f" (did you mean '{word} {close[0]}'?)" if close else ""
-        print(f"{PROG}: unknown command '{word} {argv[1]}'{hint}; choose from {', '.join(subs)}",
-              file=sys.stderr)
+        print(f"{PROG}: unknown command '{word} {argv[1]}'{hint}; choose from {', '.join(subs)}", file=sys.stderr)
         return EXIT_USAGE
     close = difflib.get_close_matches(word, sorted({c.words[0] for c in shown}), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    print(f"{PROG}: unknown command '{word}'{hint}; '{PROG} --help' lists the commands",
-          file=sys.stderr)
+    print(f"{PROG}: unknown command '{word}'{hint}; '{PROG} --help' lists the commands", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -156,8 +159,7 @@ def run(cmd: Command, argv: list[str]) -> int:
     """Run ``cmd``'s entry point on ``argv``, named ``market-predictor <cmd>`` in its help."""
 
     if not available(cmd):
-        print(f"{PROG}: '{cmd.name}' is not available here (no module {cmd.module})",
-              file=sys.stderr)
+        print(f"{PROG}: '{cmd.name}' is not available here (no module {cmd.module})", file=sys.stderr)
         return EXIT_USAGE
     with invoked_as(f"{PROG} {cmd.name}"):
         return _load(cmd)([*cmd.lead, *argv])
@@ -170,7 +172,6 @@ def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = COMMAN
         print(help_text(commands))
         return 0
     if argv[:1] == ["--version"]:
-
         print(f"{PROG} {__version__}")
         return 0
     if not argv:
@@ -180,7 +181,7 @@ def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = COMMAN
     if cmd is None:
         return _unknown(argv, commands)
     try:
-        return run(cmd, argv[len(cmd.words):])
+        return run(cmd, argv[len(cmd.words) :])
     except SystemExit as e:  # argparse: --help (0) and usage errors (2)
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)

@@ -80,7 +80,6 @@ class OrderEvent:
     leg: str | None = None
 
 
-
 class OrderRouting(Protocol):
     """What the live broker needs from the journal-first router (``bot.live.router.OrderRouter``)."""
 
@@ -94,8 +93,7 @@ class OrderRouting(Protocol):
     def cancel(self, client_order_id: str, symbol: str) -> Any: ...
     def cancel_exits(self, symbol: str, side: str) -> list[str]: ...
     def exits_cleared(self, symbol: str, ids: list[str]) -> bool: ...
-    def guard_exits(self, held: Mapping[str, float], busy: set[str],
-                    dust: Callable[[str, float], bool]) -> None: ...
+    def guard_exits(self, held: Mapping[str, float], busy: set[str], dust: Callable[[str, float], bool]) -> None: ...
 
 
 class BarSource(Protocol):

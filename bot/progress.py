@@ -54,8 +54,7 @@ class _NoBar:
 
 
 @contextmanager
-def progress(total: int | None, desc: str = "", unit: str = "it",
-             stream: IO[str] | None = None) -> Iterator[Any]:
+def progress(total: int | None, desc: str = "", unit: str = "it", stream: IO[str] | None = None) -> Iterator[Any]:
     """Yield a bar of ``total`` steps (``bar.update(n=1)``); a do-nothing bar when none is drawn."""
     stream = sys.stderr if stream is None else stream
     if not enabled(stream):
@@ -72,8 +71,9 @@ def progress(total: int | None, desc: str = "", unit: str = "it",
         bar.close()
 
 
-def track(iterable: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it",
-          stream: IO[str] | None = None) -> Iterator[T]:
+def track(
+    iterable: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it", stream: IO[str] | None = None
+) -> Iterator[T]:
     """Yield the items of ``iterable`` while a bar counts them (``total`` defaults to its ``len``)."""
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]

@@ -5,7 +5,8 @@ truncated towards zero, unless fractional). A trade smaller than ``min_trade`` o
 Orders come in three phases so that cash is freed before it is spent: trades that reduce a position
 (sells of longs, buys to cover shorts), then sells that open or add to shorts, then buys that open
 or add to longs. A flip (long to short or back) is two orders, the close and then the opening of the
-other side (venues refuse one order that flips: Alpaca's sell beyond the position held). Buys are scaled down, all alike, when the cash the earlier phases leave (valued at
+other side (venues refuse one order that flips: Alpaca's sell beyond the position held). Buys are
+scaled down, all alike, when the cash the earlier phases leave (valued at
 the decision close) would not pay for them plus costs and a buffer against the next open's gap.
 """
 
@@ -45,8 +46,14 @@ def target_shares(weight: float, equity: float, close: float, fractional: bool) 
     return raw if fractional else float(math.trunc(raw))
 
 
-def plan_trades(weights: Mapping[str, float], positions: Mapping[str, float], closes: Mapping[str, float],
-                equity: float, fractional: bool, min_trade: float) -> list[PlannedTrade]:
+def plan_trades(
+    weights: Mapping[str, float],
+    positions: Mapping[str, float],
+    closes: Mapping[str, float],
+    equity: float,
+    fractional: bool,
+    min_trade: float,
+) -> list[PlannedTrade]:
     """Return the trades that move every symbol in ``closes`` to its weight (absent: 0), in phase order."""
     out = []
     for sym, close in closes.items():
@@ -62,8 +69,9 @@ def plan_trades(weights: Mapping[str, float], positions: Mapping[str, float], cl
     return sorted(out, key=lambda t: t.phase)  # stable: symbols keep their order within a phase
 
 
-def fit_buys(trades: list[PlannedTrade], cash: float, commission: float, slippage: float,
-             fractional: bool) -> list[PlannedTrade]:
+def fit_buys(
+    trades: list[PlannedTrade], cash: float, commission: float, slippage: float, fractional: bool
+) -> list[PlannedTrade]:
     """Return ``trades`` with phase-2 buys scaled down to the cash the earlier phases leave."""
     left = cash
     for t in trades:

@@ -15,8 +15,22 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-TRADE_COLUMNS = ["symbol", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price",
-                 "pnl", "pnl_net", "commission", "exit_reason", "entry_prob", "slippage", "borrow"]
+TRADE_COLUMNS = [
+    "symbol",
+    "entry_time",
+    "exit_time",
+    "side",
+    "size",
+    "entry_price",
+    "exit_price",
+    "pnl",
+    "pnl_net",
+    "commission",
+    "exit_reason",
+    "entry_prob",
+    "slippage",
+    "borrow",
+]
 _EPS = 1e-12
 
 
@@ -44,9 +58,19 @@ class RoundTrips:
     open: dict[str, OpenTrade] = field(default_factory=dict)
     closed: list[dict] = field(default_factory=list)
 
-    def fill(self, symbol: str, time: pd.Timestamp, side: str, qty: float, price: float, commission: float,
-             slippage: float = 0.0, prob: float | None = None, reason: str = "signal",
-             opens: bool = True) -> float:
+    def fill(
+        self,
+        symbol: str,
+        time: pd.Timestamp,
+        side: str,
+        qty: float,
+        price: float,
+        commission: float,
+        slippage: float = 0.0,
+        prob: float | None = None,
+        reason: str = "signal",
+        opens: bool = True,
+    ) -> float:
         """Apply one fill (``side`` "buy"/"sell", ``qty`` > 0); return the quantity that matched no trade.
 
         ``opens=False`` (an exit order): a fill finding no trade to close opens none and is returned as
@@ -70,8 +94,7 @@ class RoundTrips:
         if not opens:
             return rest
         share = rest / qty
-        self.open[symbol] = OpenTrade(symbol, time, direction, rest, price, commission * share, slippage * share,
-                                      prob)
+        self.open[symbol] = OpenTrade(symbol, time, direction, rest, price, commission * share, slippage * share, prob)
         return 0.0
 
     def charge(self, symbol: str, amount: float) -> bool:
@@ -82,25 +105,38 @@ class RoundTrips:
         t.borrow += amount
         return True
 
-    def close_all(self, symbol: str, time: pd.Timestamp, price: float, commission: float,
-                  reason: str = "end") -> None:
+    def close_all(self, symbol: str, time: pd.Timestamp, price: float, commission: float, reason: str = "end") -> None:
         """Close the symbol's open trade at ``price`` (a mark, e.g. the last bar's close)."""
         t = self.open.get(symbol)
         if t is not None:
             self._close(t, time, price, commission, 0.0, t.size, reason)
 
-    def _close(self, t: OpenTrade, time, price: float, commission: float, slippage: float, closed: float,
-               reason: str) -> None:
+    def _close(
+        self, t: OpenTrade, time, price: float, commission: float, slippage: float, closed: float, reason: str
+    ) -> None:
         share = closed / t.size
         entry_comm, entry_slip, borrow = t.commission * share, t.slippage * share, t.borrow * share
         sign = 1.0 if t.side == "long" else -1.0
         pnl = sign * (price - t.entry_price) * closed
         comm = entry_comm + commission
-        self.closed.append(dict(
-            symbol=t.symbol, entry_time=t.entry_time, exit_time=time, side=t.side, size=closed,
-            entry_price=t.entry_price, exit_price=price, pnl=pnl, pnl_net=pnl - comm - borrow, commission=comm,
-            exit_reason=reason, entry_prob=t.entry_prob, slippage=entry_slip + slippage, borrow=borrow,
-        ))
+        self.closed.append(
+            dict(
+                symbol=t.symbol,
+                entry_time=t.entry_time,
+                exit_time=time,
+                side=t.side,
+                size=closed,
+                entry_price=t.entry_price,
+                exit_price=price,
+                pnl=pnl,
+                pnl_net=pnl - comm - borrow,
+                commission=comm,
+                exit_reason=reason,
+                entry_prob=t.entry_prob,
+                slippage=entry_slip + slippage,
+                borrow=borrow,
+            )
+        )
         t.size -= closed
         t.commission -= entry_comm
         t.slippage -= entry_slip

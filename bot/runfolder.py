@@ -35,6 +35,7 @@ def csv_text(df: pd.DataFrame, time_columns: tuple[str, ...] = ()) -> str:
 
 def json_text(obj) -> str:
     """Return pretty JSON; NaN becomes null, infinities the strings "inf"/"-inf", URL credentials ``***``."""
+
     def clean(v):
         if isinstance(v, str):
             return without_credentials(v)
@@ -48,6 +49,7 @@ def json_text(obj) -> str:
             if math.isinf(v):
                 return "inf" if v > 0 else "-inf"
         return v
+
     return json.dumps(clean(obj), indent=2, sort_keys=False) + "\n"
 
 
@@ -64,7 +66,7 @@ def final_name(folder: Path) -> str:
     """Return the name a folder will have: ``write_atomically`` fills ``.<name>.tmp-<random>`` first."""
     name = folder.name
     if name.startswith(".") and TMP_INFIX in name:
-        return name[1:name.rindex(TMP_INFIX)]
+        return name[1 : name.rindex(TMP_INFIX)]
     return name
 
 

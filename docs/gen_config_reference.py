@@ -71,9 +71,7 @@ def _source(path: str) -> tuple[ast.Module, str, dict[int, str]]:
     return ast.parse(text), text, comments
 
 
-def _field_node(
-    cls: type, name: str
-) -> tuple[ast.AnnAssign, str, dict[int, str], list[str]] | None:
+def _field_node(cls: type, name: str) -> tuple[ast.AnnAssign, str, dict[int, str], list[str]] | None:
     """Find the class-body statement that declares ``name`` (walking the MRO), with its module's source."""
     for klass in cls.__mro__:
         if klass is BaseModel or not issubclass(klass, BaseModel):
@@ -102,9 +100,7 @@ def _literal_text(annotation: Any) -> str | None:
     """Render a ``Literal`` type (also one behind an alias such as ``Policy``) as its choices."""
     if typing.get_origin(annotation) is not typing.Literal:
         return None
-    return " | ".join(
-        f'"{a}"' if isinstance(a, str) else repr(a) for a in typing.get_args(annotation)
-    )
+    return " | ".join(f'"{a}"' if isinstance(a, str) else repr(a) for a in typing.get_args(annotation))
 
 
 def _type_text(node: ast.expr) -> str:
@@ -300,9 +296,7 @@ def render(page: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 if docs/configuration.md is stale"
-    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/configuration.md is stale")
     args = parser.parse_args(argv)
     page = PAGE.read_text()
     fresh = render(page)

@@ -11,7 +11,8 @@ def get_strategy_class(name: str):
 
 
 def build_strategy(cfg):
-    """Instantiate the strategy a Config names, with typed params, the risk settings and (if it uses one) the model's."""
+    """Instantiate the strategy a Config names, with typed params, the risk settings and (if it uses one)
+    the model's."""
     cls = get_strategy_class(cfg.strategy.name)
     params = cls.Params(**cfg.strategy.params)
     if cls.uses_model:

@@ -186,7 +186,6 @@ class PortfolioStrategy(StrategyCore):
         """Return ``target_weights`` with the gross exposure capped at ``risk.max_gross``."""
         return cap_gross(self.target_weights(view), self.risk.max_gross)
 
-    def extra_metrics(self, walk_forward, bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex,
-                      config) -> dict:
+    def extra_metrics(self, walk_forward, bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex, config) -> dict:
         """Return extra metrics.json sections computed from out-of-sample predictions (default none)."""
         return {}

@@ -45,12 +45,14 @@ def load_strategy_class(name: str) -> type[Strategy] | type[PortfolioStrategy]:
     parts = _split(name)
     if parts is None:
         if name not in REGISTERED:
-            raise ConfigError(WHERE, f"unknown strategy '{name}'{_did_you_mean(name, list(REGISTERED))}"
-                                     " (or give module:Class or path/to/file.py:Class)")
+            raise ConfigError(
+                WHERE,
+                f"unknown strategy '{name}'{_did_you_mean(name, list(REGISTERED))}"
+                " (or give module:Class or path/to/file.py:Class)",
+            )
         parts = _split(REGISTERED[name])
         if parts is None:  # every REGISTERED value is module:Class
-            raise ConfigError(WHERE, f"registered strategy '{name}' is not module:Class: "
-                                     f"{REGISTERED[name]!r}")
+            raise ConfigError(WHERE, f"registered strategy '{name}' is not module:Class: {REGISTERED[name]!r}")
     where, cls_name = parts
     module = import_file(resolve_path(where, None, WHERE), WHERE) if is_path(where) else import_module(where, WHERE)
     cls = getattr(module, cls_name, None)
@@ -74,8 +76,9 @@ def check_strategy_class(cls: object, label: str) -> type[Strategy] | type[Portf
 
 
 def _is_strategy(v: object) -> TypeGuard[type[Strategy] | type[PortfolioStrategy]]:
-    return inspect.isclass(v) and issubclass(v, (Strategy, PortfolioStrategy)) and v not in (Strategy,
-                                                                                              PortfolioStrategy)
+    return (
+        inspect.isclass(v) and issubclass(v, (Strategy, PortfolioStrategy)) and v not in (Strategy, PortfolioStrategy)
+    )
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:

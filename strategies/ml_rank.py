@@ -62,15 +62,18 @@ class MlRankStrategy(PortfolioStrategy):
 
     def target_weights(self, view: PortfolioView) -> dict[str, float]:
         p = self.params
-        usable = {s: sig for s, sig in view.signals.items() if np.isfinite(sig["score"])
-                  and (p.weighting == "equal" or (np.isfinite(sig["vol"]) and sig["vol"] > 0))}
+        usable = {
+            s: sig
+            for s, sig in view.signals.items()
+            if np.isfinite(sig["score"]) and (p.weighting == "equal" or (np.isfinite(sig["vol"]) and sig["vol"] > 0))
+        }
         if len(usable) < p.long_k + p.short_k:
             return {}
         ranked = sorted(usable, key=lambda s: (-usable[s]["score"], s))
         legs = (p.long_k > 0) + (p.short_k > 0)
         out = self._leg(ranked[: p.long_k], usable, self.risk.max_gross / legs)
         if p.short_k:
-            out.update(self._leg(ranked[-p.short_k:], usable, -self.risk.max_gross / legs))
+            out.update(self._leg(ranked[-p.short_k :], usable, -self.risk.max_gross / legs))
         return out
 
     def _leg(self, symbols: list[str], signals: Mapping[str, Mapping[str, float]], total: float) -> dict[str, float]:
@@ -89,6 +92,16 @@ class MlRankStrategy(PortfolioStrategy):
         if walk_forward is None or not len(walk_forward.predictions):
             return {}
         p = self.params
-        return {"rank": rank_report(walk_forward.predictions, bars, calendar, self.horizon, p.rebalance_every,
-                                    self.warmup_bars() - 1, p.long_k or p.short_k, p.short_k or p.long_k,
-                                    periods_per_year(calendar))}
+        return {
+            "rank": rank_report(
+                walk_forward.predictions,
+                bars,
+                calendar,
+                self.horizon,
+                p.rebalance_every,
+                self.warmup_bars() - 1,
+                p.long_k or p.short_k,
+                p.short_k or p.long_k,
+                periods_per_year(calendar),
+            )
+        }

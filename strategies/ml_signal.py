@@ -77,15 +77,20 @@ class MlSignalStrategy(Strategy):
         The payoff ratio is streamed: each call takes the bars appended since the last one.
         """
         if not wide.ENABLED:
-            return {s: {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(self._full_payoff(df)[0])}
-                    for s, df in bars.items()}
+            return {
+                s: {"prob_up": float(prob_now.get(s, np.nan)), "payoff": float(self._full_payoff(df)[0])}
+                for s, df in bars.items()
+            }
         if self._payoff is None:  # streamed bar by bar, equal to payoff_ratio (tests/features/test_stream.py)
             self._payoff = Streams(lambda: [payoff_update(self.horizon, self.params.payoff_lookback)])
             first = self._payoff.latest(bars)  # checked once against the full computation, bit for bit
             self._streaming = all(same_bits(v, self._full_payoff(bars[s])) for s, v in first.items())
             if not self._streaming:
-                logger.warning("streamed payoff ratios differ from payoff_ratio (pandas {}): computing them "
-                               "over the history instead", pd.__version__)
+                logger.warning(
+                    "streamed payoff ratios differ from payoff_ratio (pandas {}): computing them "
+                    "over the history instead",
+                    pd.__version__,
+                )
         streamed = self._payoff.latest(bars) if self._streaming else {}
         out = {}
         for s, df in bars.items():
@@ -136,8 +141,12 @@ class MlSignalStrategy(Strategy):
         frac_short = position_fractions(self.risk, q, short_pay)
         short_zone = known & ~long_zone & (p <= 1.0 - prm.entry_threshold) & prm.allow_short
         return VectorRules(
-            enter_long=long_zone & (frac_long > 0), enter_short=short_zone & (frac_short > 0),
+            enter_long=long_zone & (frac_long > 0),
+            enter_short=short_zone & (frac_short > 0),
             exit_long=known & (p < prm.exit_threshold),
             exit_short=known & (p > 1.0 - prm.exit_threshold) & prm.allow_short,
-            frac_long=frac_long, frac_short=frac_short, prob_long=p, prob_short=q,
+            frac_long=frac_long,
+            frac_short=frac_short,
+            prob_long=p,
+            prob_short=q,
         )

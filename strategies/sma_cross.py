@@ -56,8 +56,9 @@ class SmaCrossStrategy(Strategy):
         """Return this symbol's signals.csv rows in the layout sma_cross always wrote (prediction = the cross)."""
         s = signals["cross"]
         s = s[s != 0]
-        return pd.DataFrame({"timestamp": s.index, "symbol": symbol, "fold": "", "prob_up": "",
-                             "prediction": s.to_numpy().astype(int)})
+        return pd.DataFrame(
+            {"timestamp": s.index, "symbol": symbol, "fold": "", "prob_up": "", "prediction": s.to_numpy().astype(int)}
+        )
 
     def decide(self, view: BarView) -> Intent | None:
         if view.pending:
@@ -74,6 +75,13 @@ class SmaCrossStrategy(Strategy):
         n = len(cross)
         never = np.zeros(n, dtype=bool)
         frac = np.full(n, position_fraction(self.risk, prob=None, payoff=None))
-        return VectorRules(enter_long=cross > 0, enter_short=never, exit_long=cross < 0, exit_short=never,
-                           frac_long=frac, frac_short=np.zeros(n), prob_long=np.full(n, np.nan),
-                           prob_short=np.full(n, np.nan))
+        return VectorRules(
+            enter_long=cross > 0,
+            enter_short=never,
+            exit_long=cross < 0,
+            exit_short=never,
+            frac_long=frac,
+            frac_short=np.zeros(n),
+            prob_long=np.full(n, np.nan),
+            prob_short=np.full(n, np.nan),
+        )

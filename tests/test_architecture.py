@@ -34,9 +34,12 @@ def test_only_bot_venues_imports_the_venue_sdks():
 
 
 def test_only_bot_engine_imports_backtrader():
-    offenders = [str(p.relative_to(ROOT)) for folder in ("bot", "strategies")
-                 for p in sorted((ROOT / folder).rglob("*.py"))
-                 if "backtrader" in _imports(p) and p.relative_to(ROOT).parts[:2] != ("bot", "engine")]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("bot", "strategies")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        if "backtrader" in _imports(p) and p.relative_to(ROOT).parts[:2] != ("bot", "engine")
+    ]
     assert offenders == []
 
 
@@ -45,28 +48,50 @@ def test_only_bot_engine_imports_backtrader():
 # A unit is bot/<package>, bot/<module>.py, or strategies; a ``__main__.py`` is an entry point (CLI).
 LAYERS = {
     # 0 core: no project imports beyond this layer
-    "bot": 0, "bot.errors": 0, "bot.version": 0, "bot.orders": 0, "bot.plugins": 0, "bot.order_ids": 0,
-    "bot.roundtrips": 0, "bot.cli": 0, "bot.runfolder": 0, "bot.rebalance": 0, "bot.timeframes": 0,
-    "bot.instruments": 0, "bot.progress": 0,
+    "bot": 0,
+    "bot.errors": 0,
+    "bot.version": 0,
+    "bot.orders": 0,
+    "bot.plugins": 0,
+    "bot.order_ids": 0,
+    "bot.roundtrips": 0,
+    "bot.cli": 0,
+    "bot.runfolder": 0,
+    "bot.rebalance": 0,
+    "bot.timeframes": 0,
+    "bot.instruments": 0,
+    "bot.progress": 0,
     # 1 config schema
     "bot.config": 1,
     # 2 domain building blocks
-    "bot.data": 2, "bot.features": 2, "bot.analytics": 2, "bot.risk": 2, "bot.ledger": 2,
-    "bot.alerts": 2, "bot.monitoring": 2,
+    "bot.data": 2,
+    "bot.features": 2,
+    "bot.analytics": 2,
+    "bot.risk": 2,
+    "bot.ledger": 2,
+    "bot.alerts": 2,
+    "bot.monitoring": 2,
     # 3 models of signals, venue clients
-    "bot.ml": 3, "bot.venues": 3,
+    "bot.ml": 3,
+    "bot.venues": 3,
     # 4 strategies
     "strategies": 4,
     # 5 a config resolved against the installed plugins
     "bot.configure": 5,
     # 6 simulation engine, model lifecycle
-    "bot.engine": 6, "bot.models": 6,
+    "bot.engine": 6,
+    "bot.models": 6,
     # 7 backtest orchestration, reports, drift
-    "bot.backtest": 7, "bot.report": 7, "bot.drift": 7,
+    "bot.backtest": 7,
+    "bot.report": 7,
+    "bot.drift": 7,
     # 8 applications
-    "bot.live": 8, "bot.research": 8, "bot.retrain": 8,
+    "bot.live": 8,
+    "bot.research": 8,
+    "bot.retrain": 8,
     # 9 command-line entry points
-    "cli": 9, "bot.main": 9,
+    "cli": 9,
+    "bot.main": 9,
 }
 HEAVY_REASON = "# lazy:"
 
@@ -91,8 +116,12 @@ def _edges() -> list[tuple[str, str, str, bool, str]]:
             src = _unit(".".join(rel.with_suffix("").parts).removesuffix(".__init__"))
             text = path.read_text(encoding="utf-8")
             lines, tree = text.splitlines(), ast.parse(text, filename=str(path))
-            nested = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
-                      for n in ast.walk(f)}
+            nested = {
+                id(n)
+                for f in ast.walk(tree)
+                if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                for n in ast.walk(f)
+            }
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
                     names = [a.name for a in node.names]
@@ -115,8 +144,11 @@ def test_every_unit_has_a_layer():
 
 
 def test_no_unit_imports_a_higher_layer():
-    upward = [f"{where}: {src} (layer {LAYERS[src]}) imports {dst} (layer {LAYERS[dst]})"
-              for src, dst, where, _, _ in _edges() if LAYERS.get(src, 99) < LAYERS.get(dst, 99)]
+    upward = [
+        f"{where}: {src} (layer {LAYERS[src]}) imports {dst} (layer {LAYERS[dst]})"
+        for src, dst, where, _, _ in _edges()
+        if LAYERS.get(src, 99) < LAYERS.get(dst, 99)
+    ]
     assert upward == []
 
 
@@ -167,6 +199,7 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_function_level_project_imports_say_why():
     """An import of another unit inside a function only defers a heavy or optional dependency,
     and says which on its first line."""
-    silent = [f"{where}: {line.strip()}" for _, _, where, nested, line in _edges()
-              if nested and HEAVY_REASON not in line]
+    silent = [
+        f"{where}: {line.strip()}" for _, _, where, nested, line in _edges() if nested and HEAVY_REASON not in line
+    ]
     assert silent == []

@@ -17,10 +17,23 @@ from tests.conftest import ROOT
 
 OPTIONAL = {"research optimize", "research sweep"}  # written by other branches; registered ahead
 SHOWN = [c.name for c in COMMANDS if available(c)]
-FAST_QUICKSTART = ["--config", "config/backtest/quickstart.yaml", "--set", "data.end=2016-12-31",
-                   "--set", "validation.train=126", "--set", "validation.test=63",
-                   "--set", "model.params={n_estimators: 20}", "--set", "model.calibration=none",
-                   "--set", "registry.log_backtests=false", "-q"]
+FAST_QUICKSTART = [
+    "--config",
+    "config/backtest/quickstart.yaml",
+    "--set",
+    "data.end=2016-12-31",
+    "--set",
+    "validation.train=126",
+    "--set",
+    "validation.test=63",
+    "--set",
+    "model.params={n_estimators: 20}",
+    "--set",
+    "model.calibration=none",
+    "--set",
+    "registry.log_backtests=false",
+    "-q",
+]
 
 
 class Terminal(io.StringIO):
@@ -52,12 +65,26 @@ def test_help_lists_every_subcommand_with_one_line(capsys) -> None:
 
 def test_the_issue_s_subcommands_are_all_there() -> None:
     names = {c.name for c in COMMANDS}
-    assert {"backtest", "live", "data", "models", "retrain", "drift", "report", "research evaluate",
-            "research tune", "research optimize", "research sweep", "features", "live report"} <= names
+    assert {
+        "backtest",
+        "live",
+        "data",
+        "models",
+        "retrain",
+        "drift",
+        "report",
+        "research evaluate",
+        "research tune",
+        "research optimize",
+        "research sweep",
+        "features",
+        "live report",
+    } <= names
 
 
-@pytest.mark.parametrize("name", [*SHOWN, "data download", "data verify-hash", "models list",
-                                  "features check", "report compare"])
+@pytest.mark.parametrize(
+    "name", [*SHOWN, "data download", "data verify-hash", "models list", "features check", "report compare"]
+)
 def test_each_subcommand_shows_its_own_options(name, capsys) -> None:
     assert main([*name.split(), "--help"]) == 0
     out = capsys.readouterr().out
@@ -74,15 +101,24 @@ def test_a_group_lists_its_subcommands(capsys) -> None:
     assert "research evaluate" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "line"), [
-    (["bactest", "--config", "x.yaml"],
-     "market-predictor: unknown command 'bactest' (did you mean 'backtest'?); "
-     "'market-predictor --help' lists the commands"),
-    (["frobnicate"],
-     "market-predictor: unknown command 'frobnicate'; 'market-predictor --help' lists the commands"),
-    (["research", "evalute"], "market-predictor: unknown command 'research evalute' "
-                              "(did you mean 'research evaluate'?); choose from "),
-])
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["bactest", "--config", "x.yaml"],
+            "market-predictor: unknown command 'bactest' (did you mean 'backtest'?); "
+            "'market-predictor --help' lists the commands",
+        ),
+        (
+            ["frobnicate"],
+            "market-predictor: unknown command 'frobnicate'; 'market-predictor --help' lists the commands",
+        ),
+        (
+            ["research", "evalute"],
+            "market-predictor: unknown command 'research evalute' (did you mean 'research evaluate'?); choose from ",
+        ),
+    ],
+)
 def test_an_unknown_subcommand_is_one_line_and_exit_2(argv, line, capsys) -> None:
     assert main(argv) == 2
     out, err = capsys.readouterr()
@@ -90,26 +126,35 @@ def test_an_unknown_subcommand_is_one_line_and_exit_2(argv, line, capsys) -> Non
 
 
 def test_a_missing_module_is_left_out_of_help_and_is_one_line_and_exit_2(capsys) -> None:
-    ghosts = (Command("research ghost", "bot.research.ghost_not_written:main", "not there yet"),
-              Command("phantom", "phantom_package_nowhere.cli:main", "not installed"))
+    ghosts = (
+        Command("research ghost", "bot.research.ghost_not_written:main", "not there yet"),
+        Command("phantom", "phantom_package_nowhere.cli:main", "not installed"),
+    )
     commands = (*COMMANDS, *ghosts)
     assert main(["--help"], commands) == 0
     out = capsys.readouterr().out
     assert "ghost" not in out and "phantom" not in out and "research evaluate" in out
     assert main(["research", "ghost", "--config", "c.yaml"], commands) == 2
-    assert capsys.readouterr().err == ("market-predictor: 'research ghost' is not available here "
-                                       "(no module bot.research.ghost_not_written)\n")
+    assert capsys.readouterr().err == (
+        "market-predictor: 'research ghost' is not available here (no module bot.research.ghost_not_written)\n"
+    )
     assert main(["phantom", "--help"], commands) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
-@pytest.mark.parametrize("argv", [
-    ["backtest"], ["live"], ["live", "report"], ["research", "evaluate"],
-    ["research", "tune", "--trials", "1"], ["retrain", "--out", "OUT"],
-    ["drift", "--reference", "2015-01-01:2015-12-31", "--current", "2016-01-01:2016-06-30",
-     "--out", "OUT"],
-    ["models", "list"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["backtest"],
+        ["live"],
+        ["live", "report"],
+        ["research", "evaluate"],
+        ["research", "tune", "--trials", "1"],
+        ["retrain", "--out", "OUT"],
+        ["drift", "--reference", "2015-01-01:2015-12-31", "--current", "2016-01-01:2016-06-30", "--out", "OUT"],
+        ["models", "list"],
+    ],
+)
 def test_a_missing_config_is_the_same_line_and_exit_2_for_every_command(argv, tmp_path, capsys) -> None:
     missing = tmp_path / "missing.yaml"
     argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
@@ -119,8 +164,9 @@ def test_a_missing_config_is_the_same_line_and_exit_2_for_every_command(argv, tm
 
 def test_a_config_error_through_the_new_command_is_one_line_exit_2(tmp_path, capsys) -> None:
     out = tmp_path / "run"
-    code = main(["backtest", "--config", "config/backtest/quickstart.yaml", "--set", "risk.stop_los=0.1",
-                 "--out", str(out)])
+    code = main(
+        ["backtest", "--config", "config/backtest/quickstart.yaml", "--set", "risk.stop_los=0.1", "--out", str(out)]
+    )
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err
     assert err == "config error: risk.stop_los: unknown key (did you mean 'stop_loss'?)\n"
@@ -140,8 +186,22 @@ def test_backtest_writes_the_same_run_folder_as_run_backtest_py(tmp_path, capsys
     assert "trades" in old_out and new_out.replace(str(new), "X") == old_out.replace(str(old), "X")
 
 
-DOWNLOAD = ["data", "download", "--source", "sample", "--symbols", "A", "--timeframe", "1d",
-            "--start", "2015-01-01", "--end", "2015-12-31", "--chunk-bars", "60"]
+DOWNLOAD = [
+    "data",
+    "download",
+    "--source",
+    "sample",
+    "--symbols",
+    "A",
+    "--timeframe",
+    "1d",
+    "--start",
+    "2015-01-01",
+    "--end",
+    "2015-12-31",
+    "--chunk-bars",
+    "60",
+]
 
 
 def test_download_draws_no_bar_when_stderr_is_not_a_terminal(tmp_path, capsys) -> None:
@@ -178,6 +238,12 @@ def test_a_real_process_exits_2_with_one_line_and_help_exits_0(tmp_path) -> None
     bad = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == f"config error: {tmp_path / 'no.yaml'}: config file not found\n"
-    ok = subprocess.run([sys.executable, "-m", "bot", "--help"], cwd=tmp_path, capture_output=True,
-                        text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert ok.returncode == 0 and "research evaluate" in ok.stdout, ok.stderr

@@ -19,9 +19,7 @@ FENCE = re.compile(r"^\s*```")
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "gen_config_reference", DOCS / "gen_config_reference.py"
-    )
+    spec = importlib.util.spec_from_file_location("gen_config_reference", DOCS / "gen_config_reference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,17 +28,13 @@ def _generator():
 def test_config_reference_is_current() -> None:
     gen = _generator()
     page = gen.PAGE.read_text()
-    assert gen.render(page) == page, (
-        "docs/configuration.md is stale: run python docs/gen_config_reference.py"
-    )
+    assert gen.render(page) == page, "docs/configuration.md is stale: run python docs/gen_config_reference.py"
 
 
 def test_staleness_check_fails_on_a_changed_page(tmp_path: Path) -> None:
     gen = _generator()
     page = gen.PAGE.read_text()
-    row = next(
-        line for line in page.splitlines() if line.startswith("| `validation.embargo` | `int`")
-    )
+    row = next(line for line in page.splitlines() if line.startswith("| `validation.embargo` | `int`"))
     stale = page.replace(row + "\n", "")
     assert gen.render(stale) != stale
     assert gen.render(stale) == page
@@ -61,11 +55,7 @@ def test_generated_part_lists_every_key() -> None:
     generated = _generator().PAGE.read_text().split("## Every key")[1]
     documented = re.findall(r"^\| (?:`([^`]+)`|<code>([^<]+)</code>) \|", generated, re.M)
     documented = {(a or b).replace("&lt;", "<").replace("&gt;", ">") for a, b in documented}
-    sections = {
-        f"### `{n}`"
-        for n, i in Config.model_fields.items()
-        if _generator()._nested(i.annotation)[0]
-    }
+    sections = {f"### `{n}`" for n, i in Config.model_fields.items() if _generator()._nested(i.annotation)[0]}
     missing = [k for k in keys(Config, "") if k not in documented and f"### `{k}`" not in sections]
     missing += [s for s in sections if s not in generated]
     assert not missing and len(documented) > 150
@@ -151,7 +141,5 @@ def test_every_page_is_in_the_site_nav() -> None:
 
 def test_docs_home_repeats_the_readme_quickstart() -> None:
     readme = (ROOT / "README.md").read_text()
-    quickstart = readme[
-        readme.index("## Quickstart") : readme.index("\n## ", readme.index("## Quickstart"))
-    ]
+    quickstart = readme[readme.index("## Quickstart") : readme.index("\n## ", readme.index("## Quickstart"))]
     assert quickstart in (DOCS / "index.md").read_text()

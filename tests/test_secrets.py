@@ -50,8 +50,10 @@ def _config(tmp_path: Path, base: str, urls: dict) -> Path:
     raw["registry"] = {"tracking_uri": urls["mlflow"], "artifact_location": str(tmp_path / "artifacts")}
     raw["live"] = {**raw.get("live", {}), "state_db": urls["journal"]}
     broker = raw.setdefault("broker", {})
-    broker["alpaca"] = {"trading_url": f"http://key:{PASSWORD}@127.0.0.1:1",
-                        "data_url": f"https://key:{PASSWORD}@127.0.0.1:1/v2"}
+    broker["alpaca"] = {
+        "trading_url": f"http://key:{PASSWORD}@127.0.0.1:1",
+        "data_url": f"https://key:{PASSWORD}@127.0.0.1:1/v2",
+    }
     broker["ccxt"] = {"api_url": f"http://key:{PASSWORD}@127.0.0.1:1/api"}
     path = tmp_path / "secret" / Path(base).name
     path.parent.mkdir(exist_ok=True)
@@ -62,8 +64,9 @@ def _config(tmp_path: Path, base: str, urls: dict) -> Path:
 def _run(script: str, *args: str, cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "CCXT_"))}
     env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"  # the closed port fails at once, not after minutes of backoff
-    r = subprocess.run([sys.executable, str(ROOT / script), *args, "-v"], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / script), *args, "-v"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout + r.stderr
 
@@ -74,8 +77,9 @@ def _database_text(url: str) -> str:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return "\n".join(repr(conn.execute(text(f'SELECT * FROM "{t}"')).all())
-                             for t in inspect(conn).get_table_names())
+            return "\n".join(
+                repr(conn.execute(text(f'SELECT * FROM "{t}"')).all()) for t in inspect(conn).get_table_names()
+            )
     finally:
         engine.dispose()
 
@@ -85,8 +89,10 @@ def _files_with(root: Path, needle: bytes) -> list[str]:
 
 
 def test_a_password_in_any_url_appears_nowhere(tmp_path, postgres_server, monkeypatch):
-    urls = {"mlflow": _with_password(postgres_server, "secret_mlflow"),
-            "journal": _with_password(postgres_server, "secret_journal")}
+    urls = {
+        "mlflow": _with_password(postgres_server, "secret_mlflow"),
+        "journal": _with_password(postgres_server, "secret_journal"),
+    }
     work = tmp_path / "work"
     work.mkdir()
     backtest = _config(tmp_path, "config/backtest/quickstart.yaml", urls)
@@ -146,7 +152,8 @@ def test_logs_tracebacks_error_lines_and_alerts_mask_url_passwords(capsys):
     assert run_cli(bug) == 1 and run_cli(user_error) == 2
     posted = []
     Alerter("http://127.0.0.1:9/hook", post=lambda u, body, t: posted.append(body.decode()) or 200).send(
-        "critical", f"store {url} down", url, where=url)
+        "critical", f"store {url} down", url, where=url
+    )
     err = capsys.readouterr().err
     assert PASSWORD not in err and "Traceback" in err and "config error: live.state_db: cannot open" in err
     assert err.count("postgresql://***@db.internal/x") >= 6

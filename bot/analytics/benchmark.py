@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import pandas as pd
 
 
-def buy_and_hold(bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex, cash: float,
-                 commission: float, slippage: float) -> pd.Series:
+def buy_and_hold(
+    bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex, cash: float, commission: float, slippage: float
+) -> pd.Series:
     """Return the benchmark's equity on ``calendar``.
 
     Each symbol gets cash / N. It is bought like a market order decided on its first bar's close:

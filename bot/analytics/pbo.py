@@ -59,9 +59,7 @@ def _scale(m: np.ndarray) -> np.ndarray:
     return np.abs(m.mean(axis=0)) + m.std(axis=0)
 
 
-def _sharpe(
-    total: np.ndarray, sq: np.ndarray, center: np.ndarray, n: int, scale: np.ndarray
-) -> np.ndarray:
+def _sharpe(total: np.ndarray, sq: np.ndarray, center: np.ndarray, n: int, scale: np.ndarray) -> np.ndarray:
     """Sharpe over ``n`` rows from the column sums of (x - center) and (x - center)^2."""
     mean_dev = total / n
     var = (sq - n * mean_dev**2) / (n - 1) if n > 1 else np.zeros_like(total)

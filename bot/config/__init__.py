@@ -326,7 +326,9 @@ class LiveConfig(Frozen):
     poll_seconds: float = Field(default=5.0, ge=0)  # how often the venue is asked for new closed bars
     state_db: str | None = None  # SQLAlchemy URL of the journal; default sqlite:///state/<name>.db
     paper_data: Literal["replay", "alpaca", "ccxt"] = "replay"  # broker.kind=paper: where bars come from
-    warmup_bars: int | None = Field(default=None, ge=1)  # history before the first traded bar; default: model/strategy need
+    warmup_bars: int | None = Field(
+        default=None, ge=1
+    )  # history before the first traded bar; default: model/strategy need
     model_path: str | None = None  # load a saved live model instead of training at start-up
     on_shutdown: Literal["keep", "cancel"] = "keep"  # open orders when the session ends
     late_bar_seconds: float = Field(default=60.0, ge=0)  # wait this long past a bar's close for lagging symbols
@@ -449,8 +451,10 @@ def _migrate_horizon_combine(raw: dict[str, Any]) -> dict[str, Any]:
     value = out["strategy"]["params"].pop("horizon_combine")
     model = out.setdefault("model", {})
     if model.setdefault("horizon_combine", value) != value:
-        raise ConfigError("strategy.params.horizon_combine", f"{value!r} conflicts with model.horizon_combine "
-                                                             f"{model['horizon_combine']!r} (give only the latter)")
+        raise ConfigError(
+            "strategy.params.horizon_combine",
+            f"{value!r} conflicts with model.horizon_combine {model['horizon_combine']!r} (give only the latter)",
+        )
     logger.warning("strategy.params.horizon_combine is deprecated: use model.horizon_combine")
     return out
 

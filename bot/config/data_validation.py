@@ -143,7 +143,15 @@ class DataValidationConfig(BaseModel):
 
 # US exchange closures that are not regular holidays (weekdays), so they are not gaps.
 SPECIAL_CLOSURES: tuple[dt.date, ...] = (
-    dt.date(1994, 4, 27), dt.date(2001, 9, 11), dt.date(2001, 9, 12), dt.date(2001, 9, 13),
-    dt.date(2001, 9, 14), dt.date(2004, 6, 11), dt.date(2007, 1, 2), dt.date(2012, 10, 29),
-    dt.date(2012, 10, 30), dt.date(2018, 12, 5), dt.date(2025, 1, 9),
+    dt.date(1994, 4, 27),
+    dt.date(2001, 9, 11),
+    dt.date(2001, 9, 12),
+    dt.date(2001, 9, 13),
+    dt.date(2001, 9, 14),
+    dt.date(2004, 6, 11),
+    dt.date(2007, 1, 2),
+    dt.date(2012, 10, 29),
+    dt.date(2012, 10, 30),
+    dt.date(2018, 12, 5),
+    dt.date(2025, 1, 9),
 )

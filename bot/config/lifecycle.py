@@ -11,8 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "balanced_accuracy": True, "sharpe": True,
-                    "log_loss": False, "brier": False}
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "sharpe": True,
+    "log_loss": False,
+    "brier": False,
+}
 
 
 class _Frozen(BaseModel):
@@ -108,6 +114,7 @@ class MonitoringConfig(_Frozen):
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError("must be a loopback address (127.0.0.1, ::1, localhost); "
-                             "put a reverse proxy in front to expose it")
+            raise ValueError(
+                "must be a loopback address (127.0.0.1, ::1, localhost); put a reverse proxy in front to expose it"
+            )
         return v

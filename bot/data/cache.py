@@ -64,8 +64,11 @@ def write_cache(path: Path, frame: pd.DataFrame, cov: Coverage) -> None:
     """Write bars and coverage atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=True)
-    meta = {"start": cov.start.isoformat() if cov.start is not None else None,
-            "end": cov.end.isoformat() if cov.end is not None else None, "source": cov.source}
+    meta = {
+        "start": cov.start.isoformat() if cov.start is not None else None,
+        "end": cov.end.isoformat() if cov.end is not None else None,
+        "source": cov.source,
+    }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp)
@@ -80,8 +83,9 @@ def _may_hold_a_bar(lo: pd.Timestamp | None, hi: pd.Timestamp, bar: pd.Timedelta
     return first <= hi.value
 
 
-def missing_ranges(cov: Coverage | None, start: pd.Timestamp | None, end: pd.Timestamp,
-                   bar: pd.Timedelta | None = None) -> list[tuple[pd.Timestamp | None, pd.Timestamp]]:
+def missing_ranges(
+    cov: Coverage | None, start: pd.Timestamp | None, end: pd.Timestamp, bar: pd.Timedelta | None = None
+) -> list[tuple[pd.Timestamp | None, pd.Timestamp]]:
     """Return the parts of [start, end] not inside ``cov`` (skipping parts where no bar can open)."""
     if cov is None:
         return [(start, end)]
@@ -111,8 +115,9 @@ class ParquetCache:
         self.clock = clock
         self.name = f"cache({inner.name})"
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return cached bars, fetching only the ranges the cache has not covered yet."""
         bar = parse_timeframe(timeframe)
         closed_by = self.clock() - bar  # bars opening after this may still be forming

@@ -116,8 +116,11 @@ def find_ohlc(frame: pd.DataFrame, cfg: OhlcCheck, ctx: Context) -> Finding:
     i = int(np.flatnonzero(bad)[0])
     o, h, lo, c = (float(frame[k].iloc[i]) for k in ("open", "high", "low", "close"))
     first = frame.index[i]
-    return Finding(n, first, f"{n} bars with high/low not covering open/close "
-                             f"(first {ctx.stamp(first)}: o={o:g} h={h:g} l={lo:g} c={c:g})")
+    return Finding(
+        n,
+        first,
+        f"{n} bars with high/low not covering open/close (first {ctx.stamp(first)}: o={o:g} h={h:g} l={lo:g} c={c:g})",
+    )
 
 
 def repair_ohlc(frame: pd.DataFrame, cfg: OhlcCheck, ctx: Context) -> tuple[pd.DataFrame, int]:

@@ -34,8 +34,7 @@ def _partial_count(frame: pd.DataFrame, cfg: PartialCandleCheck, ctx: Context) -
     vol = frame["volume"].to_numpy()
     median = float(np.median(vol[-cfg.lookback - 1 : -1]))
     if median > 0 and vol[-1] < cfg.volume_ratio * median:
-        return 1, (f"last bar volume {vol[-1]:g} is {vol[-1] / median:.1%} of the "
-                   f"{cfg.lookback}-bar median {median:g}")
+        return 1, (f"last bar volume {vol[-1]:g} is {vol[-1] / median:.1%} of the {cfg.lookback}-bar median {median:g}")
     return 0, ""
 
 
@@ -77,9 +76,14 @@ def find_gaps(frame: pd.DataFrame, cfg: GapCheck, ctx: Context) -> Finding:
     big = gaps.loc[gaps["missing"].idxmax()]
     first = frame.index[int(gaps["pos"].iloc[0]) + 1]
     unit = "bars" if ctx.is_24_7 else "weekdays"
-    return Finding(len(gaps), first, (
-        f"{len(gaps)} gaps, {int(gaps['missing'].sum())} missing {unit}, largest "
-        f"{int(big['missing'])} after {ctx.stamp(frame.index[int(big['pos'])])}"))
+    return Finding(
+        len(gaps),
+        first,
+        (
+            f"{len(gaps)} gaps, {int(gaps['missing'].sum())} missing {unit}, largest "
+            f"{int(big['missing'])} after {ctx.stamp(frame.index[int(big['pos'])])}"
+        ),
+    )
 
 
 def _fill_index(frame: pd.DataFrame, pos: int, missing: int, ctx: Context) -> pd.DatetimeIndex:
@@ -135,8 +139,7 @@ def repair_moves(frame: pd.DataFrame, cfg: MoveCheck, ctx: Context) -> tuple[pd.
     r = _moves(frame)
     close = frame["close"].to_numpy()
     big = np.flatnonzero(np.abs(r) > cfg.max_move)
-    spikes = [i for i in big if 0 < i < len(close) - 1
-              and abs(close[i + 1] / close[i - 1] - 1.0) <= cfg.max_move]
+    spikes = [i for i in big if 0 < i < len(close) - 1 and abs(close[i + 1] / close[i - 1] - 1.0) <= cfg.max_move]
     keep = np.ones(len(frame), dtype=bool)
     keep[spikes] = False
     return frame.loc[keep], len(big) - len(spikes)
@@ -158,8 +161,7 @@ def find_zero_volume(frame: pd.DataFrame, cfg: ZeroVolumeCheck, ctx: Context) ->
     n = sum(b - a for a, b in found)
     longest = max(b - a for a, b in found)
     first = frame.index[found[0][0]]
-    return Finding(n, first, f"{n} zero-volume bars in {len(found)} runs (longest {longest}, "
-                             f"first {ctx.stamp(first)})")
+    return Finding(n, first, f"{n} zero-volume bars in {len(found)} runs (longest {longest}, first {ctx.stamp(first)})")
 
 
 def repair_zero_volume(frame: pd.DataFrame, cfg: ZeroVolumeCheck, ctx: Context) -> tuple[pd.DataFrame, int]:
@@ -202,8 +204,11 @@ def find_stale(frame: pd.DataFrame, cfg: StaleCheck, ctx: Context) -> Finding:
     age = ctx.now - last_close
     if age <= allowed:
         return OK
-    return Finding(1, frame.index[-1], f"last bar {ctx.stamp(frame.index[-1])} closed {age} before "
-                                       f"{ctx.stamp(ctx.now)} (allowed {allowed})")
+    return Finding(
+        1,
+        frame.index[-1],
+        f"last bar {ctx.stamp(frame.index[-1])} closed {age} before {ctx.stamp(ctx.now)} (allowed {allowed})",
+    )
 
 
 def find_history(frame: pd.DataFrame, cfg: HistoryCheck, ctx: Context) -> Finding:
@@ -217,4 +222,3 @@ def find_history(frame: pd.DataFrame, cfg: HistoryCheck, ctx: Context) -> Findin
 def no_repair(frame: pd.DataFrame, cfg: object, ctx: Context) -> tuple[pd.DataFrame, int]:
     """Checks that cannot repair leave the data as is."""
     return frame, 1
-

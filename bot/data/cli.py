@@ -32,8 +32,11 @@ DEFAULT_CACHE = "data/cache"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", default="csv", help="csv, parquet, sample, yfinance, alpaca, ccxt; "
-                                                   "comma-separated for a fallback chain")
+    p.add_argument(
+        "--source",
+        default="csv",
+        help="csv, parquet, sample, yfinance, alpaca, ccxt; comma-separated for a fallback chain",
+    )
     p.add_argument("--symbols", required=True, help="comma-separated, e.g. BTC/USDT,ETH/USDT")
     p.add_argument("--timeframe", default="1d")
     p.add_argument("--start")
@@ -50,8 +53,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m bot.data``."""
-    p = argparse.ArgumentParser(prog=program("python -m bot.data"),
-                                description="Market data tools.")
+    p = argparse.ArgumentParser(prog=program("python -m bot.data"), description="Market data tools.")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("download", help="fill the Parquet cache (resumes, respects rate limits)")
     _common(d)
@@ -71,8 +73,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _settings(a: argparse.Namespace) -> ProviderSettings:
-    return ProviderSettings(path=a.path, seed=a.seed or 0, exchange=a.exchange or "binance", url=a.url,
-                            retries=getattr(a, "retries", 3), backoff=getattr(a, "backoff", 1.0))
+    return ProviderSettings(
+        path=a.path,
+        seed=a.seed or 0,
+        exchange=a.exchange or "binance",
+        url=a.url,
+        retries=getattr(a, "retries", 3),
+        backoff=getattr(a, "backoff", 1.0),
+    )
 
 
 def _symbols(text: str | None) -> list[str]:
@@ -93,8 +101,10 @@ def cmd_download(a: argparse.Namespace) -> int:
     for r in download(cache, _symbols(a.symbols), a.timeframe, lo, hi, log_chunk, a.chunk_bars):
         first = r.first.isoformat() if r.first is not None else "-"
         last = r.last.isoformat() if r.last is not None else "-"
-        print(f"{r.symbol} {a.timeframe}: {r.rows} bars {first} .. {last} "
-              f"({r.chunks_fetched} chunks fetched) in {a.cache_dir}")
+        print(
+            f"{r.symbol} {a.timeframe}: {r.rows} bars {first} .. {last} "
+            f"({r.chunks_fetched} chunks fetched) in {a.cache_dir}"
+        )
     return 0
 
 
@@ -114,8 +124,11 @@ def _changed(manifest_path: str | None, current: dict) -> str:
     if not manifest_path:
         return ""
     old = json.loads(Path(manifest_path).read_text()).get("symbols", {})
-    diff = sorted(s for s in set(old) | set(current["symbols"])
-                  if old.get(s, {}).get("hash") != current["symbols"].get(s, {}).get("hash"))
+    diff = sorted(
+        s
+        for s in set(old) | set(current["symbols"])
+        if old.get(s, {}).get("hash") != current["symbols"].get(s, {}).get("hash")
+    )
     return f" (changed: {', '.join(diff)})" if diff else ""
 
 
@@ -129,13 +142,15 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
         if not a.expected:
             raise ConfigError("expected", "give the recorded hash (sha256:...) or --run")
-        bars = load_bars(a.source or "csv", _symbols(a.symbols), a.timeframe or "1d", a.start, a.end,
-                         settings=_settings(a))
+        bars = load_bars(
+            a.source or "csv", _symbols(a.symbols), a.timeframe or "1d", a.start, a.end, settings=_settings(a)
+        )
         expected, where = a.expected, a.path or a.source or "csv"
     current = data_manifest(bars)
     if current["hash"] != expected:
-        raise DataError(f"{where}:-", f"hash mismatch: expected {expected}, got {current['hash']}"
-                                      f"{_changed(a.manifest, current)}")
+        raise DataError(
+            f"{where}:-", f"hash mismatch: expected {expected}, got {current['hash']}{_changed(a.manifest, current)}"
+        )
     print(f"ok {current['hash']} ({len(bars)} symbols, {sum(len(f) for f in bars.values())} bars)")
     return 0
 

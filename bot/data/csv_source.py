@@ -45,8 +45,7 @@ def resolve_symbol_file(folder: Path, symbol: str, suffix: str = ".csv") -> Path
         avail = sorted(p.stem for p in folder.glob(f"*{suffix}"))
         raise ConfigError(
             "data.symbols",
-            f"unknown symbol '{symbol}': no {path.name} in {folder} "
-            f"(available: {', '.join(avail) or 'none'})",
+            f"unknown symbol '{symbol}': no {path.name} in {folder} (available: {', '.join(avail) or 'none'})",
         )
     return path
 
@@ -96,8 +95,7 @@ def _check_columns(path: Path, raw: pd.DataFrame) -> None:
     if missing:
         raise DataError(
             f"{path}:{HEADER_LINE}",
-            f"missing required column {', '.join(repr(c) for c in missing)} "
-            f"(header: {', '.join(raw.columns)})",
+            f"missing required column {', '.join(repr(c) for c in missing)} (header: {', '.join(raw.columns)})",
         )
 
 
@@ -152,11 +150,13 @@ def _order_problems(ts: pd.DatetimeIndex, raw: pd.DataFrame, dates: pd.Series) -
         back[1:] = ts[1:] < ts[:-1]
     i = _first(back)
     if i is not None:
-        out.append(Problem(
-            int(lines[i]),
-            f"{dates.iloc[i]}: timestamps not sorted (earlier than {dates.iloc[i - 1]} "
-            f"on line {int(lines[i - 1])})",
-        ))
+        out.append(
+            Problem(
+                int(lines[i]),
+                f"{dates.iloc[i]}: timestamps not sorted (earlier than {dates.iloc[i - 1]} "
+                f"on line {int(lines[i - 1])})",
+            )
+        )
     return out
 
 

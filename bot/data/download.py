@@ -27,8 +27,9 @@ class DownloadResult:
     chunks_fetched: int
 
 
-def chunk_ends(start: pd.Timestamp, end: pd.Timestamp, timeframe: str,
-               bars_per_chunk: int = BARS_PER_CHUNK) -> list[pd.Timestamp]:
+def chunk_ends(
+    start: pd.Timestamp, end: pd.Timestamp, timeframe: str, bars_per_chunk: int = BARS_PER_CHUNK
+) -> list[pd.Timestamp]:
     """Return the end of each chunk of about ``bars_per_chunk`` bars from start to end."""
     step = parse_timeframe(timeframe) * bars_per_chunk
     ends = list(pd.date_range(start + step, end, freq=step)) if start + step < end else []
@@ -40,9 +41,15 @@ def log_chunk(symbol: str, done: int, total: int, upto: pd.Timestamp) -> None:
     logger.debug(f"{symbol}: chunk {done}/{total} up to {upto:%Y-%m-%d %H:%M}")
 
 
-def download(cache: ParquetCache, symbols: list[str], timeframe: str, start: pd.Timestamp,
-             end: pd.Timestamp, report: Report | None = None,
-             bars_per_chunk: int = BARS_PER_CHUNK) -> list[DownloadResult]:
+def download(
+    cache: ParquetCache,
+    symbols: list[str],
+    timeframe: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    report: Report | None = None,
+    bars_per_chunk: int = BARS_PER_CHUNK,
+) -> list[DownloadResult]:
     """Fetch [start, end] for each symbol into ``cache``, persisting after every chunk.
 
     A progress bar per symbol counts the chunks when stderr is a terminal (:mod:`bot.progress`).
@@ -62,6 +69,13 @@ def download(cache: ParquetCache, symbols: list[str], timeframe: str, start: pd.
                     report(symbol, i, len(ends), hi)
         cached = read_cache(cache_file(cache.folder, symbol, timeframe))
         frame = cached[0] if cached else pd.DataFrame()
-        results.append(DownloadResult(symbol, len(frame), frame.index[0] if len(frame) else None,
-                                      frame.index[-1] if len(frame) else None, fetched))
+        results.append(
+            DownloadResult(
+                symbol,
+                len(frame),
+                frame.index[0] if len(frame) else None,
+                frame.index[-1] if len(frame) else None,
+                fetched,
+            )
+        )
     return results

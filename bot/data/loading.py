@@ -8,8 +8,13 @@ from bot.config import Config
 from bot.data import load_validated
 
 # Checks whose default `fail` policy the CSV loader enforces line by line (naming file, line and date).
-STRUCTURAL = ("unsorted_timestamps", "duplicate_timestamps", "missing_values", "non_positive_prices",
-              "ohlc_consistency")
+STRUCTURAL = (
+    "unsorted_timestamps",
+    "duplicate_timestamps",
+    "missing_values",
+    "non_positive_prices",
+    "ohlc_consistency",
+)
 
 
 def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -20,6 +25,17 @@ def load_data(cfg: Config) -> tuple[dict[str, pd.DataFrame], dict]:
     """
     d = cfg.data
     strict = all(getattr(d.validation, c).policy == "fail" for c in STRUCTURAL)
-    return load_validated(d.source, list(d.symbols), d.timeframe, d.start, d.end, d.path, cfg.seed,
-                          validation=d.validation, strict=strict, sources=d.sources,
-                          cache_dir=d.cache_dir, prices=d.prices)
+    return load_validated(
+        d.source,
+        list(d.symbols),
+        d.timeframe,
+        d.start,
+        d.end,
+        d.path,
+        cfg.seed,
+        validation=d.validation,
+        strict=strict,
+        sources=d.sources,
+        cache_dir=d.cache_dir,
+        prices=d.prices,
+    )

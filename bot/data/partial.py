@@ -19,9 +19,7 @@ def trades_24_7(index: pd.DatetimeIndex) -> bool:
     return bool(weekend.mean() >= MIN_WEEKEND_SHARE)
 
 
-def partial_last_candle(
-    frame: pd.DataFrame, lookback: int = LOOKBACK, ratio: float = MIN_VOLUME_RATIO
-) -> bool:
+def partial_last_candle(frame: pd.DataFrame, lookback: int = LOOKBACK, ratio: float = MIN_VOLUME_RATIO) -> bool:
     """Return True when the last bar looks still forming (volume far below recent median)."""
     if len(frame) <= lookback or not trades_24_7(pd.DatetimeIndex(frame.index)):
         return False
@@ -39,6 +37,11 @@ def drop_partial_last_candle(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     median = float(np.median(frame["volume"].to_numpy()[-LOOKBACK - 1 : -1]))
     logger.warning(
         "{}: dropped partial last candle {} (volume {:g} is {:.1%} of the {}-bar median {:g})",
-        name, last.isoformat(), vol, vol / median, LOOKBACK, median,
+        name,
+        last.isoformat(),
+        vol,
+        vol / median,
+        LOOKBACK,
+        median,
     )
     return frame.iloc[:-1]

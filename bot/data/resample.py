@@ -21,7 +21,10 @@ Partial = Literal["drop_last", "drop", "keep"]
 
 
 def resample_bars(
-    frame: pd.DataFrame, source_tf: str, target_tf: str, partial: Partial = "drop_last",
+    frame: pd.DataFrame,
+    source_tf: str,
+    target_tf: str,
+    partial: Partial = "drop_last",
     is_24_7: bool | None = None,
 ) -> pd.DataFrame:
     """Aggregate ``frame`` from ``source_tf`` to ``target_tf`` on a UTC-midnight-anchored grid.
@@ -58,7 +61,10 @@ def _drop_partial(out: pd.DataFrame, counts: pd.Series, full: int, partial: Part
 
 
 def align_higher(
-    lower: pd.DataFrame, lower_tf: str, higher: pd.DataFrame, higher_tf: str,
+    lower: pd.DataFrame,
+    lower_tf: str,
+    higher: pd.DataFrame,
+    higher_tf: str,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
     """Return ``higher``'s columns on ``lower``'s index, each row holding the last closed higher bar.
@@ -72,8 +78,14 @@ def align_higher(
     visible["_opened"] = higher.index
     visible["_closes"] = (higher.index + hi_len).as_unit("ns")
     decide = pd.DataFrame({"_at": (lower.index + lo_len).as_unit("ns")})
-    merged = pd.merge_asof(decide, visible.sort_values("_closes"), left_on="_at", right_on="_closes",
-                           direction="backward", allow_exact_matches=True)
+    merged = pd.merge_asof(
+        decide,
+        visible.sort_values("_closes"),
+        left_on="_at",
+        right_on="_closes",
+        direction="backward",
+        allow_exact_matches=True,
+    )
     out = merged[cols].rename(columns={c: f"{higher_tf}_{c}" for c in cols})
     out.insert(0, f"{higher_tf}_timestamp", merged["_opened"].to_numpy())
     out.index = lower.index
@@ -87,4 +99,3 @@ def multi_timeframe(frame: pd.DataFrame, base_tf: str, higher_tfs: list[str]) ->
         higher = resample_bars(frame, base_tf, tf, partial="keep")
         parts.append(align_higher(frame, base_tf, higher, tf).drop(columns=f"{tf}_timestamp"))
     return pd.concat(parts, axis=1)
-

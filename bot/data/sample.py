@@ -69,7 +69,9 @@ def sample_grid(timeframe: str, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[pd.
     if bar < DAY and DAY % bar == pd.Timedelta(0):
         grid = pd.date_range(anchor, hi, freq=bar, tz="UTC")
         return grid, 365.25 * (DAY / bar)
-    raise ConfigError("data.timeframe", f"sample data supports 1d or intraday timeframes dividing a day, not {timeframe!r}")
+    raise ConfigError(
+        "data.timeframe", f"sample data supports 1d or intraday timeframes dividing a day, not {timeframe!r}"
+    )
 
 
 def garch_returns(p: SampleParams, z: np.ndarray, bars_per_year: float) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +90,15 @@ def garch_returns(p: SampleParams, z: np.ndarray, bars_per_year: float) -> tuple
     return np.clip(r, -MAX_ABS_LOG_RETURN, MAX_ABS_LOG_RETURN), h
 
 
-def _ohlcv(p: SampleParams, r: np.ndarray, h: np.ndarray, z: np.ndarray,
-           rngs: list[np.random.Generator], daily: bool, var: float) -> dict[str, np.ndarray]:
+def _ohlcv(
+    p: SampleParams,
+    r: np.ndarray,
+    h: np.ndarray,
+    z: np.ndarray,
+    rngs: list[np.random.Generator],
+    daily: bool,
+    var: float,
+) -> dict[str, np.ndarray]:
     n = len(r)
     close = p.start_price * np.exp(np.cumsum(r))
     prev = np.concatenate(([p.start_price], close[:-1]))
@@ -107,8 +116,11 @@ def _ohlcv(p: SampleParams, r: np.ndarray, h: np.ndarray, z: np.ndarray,
 
 
 def sample_bars(
-    symbol: str, timeframe: str = "1d", start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None, seed: int = 0,
+    symbol: str,
+    timeframe: str = "1d",
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Return synthetic bars for ``symbol`` between inclusive UTC bounds (default 2010..2019)."""
     lo = DEFAULT_START if start is None else start

@@ -20,9 +20,7 @@ def finalize(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def slice_bounds(
-    frame: pd.DataFrame, lo: pd.Timestamp | None, hi: pd.Timestamp | None
-) -> pd.DataFrame:
+def slice_bounds(frame: pd.DataFrame, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pd.DataFrame:
     """Return the bars with lo <= timestamp <= hi (both inclusive, None = open)."""
     mask = pd.Series(True, index=frame.index)
     if lo is not None:

@@ -75,8 +75,7 @@ def validate_frame(frame: pd.DataFrame, cfg: DataValidationConfig, ctx: Context)
     for name in CHECKS:
         frame, checks[name] = _run_check(frame, name, getattr(cfg, name), ctx)
     status = worst([c["status"] for c in checks.values()])
-    return frame, {"status": status, "prices": prices, "rows_in": rows_in, "rows_out": len(frame),
-                   "checks": checks}
+    return frame, {"status": status, "prices": prices, "rows_in": rows_in, "rows_out": len(frame), "checks": checks}
 
 
 def _context(symbol: str, frame: pd.DataFrame, timeframe: str, now: object) -> Context:
@@ -89,8 +88,7 @@ def _context(symbol: str, frame: pd.DataFrame, timeframe: str, now: object) -> C
 
 
 def _fail_error(bars: dict[str, pd.DataFrame], report: dict) -> DataError:
-    fails = [(s, n, c) for s, e in report["symbols"].items()
-             for n, c in e["checks"].items() if c["status"] == "fail"]
+    fails = [(s, n, c) for s, e in report["symbols"].items() for n, c in e["checks"].items() if c["status"] == "fail"]
     sym, name, c = fails[0]
     source = bars[sym].attrs.get("source", sym)
     more = f" (+{len(fails) - 1} more failed checks, see data_validation.json)" if len(fails) > 1 else ""
@@ -100,7 +98,10 @@ def _fail_error(bars: dict[str, pd.DataFrame], report: dict) -> DataError:
 
 
 def validate_bars(
-    bars: dict[str, pd.DataFrame], cfg: DataValidationConfig, timeframe: str, now: object = None,
+    bars: dict[str, pd.DataFrame],
+    cfg: DataValidationConfig,
+    timeframe: str,
+    now: object = None,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Apply the per-check policies to every symbol; return repaired bars and the report dict.
 
@@ -119,8 +120,13 @@ def validate_bars(
         for c in entry["checks"].values():
             counts[c["status"]] += 1
     status = worst([e["status"] for e in symbols.values()])
-    report = {"status": status, "timeframe": timeframe, "counts": counts, "symbols": symbols,
-              "policies": cfg.model_dump(mode="json")}
+    report = {
+        "status": status,
+        "timeframe": timeframe,
+        "counts": counts,
+        "symbols": symbols,
+        "policies": cfg.model_dump(mode="json"),
+    }
     for line in summary_lines(report):
         (logger.warning if status in ("warn", "fail") else logger.info)(line)
     if status == "fail":
@@ -131,8 +137,10 @@ def validate_bars(
 def summary_lines(report: dict) -> list[str]:
     """Return a readable summary: one line overall, one per symbol/check that is not ok."""
     c = report["counts"]
-    lines = [f"data validation: {report['status']} ({len(report['symbols'])} symbols; "
-             f"{c['repaired']} repaired, {c['warn']} warnings, {c['fail']} failures)"]
+    lines = [
+        f"data validation: {report['status']} ({len(report['symbols'])} symbols; "
+        f"{c['repaired']} repaired, {c['warn']} warnings, {c['fail']} failures)"
+    ]
     for sym, entry in report["symbols"].items():
         for name, chk in entry["checks"].items():
             if chk["status"] != "ok":

@@ -44,7 +44,7 @@ def parse_period(text: str, where: str) -> tuple[pd.Timestamp | None, pd.Timesta
         elif m is None:
             raise ConfigError(where, f"expected START:END, got {text!r}")
         else:
-            start, end = text[: m.start()], text[m.end():]
+            start, end = text[: m.start()], text[m.end() :]
     try:
         return bounds(start.strip() or None, end.strip() or None)
     except ConfigError as e:
@@ -56,7 +56,6 @@ def _model(cfg: Config, ref: str):
     if ref == "none":
         return None, "no model requested (--model none)"
     if Path(ref).is_dir():
-
         return load_model(ref), {"path": str(Path(ref).resolve())}
 
     reg = ModelRegistry.for_config(cfg)
@@ -95,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", required=True, help="START:END of the reference period (e.g. the training window)")
     p.add_argument("--current", required=True, help="START:END of the period to check")
     p.add_argument("--out", required=True, type=Path, help="folder for drift.json and drift.html")
-    p.add_argument("--model", default="champion",
-                   help="champion (default), challenger, a version number, an artifact folder, or none")
+    p.add_argument(
+        "--model",
+        default="champion",
+        help="champion (default), challenger, a version number, an artifact folder, or none",
+    )
     a = p.parse_args(argv)
     setup_logging(a.quiet, a.verbose)
 
@@ -106,21 +108,27 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("drift.json", "drift.html"):
             (a.out / name).unlink(missing_ok=True)
         cfg = load_config(a.config, a.set)
-        report = run_drift(cfg, parse_period(a.reference, "--reference"), parse_period(a.current, "--current"),
-                           a.model)
+        report = run_drift(cfg, parse_period(a.reference, "--reference"), parse_period(a.current, "--current"), a.model)
         a.out.mkdir(parents=True, exist_ok=True)
         (a.out / "drift.html").write_text(render_html(report, f"Drift report: {cfg.name}"))
         write_json_atomically(a.out / "drift.json", report)
         verdict = "DRIFT" if report["drift"] else "no drift"
-        print(f"{verdict}: {len(report['data']['drifted_features'])} of {report['data']['n_features']} features "
-              f"drifted; prediction drift {report['prediction'].get('drift')}; "
-              f"performance decay {report['performance'].get('drift')}; action {report['decision']['action']}")
+        print(
+            f"{verdict}: {len(report['data']['drifted_features'])} of {report['data']['n_features']} features "
+            f"drifted; prediction drift {report['prediction'].get('drift')}; "
+            f"performance decay {report['performance'].get('drift')}; action {report['decision']['action']}"
+        )
         for reason in report["reasons"]:
             print(f"  - {reason}")
         print(f"report: {a.out / 'drift.json'}")
         if report["drift"]:
-            Alerter.from_config(cfg.alerts).send("warning", f"drift in {cfg.name}", "; ".join(report["reasons"]),
-                                                 action=report["decision"]["action"], current=a.current)
+            Alerter.from_config(cfg.alerts).send(
+                "warning",
+                f"drift in {cfg.name}",
+                "; ".join(report["reasons"]),
+                action=report["decision"]["action"],
+                current=a.current,
+            )
         return 0
 
     return run_cli(go)

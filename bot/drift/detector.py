@@ -40,8 +40,14 @@ class DriftDecision:
         return intent
 
     def as_dict(self) -> dict:
-        return {"drift": self.drift, "action": self.action, "position_scale": self.position_scale,
-                "halt_entries": self.halt_entries, "retrain": self.retrain, "reasons": list(self.reasons)}
+        return {
+            "drift": self.drift,
+            "action": self.action,
+            "position_scale": self.position_scale,
+            "halt_entries": self.halt_entries,
+            "retrain": self.retrain,
+            "reasons": list(self.reasons),
+        }
 
 
 NO_DRIFT = DriftDecision()
@@ -53,8 +59,9 @@ def decide_action(report: dict, cfg: DriftConfig) -> DriftDecision:
     if not report.get("drift"):
         return DriftDecision(reasons=reasons)
     a = cfg.action
-    return DriftDecision(True, a, cfg.scale_factor if a == "scale_down" else 1.0, a == "halt_entries",
-                         a == "retrain", reasons)
+    return DriftDecision(
+        True, a, cfg.scale_factor if a == "scale_down" else 1.0, a == "halt_entries", a == "retrain", reasons
+    )
 
 
 class DriftLatch:
@@ -85,10 +92,20 @@ def _unavailable(reason: str) -> dict:
     return {"available": False, "drift": False, "reason": reason}
 
 
-def drift_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: DriftConfig,
-                 reference_probs=None, current_probs=None, current_labels=None, current_returns=None,
-                 promised: dict | None = None, reference_labels=None, current_times=None, reference_times=None,
-                 lags: int = 0) -> dict:
+def drift_report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    cfg: DriftConfig,
+    reference_probs=None,
+    current_probs=None,
+    current_labels=None,
+    current_returns=None,
+    promised: dict | None = None,
+    reference_labels=None,
+    current_times=None,
+    reference_times=None,
+    lags: int = 0,
+) -> dict:
     """Return the drift report (JSON-ready) of ``current`` feature rows against ``reference`` ones.
 
     Rows should be ordered by symbol, then time (the autocorrelation estimate reads them in order).
@@ -103,20 +120,38 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, cfg: DriftConfi
     if reference_probs is None or current_probs is None:
         prediction = _unavailable("no model predictions")
     else:
-        prediction = {"available": True, **stats.prediction_drift(
-            reference_probs, current_probs, cfg.bins, cfg.prediction_psi, cfg.ks_alpha, cfg.min_samples)}
-    performance = _performance(cfg, (current_probs, current_labels, current_returns, current_times),
-                               (reference_probs, reference_labels, reference_times), promised, lags)
+        prediction = {
+            "available": True,
+            **stats.prediction_drift(
+                reference_probs, current_probs, cfg.bins, cfg.prediction_psi, cfg.ks_alpha, cfg.min_samples
+            ),
+        }
+    performance = _performance(
+        cfg,
+        (current_probs, current_labels, current_returns, current_times),
+        (reference_probs, reference_labels, reference_times),
+        promised,
+        lags,
+    )
     reasons = []
     if data["drift"]:
-        reasons.append(f"data drift in {len(data['drifted_features'])} of {data['n_features']} features: "
-                       + ", ".join(data["drifted_features"][:10]))
+        reasons.append(
+            f"data drift in {len(data['drifted_features'])} of {data['n_features']} features: "
+            + ", ".join(data["drifted_features"][:10])
+        )
     if prediction.get("drift"):
         reasons.append(f"prediction drift: PSI {prediction['psi']:.3f} of P(up)")
     if performance.get("drift"):
         reasons += performance["reasons"]
-    return {"drift": bool(reasons), "reasons": reasons, "data": data, "features": features,
-            "prediction": prediction, "performance": performance, "thresholds": cfg.model_dump(mode="json")}
+    return {
+        "drift": bool(reasons),
+        "reasons": reasons,
+        "data": data,
+        "features": features,
+        "prediction": prediction,
+        "performance": performance,
+        "thresholds": cfg.model_dump(mode="json"),
+    }
 
 
 def _performance(cfg: DriftConfig, cur: tuple, ref: tuple, promised: dict | None, lags: int) -> dict:
@@ -131,15 +166,27 @@ def _performance(cfg: DriftConfig, cur: tuple, ref: tuple, promised: dict | None
         return {**_unavailable("no validation metrics to compare with"), "current": current}
     keep = ("accuracy", "brier", "accuracy_se", "brier_se", "n", "n_predictions")
     promised = {k: promised[k] for k in keep if k in promised}
-    out = stats.performance_decay(promised, current, cfg.max_brier_increase, cfg.max_accuracy_drop,
-                                  cfg.min_samples, cfg.performance_alpha)
+    out = stats.performance_decay(
+        promised, current, cfg.max_brier_increase, cfg.max_accuracy_drop, cfg.min_samples, cfg.performance_alpha
+    )
     return {"available": True, **out}
 
 
 def scores_table(report: dict) -> pd.DataFrame:
     """Return the per-feature table (feature, psi, ks_pvalue, drifted) sorted by PSI, for display."""
     rows = [{"feature": k, **v} for k, v in report["features"].items()]
-    df = pd.DataFrame(rows, columns=["feature", "psi", "ks_statistic", "ks_pvalue", "autocorrelation",
-                                     "n_reference", "n_current", "drifted"])
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "feature",
+            "psi",
+            "ks_statistic",
+            "ks_pvalue",
+            "autocorrelation",
+            "n_reference",
+            "n_current",
+            "drifted",
+        ],
+    )
     key = df["psi"].map(lambda v: -v if isinstance(v, float) and math.isfinite(v) else np.inf)
     return df.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)

@@ -39,16 +39,25 @@ class Period:
     horizon: int = 1  # the labels' horizon: how far their overlap reaches
 
     def describe(self) -> dict:
-        return {"start": None if self.start is None else self.start.isoformat(),
-                "end": None if self.end is None else self.end.isoformat(), "n_rows": int(len(self.features))}
+        return {
+            "start": None if self.start is None else self.start.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+            "n_rows": int(len(self.features)),
+        }
 
 
 def _label_of(model: TrainedModel | None, close: pd.Series) -> pd.Series:
     info = (model.info if model is not None else {}) or {}
     h = model.horizons[0] if model is not None else 1
     lp = info.get("label_params") or {}
-    out = outcomes(close, h, info.get("label", "direction"), lp.get("profit_take", 1.0), lp.get("stop_loss", 1.0),
-                   lp.get("vol_window", 20))
+    out = outcomes(
+        close,
+        h,
+        info.get("label", "direction"),
+        lp.get("profit_take", 1.0),
+        lp.get("stop_loss", 1.0),
+        lp.get("vol_window", 20),
+    )
     return out["up"]
 
 
@@ -63,9 +72,15 @@ def _cached_probs(model: TrainedModel, X: np.ndarray, stamps: pd.DatetimeIndex, 
     return out
 
 
-def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=None, end=None,
-                 model: TrainedModel | None = None, last: int | None = None,
-                 prob_cache: dict[str, dict] | None = None) -> Period:
+def period_frame(
+    bars: Mapping[str, pd.DataFrame],
+    features: list[str],
+    start=None,
+    end=None,
+    model: TrainedModel | None = None,
+    last: int | None = None,
+    prob_cache: dict[str, dict] | None = None,
+) -> Period:
     """Return the drift inputs for bars in [start, end] (or each symbol's ``last`` bars).
 
     ``prob_cache`` (symbol -> {timestamp: P(up)}) lets repeated live checks predict only new bars.
@@ -93,18 +108,34 @@ def period_frame(bars: Mapping[str, pd.DataFrame], features: list[str], start=No
             labels.append(_label_of(model, df["close"]).to_numpy()[mask])
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=features)
     stamps = frame.index
-    return Period(frame.reset_index(drop=True),
-                  np.concatenate(probs) if probs else None, np.concatenate(labels) if labels else None,
-                  np.concatenate(rets) if rets else None,
-                  stamps.min() if len(stamps) else None, stamps.max() if len(stamps) else None,
-                  stamps.asi8 if len(stamps) else None, int(model.horizons[0]) if model is not None else 1)
+    return Period(
+        frame.reset_index(drop=True),
+        np.concatenate(probs) if probs else None,
+        np.concatenate(labels) if labels else None,
+        np.concatenate(rets) if rets else None,
+        stamps.min() if len(stamps) else None,
+        stamps.max() if len(stamps) else None,
+        stamps.asi8 if len(stamps) else None,
+        int(model.horizons[0]) if model is not None else 1,
+    )
 
 
 def compare(reference: Period, current: Period, cfg: DriftConfig, promised: dict | None = None) -> dict:
     """Return the drift report of two periods (with their date ranges)."""
-    report = drift_report(reference.features, current.features, cfg, reference.probs, current.probs,
-                          current.labels, current.returns, promised, reference.labels, current.times,
-                          reference.times, current.horizon)
+    report = drift_report(
+        reference.features,
+        current.features,
+        cfg,
+        reference.probs,
+        current.probs,
+        current.labels,
+        current.returns,
+        promised,
+        reference.labels,
+        current.times,
+        reference.times,
+        current.horizon,
+    )
     return {"drift": report["drift"], "reference": reference.describe(), "current": current.describe(), **report}
 
 
@@ -138,9 +169,10 @@ class DriftMonitor:
 
     def check(self, bars: Mapping[str, pd.DataFrame]) -> tuple[dict, DriftDecision]:
         """Compare the last ``cfg.window`` bars of every symbol with the reference; return (report, decision)."""
-        recent = {s: df.iloc[-(self.cfg.window + WARMUP):] for s, df in bars.items()}  # features need no more
-        current = period_frame(recent, self.model.features, model=self.model, last=self.cfg.window,
-                               prob_cache=self._probs)
+        recent = {s: df.iloc[-(self.cfg.window + WARMUP) :] for s, df in bars.items()}  # features need no more
+        current = period_frame(
+            recent, self.model.features, model=self.model, last=self.cfg.window, prob_cache=self._probs
+        )
         self.last_report = compare(self.reference, current, self.cfg, self.model.info.get("metrics"))
         if self.reference.probs is None:
             self.last_report["prediction"]["reason"] = NO_OOS
@@ -152,16 +184,21 @@ def _ts(text: str | None) -> pd.Timestamp | None:
     return pd.Timestamp(text) if text else None
 
 
-def drift_timeline(features: pd.DataFrame, reference: tuple[int, int], cfg: DriftConfig,
-                   step: int = 5) -> pd.DataFrame:
+def drift_timeline(features: pd.DataFrame, reference: tuple[int, int], cfg: DriftConfig, step: int = 5) -> pd.DataFrame:
     """Slide a ``cfg.window``-row current window after the reference rows; return (end, drift, n_drifted).
 
     ``features`` is one symbol's feature frame in time order; ``end`` is the position after the window.
     """
-    ref = features.iloc[reference[0]:reference[1]]
+    ref = features.iloc[reference[0] : reference[1]]
     rows = []
     for end in range(reference[1] + cfg.window, len(features) + 1, step):
-        report = drift_report(ref, features.iloc[end - cfg.window:end], cfg)
-        rows.append({"end": end, "timestamp": features.index[end - 1], "drift": report["drift"],
-                     "n_drifted": len(report["data"]["drifted_features"])})
+        report = drift_report(ref, features.iloc[end - cfg.window : end], cfg)
+        rows.append(
+            {
+                "end": end,
+                "timestamp": features.index[end - 1],
+                "drift": report["drift"],
+                "n_drifted": len(report["data"]["drifted_features"]),
+            }
+        )
     return pd.DataFrame(rows, columns=["end", "timestamp", "drift", "n_drifted"])

@@ -76,8 +76,9 @@ def ks(reference, current, rho: float | None = None) -> tuple[float, float]:
     return float(res.statistic), float(kstwobign.sf(res.statistic * math.sqrt(n1 * n2 / (n1 + n2))))
 
 
-def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int, psi_threshold: float,
-                  ks_alpha: float, min_samples: int) -> dict[str, dict]:
+def feature_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, bins: int, psi_threshold: float, ks_alpha: float, min_samples: int
+) -> dict[str, dict]:
     """Return {feature: {psi, ks_statistic, ks_pvalue, n_reference, n_current, drifted}} for shared columns."""
     cols = [c for c in reference.columns if c in current.columns]
     alpha = ks_alpha / max(1, len(cols))
@@ -89,8 +90,15 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int, psi
         stat, pv = ks(ref, cur, rho)
         enough = len(ref) >= min_samples and len(cur) >= min_samples
         drifted = bool(enough and math.isfinite(p) and p >= psi_threshold and pv < alpha)
-        out[col] = {"psi": p, "ks_statistic": stat, "ks_pvalue": pv, "autocorrelation": rho, "n_reference": int(len(ref)),
-                    "n_current": int(len(cur)), "drifted": drifted}
+        out[col] = {
+            "psi": p,
+            "ks_statistic": stat,
+            "ks_pvalue": pv,
+            "autocorrelation": rho,
+            "n_reference": int(len(ref)),
+            "n_current": int(len(cur)),
+            "drifted": drifted,
+        }
     return out
 
 
@@ -99,21 +107,31 @@ def data_drift(per_feature: dict[str, dict], feature_share: float) -> dict:
     n = len(per_feature)
     drifted = sorted(k for k, v in per_feature.items() if v["drifted"])
     need = max(1, math.ceil(feature_share * n))
-    return {"drift": bool(n and len(drifted) >= need), "share_drifted": len(drifted) / n if n else 0.0,
-            "drifted_features": drifted, "n_features": n, "min_drifted": need}
+    return {
+        "drift": bool(n and len(drifted) >= need),
+        "share_drifted": len(drifted) / n if n else 0.0,
+        "drifted_features": drifted,
+        "n_features": n,
+        "min_drifted": need,
+    }
 
 
-def prediction_drift(reference, current, bins: int, psi_threshold: float, ks_alpha: float,
-                     min_samples: int) -> dict:
+def prediction_drift(reference, current, bins: int, psi_threshold: float, ks_alpha: float, min_samples: int) -> dict:
     """Return the drift of the predicted P(up) distribution (PSI and KS) and its verdict."""
     ref, cur = _finite(reference), _finite(current)
     p = psi(ref, cur, bins)
     stat, pv = ks(ref, cur, lag1_autocorrelation(ref))
     enough = len(ref) >= min_samples and len(cur) >= min_samples
-    return {"psi": p, "ks_statistic": stat, "ks_pvalue": pv, "n_reference": int(len(ref)),
-            "n_current": int(len(cur)), "mean_reference": float(ref.mean()) if len(ref) else None,
-            "mean_current": float(cur.mean()) if len(cur) else None,
-            "drift": bool(enough and math.isfinite(p) and p >= psi_threshold and pv < ks_alpha)}
+    return {
+        "psi": p,
+        "ks_statistic": stat,
+        "ks_pvalue": pv,
+        "n_reference": int(len(ref)),
+        "n_current": int(len(cur)),
+        "mean_reference": float(ref.mean()) if len(ref) else None,
+        "mean_current": float(cur.mean()) if len(cur) else None,
+        "drift": bool(enough and math.isfinite(p) and p >= psi_threshold and pv < ks_alpha),
+    }
 
 
 def mean_standard_error(values, times=None, lags: int = 0) -> float:
@@ -195,16 +213,25 @@ def _worse_pvalue(gap: float, se_current, se_promised: float, dof: float | None)
     return float(student_t.sf(gap / se, dof if dof else 1e9))
 
 
-def performance_decay(promised: dict, current: dict, max_brier_increase: float, max_accuracy_drop: float,
-                      min_samples: int, alpha: float = 1.0) -> dict:
+def performance_decay(
+    promised: dict,
+    current: dict,
+    max_brier_increase: float,
+    max_accuracy_drop: float,
+    min_samples: int,
+    alpha: float = 1.0,
+) -> dict:
     """Return the decay verdict of current scores against promised ones (accuracy drop, Brier rise).
 
     A metric decays when its gap exceeds the margin and its one-sided p-value is below ``alpha``.
     """
     out: dict[str, Any] = {"promised": promised, "current": current, "drift": False, "reasons": []}
     if current.get("n", 0) < min_samples or "accuracy" not in promised or "accuracy" not in current:
-        out["reasons"].append(f"not enough labelled predictions ({current.get('n', 0)} < {min_samples})"
-                              if current.get("n", 0) < min_samples else "nothing promised to compare with")
+        out["reasons"].append(
+            f"not enough labelled predictions ({current.get('n', 0)} < {min_samples})"
+            if current.get("n", 0) < min_samples
+            else "nothing promised to compare with"
+        )
         return out
     drop = promised["accuracy"] - current["accuracy"]
     rise = current["brier"] - promised["brier"]
@@ -213,10 +240,14 @@ def performance_decay(promised: dict, current: dict, max_brier_increase: float, 
     p_brier = _worse_pvalue(rise, current.get("brier_se"), _promised_se(promised, current, "brier"), dof)
     out.update(accuracy_drop=drop, brier_increase=rise, accuracy_pvalue=p_acc, brier_pvalue=p_brier)
     if drop > max_accuracy_drop and p_acc < alpha:
-        out["reasons"].append(f"accuracy {current['accuracy']:.4f} is {drop:.4f} below the promised "
-                              f"{promised['accuracy']:.4f} (limit {max_accuracy_drop}, p = {p_acc:.2g})")
+        out["reasons"].append(
+            f"accuracy {current['accuracy']:.4f} is {drop:.4f} below the promised "
+            f"{promised['accuracy']:.4f} (limit {max_accuracy_drop}, p = {p_acc:.2g})"
+        )
     if rise > max_brier_increase and p_brier < alpha:
-        out["reasons"].append(f"Brier {current['brier']:.4f} is {rise:.4f} above the promised "
-                              f"{promised['brier']:.4f} (limit {max_brier_increase}, p = {p_brier:.2g})")
+        out["reasons"].append(
+            f"Brier {current['brier']:.4f} is {rise:.4f} above the promised "
+            f"{promised['brier']:.4f} (limit {max_brier_increase}, p = {p_brier:.2g})"
+        )
     out["drift"] = bool(out["reasons"])
     return out

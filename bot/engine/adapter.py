@@ -30,11 +30,21 @@ from bot.venues.increments import backtest_price
 from strategies.base import BarView, Enter, Exit, PortfolioStrategy, Strategy
 
 _STATUS = {
-    bt.Order.Submitted: "submitted", bt.Order.Accepted: "accepted", bt.Order.Partial: "partially_filled",
-    bt.Order.Completed: "filled", bt.Order.Canceled: "canceled", bt.Order.Expired: "expired",
-    bt.Order.Margin: "rejected_margin", bt.Order.Rejected: "rejected",
+    bt.Order.Submitted: "submitted",
+    bt.Order.Accepted: "accepted",
+    bt.Order.Partial: "partially_filled",
+    bt.Order.Completed: "filled",
+    bt.Order.Canceled: "canceled",
+    bt.Order.Expired: "expired",
+    bt.Order.Margin: "rejected_margin",
+    bt.Order.Rejected: "rejected",
 }
-_TYPES = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "limit", bt.Order.StopTrail: "trailing_stop"}
+_TYPES = {
+    bt.Order.Market: "market",
+    bt.Order.Stop: "stop",
+    bt.Order.Limit: "limit",
+    bt.Order.StopTrail: "trailing_stop",
+}
 
 
 @dataclass
@@ -95,9 +105,12 @@ class StrategyAdapter(bt.Strategy):
         d = self.datas[i]
         sym = d._name
         view = BarView(
-            symbol=sym, timestamp=self.ctx.index[sym][n - 1], close=self._close[i][0],
+            symbol=sym,
+            timestamp=self.ctx.index[sym][n - 1],
+            close=self._close[i][0],
             signals={c: line[0] for c, line in self._signal_lines[i]},
-            position=self.broker.getposition(d).size, pending=sym in self._working,
+            position=self.broker.getposition(d).size,
+            pending=sym in self._working,
         )
         intent = self.core.decide(view)
         if isinstance(intent, Enter) and not halted:
@@ -109,8 +122,9 @@ class StrategyAdapter(bt.Strategy):
 
     def _free_cash(self) -> float:
         """Return the cash not backing shorts (a short sale's proceeds are collateral, not spendable)."""
-        shorts = sum(-self.getposition(d).size * d.close[0] for d in self.datas
-                     if len(d) and self.getposition(d).size < 0)
+        shorts = sum(
+            -self.getposition(d).size * d.close[0] for d in self.datas if len(d) and self.getposition(d).size < 0
+        )
         return self.broker.getcash() - shorts
 
     def _exposure(self, lens: Sequence[int]) -> float:
@@ -148,20 +162,25 @@ class StrategyAdapter(bt.Strategy):
         for child, kind in ((main[1], stop_kind), (main[2], "take_profit")):
             if child is not None:
                 assert kind is not None  # a stop child exists only with a stop kind
-                self._track(child, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, kind), view,
-                            kind, size)
+                self._track(
+                    child, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, kind), view, kind, size
+                )
                 kids.append(child)
         self._children[view.symbol] = kids
 
-    def _bracket(self, d, view: BarView, size: float, short: bool, stop_kind: str | None,
-                 take_profit: float | None) -> list:
+    def _bracket(
+        self, d, view: BarView, size: float, short: bool, stop_kind: str | None, take_profit: float | None
+    ) -> list:
         """Submit a market entry with its protective children: [entry, stop or None, take-profit or None]."""
         r = self.ctx.config.risk
         stopargs = dict(trailpercent=r.trailing_stop) if stop_kind == "trailing_stop" else {}
-        stopprice, limitprice = _bracket_prices(view, self.ctx.config.broker.price_increment, stop_kind,
-                                                r.stop_loss, take_profit, short)
+        stopprice, limitprice = _bracket_prices(
+            view, self.ctx.config.broker.price_increment, stop_kind, r.stop_loss, take_profit, short
+        )
         return (self.sell_bracket if short else self.buy_bracket)(
-            data=d, size=size, exectype=bt.Order.Market,
+            data=d,
+            size=size,
+            exectype=bt.Order.Market,
             stopprice=stopprice,
             stopexec=(bt.Order.StopTrail if stop_kind == "trailing_stop" else bt.Order.Stop) if stop_kind else None,
             stopargs=stopargs,
@@ -177,18 +196,25 @@ class StrategyAdapter(bt.Strategy):
         if size == 0:
             return
         o = (self.sell if size > 0 else self.buy)(data=d, size=abs(size), exectype=bt.Order.Market)
-        self._track(o, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "exit"), view, reason,
-                    abs(size))
+        self._track(
+            o, client_order_id(self.ctx.config.name, view.symbol, view.timestamp, "exit"), view, reason, abs(size)
+        )
         self._working[view.symbol] = o
 
     def _track(self, order, oid: str, view: BarView, reason: str, size: float, prob: float | None = None) -> None:
         order.addinfo(oid=oid, reason=reason, prob=prob)
         self._ids[order.ref] = oid
-        self.ctx.ledger.order_submitted(OrderRecord(
-            order_id=oid, created=view.timestamp, symbol=view.symbol,
-            side="buy" if order.isbuy() else "sell", size=float(size),
-            type=_TYPES.get(order.exectype, "market"), reason=reason,
-        ))
+        self.ctx.ledger.order_submitted(
+            OrderRecord(
+                order_id=oid,
+                created=view.timestamp,
+                symbol=view.symbol,
+                side="buy" if order.isbuy() else "sell",
+                size=float(size),
+                type=_TYPES.get(order.exectype, "market"),
+                reason=reason,
+            )
+        )
 
     def notify_order(self, order):
         oid = self._ids.get(order.ref)
@@ -199,8 +225,9 @@ class StrategyAdapter(bt.Strategy):
             d = order.data
             when = self.ctx.index[sym][len(d) - 1]
             ex = order.executed
-            self.ctx.ledger.order_filled(oid, when, ex.price, abs(ex.size), ex.comm,
-                                         _slippage(order, d), prob=order.info.get("prob"))
+            self.ctx.ledger.order_filled(
+                oid, when, ex.price, abs(ex.size), ex.comm, _slippage(order, d), prob=order.info.get("prob")
+            )
         elif order.status in _STATUS:
             self.ctx.ledger.order_status(oid, _STATUS[order.status])
         working = self._working.get(sym)
@@ -213,8 +240,9 @@ class StrategyAdapter(bt.Strategy):
         mark_open_positions(self)
 
 
-def _bracket_prices(view: BarView, increment, stop_kind: str | None, stop_loss: float | None,
-                    take_profit: float | None, short: bool) -> tuple[float | None, float | None]:
+def _bracket_prices(
+    view: BarView, increment, stop_kind: str | None, stop_loss: float | None, take_profit: float | None, short: bool
+) -> tuple[float | None, float | None]:
     """Return the (stop, take-profit) prices on the tick grid: below / above the close for a long,
     mirrored (above / below) for a short; None for a leg not used (a trailing stop has no price)."""
     tick = lambda p: backtest_price(view.symbol, p, increment)  # noqa: E731 - the venue's grid

@@ -14,8 +14,12 @@ from bot.timeframes import split_timeframe
 
 _FEED_CLASSES: dict[tuple[str, ...], type] = {}
 
-_TIMEFRAMES = {"m": (bt.TimeFrame.Minutes, 1), "h": (bt.TimeFrame.Minutes, 60), "d": (bt.TimeFrame.Days, 1),
-               "w": (bt.TimeFrame.Weeks, 1)}
+_TIMEFRAMES = {
+    "m": (bt.TimeFrame.Minutes, 1),
+    "h": (bt.TimeFrame.Minutes, 60),
+    "d": (bt.TimeFrame.Days, 1),
+    "w": (bt.TimeFrame.Weeks, 1),
+}
 
 _OHLCV = ("open", "high", "low", "close", "volume")
 
@@ -52,8 +56,7 @@ def feed_class(columns: tuple[str, ...]) -> type:
     return _FEED_CLASSES[columns]
 
 
-def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame,
-              timeframe: str) -> bt.feed.DataBase:
+def make_feed(symbol: str, bars: pd.DataFrame, signals: pd.DataFrame, timeframe: str) -> bt.feed.DataBase:
     """Build a feed of OHLCV plus ``signals`` columns for one symbol (index converted to naive UTC)."""
     df = bars[list(_OHLCV)].join(signals)
     if df.index.tz is not None:

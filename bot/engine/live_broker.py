@@ -31,9 +31,16 @@ _KIND = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "sto
 class LiveBroker(bt.BrokerBase):
     """Backtrader broker backed by a venue client, a journal and a bar poller."""
 
-    def __init__(self, router: OrderRouting, poller: BarSource, index: Mapping[str, Sequence[pd.Timestamp]],
-                 commission_rate: float, model_version: str | None = None,
-                 on_step: Callable[[pd.Timestamp], None] | None = None, dust_value: float = 0.0):
+    def __init__(
+        self,
+        router: OrderRouting,
+        poller: BarSource,
+        index: Mapping[str, Sequence[pd.Timestamp]],
+        commission_rate: float,
+        model_version: str | None = None,
+        on_step: Callable[[pd.Timestamp], None] | None = None,
+        dust_value: float = 0.0,
+    ):
         super().__init__()
         self.setcommission(commission=commission_rate)
         self.router, self.poller, self.index = router, poller, index
@@ -76,18 +83,70 @@ class LiveBroker(bt.BrokerBase):
     def notify(self, order) -> None:
         self.notifs.append(order.clone())
 
-    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
-            oco=None, trailamount=None, trailpercent=None, parent=None, transmit=True, **kwargs):
-        order = bt.order.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                                  exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
-                                  trailpercent=trailpercent, parent=parent, transmit=transmit)
+    def buy(
+        self,
+        owner,
+        data,
+        size,
+        price=None,
+        plimit=None,
+        exectype=None,
+        valid=None,
+        tradeid=0,
+        oco=None,
+        trailamount=None,
+        trailpercent=None,
+        parent=None,
+        transmit=True,
+        **kwargs,
+    ):
+        order = bt.order.BuyOrder(
+            owner=owner,
+            data=data,
+            size=size,
+            price=price,
+            pricelimit=plimit,
+            exectype=exectype,
+            valid=valid,
+            tradeid=tradeid,
+            trailamount=trailamount,
+            trailpercent=trailpercent,
+            parent=parent,
+            transmit=transmit,
+        )
         return self._take(order, kwargs)
 
-    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
-             oco=None, trailamount=None, trailpercent=None, parent=None, transmit=True, **kwargs):
-        order = bt.order.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                                   exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
-                                   trailpercent=trailpercent, parent=parent, transmit=transmit)
+    def sell(
+        self,
+        owner,
+        data,
+        size,
+        price=None,
+        plimit=None,
+        exectype=None,
+        valid=None,
+        tradeid=0,
+        oco=None,
+        trailamount=None,
+        trailpercent=None,
+        parent=None,
+        transmit=True,
+        **kwargs,
+    ):
+        order = bt.order.SellOrder(
+            owner=owner,
+            data=data,
+            size=size,
+            price=price,
+            pricelimit=plimit,
+            exectype=exectype,
+            valid=valid,
+            tradeid=tradeid,
+            trailamount=trailamount,
+            trailpercent=trailpercent,
+            parent=parent,
+            transmit=transmit,
+        )
         return self._take(order, kwargs)
 
     def cancel(self, order, bracket: bool = False) -> bool:
@@ -167,8 +226,9 @@ class LiveBroker(bt.BrokerBase):
         if not todo:
             return
         with self.router.batch():
-            self.router.journal_ahead([self._ticket(orders) for action, orders in todo
-                                       if action == "send" and _intent(orders[0]) == "entry"])
+            self.router.journal_ahead(
+                [self._ticket(orders) for action, orders in todo if action == "send" and _intent(orders[0]) == "entry"]
+            )
             self._flush(todo)
 
     def _flush(self, todo: list) -> None:
@@ -176,8 +236,9 @@ class LiveBroker(bt.BrokerBase):
             try:
                 self._cancel(orders[0]) if action == "cancel" else self._send(orders)
             except TransientVenueError as err:
-                logger.warning("{} of {} not done, venue unavailable: {}", action,
-                               orders[0].info.get("oid") or orders[0].ref, err)
+                logger.warning(
+                    "{} of {} not done, venue unavailable: {}", action, orders[0].info.get("oid") or orders[0].ref, err
+                )
                 self._unsent(action, orders)
             except FatalVenueError:
                 raise
@@ -208,8 +269,9 @@ class LiveBroker(bt.BrokerBase):
 
     def _guard(self) -> None:
         """Give a position held without working exits a stop (OrderRouter.guard_exits)."""
-        busy = {orders[0].data._name for action, orders in self._outbox
-                if action == "send" and _intent(orders[0]) == "exit"}
+        busy = {
+            orders[0].data._name for action, orders in self._outbox if action == "send" and _intent(orders[0]) == "exit"
+        }
         held = {s: p.size for s, p in self._positions.items() if p.size != 0}
         try:
             self.router.guard_exits(held, busy, dust=lambda sym, qty: self._tradable(sym, qty) == 0)
@@ -231,15 +293,20 @@ class LiveBroker(bt.BrokerBase):
         stop = exits.get("stop_loss") or exits.get("trailing_stop")
         limit = exits.get("take_profit")
         return OrderRequest(
-            cid, sym, "buy" if main.isbuy() else "sell", abs(main.size),
-            intent=_intent(main), type=_KIND.get(main.exectype, "market"),
+            cid,
+            sym,
+            "buy" if main.isbuy() else "sell",
+            abs(main.size),
+            intent=_intent(main),
+            type=_KIND.get(main.exectype, "market"),
             limit_price=main.created.price if main.exectype == bt.Order.Limit else None,
             stop_price=main.created.price if main.exectype == bt.Order.Stop else None,
             take_profit=limit.created.price if limit is not None else None,
             stop_loss=stop.created.price if stop is not None else None,
-            trail_percent=(stop.created.trailpercent
-                           if stop is not None and "trailing_stop" in exits else None),
-            bar_time=self._bar_time(main.data), model_version=self.model_version)
+            trail_percent=(stop.created.trailpercent if stop is not None and "trailing_stop" in exits else None),
+            bar_time=self._bar_time(main.data),
+            model_version=self.model_version,
+        )
 
     def _send(self, group: list) -> None:
         main, kids = group[0], group[1:]
@@ -251,7 +318,7 @@ class LiveBroker(bt.BrokerBase):
         state = self.router.send(ticket)
         row = self.router.journal.get_order(cid) if state is None else None
         if state is None and row is not None and row.status == "rejected":  # (a refused exit's stop goes back:
-            for o in group:                                                   # OrderRouter._restore_exits)
+            for o in group:  # OrderRouter._restore_exits)
                 o.reject(self)
                 self.notify(o)
             return
@@ -295,8 +362,9 @@ class LiveBroker(bt.BrokerBase):
     def _apply(self, e: OrderEvent) -> None:
         if e.leg is not None:
             kids = self._exits.get(e.client_order_id, {})
-            child = kids.get(e.leg) or (kids.get("stop_loss") or kids.get("trailing_stop")
-                                        if e.leg != "take_profit" else None)
+            child = kids.get(e.leg) or (
+                kids.get("stop_loss") or kids.get("trailing_stop") if e.leg != "take_profit" else None
+            )
             if child is None or not child.alive():
                 return  # exits of an entry made by an earlier run
             self._fill(child, e)
@@ -334,8 +402,21 @@ class LiveBroker(bt.BrokerBase):
         closedcomm, openedcomm = e.commission * share, e.commission * (1 - share)
         pnl = ci.profitandloss(-closed, before, e.price)
         dt = order.data.datetime[0] if len(order.data) else 0.0
-        order.execute(dt, size, e.price, closed, ci.getoperationcost(closed, before), closedcomm,
-                      opened, ci.getoperationcost(opened, e.price), openedcomm, ci.margin, pnl, psize, pprice)
+        order.execute(
+            dt,
+            size,
+            e.price,
+            closed,
+            ci.getoperationcost(closed, before),
+            closedcomm,
+            opened,
+            ci.getoperationcost(opened, e.price),
+            openedcomm,
+            ci.margin,
+            pnl,
+            psize,
+            pprice,
+        )
         if e.status == "filled" and order.alive():
             order.completed()  # the venue's size was rounded below ours: the order is done
         self.notify(order)

@@ -11,9 +11,17 @@ from bot.engine.live_broker import LiveBroker, StepEnd
 from bot.engine.live_feed import make_live_feed
 
 
-def live_cerebro(symbols: Sequence[str], poller, columns: tuple[str, ...], timeframe: str,
-                 index: Mapping[str, list], broker: LiveBroker, ctx: EngineContext,
-                 adapter: type = StrategyAdapter, **adapter_params) -> bt.Cerebro:
+def live_cerebro(
+    symbols: Sequence[str],
+    poller,
+    columns: tuple[str, ...],
+    timeframe: str,
+    index: Mapping[str, list],
+    broker: LiveBroker,
+    ctx: EngineContext,
+    adapter: type = StrategyAdapter,
+    **adapter_params,
+) -> bt.Cerebro:
     """Return a Cerebro that trades ``ctx.strategy`` bar by bar as ``poller`` releases closed bars."""
     cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=False)
     for sym in symbols:

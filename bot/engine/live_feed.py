@@ -55,8 +55,9 @@ def live_feed_class(columns: tuple[str, ...]) -> type:
     return _LIVE_CLASSES[columns]
 
 
-def make_live_feed(symbol: str, poller: BarSource, columns: tuple[str, ...], timeframe: str,
-                   index: list[pd.Timestamp]) -> bt.feed.DataBase:
+def make_live_feed(
+    symbol: str, poller: BarSource, columns: tuple[str, ...], timeframe: str, index: list[pd.Timestamp]
+) -> bt.feed.DataBase:
     """Build the live feed of ``symbol``; delivered bar times are appended to ``index``."""
     count, unit = split_timeframe(timeframe)
     tf, comp = _TIMEFRAMES[unit]

@@ -39,9 +39,7 @@ def _bars(rng: np.random.Generator, n: int, start: pd.Timestamp, freq: str) -> p
     close = rng.uniform(0.5, 200) * np.exp(np.cumsum(r))
     if rng.random() < 0.5:
         close = np.maximum(np.round(close, 2), 0.01)
-    opn = np.r_[close[0], close[:-1]] * np.exp(
-        rng.normal(0, 0.01, n) + gaps * rng.normal(0, 0.04, n)
-    )
+    opn = np.r_[close[0], close[:-1]] * np.exp(rng.normal(0, 0.01, n) + gaps * rng.normal(0, 0.04, n))
     if rng.random() < 0.5:
         opn = np.maximum(np.round(opn, 2), 0.01)
     hi = np.maximum(opn, close) * (1 + np.abs(rng.normal(0, 0.01, n)))
@@ -70,9 +68,7 @@ def random_case(seed: int) -> Case:
             df = df[rng.random(len(df)) > 0.15]
         bars[s] = df
     risk: dict = {
-        "sizing": rng.choice(["kelly", "fixed_fraction"])
-        if strat == "ml_signal"
-        else "fixed_fraction",
+        "sizing": rng.choice(["kelly", "fixed_fraction"]) if strat == "ml_signal" else "fixed_fraction",
         "fraction": float(rng.choice([0.2, 0.5, 1.0])),
         "max_position": float(rng.choice([0.1, 0.3, 1.0])),
     }
@@ -153,9 +149,7 @@ def frame_diffs(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     if len(a) != len(b):
         return [f"{name}: {len(a)} rows != {len(b)} rows"]
     out = []
-    for i, (ra, rb) in enumerate(
-        zip(a.itertuples(index=False), b.itertuples(index=False), strict=True)
-    ):
+    for i, (ra, rb) in enumerate(zip(a.itertuples(index=False), b.itertuples(index=False), strict=True)):
         for col, x, y in zip(a.columns, ra, rb, strict=True):
             if not _close(x, y):
                 out.append(f"{name} row {i} {col}: {x!r} != {y!r}")
@@ -178,9 +172,7 @@ def check_case(case: Case) -> list[str]:
     from bot.engine.simulate import simulate_backtrader
     from bot.engine.vector import simulate_vector
 
-    a, cal_a = simulate_backtrader(
-        case.config, case.bars, case.signals, case.strategy, case.fractional
-    )
+    a, cal_a = simulate_backtrader(case.config, case.bars, case.signals, case.strategy, case.fractional)
     b, cal_b = simulate_vector(case.config, case.bars, case.signals, case.strategy, case.fractional)
     out = ledger_diffs(a, b)
     if not cal_a.equals(cal_b):

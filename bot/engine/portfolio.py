@@ -74,9 +74,11 @@ class PortfolioAdapter(bt.Strategy):
         """Return what the strategy sees at ``now``: the symbols with a bar at ``now``."""
         datas = self._tradable(now)
         return PortfolioView(
-            timestamp=now, close={d._name: d.close[0] for d in datas},
+            timestamp=now,
+            close={d._name: d.close[0] for d in datas},
             signals={d._name: {c: getattr(d.lines, c)[0] for c in self.cols} for d in datas},
-            position={d._name: self.getposition(d).size for d in datas}, equity=equity,
+            position={d._name: self.getposition(d).size for d in datas},
+            equity=equity,
         )
 
     def _rebalance(self, now: pd.Timestamp, equity: float, weights: Mapping[str, float] | None, reason: str) -> None:
@@ -100,10 +102,17 @@ class PortfolioAdapter(bt.Strategy):
         o.addinfo(oid=oid, reason=reason)
         self._ids[o.ref] = oid
         self._working[o.ref] = o
-        self.ctx.ledger.order_submitted(OrderRecord(
-            order_id=oid, created=now, symbol=d._name, side="buy" if delta > 0 else "sell", size=float(size),
-            type=_TYPES.get(o.exectype, "market"), reason=reason,
-        ))
+        self.ctx.ledger.order_submitted(
+            OrderRecord(
+                order_id=oid,
+                created=now,
+                symbol=d._name,
+                side="buy" if delta > 0 else "sell",
+                size=float(size),
+                type=_TYPES.get(o.exectype, "market"),
+                reason=reason,
+            )
+        )
 
     def notify_order(self, order):
         oid = self._ids.get(order.ref)

@@ -49,8 +49,13 @@ def _borrow_per_bar(cfg: Config, calendar: pd.DatetimeIndex) -> float:
     return cfg.broker.short_fee / bars_per_year(calendar) if cfg.broker.short_fee else 0.0
 
 
-def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-             strategy: Strategy | PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+def simulate(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    signals: Mapping[str, pd.DataFrame],
+    strategy: Strategy | PortfolioStrategy,
+    fractional: bool,
+) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the backtest; orders decided on a bar's close fill at the next bar's open.
 
     A Strategy decides per symbol (StrategyAdapter); a PortfolioStrategy sets target weights for all
@@ -69,8 +74,13 @@ def simulate(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str
     return simulate_backtrader(cfg, bars, signals, strategy, fractional)
 
 
-def simulate_backtrader(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: Mapping[str, pd.DataFrame],
-                        strategy: Strategy | PortfolioStrategy, fractional: bool) -> tuple[Ledger, pd.DatetimeIndex]:
+def simulate_backtrader(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    signals: Mapping[str, pd.DataFrame],
+    strategy: Strategy | PortfolioStrategy,
+    fractional: bool,
+) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the backtest on Backtrader (the engine of record)."""
     calendar = union_calendar(bars)
     ledger = Ledger()
@@ -80,9 +90,15 @@ def simulate_backtrader(cfg: Config, bars: Mapping[str, pd.DataFrame], signals: 
     configure_broker(cerebro.broker, cfg)
     index = {s: list(df.index) for s, df in bars.items()}  # Timestamps made once, not at every bar
     with progress(len(calendar), desc="simulating", unit="bar") as bar:
-        ctx = EngineContext(strategy=strategy, config=cfg, index=index,
-                            ledger=ledger, fractional=fractional, progress=_progress_logger(len(calendar), bar),
-                            borrow_per_bar=_borrow_per_bar(cfg, calendar))
+        ctx = EngineContext(
+            strategy=strategy,
+            config=cfg,
+            index=index,
+            ledger=ledger,
+            fractional=fractional,
+            progress=_progress_logger(len(calendar), bar),
+            borrow_per_bar=_borrow_per_bar(cfg, calendar),
+        )
         adapter = PortfolioAdapter if isinstance(strategy, PortfolioStrategy) else StrategyAdapter
         cerebro.addstrategy(adapter, ctx=ctx)
         cerebro.run(maxcpus=1)

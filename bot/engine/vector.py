@@ -80,8 +80,7 @@ def unsupported_reason(strategy) -> str | None:
         return "portfolio strategies (target weights) run on Backtrader only"
     cls = type(strategy)
     owner = next(
-        (c for c in cls.__mro__
-         if "vector_rules" in c.__dict__ and c is not Strategy and issubclass(c, Strategy)),
+        (c for c in cls.__mro__ if "vector_rules" in c.__dict__ and c is not Strategy and issubclass(c, Strategy)),
         None,
     )
     if owner is None:
@@ -194,9 +193,7 @@ def _update_position(oldsize, size):
 
 
 @numba.njit(cache=True)
-def _core(
-    bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, tick_m, tick_p, day, params
-):
+def _core(bidx, o_, h_, l_, c_, el, es, xl, xs, fl, fs, pl, ps, vorder, ticks, tick_m, tick_p, day, params):
     (
         cash0,
         comm,
@@ -379,9 +376,7 @@ def _core(
                 tab[k, BORROW] = borrow[s]
                 fseq += 1
                 par = int(tab[k, PARENT])
-                if (
-                    par < 0
-                ):  # a parent (or a lone order) filled: its children become active next step
+                if par < 0:  # a parent (or a lone order) filled: its children become active next step
                     for m in (int(tab[k, KID1]), int(tab[k, KID2])):
                         if m >= 0:
                             if nact >= act.shape[0]:
@@ -512,17 +507,13 @@ def _core(
                 kids_of[s] = -1
                 if par >= 0:
                     for m in (int(tab[par, KID1]), int(tab[par, KID2])):
-                        if (
-                            m >= 0 and tab[m, STATUS] == ACCEPTED
-                        ):  # cancel() and its bracket siblings
+                        if m >= 0 and tab[m, STATUS] == ACCEPTED:  # cancel() and its bracket siblings
                             tab[par, PCLIVE] = 0.0
                             for m2 in (int(tab[par, KID1]), int(tab[par, KID2])):
                                 if m2 >= 0 and tab[m2, STATUS] == ACCEPTED:
                                     tab[m2, STATUS] = CANCELED
                                     if ndef >= deferred.shape[0]:
-                                        deferred = np.concatenate(
-                                            (deferred, np.empty(deferred.shape[0], np.int64))
-                                        )
+                                        deferred = np.concatenate((deferred, np.empty(deferred.shape[0], np.int64)))
                                     deferred[ndef] = m2
                                     ndef += 1
                 if p0 == 0:
@@ -578,9 +569,7 @@ def _value(cash, pos, pprice, cur, c_, vorder):
 
 
 # ---------------------------------------------------------------------------------------------- Python side
-def _rules_arrays(
-    strategy: Strategy, signals: Mapping[str, pd.DataFrame], syms: list[str]
-) -> list[np.ndarray]:
+def _rules_arrays(strategy: Strategy, signals: Mapping[str, pd.DataFrame], syms: list[str]) -> list[np.ndarray]:
     parts = [strategy.vector_rules(signals[s]) for s in syms]
     out = []
     for name, dtype in (
@@ -597,9 +586,7 @@ def _rules_arrays(
     return out
 
 
-def _bar_index(
-    bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex
-) -> tuple[np.ndarray, np.ndarray]:
+def _bar_index(bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Return (steps x symbols global bar index, -1 before a symbol starts; per-symbol offsets)."""
     offsets = np.cumsum([0] + [len(df) for df in bars.values()])
     bidx = np.empty((len(calendar), len(bars)), np.int64)
@@ -654,10 +641,7 @@ def prepare(
     calendar = _calendar(bars)
     syms = list(bars)
     bidx, offsets = _bar_index(bars, calendar)
-    cols = [
-        np.concatenate([bars[s][c].to_numpy(np.float64) for s in syms])
-        for c in ("open", "high", "low", "close")
-    ]
+    cols = [np.concatenate([bars[s][c].to_numpy(np.float64) for s in syms]) for c in ("open", "high", "low", "close")]
     rules = _rules_arrays(strategy, signals, syms)
     first = np.array([np.argmax(bidx[:, j] >= 0) for j in range(len(syms))])
     vorder = np.lexsort((np.arange(len(syms)), first)).astype(np.int64)
@@ -711,12 +695,8 @@ def simulate_vector(
     fractional: bool,
 ) -> tuple[Ledger, pd.DatetimeIndex]:
     """Run the vector engine and return the same (Ledger, calendar) as the Backtrader simulate()."""
-    calendar, syms, offsets, bidx, tab, equity, pos, borrow, close = run_core(
-        cfg, bars, signals, strategy, fractional
-    )
-    return _ledger(
-        cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close
-    ), calendar
+    calendar, syms, offsets, bidx, tab, equity, pos, borrow, close = run_core(cfg, bars, signals, strategy, fractional)
+    return _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close), calendar
 
 
 def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, close) -> Ledger:
@@ -746,9 +726,7 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         )
     filled = np.flatnonzero(tab[:, FSEQ] >= 0)
     filled = filled[np.argsort(tab[filled, FSEQ])]
-    fill_time = dict(
-        zip(filled.tolist(), stamps[tab[filled, FBAR].astype(np.int64)].to_list(), strict=True)
-    )
+    fill_time = dict(zip(filled.tolist(), stamps[tab[filled, FBAR].astype(np.int64)].to_list(), strict=True))
     for k in filled.tolist():
         row = rows[k]
         sym = syms[int(row[SYM])]
@@ -756,9 +734,7 @@ def _ledger(cfg, bars, syms, offsets, bidx, calendar, tab, equity, pos, borrow, 
         if t is not None and row[BORROW]:
             t.borrow = row[BORROW]
         prob = None if math.isnan(row[PROB]) else row[PROB]
-        ledger.order_filled(
-            ids[k], fill_time[k], row[FPRICE], row[SIZE], row[FCOMM], row[SLIP], prob=prob
-        )
+        ledger.order_filled(ids[k], fill_time[k], row[FPRICE], row[SIZE], row[FCOMM], row[SLIP], prob=prob)
     for k, row in enumerate(rows):
         if row[LSTAT] != FILLED:
             ledger.orders[ids[k]].status = _STATUS_NAMES[int(row[LSTAT])]

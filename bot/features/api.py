@@ -37,9 +37,17 @@ REGISTRY: dict[str, Feature] = _merge()
 USER_FEATURES: dict[str, Feature] = {}  # registered from model.feature_modules (bot/features/plugins.py)
 
 STARTER: list[str] = [
-    "ret_1", "ret_5", "ret_20", "rsi_14", "ppo", "ppo_signal", "ppo_hist",
-    "vol_20", "close_sma_10", "close_sma_50",
-]  # fmt: skip
+    "ret_1",
+    "ret_5",
+    "ret_20",
+    "rsi_14",
+    "ppo",
+    "ppo_signal",
+    "ppo_hist",
+    "vol_20",
+    "close_sma_10",
+    "close_sma_50",
+]
 
 FEATURE_PRESETS: dict[str, list[str]] = {
     "starter": STARTER,

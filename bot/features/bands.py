@@ -43,9 +43,9 @@ def bb_lower(bars: pd.DataFrame, n: int = 20, k: float = 2.0) -> pd.Series:
 def true_range(bars: pd.DataFrame) -> pd.Series:
     """True range max(h, c_{t-1}) - min(l, c_{t-1}); NaN on the first row."""
     prev = bars["close"].shift(1)
-    tr = pd.concat([bars["high"], prev], axis=1).max(axis=1, skipna=False) - pd.concat(
-        [bars["low"], prev], axis=1
-    ).min(axis=1, skipna=False)
+    tr = pd.concat([bars["high"], prev], axis=1).max(axis=1, skipna=False) - pd.concat([bars["low"], prev], axis=1).min(
+        axis=1, skipna=False
+    )
     return tr
 
 
@@ -64,7 +64,5 @@ FEATURES: dict[str, Feature] = table(
     Feature("bb_width_20", bb_width, "(U - L) / SMA20", 19),
     Feature("bb_upper_20", bb_upper, "c / U - 1", 19),
     Feature("bb_lower_20", bb_lower, "c / L - 1", 19),
-    Feature(
-        "natr_14", partial(natr, n=14), "Wilder ATR(14) / c, TR = max(h, c_-1) - min(l, c_-1)", 14
-    ),
+    Feature("natr_14", partial(natr, n=14), "Wilder ATR(14) / c, TR = max(h, c_-1) - min(l, c_-1)", 14),
 )

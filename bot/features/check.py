@@ -71,7 +71,9 @@ def check_feature(f: Feature) -> str | None:
         for i, frac in enumerate(CUT_FRACTIONS):
             cut = int(len(bars) * frac)
             ts = bars.index[cut]
-            changed = _values(f, perturb_after(bars, ts, 2 + i), {k: perturb_after(v, ts, 9 + i) for k, v in ctx.items()})
+            changed = _values(
+                f, perturb_after(bars, ts, 2 + i), {k: perturb_after(v, ts, 9 + i) for k, v in ctx.items()}
+            )
             short = _values(f, bars.iloc[: cut + 1], {k: v.loc[v.index <= ts] for k, v in ctx.items()})
             for other in (changed.iloc[: cut + 1], short):
                 at = _first_difference(base.iloc[: cut + 1], other)
@@ -91,8 +93,7 @@ def check_module(spec: str) -> list[tuple[str, str | None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog=program("python -m bot.features"),
-                                description="Feature tools.")
+    p = argparse.ArgumentParser(prog=program("python -m bot.features"), description="Feature tools.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="check a feature module's features for look-ahead and NaN after warm-up")
     c.add_argument("module", help="module name (my_features) or file (path/to/feats.py)")

@@ -85,9 +85,7 @@ def williams_r(bars: pd.DataFrame, n: int) -> pd.Series:
 
 FEATURES: dict[str, Feature] = table(
     *(
-        Feature(
-            f"rsi_{n}", partial(rsi, n=n), f"100 W(gain) / (W(gain) + W(loss)), Wilder n={n}", n
-        )
+        Feature(f"rsi_{n}", partial(rsi, n=n), f"100 W(gain) / (W(gain) + W(loss)), Wilder n={n}", n)
         for n in (7, 14, 28)
     ),
     Feature("macd", macd, "EMA(c,12) - EMA(c,26), adjust=False (price units)", 25),

@@ -29,8 +29,9 @@ from bot.plugins import is_path, load_module, resolve_path
 _OWNERS: dict[str, str] = {}  # user feature name -> the module spec that registered it
 
 
-def feature(name: str | None = None, *, warmup: int = 0, formula: str = "",
-            needs: Sequence[str] = ()) -> Callable[[Callable], Callable]:
+def feature(
+    name: str | None = None, *, warmup: int = 0, formula: str = "", needs: Sequence[str] = ()
+) -> Callable[[Callable], Callable]:
     """Mark a function ``fn(bars) -> Series`` (``fn(bars, context)`` with ``needs``) as a feature."""
 
     def mark(fn: Callable) -> Callable:

@@ -61,22 +61,13 @@ def parkinson_vol(bars: pd.DataFrame, n: int) -> pd.Series:
 
 def _returns() -> list[Feature]:
     out = [Feature(f"ret_{n}", partial(ret, n=n), f"c_t / c_(t-{n}) - 1", n) for n in RET_LOOKBACKS]
-    out += [
-        Feature(f"ret_1_lag{k}", partial(ret_lag, k=k), f"c_(t-{k}) / c_(t-{k + 1}) - 1", k + 1)
-        for k in RET_LAGS
-    ]
+    out += [Feature(f"ret_1_lag{k}", partial(ret_lag, k=k), f"c_(t-{k}) / c_(t-{k + 1}) - 1", k + 1) for k in RET_LAGS]
     return out
 
 
 def _averages() -> list[Feature]:
-    out = [
-        Feature(f"close_sma_{n}", partial(close_sma, n=n), f"c_t / SMA(c, {n})_t - 1", n - 1)
-        for n in SMA_LENGTHS
-    ]
-    out += [
-        Feature(f"close_ema_{n}", partial(close_ema, n=n), f"c_t / EMA(c, {n})_t - 1", n - 1)
-        for n in EMA_LENGTHS
-    ]
+    out = [Feature(f"close_sma_{n}", partial(close_sma, n=n), f"c_t / SMA(c, {n})_t - 1", n - 1) for n in SMA_LENGTHS]
+    out += [Feature(f"close_ema_{n}", partial(close_ema, n=n), f"c_t / EMA(c, {n})_t - 1", n - 1) for n in EMA_LENGTHS]
     for fast, slow in ((10, 50), (50, 200)):
         out.append(
             Feature(
@@ -99,9 +90,7 @@ def _volatility() -> list[Feature]:
         )
         for n in VOL_LENGTHS
     ]
-    out.append(
-        Feature("vol_ratio_5_60", partial(vol_ratio, short=5, long=60), "vol_5 / vol_60", 60)
-    )
+    out.append(Feature("vol_ratio_5_60", partial(vol_ratio, short=5, long=60), "vol_5 / vol_60", 60))
     out.append(
         Feature(
             "parkinson_20",

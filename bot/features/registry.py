@@ -34,9 +34,7 @@ class Feature:
         context = context or {}
         for symbol in self.needs:
             if symbol not in context:
-                raise ConfigError(
-                    "model.features", f"feature '{self.name}' needs {symbol} in the data folder"
-                )
+                raise ConfigError("model.features", f"feature '{self.name}' needs {symbol} in the data folder")
         return self.fn(bars, context)
 
 

@@ -370,14 +370,19 @@ class LatestRows:
         for sym, row in got.items():
             want = wide.latest_rows({sym: frames[sym]}, self.streams.names)[0]
             if not same_bits(row, want):
-                logger.warning("streamed features differ from the full computation on {} (pandas {}): "
-                               "computing them over the history instead", sym, pd.__version__)
+                logger.warning(
+                    "streamed features differ from the full computation on {} (pandas {}): "
+                    "computing them over the history instead",
+                    sym,
+                    pd.__version__,
+                )
                 self.streams, self._cols = FeatureStreams([]), []
                 self._rest, self._rest_cols = list(self.names), list(range(len(self.names)))
                 return
 
-    def __call__(self, frames: Mapping[str, pd.DataFrame],
-                 context: Mapping[str, pd.DataFrame] | None = None) -> np.ndarray:
+    def __call__(
+        self, frames: Mapping[str, pd.DataFrame], context: Mapping[str, pd.DataFrame] | None = None
+    ) -> np.ndarray:
         """Return the newest feature row of each frame (rows in ``frames`` order, columns in ``names`` order)."""
         if not wide.ENABLED:
             return wide.latest_rows(frames, self.names, context)

@@ -48,9 +48,7 @@ def cmf(bars: pd.DataFrame, n: int) -> pd.Series:
 
 
 FEATURES: dict[str, Feature] = table(
-    Feature(
-        "obv_20", partial(obv_flow, n=20), "sum(sign(c_i - c_(i-1)) v_i) / sum(v_i), 20 bars", 20
-    ),
+    Feature("obv_20", partial(obv_flow, n=20), "sum(sign(c_i - c_(i-1)) v_i) / sum(v_i), 20 bars", 20),
     Feature("vwap_20", partial(close_vwap, n=20), "c / (sum(tp v) / sum(v), 20 bars) - 1", 19),
     Feature("volume_z_20", partial(volume_z, n=20), "(v - SMA(v, 20)) / std(v, 20)", 19),
     Feature(

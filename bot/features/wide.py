@@ -24,14 +24,49 @@ from bot.features.api import REGISTRY, REQUIRED_COLUMNS, compute_features, resol
 
 ENABLED = True  # bench/bench_live_latency.py turns it off to time the per-symbol path
 
-WIDE_SAFE = frozenset({
-    "ret_1", "ret_2", "ret_3", "ret_5", "ret_10", "ret_20", "ret_60", "ret_120",
-    "ret_1_lag1", "ret_1_lag2", "ret_1_lag3", "ret_1_lag5",
-    "close_sma_5", "close_sma_10", "close_sma_20", "close_sma_50", "close_sma_100", "close_sma_200",
-    "close_ema_12", "close_ema_26", "close_ema_50", "close_ema_200", "sma_10_50", "sma_50_200",
-    "vol_5", "vol_10", "vol_20", "vol_60", "vol_ratio_5_60", "parkinson_20",
-    "rsi_7", "rsi_14", "rsi_28", "macd", "macd_signal", "macd_hist", "ppo", "ppo_signal", "ppo_hist",
-})  # fmt: skip
+WIDE_SAFE = frozenset(
+    {
+        "ret_1",
+        "ret_2",
+        "ret_3",
+        "ret_5",
+        "ret_10",
+        "ret_20",
+        "ret_60",
+        "ret_120",
+        "ret_1_lag1",
+        "ret_1_lag2",
+        "ret_1_lag3",
+        "ret_1_lag5",
+        "close_sma_5",
+        "close_sma_10",
+        "close_sma_20",
+        "close_sma_50",
+        "close_sma_100",
+        "close_sma_200",
+        "close_ema_12",
+        "close_ema_26",
+        "close_ema_50",
+        "close_ema_200",
+        "sma_10_50",
+        "sma_50_200",
+        "vol_5",
+        "vol_10",
+        "vol_20",
+        "vol_60",
+        "vol_ratio_5_60",
+        "parkinson_20",
+        "rsi_7",
+        "rsi_14",
+        "rsi_28",
+        "macd",
+        "macd_signal",
+        "macd_hist",
+        "ppo",
+        "ppo_signal",
+        "ppo_hist",
+    }
+)
 
 
 def aligned(frames: Mapping[str, pd.DataFrame]) -> bool:
@@ -53,14 +88,16 @@ def wide_field(frames: Mapping[str, pd.DataFrame], field: str) -> pd.DataFrame:
 def wide_bars(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Return the OHLCV fields of aligned ``frames`` as bars x symbols frames."""
     syms, cols = list(frames), list(REQUIRED_COLUMNS)
-    arr = np.stack([(df if list(df.columns) == cols else df.loc[:, cols]).to_numpy(np.float64)
-                    for df in frames.values()], axis=2)  # bars x fields x symbols
+    arr = np.stack(
+        [(df if list(df.columns) == cols else df.loc[:, cols]).to_numpy(np.float64) for df in frames.values()], axis=2
+    )  # bars x fields x symbols
     index = frames[syms[0]].index
     return {f: pd.DataFrame(arr[:, i, :], index=index, columns=syms) for i, f in enumerate(cols)}
 
 
-def latest_rows(frames: Mapping[str, pd.DataFrame], names: Sequence[str],
-                context: Mapping[str, pd.DataFrame] | None = None) -> np.ndarray:
+def latest_rows(
+    frames: Mapping[str, pd.DataFrame], names: Sequence[str], context: Mapping[str, pd.DataFrame] | None = None
+) -> np.ndarray:
     """Return the newest feature row of each frame (rows in ``frames`` order, columns in ``names`` order)."""
     resolved = resolve_feature_names(list(names))
     if ENABLED and len(frames) > 1 and set(resolved) <= WIDE_SAFE and aligned(frames):

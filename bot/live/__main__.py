@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "audit":
         return audit_main(argv[1:])
     if not argv or argv[0] != "report":
-        print("usage: python -m bot.live report --config CFG [--set K=V] [--out DIR]\n"
-              "       python -m bot.live audit --config CFG [--set K=V] [--positions fills|snapshot]", file=sys.stderr)
+        print(
+            "usage: python -m bot.live report --config CFG [--set K=V] [--out DIR]\n"
+            "       python -m bot.live audit --config CFG [--set K=V] [--positions fills|snapshot]",
+            file=sys.stderr,
+        )
         return 2
     parser = base_parser("python -m bot.live report", "Write a run folder and tear sheet from a live journal.")
     parser.add_argument("--out", help="run folder (default: live_runs/<UTC timestamp>-<name>/)")
@@ -46,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
 def audit_main(argv: list[str]) -> int:
     """Run ``python -m bot.live audit``."""
     parser = base_parser("python -m bot.live audit", "Compare a live journal with its venue: orders, fills, positions.")
-    parser.add_argument("--positions", choices=["fills", "snapshot"], default="fills",
-                        help="fills: venue positions must equal the journaled fills (the bot is the only trader "
-                             "of its symbols); snapshot: only the last journaled snapshot")
+    parser.add_argument(
+        "--positions",
+        choices=["fills", "snapshot"],
+        default="fills",
+        help="fills: venue positions must equal the journaled fills (the bot is the only trader "
+        "of its symbols); snapshot: only the last journaled snapshot",
+    )
     args = parser.parse_args(argv)
 
     def go() -> int:

@@ -81,15 +81,25 @@ class AuditReport:
 
     def summary(self) -> str:
         orders = "not listed by the venue" if self.venue_orders is None else f"{self.venue_orders} at the venue"
-        verdict = "clean" if self.clean else f"{len(self.differences)} differences " + ", ".join(
-            f"{k}={v}" for k, v in sorted(self.by_kind().items()))
-        return (f"audit since {self.since or 'the start'}: orders {orders}, {self.journal_orders} journaled; "
-                f"fills {self.venue_fills} at the venue, {self.journal_fills} journaled; "
-                f"positions ({self.basis}) {_fmt(self.positions) or 'flat'}: {verdict}")
+        verdict = (
+            "clean"
+            if self.clean
+            else f"{len(self.differences)} differences "
+            + ", ".join(f"{k}={v}" for k, v in sorted(self.by_kind().items()))
+        )
+        return (
+            f"audit since {self.since or 'the start'}: orders {orders}, {self.journal_orders} journaled; "
+            f"fills {self.venue_fills} at the venue, {self.journal_fills} journaled; "
+            f"positions ({self.basis}) {_fmt(self.positions) or 'flat'}: {verdict}"
+        )
 
     def to_json(self) -> dict:
-        return dict(since=str(self.since) if self.since is not None else None, clean=self.clean,
-                    summary=self.summary(), differences=[d.line() for d in self.differences])
+        return dict(
+            since=str(self.since) if self.since is not None else None,
+            clean=self.clean,
+            summary=self.summary(),
+            differences=[d.line() for d in self.differences],
+        )
 
 
 def journal_since(journal: Journal) -> pd.Timestamp | None:
@@ -106,8 +116,9 @@ def audit(venue: VenueClient, journal: Journal, positions: PositionBasis = "fill
     venue_fills = venue.fills(since)
     ours = journal.fills()
     held = venue.positions()
-    report = AuditReport(since, None if listed is None else len(listed), len(rows), len(venue_fills), len(ours),
-                         held, positions)
+    report = AuditReport(
+        since, None if listed is None else len(listed), len(rows), len(venue_fills), len(ours), held, positions
+    )
     if listed is not None:
         report.differences += order_differences(listed, rows)
     report.differences += fill_differences(venue_fills, [f for f in ours if since is None or f.time >= since])
@@ -117,8 +128,10 @@ def audit(venue: VenueClient, journal: Journal, positions: PositionBasis = "fill
         report.differences += position_differences(held, implied, symbols=traded)
     last = journal.last_positions()
     if last is not None:
-        report.differences += [Difference("snapshot", d.key, d.detail.replace("journal fills", "last snapshot"))
-                               for d in position_differences(held, last, symbols=set(last) | set(held))]
+        report.differences += [
+            Difference("snapshot", d.key, d.detail.replace("journal fills", "last snapshot"))
+            for d in position_differences(held, last, symbols=set(last) | set(held))
+        ]
     return report
 
 
@@ -126,10 +139,16 @@ def order_differences(listed: Iterable[OrderState], rows: Iterable[OrderRow]) ->
     """Return how the venue's orders and the journal's order rows disagree."""
     journal = {r.client_id: r for r in rows}
     venue = {o.client_order_id: o for o in listed}
-    out = [Difference("order-not-journaled", cid, f"{o.side} {o.qty:g} {o.symbol} is {o.status} at the venue")
-           for cid, o in venue.items() if cid not in journal]
-    out += [Difference("order-not-at-venue", cid, f"journal has it {r.status}, the venue does not know it")
-            for cid, r in journal.items() if cid not in venue and r.status in SENT]
+    out = [
+        Difference("order-not-journaled", cid, f"{o.side} {o.qty:g} {o.symbol} is {o.status} at the venue")
+        for cid, o in venue.items()
+        if cid not in journal
+    ]
+    out += [
+        Difference("order-not-at-venue", cid, f"journal has it {r.status}, the venue does not know it")
+        for cid, r in journal.items()
+        if cid not in venue and r.status in SENT
+    ]
     for cid, o in venue.items():
         row = journal.get(cid)
         if row is None:
@@ -154,11 +173,20 @@ def fill_differences(venue_fills: Iterable[Fill], journal_fills: Iterable[Fill])
     """Return venue fills missing from the journal and journal fills the venue does not have."""
     venue = {f.trade_id: f for f in venue_fills}
     journal = {f.trade_id: f for f in journal_fills}
-    out = [Difference("fill-not-journaled", tid, f"{f.side} {f.qty:g} {f.symbol} @ {f.price:g} at {f.time} "
-                                                 f"(order {f.client_order_id})")
-           for tid, f in venue.items() if tid not in journal]
-    out += [Difference("fill-not-at-venue", tid, f"{f.side} {f.qty:g} {f.symbol} (order {f.client_order_id})")
-            for tid, f in journal.items() if tid not in venue]
+    out = [
+        Difference(
+            "fill-not-journaled",
+            tid,
+            f"{f.side} {f.qty:g} {f.symbol} @ {f.price:g} at {f.time} (order {f.client_order_id})",
+        )
+        for tid, f in venue.items()
+        if tid not in journal
+    ]
+    out += [
+        Difference("fill-not-at-venue", tid, f"{f.side} {f.qty:g} {f.symbol} (order {f.client_order_id})")
+        for tid, f in journal.items()
+        if tid not in venue
+    ]
     for tid, f in venue.items():
         mine = journal.get(tid)
         if mine is not None and not _same(mine.qty, f.qty):
@@ -176,8 +204,9 @@ def net_positions(fills: Iterable[Fill]) -> dict[str, float]:
     return dict(net)
 
 
-def position_differences(held: dict[str, float], implied: dict[str, float],
-                         symbols: set[str] | None = None) -> list[Difference]:
+def position_differences(
+    held: dict[str, float], implied: dict[str, float], symbols: set[str] | None = None
+) -> list[Difference]:
     """Return symbols (default: those of ``implied``) whose venue position differs from ``implied``."""
     out = []
     for sym in sorted(symbols if symbols is not None else set(implied)):

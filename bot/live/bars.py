@@ -53,11 +53,20 @@ class LiveBar:
 class BarPoller:
     """Venue bars -> released steps -> per-symbol delivery queues."""
 
-    def __init__(self, venue: VenueClient, symbols: Sequence[str], timeframe: str,
-                 strategy: Strategy | PortfolioStrategy, *, wait: Wait, poll_seconds: float,
-                 model: LiveModel | ModelSlot | None = None,
-                 max_bars: int | None = None, late_bar_seconds: float = 60.0,
-                 on_signals: OnSignals | None = None):
+    def __init__(
+        self,
+        venue: VenueClient,
+        symbols: Sequence[str],
+        timeframe: str,
+        strategy: Strategy | PortfolioStrategy,
+        *,
+        wait: Wait,
+        poll_seconds: float,
+        model: LiveModel | ModelSlot | None = None,
+        max_bars: int | None = None,
+        late_bar_seconds: float = 60.0,
+        on_signals: OnSignals | None = None,
+    ):
         self.venue, self.symbols, self.timeframe = venue, list(symbols), timeframe
         self.strategy, self.model, self._wait, self.poll_seconds = strategy, model, wait, poll_seconds
         self.max_bars, self.late = max_bars, pd.Timedelta(seconds=late_bar_seconds)
@@ -109,7 +118,7 @@ class BarPoller:
         replay_last = resume is not None and latest is not None and latest > resume
         for sym, df in frames.items():
             keep = df[df.index < latest] if replay_last else df
-            self.history[sym] = keep.iloc[-self._warmup:] if not quiet else keep
+            self.history[sym] = keep.iloc[-self._warmup :] if not quiet else keep
             self._incoming[sym] = df[df.index == latest] if replay_last else df.iloc[0:0]
         if replay_last and not quiet:
             logger.info("bar {} closed but was not finished by the last run: trading it now", latest)
@@ -175,8 +184,13 @@ class BarPoller:
                 logger.info("reached --max-bars {}: ending after this bar", self.max_bars)
                 self.ended = True
         if stale:
-            logger.warning("{} bar(s) seen too late ({} .. {}, venue clock {}): skipped as history, not traded",
-                           len(stale), stale[0], stale[-1], clock)
+            logger.warning(
+                "{} bar(s) seen too late ({} .. {}, venue clock {}): skipped as history, not traded",
+                len(stale),
+                stale[0],
+                stale[-1],
+                clock,
+            )
         return n
 
     def _stale(self, t: pd.Timestamp, clock: pd.Timestamp) -> bool:

@@ -47,8 +47,11 @@ def check_capabilities(cfg: Config) -> None:
     if kind == "paper":
         return
     if r.trailing_stop is not None:
-        raise ConfigError("risk.trailing_stop", f"broker.kind {kind} cannot attach a trailing stop to an entry; "
-                                                "remove it, use risk.stop_loss, or trade on broker.kind paper")
+        raise ConfigError(
+            "risk.trailing_stop",
+            f"broker.kind {kind} cannot attach a trailing stop to an entry; "
+            "remove it, use risk.stop_loss, or trade on broker.kind paper",
+        )
     exits = r.stop_loss is not None or r.take_profit is not None
     crypto = [s for s in cfg.data.symbols if is_crypto(s)]
     if kind == "alpaca" and exits and crypto:
@@ -58,8 +61,11 @@ def check_capabilities(cfg: Config) -> None:
         from bot.venues.ccxt_venue import exchange_has_oco  # lazy: ccxt SDK
 
         if not exchange_has_oco(cfg.broker.ccxt.exchange):
-            raise ConfigError("risk.take_profit", f"{cfg.broker.ccxt.exchange} has no OCO order for a "
-                                                  "stop-loss plus take-profit (no OCO order-list endpoint)")
+            raise ConfigError(
+                "risk.take_profit",
+                f"{cfg.broker.ccxt.exchange} has no OCO order for a "
+                "stop-loss plus take-profit (no OCO order-list endpoint)",
+            )
 
 
 def check_tradable(cfg: Config, venue: object) -> None:
@@ -72,9 +78,13 @@ def check_tradable(cfg: Config, venue: object) -> None:
     fractional = cfg.broker.fractional
     if fractional is None:  # the session's default (bot/live/session.py)
         fractional = any_crypto(cfg.data.symbols)
-    check(list(cfg.data.symbols), stop_loss=cfg.risk.stop_loss is not None,
-          take_profit=cfg.risk.take_profit is not None, fractional=fractional,
-          shorts=build_strategy(cfg).sells_short())
+    check(
+        list(cfg.data.symbols),
+        stop_loss=cfg.risk.stop_loss is not None,
+        take_profit=cfg.risk.take_profit is not None,
+        fractional=fractional,
+        shorts=build_strategy(cfg).sells_short(),
+    )
 
 
 def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
@@ -88,8 +98,9 @@ def check_keys(cfg: Config, env: Mapping[str, str] | None = None) -> None:
         ccxt_credentials(env)
 
 
-def connect(cfg: Config, journal: Journal, stop: threading.Event, warmup: int,
-            env: Mapping[str, str] | None = None) -> Connection:
+def connect(
+    cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str] | None = None
+) -> Connection:
     """Build the configured venue client."""
     env = os.environ if env is None else env
     check_capabilities(cfg)
@@ -106,8 +117,15 @@ def _alpaca(cfg: Config, env: Mapping[str, str]) -> VenueClient:
     from bot.venues.alpaca import AlpacaVenue  # lazy: alpaca SDK
 
     a = cfg.broker.alpaca
-    return AlpacaVenue(alpaca_credentials(env), paper=a.paper, trading_url=a.trading_url, data_url=a.data_url,
-                       feed=a.feed, timeout=cfg.broker.venue.timeout, retry=_retry(cfg))
+    return AlpacaVenue(
+        alpaca_credentials(env),
+        paper=a.paper,
+        trading_url=a.trading_url,
+        data_url=a.data_url,
+        feed=a.feed,
+        timeout=cfg.broker.venue.timeout,
+        retry=_retry(cfg),
+    )
 
 
 def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
@@ -115,19 +133,32 @@ def _ccxt(cfg: Config, env: Mapping[str, str], keys: bool) -> VenueClient:
 
     c = cfg.broker.ccxt
     creds = ccxt_credentials(env) if keys else None
-    return CcxtVenue(c.exchange, creds, symbols=list(cfg.data.symbols), sandbox=c.sandbox, api_url=c.api_url,
-                     timeout=cfg.broker.venue.timeout, retry=_retry(cfg))
+    return CcxtVenue(
+        c.exchange,
+        creds,
+        symbols=list(cfg.data.symbols),
+        sandbox=c.sandbox,
+        api_url=c.api_url,
+        timeout=cfg.broker.venue.timeout,
+        retry=_retry(cfg),
+    )
 
 
 def _retry(cfg: Config) -> RetryPolicy:
     """Return the venue clients' retry policy from ``broker.venue``."""
     v = cfg.broker.venue
-    return RetryPolicy(attempts=v.attempts, base_delay=v.base_delay, max_delay=v.max_delay,
-                       lookup_tries=v.lookup_tries, lookup_interval=v.lookup_interval)
+    return RetryPolicy(
+        attempts=v.attempts,
+        base_delay=v.base_delay,
+        max_delay=v.max_delay,
+        lookup_tries=v.lookup_tries,
+        lookup_interval=v.lookup_interval,
+    )
 
 
-def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str],
-           sleep_until_stopped: Wait) -> Connection:
+def _paper(
+    cfg: Config, journal: Journal, stop: threading.Event, warmup: int, env: Mapping[str, str], sleep_until_stopped: Wait
+) -> Connection:
     from bot.live.paper_venue import STATE_KEY, PaperVenue
 
     source: BarSource
@@ -142,10 +173,18 @@ def _paper(cfg: Config, journal: Journal, stop: threading.Event, warmup: int, en
     else:
         source = _ccxt(cfg, env, keys=False)  # public market data needs no keys
     currency = "USDT" if all(s.endswith("/USDT") for s in cfg.data.symbols) else "USD"
-    venue = PaperVenue(source, cfg.data.symbols, cfg.data.timeframe, cash=cfg.broker.cash,
-                       commission=cfg.broker.commission, slippage=cfg.broker.slippage, journal=journal,
-                       currency=currency, shorts=build_strategy(cfg).sells_short(),
-                       borrow_per_bar=borrow_per_bar(cfg, calendar))
+    venue = PaperVenue(
+        source,
+        cfg.data.symbols,
+        cfg.data.timeframe,
+        cash=cfg.broker.cash,
+        commission=cfg.broker.commission,
+        slippage=cfg.broker.slippage,
+        journal=journal,
+        currency=currency,
+        shorts=build_strategy(cfg).sells_short(),
+        borrow_per_bar=borrow_per_bar(cfg, calendar),
+    )
     assert journal.get_state(STATE_KEY) is not None
     return Connection(venue, wait, "paper")
 
@@ -155,7 +194,6 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
     calendar (bot.ml.summary.bars_per_year), or for live data 365 (crypto pairs) or 252 days a year
     times the bars in a day of ``data.timeframe``."""
     import pandas as pd
-
 
     fee = cfg.broker.short_fee
     if not fee:
@@ -168,9 +206,7 @@ def borrow_per_bar(cfg: Config, calendar=None) -> float:
     return fee / int(round(days * per_day))
 
 
-def _replay(
-    cfg: Config, journal: Journal, warmup: int, stop: threading.Event
-) -> tuple[ReplayBars, Wait]:
+def _replay(cfg: Config, journal: Journal, warmup: int, stop: threading.Event) -> tuple[ReplayBars, Wait]:
     import pandas as pd
 
     from bot.live.paper_venue import STATE_KEY

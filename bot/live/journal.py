@@ -260,10 +260,10 @@ def _retried(fn):
                     reason = without_credentials(" ".join(str(e.orig).split()))[:300]
                     where = f"journal {without_credentials(self.url)}: {fn.__name__}"
                     if delay is None:
-                        raise JournalUnavailableError(f"{where}: the database stayed unreachable after "
-                                                      f"{attempt} tries: {reason}") from e
-                    logger.warning("{}: connection lost ({}); try {} in {:g} s", where, reason, attempt + 1,
-                                   delay)
+                        raise JournalUnavailableError(
+                            f"{where}: the database stayed unreachable after {attempt} tries: {reason}"
+                        ) from e
+                    logger.warning("{}: connection lost ({}); try {} in {:g} s", where, reason, attempt + 1, delay)
                     time.sleep(delay)
         finally:
             _retrying.active = False
@@ -298,7 +298,9 @@ class Journal:
             _prepare_schema(self._engine, url)
         except (SQLAlchemyError, ImportError, OSError) as e:
             reason = without_credentials(" ".join(str(e).split("\n")[0].split()))[:300]
-            raise ConfigError("live.state_db", f"cannot open the journal at {without_credentials(url)}: {reason}") from None
+            raise ConfigError(
+                "live.state_db", f"cannot open the journal at {without_credentials(url)}: {reason}"
+            ) from None
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._locks: dict[str, SessionLock] = {}
 
@@ -319,14 +321,16 @@ class Journal:
             self._locks[name] = acquire(self.url, name)
 
     # ---- sessions -------------------------------------------------------------------
-    def start_session(self, name: str, venue: str, started: pd.Timestamp | None,
-                      model_version: str | None = None) -> int:
+    def start_session(
+        self, name: str, venue: str, started: pd.Timestamp | None, model_version: str | None = None
+    ) -> int:
         """Record a new session and return its id; sessions left 'running' become 'crashed'."""
         with self._sessions.begin() as s:
             for old in s.scalars(select(_Session).where(_Session.status == "running")):
                 old.status = "crashed"
-            row = _Session(name=name, venue=venue, started=to_db_time(started), status="running",
-                           model_version=model_version)
+            row = _Session(
+                name=name, venue=venue, started=to_db_time(started), status="running", model_version=model_version
+            )
             s.add(row)
             s.flush()
             return int(row.id)
@@ -348,9 +352,18 @@ class Journal:
         """Return every session as a dict, oldest first."""
         with self._sessions() as s:
             rows = s.scalars(select(_Session).order_by(_Session.id)).all()
-            return [dict(id=r.id, name=r.name, venue=r.venue, started=from_db_time(r.started),
-                         ended=from_db_time(r.ended), status=r.status, model_version=r.model_version)
-                    for r in rows]
+            return [
+                dict(
+                    id=r.id,
+                    name=r.name,
+                    venue=r.venue,
+                    started=from_db_time(r.started),
+                    ended=from_db_time(r.ended),
+                    status=r.status,
+                    model_version=r.model_version,
+                )
+                for r in rows
+            ]
 
     # ---- orders ---------------------------------------------------------------------
     def record_order(self, row: OrderRow) -> None:
@@ -394,8 +407,14 @@ class Journal:
         with self._sessions() as s:
             return s.get(_Fill, trade_id) is not None
 
-    def apply_fill(self, fill: Fill, session_id: int | None, updates: Mapping[str, Mapping[str, Any]],
-                   state: Mapping[str, Any], new_rows: Iterable[OrderRow] = ()) -> bool:
+    def apply_fill(
+        self,
+        fill: Fill,
+        session_id: int | None,
+        updates: Mapping[str, Mapping[str, Any]],
+        state: Mapping[str, Any],
+        new_rows: Iterable[OrderRow] = (),
+    ) -> bool:
         """Store a fill with what it implies, in ONE transaction: all of it is journaled or none.
 
         ``new_rows`` are inserted if missing (an exit leg first seen by its fill), ``updates``
@@ -405,11 +424,21 @@ class Journal:
         with self._sessions.begin() as s:
             if s.get(_Fill, fill.trade_id) is not None:
                 return False
-            s.add(_Fill(trade_id=fill.trade_id, client_id=fill.client_order_id,
-                        venue_order_id=fill.venue_order_id, symbol=fill.symbol, side=fill.side,
-                        qty=fill.qty, price=fill.price, commission=fill.commission,
-                        commission_asset=fill.commission_asset, time=to_db_time(fill.time),
-                        session_id=session_id))
+            s.add(
+                _Fill(
+                    trade_id=fill.trade_id,
+                    client_id=fill.client_order_id,
+                    venue_order_id=fill.venue_order_id,
+                    symbol=fill.symbol,
+                    side=fill.side,
+                    qty=fill.qty,
+                    price=fill.price,
+                    commission=fill.commission,
+                    commission_asset=fill.commission_asset,
+                    time=to_db_time(fill.time),
+                    session_id=session_id,
+                )
+            )
             _apply_orders(s, new_rows, updates)
             for key, value in state.items():
                 s.merge(_State(key=key, value=json.dumps(value, default=str)))
@@ -426,17 +455,30 @@ class Journal:
             q = q.where(_Fill.client_id == client_id)
         with self._sessions() as s:
             # the journal stores the sides of Fill objects: "buy" or "sell"
-            return [Fill(r.client_id, r.venue_order_id, r.trade_id, r.symbol, cast(Side, r.side),
-                         r.qty, r.price, r.commission, r.commission_asset, from_db_time(r.time))
-                    for r in s.scalars(q)]
+            return [
+                Fill(
+                    r.client_id,
+                    r.venue_order_id,
+                    r.trade_id,
+                    r.symbol,
+                    cast(Side, r.side),
+                    r.qty,
+                    r.price,
+                    r.commission,
+                    r.commission_asset,
+                    from_db_time(r.time),
+                )
+                for r in s.scalars(q)
+            ]
 
     def last_fill_time(self) -> pd.Timestamp | None:
         with self._sessions() as s:
             return from_db_time(s.scalar(select(func.max(_Fill.time))))
 
     # ---- positions, equity, signals ------------------------------------------------------
-    def snapshot_positions(self, time: pd.Timestamp, positions: Mapping[str, float],
-                           session_id: int | None = None) -> None:
+    def snapshot_positions(
+        self, time: pd.Timestamp, positions: Mapping[str, float], session_id: int | None = None
+    ) -> None:
         """Record the venue's positions at ``time`` (a flat book is recorded as an empty snapshot)."""
         with self._sessions.begin() as s:
             when = to_db_time(time)
@@ -455,37 +497,62 @@ class Journal:
             rows = s.scalars(select(_Position).where(_Position.time == last))
             return {r.symbol: r.qty for r in rows if r.symbol}
 
-    def record_equity(self, time: pd.Timestamp, equity: float, cash: float,
-                      session_id: int | None = None) -> None:
+    def record_equity(self, time: pd.Timestamp, equity: float, cash: float, session_id: int | None = None) -> None:
         with self._sessions.begin() as s:
-            s.merge(_Equity(time=to_db_time(time), equity=float(equity), cash=float(cash),
-                            session_id=session_id))
+            s.merge(_Equity(time=to_db_time(time), equity=float(equity), cash=float(cash), session_id=session_id))
 
     def equity(self) -> pd.DataFrame:
         """Return the equity marks (``time``, ``equity``, ``cash``), oldest first."""
         with self._sessions() as s:
             rows = s.scalars(select(_Equity).order_by(_Equity.time)).all()
-            return pd.DataFrame({"time": [from_db_time(r.time) for r in rows],
-                                 "equity": [r.equity for r in rows], "cash": [r.cash for r in rows]})
+            return pd.DataFrame(
+                {
+                    "time": [from_db_time(r.time) for r in rows],
+                    "equity": [r.equity for r in rows],
+                    "cash": [r.cash for r in rows],
+                }
+            )
 
-    def record_signal(self, bar_time: pd.Timestamp, symbol: str, values: Mapping[str, float],
-                      model_version: str | None, session_id: int | None = None) -> None:
+    def record_signal(
+        self,
+        bar_time: pd.Timestamp,
+        symbol: str,
+        values: Mapping[str, float],
+        model_version: str | None,
+        session_id: int | None = None,
+    ) -> None:
         self.record_signals(bar_time, {symbol: values}, model_version, session_id)
 
-    def record_signals(self, bar_time: pd.Timestamp, by_symbol: Mapping[str, Mapping[str, float]],
-                       model_version: str | None, session_id: int | None = None) -> None:
+    def record_signals(
+        self,
+        bar_time: pd.Timestamp,
+        by_symbol: Mapping[str, Mapping[str, float]],
+        model_version: str | None,
+        session_id: int | None = None,
+    ) -> None:
         """Record one bar's signal values of every symbol, in one transaction."""
         with self._sessions.begin() as s:
             for symbol, values in by_symbol.items():
                 clean = {k: (None if v is None or v != v else float(v)) for k, v in values.items()}
-                s.merge(_Signal(bar_time=to_db_time(bar_time), symbol=symbol, values=clean,
-                                model_version=model_version, session_id=session_id))
+                s.merge(
+                    _Signal(
+                        bar_time=to_db_time(bar_time),
+                        symbol=symbol,
+                        values=clean,
+                        model_version=model_version,
+                        session_id=session_id,
+                    )
+                )
 
     def signals(self) -> pd.DataFrame:
         with self._sessions() as s:
             rows = s.scalars(select(_Signal).order_by(_Signal.bar_time, _Signal.symbol)).all()
-            return pd.DataFrame([dict(timestamp=from_db_time(r.bar_time), symbol=r.symbol,
-                                      model_version=r.model_version, **r.values) for r in rows])
+            return pd.DataFrame(
+                [
+                    dict(timestamp=from_db_time(r.bar_time), symbol=r.symbol, model_version=r.model_version, **r.values)
+                    for r in rows
+                ]
+            )
 
     # ---- key/value state --------------------------------------------------------------
     def get_state(self, key: str, default: Any = None) -> Any:
@@ -508,7 +575,7 @@ def _apply_orders(s: Any, new_rows: Iterable[OrderRow], updates: Mapping[str, Ma
     s.flush()
     for client_id, changes in updates.items():
         order = s.get(_Order, client_id)
-        for key, value in (changes.items() if order is not None else ()):
+        for key, value in changes.items() if order is not None else ():
             setattr(order, key, to_db_time(value) if key in _TIME_FIELDS else value)
 
 
@@ -538,9 +605,12 @@ def _prepare_schema(engine, url: str) -> None:
         tables = set(sa_inspect(conn).get_table_names())
         stored = _stored_version(conn) if _Meta.__tablename__ in tables else None
         if stored is not None and stored > SCHEMA_VERSION:
-            raise ConfigError("live.state_db", f"the journal at {without_credentials(url)} has schema "
-                                               f"version {stored}, newer than this code's {SCHEMA_VERSION}: "
-                                               "upgrade Market Predictor, or use another journal")
+            raise ConfigError(
+                "live.state_db",
+                f"the journal at {without_credentials(url)} has schema "
+                f"version {stored}, newer than this code's {SCHEMA_VERSION}: "
+                "upgrade Market Predictor, or use another journal",
+            )
         _Base.metadata.create_all(conn)
         version = stored if stored is not None else (0 if tables & _JOURNAL_TABLES else SCHEMA_VERSION)
         for _, table, column in [m for m in MIGRATIONS if m[0] > version]:
@@ -551,8 +621,9 @@ def _prepare_schema(engine, url: str) -> None:
         elif stored != SCHEMA_VERSION:
             conn.execute(meta.update().where(meta.c.key == _VERSION_KEY).values(value=value))
         if version != SCHEMA_VERSION:
-            logger.info("journal {}: schema migrated from version {} to {}", without_credentials(url),
-                        version, SCHEMA_VERSION)
+            logger.info(
+                "journal {}: schema migrated from version {} to {}", without_credentials(url), version, SCHEMA_VERSION
+            )
 
 
 def _stored_version(conn: Connection) -> int | None:
@@ -566,8 +637,7 @@ def _add_column(conn: Connection, table: str, column: str) -> None:
         return
     col = _Base.metadata.tables[table].c[column]
     if not col.nullable and col.server_default is None:
-        raise TypeError(f"journal migration {table}.{column}: declare it nullable=True or give it a "
-                        "server_default")
+        raise TypeError(f"journal migration {table}.{column}: declare it nullable=True or give it a server_default")
     quoted = conn.dialect.identifier_preparer.quote(table)
     conn.exec_driver_sql(f"ALTER TABLE {quoted} ADD COLUMN {CreateColumn(col).compile(dialect=conn.dialect)}")
     for index in col.table.indexes:

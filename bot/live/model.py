@@ -53,8 +53,14 @@ class LiveModel:
         model = fit_window(ds, cfg, start, n, bars)
         version = "trained-" + _digest(model.info)
         t = model.info.get("training", {})
-        logger.info("model {} trained at start-up on {} rows ({} .. {}, labels end {})", version,
-                    t.get("n_rows"), t.get("start"), t.get("end"), t.get("label_end"))
+        logger.info(
+            "model {} trained at start-up on {} rows ({} .. {}, labels end {})",
+            version,
+            t.get("n_rows"),
+            t.get("start"),
+            t.get("end"),
+            t.get("label_end"),
+        )
         return cls(model, version)
 
     @classmethod
@@ -85,14 +91,20 @@ def log_startup_model(live: LiveModel, cfg: Config) -> str | None:
         return None
 
     try:
-
         client = tracking_client(cfg.registry.tracking_uri)
         exp = experiment_id(client, cfg.registry.experiment or cfg.name, cfg.registry)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "model"
             save_model(live.model, folder, cfg.registry.xgboost_format)
-            run_id = log_model_run(client, exp, live.model, folder, {}, {"source": "live-startup",
-                                   "model_version": live.version}, run_name=f"live start-up {live.version}")
+            run_id = log_model_run(
+                client,
+                exp,
+                live.model,
+                folder,
+                {},
+                {"source": "live-startup", "model_version": live.version},
+                run_name=f"live start-up {live.version}",
+            )
     except Exception as e:  # noqa: BLE001 -- the store is down or misconfigured: trading goes on
         logger.warning(logging_failed("the start-up model", e))
         return None

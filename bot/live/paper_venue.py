@@ -43,8 +43,9 @@ _OPEN = ("held", "new")
 class BarSource(Protocol):
     def clock(self) -> pd.Timestamp: ...
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None = None,
-                 limit: int | None = None) -> pd.DataFrame: ...
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None = None, limit: int | None = None
+    ) -> pd.DataFrame: ...
 
 
 # "held": a bracket exit waiting for its entry to fill (reported to callers as "new")
@@ -85,10 +86,21 @@ class PaperVenue:
 
     supports_trailing = True
 
-    def __init__(self, source: BarSource, symbols: Sequence[str], timeframe: str, *, cash: float,
-                 commission: float, slippage: float, journal: Journal | None = None,
-                 currency: str = "USD", name: str = "paper", shorts: bool = False,
-                 borrow_per_bar: float = 0.0):
+    def __init__(
+        self,
+        source: BarSource,
+        symbols: Sequence[str],
+        timeframe: str,
+        *,
+        cash: float,
+        commission: float,
+        slippage: float,
+        journal: Journal | None = None,
+        currency: str = "USD",
+        name: str = "paper",
+        shorts: bool = False,
+        borrow_per_bar: float = 0.0,
+    ):
         self.source, self.symbols, self.timeframe = source, list(symbols), timeframe
         self.shorts, self.borrow_per_bar = shorts, borrow_per_bar
         self.commission, self.slippage, self.currency, self.name = commission, slippage, currency, name
@@ -99,8 +111,7 @@ class PaperVenue:
         self._pos: dict[str, float] = dict(saved["positions"]) if saved else {}
         self._marks: dict[str, float] = dict(saved["marks"]) if saved else {}
         self._done: dict[str, str] = dict(saved["processed"]) if saved else {}
-        self._orders: dict[str, PaperOrder] = {
-            o["cid"]: PaperOrder(**o) for o in (saved["orders"] if saved else [])}
+        self._orders: dict[str, PaperOrder] = {o["cid"]: PaperOrder(**o) for o in (saved["orders"] if saved else [])}
         self._fills: list[dict] = list(saved["fills"]) if saved else []
         self._seq: int = saved["seq"] if saved else 0
         if not saved:
@@ -111,8 +122,9 @@ class PaperVenue:
     def clock(self) -> pd.Timestamp:
         return self.source.clock()
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None = None,
-                 limit: int | None = None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """Return the source's closed bars, up to the last bar this venue has processed."""
         bars = self.source.get_bars(symbol, timeframe, start=start)
         done = self._done.get(symbol)
@@ -132,18 +144,35 @@ class PaperVenue:
         if req.client_order_id in self._orders:
             return self._state(self._orders[req.client_order_id])
         self._validate(req)
-        order = self._new(req.client_order_id, req.symbol, req.side, req.qty, req.type,
-                          req.limit_price, req.stop_price)
+        order = self._new(req.client_order_id, req.symbol, req.side, req.qty, req.type, req.limit_price, req.stop_price)
         exit_side: Side = "sell" if req.side == "buy" else "buy"
         if req.stop_loss is not None:
             kind = "ts" if trail_percent else "sl"
-            leg = self._new(f"{req.client_order_id}-{kind}", req.symbol, exit_side, req.qty, "stop",
-                            None, req.stop_loss, status="held", parent=order.cid)
+            leg = self._new(
+                f"{req.client_order_id}-{kind}",
+                req.symbol,
+                exit_side,
+                req.qty,
+                "stop",
+                None,
+                req.stop_loss,
+                status="held",
+                parent=order.cid,
+            )
             leg.trail = trail_percent
             order.legs.append(leg.cid)
         if req.take_profit is not None:
-            leg = self._new(f"{req.client_order_id}-tp", req.symbol, exit_side, req.qty, "limit",
-                            req.take_profit, None, status="held", parent=order.cid)
+            leg = self._new(
+                f"{req.client_order_id}-tp",
+                req.symbol,
+                exit_side,
+                req.qty,
+                "limit",
+                req.take_profit,
+                None,
+                status="held",
+                parent=order.cid,
+            )
             order.legs.append(leg.cid)
         self._save()
         return self._state(order)
@@ -152,8 +181,9 @@ class PaperVenue:
         order = self._orders.get(client_order_id)
         return None if order is None else self._state(order)
 
-    def resolve_order(self, client_order_id: str, symbol: str | None = None,
-                      since: pd.Timestamp | None = None) -> OrderState | None:
+    def resolve_order(
+        self, client_order_id: str, symbol: str | None = None, since: pd.Timestamp | None = None
+    ) -> OrderState | None:
         """Return the order (the paper venue answers consistently at once)."""
         return self.get_order(client_order_id)
 
@@ -199,8 +229,9 @@ class PaperVenue:
     # ---- simulation ---------------------------------------------------------------------
     def _on_step(self, t: pd.Timestamp, bars: dict[str, pf.Bar]) -> None:
         stamp = str(t)
-        todo = [o for o in self._orders.values() if o.status == "new" and o.symbol in bars
-                and pd.Timestamp(o.after) < t]
+        todo = [
+            o for o in self._orders.values() if o.status == "new" and o.symbol in bars and pd.Timestamp(o.after) < t
+        ]
         todo.sort(key=lambda o: o.seq)
         for order in todo:
             if order.status != "new":  # cancelled by a sibling on this bar
@@ -248,10 +279,20 @@ class PaperVenue:
         order.status, order.filled_qty, order.avg_price = "filled", qty, price
         order.commission, order.updated = comm, now
         self._seq += 1
-        self._fills.append(dict(client_order_id=order.cid, venue_order_id=f"paper-{order.seq}",
-                                trade_id=f"paper-fill-{self._seq}", symbol=order.symbol, side=order.side,
-                                qty=qty, price=price, commission=comm, commission_asset=self.currency,
-                                time=str(t)))
+        self._fills.append(
+            dict(
+                client_order_id=order.cid,
+                venue_order_id=f"paper-{order.seq}",
+                trade_id=f"paper-fill-{self._seq}",
+                symbol=order.symbol,
+                side=order.side,
+                qty=qty,
+                price=price,
+                commission=comm,
+                commission_asset=self.currency,
+                time=str(t),
+            )
+        )
         for cid in order.legs:
             leg = self._orders[cid]
             if leg.status == "held":
@@ -275,16 +316,18 @@ class PaperVenue:
             if held + 1e-9 < req.qty:
                 raise OrderRejectedError(f"paper: cannot sell {req.qty} {req.symbol}, holding {held}")
         if req.side == "buy" and not self._fits("buy", req.qty, held):
-            raise OrderRejectedError(f"paper: a buy of {req.qty} {req.symbol} would turn the short of "
-                                     f"{-held:g} long; buy back {-held:g}")
+            raise OrderRejectedError(
+                f"paper: a buy of {req.qty} {req.symbol} would turn the short of {-held:g} long; buy back {-held:g}"
+            )
         if req.side == "buy":
             ref = req.limit_price or req.stop_price or self._marks.get(req.symbol)
             if ref is None:
                 raise OrderRejectedError(f"paper: no price yet for {req.symbol}")
             need = req.qty * ref * (1 + self.commission)
             if need > self._cash - self._reserved() + 1e-9:
-                raise OrderRejectedError(f"paper: insufficient cash: need {need:.2f}, "
-                                         f"have {self._cash - self._reserved():.2f}")
+                raise OrderRejectedError(
+                    f"paper: insufficient cash: need {need:.2f}, have {self._cash - self._reserved():.2f}"
+                )
 
     def _fits(self, side: str, qty: float, held: float) -> bool:
         """Return whether an order of ``qty`` may trade against the signed holding ``held``:
@@ -304,14 +347,36 @@ class PaperVenue:
                 total += o.qty * ref * (1 + self.commission)
         return total
 
-    def _new(self, cid: str, symbol: str, side: Side, qty: float, kind: str, limit: float | None,
-             stop: float | None, status: PaperStatus = "new",
-             parent: str | None = None) -> PaperOrder:
+    def _new(
+        self,
+        cid: str,
+        symbol: str,
+        side: Side,
+        qty: float,
+        kind: str,
+        limit: float | None,
+        stop: float | None,
+        status: PaperStatus = "new",
+        parent: str | None = None,
+    ) -> PaperOrder:
         self._seq += 1
         now = str(self.clock())
         after = self._done.get(symbol) or str(self.clock() - timeframe_delta(self.timeframe))
-        order = PaperOrder(self._seq, cid, symbol, side, float(qty), kind, after, now, limit, stop,
-                           status=status, updated=now, parent=parent)
+        order = PaperOrder(
+            self._seq,
+            cid,
+            symbol,
+            side,
+            float(qty),
+            kind,
+            after,
+            now,
+            limit,
+            stop,
+            status=status,
+            updated=now,
+            parent=parent,
+        )
         self._orders[cid] = order
         return order
 
@@ -323,9 +388,21 @@ class PaperVenue:
     def _state(self, o: PaperOrder) -> OrderState:
         status: OrderStatus = "new" if o.status == "held" else o.status
         legs = tuple(self._state(self._orders[c]) for c in o.legs)
-        return OrderState(o.cid, f"paper-{o.seq}", o.symbol, o.side, o.qty, o.filled_qty,
-                          o.avg_price, status, pd.Timestamp(o.created),
-                          pd.Timestamp(o.updated) if o.updated else None, legs, o.limit, o.stop)
+        return OrderState(
+            o.cid,
+            f"paper-{o.seq}",
+            o.symbol,
+            o.side,
+            o.qty,
+            o.filled_qty,
+            o.avg_price,
+            status,
+            pd.Timestamp(o.created),
+            pd.Timestamp(o.updated) if o.updated else None,
+            legs,
+            o.limit,
+            o.stop,
+        )
 
     def _start_marks(self) -> None:
         for sym in self.symbols:
@@ -358,6 +435,12 @@ class PaperVenue:
 
     def snapshot(self) -> dict[str, Any]:
         """Return the whole state as JSON-ready data."""
-        return dict(cash=self._cash, positions=self._pos, marks=self._marks, processed=self._done,
-                    orders=[{**vars(o), "legs": list(o.legs)} for o in self._orders.values()], fills=self._fills,
-                    seq=self._seq)
+        return dict(
+            cash=self._cash,
+            positions=self._pos,
+            marks=self._marks,
+            processed=self._done,
+            orders=[{**vars(o), "legs": list(o.legs)} for o in self._orders.values()],
+            fills=self._fills,
+            seq=self._seq,
+        )

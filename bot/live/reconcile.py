@@ -44,8 +44,13 @@ class ReconcileReport:
     differences: list[str] = field(default_factory=list)
 
 
-def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
-              last_bar: pd.Timestamp | None, now: pd.Timestamp | None = None) -> ReconcileReport:
+def reconcile(
+    venue: VenueClient,
+    journal: Journal,
+    router: OrderRouter,
+    last_bar: pd.Timestamp | None,
+    now: pd.Timestamp | None = None,
+) -> ReconcileReport:
     """Bring ``journal`` in line with ``venue``; return what changed."""
     venue.sync()
     router.handle_exit_reports()
@@ -70,15 +75,16 @@ def reconcile(venue: VenueClient, journal: Journal, router: OrderRouter,
         if o.client_order_id not in known and not (leg and leg[0] in known):
             report.unknown_open.append(o.client_order_id)
     if report.unknown_open:
-        logger.info("open at the venue, not placed by this journal (bracket exits named by the venue, "
-                    "or manual): {}", ", ".join(report.unknown_open))
+        logger.info(
+            "open at the venue, not placed by this journal (bracket exits named by the venue, or manual): {}",
+            ", ".join(report.unknown_open),
+        )
     journal.snapshot_positions(now or venue.clock(), held, router.session_id)
     _log(report)
     return report
 
 
-def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None,
-             report: ReconcileReport) -> None:
+def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None, report: ReconcileReport) -> None:
     for row in journal.orders(["pending"]):
         try:
             state = venue.resolve_order(row.client_id, row.symbol, row.created)
@@ -87,8 +93,7 @@ def _pending(venue: VenueClient, journal: Journal, last_bar: pd.Timestamp | None
             report.still_pending.append(row.client_id)
             continue
         if state is not None:
-            journal.update_order(row.client_id, status=state.status, venue_id=state.venue_id,
-                                 updated=state.updated)
+            journal.update_order(row.client_id, status=state.status, venue_id=state.venue_id, updated=state.updated)
             report.found.append(row.client_id)
         elif last_bar is not None and row.bar_time is not None and row.bar_time <= last_bar:
             journal.update_order(row.client_id, status="expired", error=NEVER_SENT)
@@ -113,15 +118,22 @@ def _repair_fills(journal: Journal) -> list[str]:
             continue
         avg = sum(f.qty * f.price for f in fills) / qty
         status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
-        journal.update_order(cid, filled_qty=qty, avg_price=avg, status=status,
-                             commission=sum(quote_commission(f) for f in fills), updated=fills[-1].time)
+        journal.update_order(
+            cid,
+            filled_qty=qty,
+            avg_price=avg,
+            status=status,
+            commission=sum(quote_commission(f) for f in fills),
+            updated=fills[-1].time,
+        )
         repaired.append(cid)
         logger.warning("order {}: {} journaled fill(s) were missing from its row; repaired", cid, len(fills))
     return repaired
 
 
-def _rearm(venue: VenueClient, journal: Journal, router: OrderRouter, held: dict[str, float],
-           report: ReconcileReport) -> None:
+def _rearm(
+    venue: VenueClient, journal: Journal, router: OrderRouter, held: dict[str, float], report: ReconcileReport
+) -> None:
     """Make sure every held position from a bracket entry has its exits working at the venue.
 
     Entries still working get their exits registered again (venues that arm exits client-side
@@ -130,7 +142,11 @@ def _rearm(venue: VenueClient, journal: Journal, router: OrderRouter, held: dict
     placed anew.
     """
     for row in journal.orders(["new", "partially_filled"]):
-        if row.parent_id is None and row.intent == "entry" and (row.take_profit is not None or row.stop_loss is not None):
+        if (
+            row.parent_id is None
+            and row.intent == "entry"
+            and (row.take_profit is not None or row.stop_loss is not None)
+        ):
             router.register_exits(row)
     open_ids = {o.client_order_id for o in venue.open_orders()}
     for symbol, qty in held.items():
@@ -155,8 +171,12 @@ def _compare_positions(held: dict[str, float], report: ReconcileReport) -> None:
 
 
 def _log(r: ReconcileReport) -> None:
-    logger.info("reconciled with the venue: positions {}, {} new fills, {} status changes",
-                r.positions or "flat", r.new_fills, len(r.updated))
+    logger.info(
+        "reconciled with the venue: positions {}, {} new fills, {} status changes",
+        r.positions or "flat",
+        r.new_fills,
+        len(r.updated),
+    )
     for cid in r.found:
         logger.info("order {} was sent before the last run ended; the venue has it", cid)
     for cid in r.expired:

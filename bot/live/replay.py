@@ -49,8 +49,9 @@ class ReplayBars:
         while self.remaining() > 0 and self._closes[self._pos + 1] <= clock:
             self._pos += 1
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None = None,
-                 limit: int | None = None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """Return the closed bars of ``symbol`` from ``start`` on (the last ``limit`` of them)."""
         df = self.bars[symbol]
         if start is not None:

@@ -50,10 +50,22 @@ def _fill_times(journal: Journal) -> dict[str, pd.Timestamp]:
 
 def orders_frame(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp]) -> pd.DataFrame:
     """Return orders.csv rows for the journaled orders."""
-    rows = [dict(order_id=o.client_id, created=o.created, symbol=o.symbol, side=o.side, size=o.qty, type=o.type,
-                 status=o.status, fill_time=fill_times.get(o.client_id) if o.filled_qty > 0 else None,
-                 fill_price=o.avg_price if o.filled_qty > 0 else None, commission=o.commission,
-                 reason=REASONS.get(o.intent, o.intent)) for o in orders]
+    rows = [
+        dict(
+            order_id=o.client_id,
+            created=o.created,
+            symbol=o.symbol,
+            side=o.side,
+            size=o.qty,
+            type=o.type,
+            status=o.status,
+            fill_time=fill_times.get(o.client_id) if o.filled_qty > 0 else None,
+            fill_price=o.avg_price if o.filled_qty > 0 else None,
+            commission=o.commission,
+            reason=REASONS.get(o.intent, o.intent),
+        )
+        for o in orders
+    ]
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
@@ -62,12 +74,12 @@ def _entry_probs(signals: pd.DataFrame) -> dict[tuple, float]:
     if signals.empty or "prob_up" not in signals:
         return {}
     known = signals.dropna(subset=["prob_up"])
-    return dict(zip(zip(known["timestamp"], known["symbol"], strict=True), known["prob_up"].astype(float),
-                    strict=True))
+    return dict(zip(zip(known["timestamp"], known["symbol"], strict=True), known["prob_up"].astype(float), strict=True))
 
 
-def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
-                   signals: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, OpenTrade], int]:
+def rebuild_trades(
+    orders: list[OrderRow], fill_times: dict[str, pd.Timestamp], signals: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, OpenTrade], int]:
     """Return (closed round trips, trades still open per symbol, exit fills with no journaled entry)."""
     probs = _entry_probs(signals)
     filled = [o for o in orders if o.filled_qty > 0 and o.avg_price is not None]
@@ -79,9 +91,18 @@ def rebuild_trades(orders: list[OrderRow], fill_times: dict[str, pd.Timestamp],
             continue
         when = fill_times.get(o.client_id) or o.updated or o.created
         opens = o.intent in OPENING_REASONS and o.parent_id is None
-        unmatched = trips.fill(o.symbol, when, o.side, float(o.filled_qty), float(o.avg_price), o.commission,
-                               float("nan"), probs.get((o.bar_time, o.symbol)) if opens else None,
-                               REASONS.get(o.intent, o.intent), opens=opens)
+        unmatched = trips.fill(
+            o.symbol,
+            when,
+            o.side,
+            float(o.filled_qty),
+            float(o.avg_price),
+            o.commission,
+            float("nan"),
+            probs.get((o.bar_time, o.symbol)) if opens else None,
+            REASONS.get(o.intent, o.intent),
+            opens=opens,
+        )
         orphans += unmatched > 0  # held before the journal began (or entered by hand): no entry to pair with
     return trips.frame(), trips.open, orphans
 
@@ -92,8 +113,15 @@ def _versions(signals: pd.DataFrame) -> list[str]:
     return [str(v) for v in dict.fromkeys(signals["model_version"].dropna())]
 
 
-def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dict[str, OpenTrade],
-             orphans: int, journal: Journal, signals: pd.DataFrame) -> dict:
+def _metrics(
+    cfg: Config,
+    equity: pd.DataFrame,
+    trades: pd.DataFrame,
+    open_: dict[str, OpenTrade],
+    orphans: int,
+    journal: Journal,
+    signals: pd.DataFrame,
+) -> dict:
 
     series = pd.Series(equity["equity"].to_numpy(), index=pd.DatetimeIndex(equity["timestamp"]))
     ppy = periods_per_year(series.index)
@@ -109,10 +137,19 @@ def _metrics(cfg: Config, equity: pd.DataFrame, trades: pd.DataFrame, open_: dic
     m["live"] = {
         "venue": sessions[-1]["venue"] if sessions else None,
         "journal": journal.url,
-        "sessions": [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in s.items()}
-                     for s in sessions],
-        "open_positions": [{"symbol": s, "side": t.side, "size": t.size, "entry_time": t.entry_time.isoformat(),
-                            "entry_price": t.entry_price} for s, t in sorted(open_.items())],
+        "sessions": [
+            {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in s.items()} for s in sessions
+        ],
+        "open_positions": [
+            {
+                "symbol": s,
+                "side": t.side,
+                "size": t.size,
+                "entry_time": t.entry_time.isoformat(),
+                "entry_price": t.entry_price,
+            }
+            for s, t in sorted(open_.items())
+        ],
         "unpaired_exits": orphans,
         "model_versions": _versions(signals),
     }
@@ -132,8 +169,10 @@ def benchmark(cfg: Config, signals: pd.DataFrame, calendar: pd.DatetimeIndex, ca
     bars = {}
     for sym, g in signals.dropna(subset=["bar_open", "bar_close"]).groupby("symbol", sort=True):
         g = g.sort_values("timestamp").drop_duplicates("timestamp", keep="last")
-        bars[sym] = pd.DataFrame({"open": g["bar_open"].to_numpy(), "close": g["bar_close"].to_numpy()},
-                                 index=pd.DatetimeIndex(g["timestamp"]))
+        bars[sym] = pd.DataFrame(
+            {"open": g["bar_open"].to_numpy(), "close": g["bar_close"].to_numpy()},
+            index=pd.DatetimeIndex(g["timestamp"]),
+        )
     b = cfg.broker
     return buy_and_hold(bars, calendar, cash, b.commission, b.slippage)
 
@@ -152,8 +191,9 @@ def exposure(equity: pd.DataFrame, fills: list, signals: pd.DataFrame) -> pd.Ser
         mine = [f for f in fills if f.symbol == sym]
         if not mine:
             continue
-        qty = pd.Series([f.qty if f.side == "buy" else -f.qty for f in mine],
-                        index=pd.DatetimeIndex([f.time for f in mine])).cumsum()
+        qty = pd.Series(
+            [f.qty if f.side == "buy" else -f.qty for f in mine], index=pd.DatetimeIndex([f.time for f in mine])
+        ).cumsum()
         short = short or bool((qty < -1e-12).any())
         pos = qty.groupby(level=0).last().reindex(times, method="ffill").fillna(0.0)
         close = g.drop_duplicates("timestamp", keep="last").set_index("timestamp")["bar_close"].astype(float)
@@ -166,8 +206,10 @@ def write_journal_run(cfg: Config, journal: Journal, out: Path) -> Path:
     """Write the account's run folder (atomically) from ``journal``; return its path."""
     marks = journal.equity()
     if marks.empty:
-        raise ConfigError("live.state_db", f"{without_credentials(journal.url)} holds no equity marks yet: "
-                                          "trade at least one bar first")
+        raise ConfigError(
+            "live.state_db",
+            f"{without_credentials(journal.url)} holds no equity marks yet: trade at least one bar first",
+        )
     equity = pd.DataFrame({"timestamp": marks["time"], "equity": marks["equity"], "cash": marks["cash"]})
     signals = journal.signals()
     equity["exposure"] = exposure(equity, journal.fills(), signals)
@@ -205,8 +247,11 @@ def open_journal(cfg: Config) -> Journal:
 
     url = cfg.live.state_db or default_url(cfg.name)
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).is_file():
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not Path(parsed.database).is_file()
+    ):
         raise ConfigError("live.state_db", f"no journal at {parsed.database} (has run_live.py traded this config?)")
     return Journal(url)
 

@@ -83,8 +83,12 @@ def quote_commission(fill: Fill) -> float:
     if fill.commission_asset is not None and fill.commission_asset == base:
         return fill.commission * fill.price
     if fill.commission and fill.commission_asset not in (None, quote, "USD"):
-        logger.warning("fill {}: fee {:g} {} has no known value in the quote currency; journaled as such",
-                       fill.trade_id, fill.commission, fill.commission_asset)
+        logger.warning(
+            "fill {}: fee {:g} {} has no known value in the quote currency; journaled as such",
+            fill.trade_id,
+            fill.commission,
+            fill.commission_asset,
+        )
         return 0.0
     return fill.commission
 
@@ -92,9 +96,18 @@ def quote_commission(fill: Fill) -> float:
 class OrderRouter:
     """Journal-first order placement and tracking on one venue."""
 
-    def __init__(self, venue: VenueClient, journal: Journal, session_id: int | None = None,
-                 since: pd.Timestamp | None = None, *, on_exit_rejected: str = "stop_only",
-                 alert: Alert | None = None, alert_after: int = 3, cancel_wait: float = 2.0):
+    def __init__(
+        self,
+        venue: VenueClient,
+        journal: Journal,
+        session_id: int | None = None,
+        since: pd.Timestamp | None = None,
+        *,
+        on_exit_rejected: str = "stop_only",
+        alert: Alert | None = None,
+        alert_after: int = 3,
+        cancel_wait: float = 2.0,
+    ):
         self.venue, self.journal, self.session_id = venue, journal, session_id
         self._since = since  # fills before this time belong to earlier sessions (reconciliation)
         self._trailing = bool(getattr(venue, "supports_trailing", False))
@@ -154,11 +167,24 @@ class OrderRouter:
 
     def _pending_row(self, t: OrderRequest) -> OrderRow:
         return OrderRow(
-            client_id=t.client_order_id, symbol=t.symbol, side=t.side, qty=float(t.qty), type=t.type,
-            status="pending", intent=t.intent, bar_time=t.bar_time, model_version=t.model_version,
-            parent_id=t.parent_id, limit_price=t.limit_price, stop_price=t.stop_price,
-            take_profit=t.take_profit, stop_loss=t.stop_loss, trail_percent=t.trail_percent,
-            created=self._clock(), session_id=self.session_id)
+            client_id=t.client_order_id,
+            symbol=t.symbol,
+            side=t.side,
+            qty=float(t.qty),
+            type=t.type,
+            status="pending",
+            intent=t.intent,
+            bar_time=t.bar_time,
+            model_version=t.model_version,
+            parent_id=t.parent_id,
+            limit_price=t.limit_price,
+            stop_price=t.stop_price,
+            take_profit=t.take_profit,
+            stop_loss=t.stop_loss,
+            trail_percent=t.trail_percent,
+            created=self._clock(),
+            session_id=self.session_id,
+        )
 
     def _send_known(self, row: OrderRow, t: OrderRequest) -> OrderState | None:
         if row.status in ("rejected", "expired"):
@@ -296,16 +322,36 @@ class OrderRouter:
             logger.warning("fill {} of {} {} {} is not from an order of this bot", f.trade_id, f.side, f.qty, f.symbol)
             return None
         cid = f.client_order_id or f"{parent.client_id}-{kind}"
-        leg = row or self.journal.get_order(cid) or OrderRow(
-            client_id=cid, symbol=f.symbol, side=f.side, qty=f.qty, type="limit" if kind == "take_profit" else "stop",
-            status="new", intent=kind, bar_time=parent.bar_time, model_version=parent.model_version,
-            parent_id=parent.client_id, venue_id=f.venue_order_id, created=f.time, session_id=self.session_id)
+        leg = (
+            row
+            or self.journal.get_order(cid)
+            or OrderRow(
+                client_id=cid,
+                symbol=f.symbol,
+                side=f.side,
+                qty=f.qty,
+                type="limit" if kind == "take_profit" else "stop",
+                status="new",
+                intent=kind,
+                bar_time=parent.bar_time,
+                model_version=parent.model_version,
+                parent_id=parent.client_id,
+                venue_id=f.venue_order_id,
+                created=f.time,
+                session_id=self.session_id,
+            )
+        )
         update = _fill_update(leg, f, comm)
         armed = self.armed()
         if update["status"] == "filled" and armed.get(f.symbol) == parent.client_id:
             armed.pop(f.symbol)
-        self.journal.apply_fill(f, self.session_id, {cid: update}, {ARMED_KEY: armed},
-                                new_rows=[] if row is not None or self.journal.get_order(cid) else [leg])
+        self.journal.apply_fill(
+            f,
+            self.session_id,
+            {cid: update},
+            {ARMED_KEY: armed},
+            new_rows=[] if row is not None or self.journal.get_order(cid) else [leg],
+        )
         if update["status"] != "filled":
             self._protect_remainder(parent, leg)
         return OrderEvent(parent.client_id, update["status"], f.qty, f.price, comm, f.time, leg=kind)
@@ -334,8 +380,13 @@ class OrderRouter:
             return []
         if state.status in ("canceled", "rejected"):
             return [OrderEvent(row.client_id, state.status)]
-        if after is not None and after.status == "filled" and before != "filled" and after.filled_qty > 0 \
-                and abs(after.filled_qty - state.filled_qty) < 1e-12:
+        if (
+            after is not None
+            and after.status == "filled"
+            and before != "filled"
+            and after.filled_qty > 0
+            and abs(after.filled_qty - state.filled_qty) < 1e-12
+        ):
             return [OrderEvent(row.client_id, "filled")]  # the venue filled a rounded size: complete it
         return []
 
@@ -367,7 +418,7 @@ class OrderRouter:
     def handle_exit_reports(self) -> None:
         """Journal exits the venue client placed or failed to place, and act on failures."""
         drain = getattr(self.venue, "exit_reports", None)
-        for report in (drain() if drain is not None else []):
+        for report in drain() if drain is not None else []:
             try:
                 self._on_exit_report(report)
             except (FatalVenueError, TransientVenueError):
@@ -399,8 +450,7 @@ class OrderRouter:
             return
         n = self._exit_failures[entry.client_id] = self._exit_failures.get(entry.client_id, 0) + 1
         if n == self.alert_after:
-            self._raise_alert(entry.symbol, f"exits of {entry.client_id} not placed after {n} polls",
-                              str(report.error))
+            self._raise_alert(entry.symbol, f"exits of {entry.client_id} not placed after {n} polls", str(report.error))
 
     def protect(self, entry: OrderRow, qty: float, mode: str) -> OrderState | None:
         """Protect a held position whose exits are gone: a stop alone (``stop_only``) or flatten."""
@@ -449,36 +499,52 @@ class OrderRouter:
             logger.warning("{}: exits of {} are missing at the venue; placing a stop", entry.symbol, entry.client_id)
             self.protect(entry, qty, "stop_only")
             return
-        gens = [int(m["gen"] or 0) for r in self.journal.orders(symbol=entry.symbol)
-                if r.parent_id == entry.client_id and (m := _LEG.match(r.client_id))]
+        gens = [
+            int(m["gen"] or 0)
+            for r in self.journal.orders(symbol=entry.symbol)
+            if r.parent_id == entry.client_id and (m := _LEG.match(r.client_id))
+        ]
         logger.warning("{}: exits of {} are missing at the venue; arming them again", entry.symbol, entry.client_id)
         self.register_exits(entry, max(gens) + 1 if gens else 0)
 
     def _fallback(self, entry: OrderRow, kind: str, qty: float, **kw: Any) -> OrderRequest:
         taken = {r.client_id for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id}
         n = next(i for i in range(1, 10_000) if f"{entry.client_id}-{kind}{i}" not in taken)
-        return OrderRequest(f"{entry.client_id}-{kind}{n}", entry.symbol, exit_side(entry.side), qty,
-                            intent=_KINDS[kind], bar_time=entry.bar_time,
-                      model_version=entry.model_version, parent_id=entry.client_id, **kw)
+        return OrderRequest(
+            f"{entry.client_id}-{kind}{n}",
+            entry.symbol,
+            exit_side(entry.side),
+            qty,
+            intent=_KINDS[kind],
+            bar_time=entry.bar_time,
+            model_version=entry.model_version,
+            parent_id=entry.client_id,
+            **kw,
+        )
 
     def _protect_remainder(self, entry: OrderRow, leg: OrderRow) -> None:
         """A leg filled in part: if no stop is working for the rest, give it one."""
         if leg.intent != "take_profit":
             return  # a triggered stop is a market order: the rest is on its way out
         open_ids = {o.client_order_id for o in self.venue.open_orders() if o.symbol == entry.symbol}
-        stops = [r for r in self.journal.orders(symbol=entry.symbol) if r.parent_id == entry.client_id
-                 and r.intent == "stop_loss" and r.client_id in open_ids]
+        stops = [
+            r
+            for r in self.journal.orders(symbol=entry.symbol)
+            if r.parent_id == entry.client_id and r.intent == "stop_loss" and r.client_id in open_ids
+        ]
         if stops:
             return
         if leg.client_id in open_ids:
             self.cancel(leg.client_id, entry.symbol)
             self.exits_cleared(entry.symbol, [leg.client_id])
-        logger.warning("{}: take-profit {} filled in part and its stop expired: protecting the rest",
-                       entry.symbol, leg.client_id)
+        logger.warning(
+            "{}: take-profit {} filled in part and its stop expired: protecting the rest", entry.symbol, leg.client_id
+        )
         self.protect(entry, self.venue.positions().get(entry.symbol, 0.0), self.on_exit_rejected)
 
-    def guard_exits(self, held: Mapping[str, float], busy: Set[str] = frozenset(),
-                    dust: Callable[[str, float], bool] | None = None) -> list[str]:
+    def guard_exits(
+        self, held: Mapping[str, float], busy: Set[str] = frozenset(), dust: Callable[[str, float], bool] | None = None
+    ) -> list[str]:
         """Protect bracket positions that have no working exits at two successive checks.
 
         The safety net under every path that can leave a position bare (a partly filled stop
@@ -507,12 +573,16 @@ class OrderRouter:
             self.protect(entry, qty, self.on_exit_rejected)
         return due
 
-    def _bare(self, held: Mapping[str, float], busy: Set[str],
-              dust: Callable[[str, float], bool]) -> dict[str, tuple[OrderRow, float]]:
+    def _bare(
+        self, held: Mapping[str, float], busy: Set[str], dust: Callable[[str, float], bool]
+    ) -> dict[str, tuple[OrderRow, float]]:
         """Return symbol -> (holding entry, uncovered size) for positions lacking exits now."""
         declared = self.unprotected()
-        candidates = {s: q for s, q in held.items()
-                      if q != 0 and s not in busy and (s not in declared or s in self._declared_unknown)}
+        candidates = {
+            s: q
+            for s, q in held.items()
+            if q != 0 and s not in busy and (s not in declared or s in self._declared_unknown)
+        }
         if not candidates:
             return {}
         arming = getattr(self.venue, "arming", None)
@@ -527,7 +597,11 @@ class OrderRouter:
         for sym, signed in candidates.items():
             qty, side = abs(signed), "sell" if signed > 0 else "buy"  # the side that exits the position
             entry = self.holding_entry(sym, signed)
-            if entry is None or entry.client_id in self._exit_failures or (arming is not None and arming(entry.client_id)):
+            if (
+                entry is None
+                or entry.client_id in self._exit_failures
+                or (arming is not None and arming(entry.client_id))
+            ):
                 continue
             uncovered = qty - _covered(resting.get((sym, side), []))
             if uncovered <= 1e-9 * max(1.0, qty) or dust(sym, uncovered):
@@ -536,8 +610,11 @@ class OrderRouter:
             unknown = unknown_exits.get((sym, side))
             if unknown:  # an exit whose send outcome is being resolved: it may have filled; a stop may not fit
                 if sym not in declared:
-                    self._raise_alert(sym, f"{sym} held without exits while the outcome of {', '.join(unknown)} "
-                                      "is unknown", f"{uncovered:g} uncovered")
+                    self._raise_alert(
+                        sym,
+                        f"{sym} held without exits while the outcome of {', '.join(unknown)} is unknown",
+                        f"{uncovered:g} uncovered",
+                    )
                     self._declared_unknown.add(sym)
                 continue
             out[sym] = (entry, uncovered)
@@ -580,11 +657,24 @@ class OrderRouter:
         elif new_rows or updates:
             self.journal.apply_orders(new_rows, updates)
 
-    def _changes(self, s: OrderState, row: OrderRow | None, parent: OrderRow | None,
-                 new_rows: list[OrderRow], updates: dict[str, dict[str, Any]]) -> None:
+    def _changes(
+        self,
+        s: OrderState,
+        row: OrderRow | None,
+        parent: OrderRow | None,
+        new_rows: list[OrderRow],
+        updates: dict[str, dict[str, Any]],
+    ) -> None:
         if row is None and parent is not None:
-            row = _exit_row(parent, s.client_order_id, _leg_kind(s, parent), s.limit_price or s.stop_price, s.qty,
-                            self.session_id, s.created or parent.updated)
+            row = _exit_row(
+                parent,
+                s.client_order_id,
+                _leg_kind(s, parent),
+                s.limit_price or s.stop_price,
+                s.qty,
+                self.session_id,
+                s.created or parent.updated,
+            )
             new_rows.append(row)
         if row is None:
             return
@@ -635,14 +725,22 @@ class OrderRouter:
             return None
         side = "buy" if held > 0 else "sell"
         rows = self.journal.orders(symbol=symbol)
-        entries = [r for r in rows if r.side == side and r.parent_id is None and r.filled_qty > 0
-                   and r.intent == "entry"]
+        entries = [
+            r for r in rows if r.side == side and r.parent_id is None and r.filled_qty > 0 and r.intent == "entry"
+        ]
         last = entries[-1] if entries else None
         if last is None or (last.stop_loss is None and last.take_profit is None):
             return None
         since = last.updated or last.created
-        exited = any(r.side == exit_side(side) and r.status == "filled" and r.filled_qty > 0 and since is not None
-                     and r.updated is not None and r.updated >= since for r in rows)
+        exited = any(
+            r.side == exit_side(side)
+            and r.status == "filled"
+            and r.filled_qty > 0
+            and since is not None
+            and r.updated is not None
+            and r.updated >= since
+            for r in rows
+        )
         return None if exited else last
 
     def _clock(self) -> pd.Timestamp | None:
@@ -677,9 +775,22 @@ def _held_by(entry: OrderRow, held: float) -> float:
 
 def ticket_of(row: OrderRow) -> OrderRequest:
     """Return the ticket a journaled order was sent with."""
-    return OrderRequest(row.client_id, row.symbol, row.side, row.qty, row.type, row.limit_price,  # type: ignore[arg-type]
-                        row.stop_price, row.take_profit, row.stop_loss, row.trail_percent, row.intent,
-                        row.bar_time, row.model_version, row.parent_id)
+    return OrderRequest(
+        row.client_id,
+        row.symbol,
+        row.side,
+        row.qty,
+        row.type,
+        row.limit_price,  # type: ignore[arg-type]
+        row.stop_price,
+        row.take_profit,
+        row.stop_loss,
+        row.trail_percent,
+        row.intent,
+        row.bar_time,
+        row.model_version,
+        row.parent_id,
+    )
 
 
 def _fill_update(row: OrderRow, f: Fill, comm: float) -> dict[str, Any]:
@@ -687,17 +798,41 @@ def _fill_update(row: OrderRow, f: Fill, comm: float) -> dict[str, Any]:
     qty = row.filled_qty + f.qty
     avg = ((row.avg_price or 0.0) * row.filled_qty + f.price * f.qty) / qty
     status = "filled" if qty >= row.qty - 1e-9 else "partially_filled"
-    return dict(filled_qty=qty, avg_price=avg, status=status, commission=row.commission + comm,
-                venue_id=f.venue_order_id, updated=f.time)
+    return dict(
+        filled_qty=qty,
+        avg_price=avg,
+        status=status,
+        commission=row.commission + comm,
+        venue_id=f.venue_order_id,
+        updated=f.time,
+    )
 
 
-def _exit_row(entry: OrderRow, cid: str, kind: str, price: float | None, qty: float,
-              session_id: int | None, created: pd.Timestamp | None) -> OrderRow:
-    return OrderRow(client_id=cid, symbol=entry.symbol, side="sell" if entry.side == "buy" else "buy", qty=qty,
-                    type="limit" if kind == "take_profit" else "stop", status="new", intent=kind,
-                    bar_time=entry.bar_time, model_version=entry.model_version, parent_id=entry.client_id,
-                    limit_price=price if kind == "take_profit" else None,
-                    stop_price=price if kind != "take_profit" else None, created=created, session_id=session_id)
+def _exit_row(
+    entry: OrderRow,
+    cid: str,
+    kind: str,
+    price: float | None,
+    qty: float,
+    session_id: int | None,
+    created: pd.Timestamp | None,
+) -> OrderRow:
+    return OrderRow(
+        client_id=cid,
+        symbol=entry.symbol,
+        side="sell" if entry.side == "buy" else "buy",
+        qty=qty,
+        type="limit" if kind == "take_profit" else "stop",
+        status="new",
+        intent=kind,
+        bar_time=entry.bar_time,
+        model_version=entry.model_version,
+        parent_id=entry.client_id,
+        limit_price=price if kind == "take_profit" else None,
+        stop_price=price if kind != "take_profit" else None,
+        created=created,
+        session_id=session_id,
+    )
 
 
 def _leg_kind(s: OrderState, parent: OrderRow) -> str:

@@ -60,9 +60,16 @@ def warmup_bars(cfg: Config, strategy: Strategy | PortfolioStrategy) -> int:
     return strategy.warmup_bars()
 
 
-def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait,
-                max_bars: int | None = None, stop: threading.Event | None = None,
-                strategy: Strategy | PortfolioStrategy | None = None) -> SessionResult:
+def run_session(
+    cfg: Config,
+    venue: VenueClient,
+    journal: Journal,
+    *,
+    wait: Wait,
+    max_bars: int | None = None,
+    stop: threading.Event | None = None,
+    strategy: Strategy | PortfolioStrategy | None = None,
+) -> SessionResult:
     """Trade ``cfg`` on ``venue`` until ``max_bars`` steps, the end of a replay, or ``stop``.
 
     ``strategy`` replaces the one ``cfg`` names (a strategy object built elsewhere, e.g. in a test).
@@ -79,14 +86,29 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
     clock = venue.clock()
     sid = journal.start_session(cfg.name, getattr(venue, "name", "venue"), clock)
     last_bar = _last_bar(journal)
-    router = OrderRouter(venue, journal, sid, since=_since(journal, clock), on_exit_rejected=cfg.live.on_exit_rejected,
-                         alert=life.alerter.send, alert_after=cfg.live.exit_alert_after,
-                         cancel_wait=cfg.live.cancel_wait_seconds)
+    router = OrderRouter(
+        venue,
+        journal,
+        sid,
+        since=_since(journal, clock),
+        on_exit_rejected=cfg.live.on_exit_rejected,
+        alert=life.alerter.send,
+        alert_after=cfg.live.exit_alert_after,
+        cancel_wait=cfg.live.cancel_wait_seconds,
+    )
     report = reconcile(venue, journal, router, last_bar, clock)
     signals_sink = SignalSink(journal, sid)
-    poller = BarPoller(venue, cfg.data.symbols, cfg.data.timeframe, strategy, wait=wait,
-                       poll_seconds=cfg.live.poll_seconds, max_bars=max_bars,
-                       late_bar_seconds=cfg.live.late_bar_seconds, on_signals=signals_sink)
+    poller = BarPoller(
+        venue,
+        cfg.data.symbols,
+        cfg.data.timeframe,
+        strategy,
+        wait=wait,
+        poll_seconds=cfg.live.poll_seconds,
+        max_bars=max_bars,
+        late_bar_seconds=cfg.live.late_bar_seconds,
+        on_signals=signals_sink,
+    )
     history = poller.warm_up(warmup_bars(cfg, strategy), resume_after=last_bar)
     model = life.adopt(_model(cfg, strategy, history))  # a new champion takes over at a bar boundary
     poller.model = model
@@ -105,21 +127,28 @@ def run_session(cfg: Config, venue: VenueClient, journal: Journal, *, wait: Wait
         _finish_step(journal, broker, venue, now, sid)
         life.on_step(now, poller.history, kill, broker.getvalue(), broker.getcash())
 
-    broker = LiveBroker(router, poller, index, cfg.broker.commission, version, on_step=on_step,
-                        dust_value=cfg.live.dust_value)
-    ctx = EngineContext(strategy=strategy, config=cfg, index=index, ledger=ledger,
-                        fractional=_fractional(cfg), kill_switch=kill,
-                        borrow_per_bar=getattr(venue, "borrow_per_bar", 0.0))  # the paper venue's: into trades
+    broker = LiveBroker(
+        router, poller, index, cfg.broker.commission, version, on_step=on_step, dust_value=cfg.live.dust_value
+    )
+    ctx = EngineContext(
+        strategy=strategy,
+        config=cfg,
+        index=index,
+        ledger=ledger,
+        fractional=_fractional(cfg),
+        kill_switch=kill,
+        borrow_per_bar=getattr(venue, "borrow_per_bar", 0.0),
+    )  # the paper venue's: into trades
 
     def on_model_switch(v: str) -> None:
         broker.model_version = v
         signals_sink.version = v
 
     life.on_model_switch(on_model_switch)
-    adapter: dict[str, Any] = (
-        dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {})
-    cerebro = live_cerebro(cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx,
-                           **adapter)
+    adapter: dict[str, Any] = dict(adapter=PortfolioAdapter, step0=len(union_calendar(history))) if portfolio else {}
+    cerebro = live_cerebro(
+        cfg.data.symbols, poller, strategy.signal_columns, cfg.data.timeframe, index, broker, ctx, **adapter
+    )
     life.start(lambda: poller.history)
 
     def stop_poller_when_asked() -> None:
@@ -209,12 +238,19 @@ def _kill_switch(cfg: Config, journal: Journal, venue: VenueClient) -> KillSwitc
     last_day = marks["time"].iloc[-1].normalize()
     before = marks[marks["time"] < last_day]
     day_open = float(before["equity"].iloc[-1]) if len(before) else float(marks["equity"].iloc[0])
-    return KillSwitch(cfg.risk, equity, peak=float(marks["equity"].max()), day=last_day, day_open=day_open,
-                      last=float(marks["equity"].iloc[-1]))
+    return KillSwitch(
+        cfg.risk,
+        equity,
+        peak=float(marks["equity"].max()),
+        day=last_day,
+        day_open=day_open,
+        last=float(marks["equity"].iloc[-1]),
+    )
 
 
-def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], symbols: list[str],
-                      clock: pd.Timestamp) -> None:
+def _seed_open_trades(
+    ledger: Ledger, journal: Journal, held: dict[str, float], symbols: list[str], clock: pd.Timestamp
+) -> None:
     """Give the session's ledger the positions it starts with (opened by an earlier run), so an exit
     closes a known round trip; entry price and time come from the journal's last filled entry."""
     for sym in symbols:
@@ -222,13 +258,17 @@ def _seed_open_trades(ledger: Ledger, journal: Journal, held: dict[str, float], 
         if qty == 0:
             continue
         side = "buy" if qty > 0 else "sell"  # a short's entry is a sell
-        entries = [r for r in journal.orders(["filled"], symbol=sym)
-                   if r.side == side and r.parent_id is None and (qty > 0 or r.intent in ("entry", "rebalance"))]
+        entries = [
+            r
+            for r in journal.orders(["filled"], symbol=sym)
+            if r.side == side and r.parent_id is None and (qty > 0 or r.intent in ("entry", "rebalance"))
+        ]
         last = entries[-1] if entries else None
         price = last.avg_price if last is not None and last.avg_price else 0.0
         when = (last.updated or last.bar_time) if last is not None else clock
-        ledger.open_trades[sym] = OpenTrade(sym, when, "long" if qty > 0 else "short", abs(qty), price,
-                                            last.commission if last else 0.0, 0.0, None)
+        ledger.open_trades[sym] = OpenTrade(
+            sym, when, "long" if qty > 0 else "short", abs(qty), price, last.commission if last else 0.0, 0.0, None
+        )
         logger.info("{}: holding {:g} from an earlier run (entry {:g} at {})", sym, qty, price, when)
 
 

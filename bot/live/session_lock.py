@@ -27,7 +27,8 @@ _HOLDER = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
     "AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
-    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 class SessionLock:
@@ -55,14 +56,17 @@ def acquire(url: str, name: str) -> SessionLock:
         return _file_lock(url, name)
     if backend == "postgresql":
         return _advisory_lock(url, name)
-    logger.warning("journal {}: no single-instance lock on {} (only sqlite and postgresql)",
-                   without_credentials(url), backend)
+    logger.warning(
+        "journal {}: no single-instance lock on {} (only sqlite and postgresql)", without_credentials(url), backend
+    )
     return SessionLock()
 
 
 def _in_use(url: str, name: str, pid: str) -> ConfigError:
-    return ConfigError("live.state_db", f"journal {without_credentials(url)} is in use by another live "
-                                        f"session for config '{name}' (pid {pid})")
+    return ConfigError(
+        "live.state_db",
+        f"journal {without_credentials(url)} is in use by another live session for config '{name}' (pid {pid})",
+    )
 
 
 def _file_lock(url: str, name: str) -> SessionLock:
@@ -91,8 +95,9 @@ def _file_lock(url: str, name: str) -> SessionLock:
 
 def _advisory_lock(url: str, name: str) -> SessionLock:
     key = advisory_key(name)
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                           connect_args={"application_name": f"{_APP}{os.getpid()}"})
+    engine = create_engine(
+        url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"application_name": f"{_APP}{os.getpid()}"}
+    )
     try:
         conn = engine.connect()
     except SQLAlchemyError as e:
@@ -100,6 +105,7 @@ def _advisory_lock(url: str, name: str) -> SessionLock:
         raise _cannot_lock(url, e) from None
     try:
         if conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+
             def release() -> None:
                 conn.close()  # closing the connection unlocks
                 engine.dispose()
@@ -112,7 +118,7 @@ def _advisory_lock(url: str, name: str) -> SessionLock:
         raise _cannot_lock(url, e) from None
     conn.close()
     engine.dispose()
-    pid = holder[len(_APP):] if holder.startswith(_APP) else "unknown"
+    pid = holder[len(_APP) :] if holder.startswith(_APP) else "unknown"
     raise _in_use(url, name, pid)
 
 

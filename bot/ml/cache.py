@@ -70,9 +70,7 @@ _PKG = Path(__file__).resolve().parents[1]  # the bot package
 CODE_PATHS = ("ml", "features", "data/schema.py")  # what builds datasets and trains models
 
 
-def walk_forward(
-    bars: Mapping[str, pd.DataFrame], cfg: Config, use_cache: bool = True
-) -> WalkForwardResult:
+def walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config, use_cache: bool = True) -> WalkForwardResult:
     """Return ``run_walk_forward(bars, cfg)``, reusing the cached training outputs when the key matches."""
     require_walk_forward(cfg)
     check_history(bars, cfg)
@@ -207,9 +205,7 @@ class PredictionCache:
             _write_atomically(self.path(key), data)
             self.evict(keep=key)
         except (OSError, ValueError, TypeError) as e:  # pyarrow's errors derive from these
-            logger.warning(
-                f"prediction cache: cannot write to {self.root} ({e}); the run goes on uncached"
-            )
+            logger.warning(f"prediction cache: cannot write to {self.root} ({e}); the run goes on uncached")
 
     def entries(self) -> list[Path]:
         """Return the entries, least recently used first."""
@@ -332,15 +328,9 @@ def _split_meta(o: SplitOutput) -> dict:
     }
 
 
-def _outputs(
-    meta: dict, rows: pd.DataFrame, importance: np.ndarray, support: np.ndarray
-) -> list[SplitOutput]:
+def _outputs(meta: dict, rows: pd.DataFrame, importance: np.ndarray, support: np.ndarray) -> list[SplitOutput]:
     splits = meta["splits"]
-    if (
-        sum(m["n_rows"] for m in splits) != len(rows)
-        or len(importance) != len(splits)
-        or len(support) != len(splits)
-    ):
+    if sum(m["n_rows"] for m in splits) != len(rows) or len(importance) != len(splits) or len(support) != len(splits):
         raise CacheEntryError("row or fold counts disagree with its metadata")
     out, start = [], 0
     for i, m in enumerate(splits):

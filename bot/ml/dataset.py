@@ -38,8 +38,14 @@ class Dataset:
         return self.frame["pos"].to_numpy()
 
 
-def _symbol_frame(sym: str, bars: pd.DataFrame, cfg: Config, names: list[str],
-                  context: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex) -> pd.DataFrame:
+def _symbol_frame(
+    sym: str,
+    bars: pd.DataFrame,
+    cfg: Config,
+    names: list[str],
+    context: Mapping[str, pd.DataFrame],
+    calendar: pd.DatetimeIndex,
+) -> pd.DataFrame:
 
     frame = compute_features(bars, names, context=context).astype(np.float64)
     pos = calendar.get_indexer(bars.index)
@@ -61,8 +67,9 @@ def _symbol_frame(sym: str, bars: pd.DataFrame, cfg: Config, names: list[str],
     return frame
 
 
-def build_dataset(bars: Mapping[str, pd.DataFrame], cfg: Config,
-                  context: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
+def build_dataset(
+    bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mapping[str, pd.DataFrame] | None = None
+) -> Dataset:
     """Compute features and outcomes for every symbol and pool them on the union calendar."""
 
     names = resolve_feature_names(cfg.model.features)

@@ -36,13 +36,21 @@ from bot.ml.stacking import TimeSeriesStackingClassifier, TimeSeriesStackingRegr
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "xgboost": dict(
-        n_estimators=150, max_depth=3, learning_rate=0.05, subsample=0.8, colsample_bytree=0.8,
-        min_child_weight=5, tree_method="hist", n_jobs=2, verbosity=0,
+        n_estimators=150,
+        max_depth=3,
+        learning_rate=0.05,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        min_child_weight=5,
+        tree_method="hist",
+        n_jobs=2,
+        verbosity=0,
     ),
     "random_forest": dict(n_estimators=150, max_depth=6, min_samples_leaf=50, n_jobs=2),
     "logistic": dict(C=0.1, max_iter=2000),
-    "hist_gb": dict(max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=50,
-                    l2_regularization=1.0, early_stopping=False),
+    "hist_gb": dict(
+        max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=50, l2_regularization=1.0, early_stopping=False
+    ),
 }
 REGRESSOR_DEFAULTS: dict[str, dict[str, Any]] = dict(DEFAULTS, logistic=dict(alpha=10.0))
 BASE_TYPES = tuple(DEFAULTS)
@@ -120,7 +128,9 @@ def members_of(params: dict[str, Any]) -> dict[str, float]:
     out = {}
     for kind, weight in raw.items():
         if kind not in BASE_TYPES:
-            raise ConfigError(f"model.params.members.{kind}", f"unknown member type (choose from {', '.join(BASE_TYPES)})")
+            raise ConfigError(
+                f"model.params.members.{kind}", f"unknown member type (choose from {', '.join(BASE_TYPES)})"
+            )
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
             raise ConfigError(f"model.params.members.{kind}", f"weight must be a positive number, got {weight!r}")
         out[kind] = float(weight)
@@ -132,15 +142,20 @@ def _combined(kind: str, params: dict[str, Any], seed: int, regression: bool):
     allowed = {"members", *members} | ({"n_splits"} if kind == "stacking" else set())
     for key in params:
         if key not in allowed:
-            raise ConfigError(f"model.params.{key}", f"not a {kind} parameter (use members, a member name"
-                              + (", n_splits" if kind == "stacking" else "") + ")")
+            raise ConfigError(
+                f"model.params.{key}",
+                f"not a {kind} parameter (use members, a member name"
+                + (", n_splits" if kind == "stacking" else "")
+                + ")",
+            )
     estimators = []
     for i, member in enumerate(members):
         overrides = params.get(member, {})
         if not isinstance(overrides, dict):
             raise ConfigError(f"model.params.{member}", "must be a mapping of that member's parameters")
-        estimators.append((member, _configured(member, overrides, seed + 7919 * i, regression,
-                                               f"model.params.{member}")))
+        estimators.append(
+            (member, _configured(member, overrides, seed + 7919 * i, regression, f"model.params.{member}"))
+        )
     weights = list(members.values())
     if kind == "ensemble":
         if regression:
@@ -181,8 +196,14 @@ def is_nan_intolerant(kind: str, params: dict[str, Any]) -> bool:
     return kind in NAN_INTOLERANT
 
 
-IMPORTANCE_KIND = {"xgboost": "gain", "random_forest": "impurity", "logistic": "abs_coef_standardized",
-                   "hist_gb": "none", "ensemble": "members_mean", "stacking": "members_mean"}
+IMPORTANCE_KIND = {
+    "xgboost": "gain",
+    "random_forest": "impurity",
+    "logistic": "abs_coef_standardized",
+    "hist_gb": "none",
+    "ensemble": "members_mean",
+    "stacking": "members_mean",
+}
 
 
 def _unwrap(est):
@@ -215,8 +236,9 @@ def feature_importance(model, n: int) -> np.ndarray:
     vals = []
     for est in inner:
         est = _unwrap(est)
-        combined = isinstance(est, VotingClassifier | VotingRegressor | TimeSeriesStackingClassifier
-                              | TimeSeriesStackingRegressor)
+        combined = isinstance(
+            est, VotingClassifier | VotingRegressor | TimeSeriesStackingClassifier | TimeSeriesStackingRegressor
+        )
         v = _members_importance(est) if combined else _single_importance(est)
         if v is not None:
             vals.append(v)

@@ -46,8 +46,9 @@ def causal_volatility(close: pd.Series, window: int) -> pd.Series:
     return logret.rolling(window, min_periods=window).std(ddof=1)
 
 
-def triple_barrier(close: pd.Series, horizon: int, profit_take: float, stop_loss: float,
-                   vol_window: int) -> pd.DataFrame:
+def triple_barrier(
+    close: pd.Series, horizon: int, profit_take: float, stop_loss: float, vol_window: int
+) -> pd.DataFrame:
     """Return ``ret`` (return at the first barrier touched) and ``end`` (its offset in bars) per bar.
 
     A bar whose barriers are not touched before the data ends, or whose volatility is not yet
@@ -72,15 +73,15 @@ def triple_barrier(close: pd.Series, horizon: int, profit_take: float, stop_loss
     return pd.DataFrame({"ret": ret, "end": end}, index=close.index)
 
 
-def outcomes(close: pd.Series, horizon: int, label: str, profit_take: float = 1.0,
-             stop_loss: float = 1.0, vol_window: int = 20) -> pd.DataFrame:
+def outcomes(
+    close: pd.Series, horizon: int, label: str, profit_take: float = 1.0, stop_loss: float = 1.0, vol_window: int = 20
+) -> pd.DataFrame:
     """Return ``ret``, ``up`` (1.0/0.0, NaN unknown) and ``end`` (bars ahead, NaN unknown) per bar."""
     if label == "triple_barrier":
         frame = triple_barrier(close, horizon, profit_take, stop_loss, vol_window)
     elif label in LABEL_TYPES:
         ret = forward_return(close, horizon)
-        frame = pd.DataFrame({"ret": ret, "end": np.where(ret.notna(), float(horizon), np.nan)},
-                             index=close.index)
+        frame = pd.DataFrame({"ret": ret, "end": np.where(ret.notna(), float(horizon), np.nan)}, index=close.index)
     else:
         raise ValueError(f"unknown label {label!r}")
     frame["up"] = (frame["ret"] > 0).astype(np.float64).where(frame["ret"].notna())

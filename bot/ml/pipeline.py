@@ -48,8 +48,16 @@ def _feature_ok(ds: Dataset, cfg: Config) -> tuple[np.ndarray, bool]:
 
 def _fit(ds: Dataset, cfg: Config, h: int, train: np.ndarray, seed: int) -> SignalModel:
     m = cfg.model
-    model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), seed,
-                        m.selection.method, m.selection.k)
+    model = SignalModel(
+        m.type,
+        m.params,
+        m.label,
+        m.calibration,
+        tuple(m.label_params.quantiles),
+        seed,
+        m.selection.method,
+        m.selection.k,
+    )
     return model.fit(ds.X[train], ds.frame[f"ret_h{h}"].to_numpy()[train])
 
 
@@ -105,16 +113,24 @@ def _fit_split(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int) 
     return SplitOutput(split, rows, n_train, imp, support)
 
 
-def run_splits(ds: Dataset, splits: list[Split], cfg: Config, combine: str,
-               on_split: Callable[[Split, pd.DataFrame], None] | None = None,
-               log_folds: bool = True) -> list[SplitOutput]:
+def run_splits(
+    ds: Dataset,
+    splits: list[Split],
+    cfg: Config,
+    combine: str,
+    on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+    log_folds: bool = True,
+) -> list[SplitOutput]:
     """Fit and predict every split; skipped splits (too few rows) are left out.
 
     Splits train at once when ``validation.n_jobs`` != 1 and no ``on_split`` needs them in order.
     """
     jobs = 1 if on_split is not None else fold_jobs(cfg.validation.n_jobs, len(splits))
-    results = _parallel(ds, splits, cfg, combine, jobs) if jobs > 1 else (
-        _fit_split(ds, s, cfg, combine, cfg.seed + s.index) for s in splits)
+    results = (
+        _parallel(ds, splits, cfg, combine, jobs)
+        if jobs > 1
+        else (_fit_split(ds, s, cfg, combine, cfg.seed + s.index) for s in splits)
+    )
     outputs = []
     n = len(splits)
     steps = track(splits, desc=f"{cfg.validation.scheme} folds", unit="fold") if log_folds else splits
@@ -144,7 +160,8 @@ def _parallel(ds: Dataset, splits: list[Split], cfg: Config, combine: str, jobs:
     fold_cfg = _with_threads(cfg, threads)
     work = delayed(_fit_split_threads)
     return Parallel(n_jobs=jobs, return_as="generator")(
-        work(ds, s, fold_cfg, combine, cfg.seed + s.index, threads) for s in splits)
+        work(ds, s, fold_cfg, combine, cfg.seed + s.index, threads) for s in splits
+    )
 
 
 def _with_threads(cfg: Config, threads: int) -> Config:
@@ -161,8 +178,9 @@ def _with_threads(cfg: Config, threads: int) -> Config:
     return cfg.model_copy(update={"model": m.model_copy(update={"params": params})})
 
 
-def _fit_split_threads(ds: Dataset, split: Split, cfg: Config, combine: str, seed: int,
-                       threads: int) -> SplitOutput | str:
+def _fit_split_threads(
+    ds: Dataset, split: Split, cfg: Config, combine: str, seed: int, threads: int
+) -> SplitOutput | str:
     """Fit one split in a worker, with native thread pools (OpenMP, BLAS) capped at ``threads``."""
     from threadpoolctl import threadpool_limits
 

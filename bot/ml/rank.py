@@ -57,11 +57,19 @@ def spread_of(score: pd.Series, fwd: pd.Series, top: int, bottom: int) -> float:
     return float(fwd[order[:top]].mean() - fwd[order[-bottom:]].mean())
 
 
-def rank_report(predictions: pd.DataFrame, bars: Mapping[str, pd.DataFrame], calendar: pd.DatetimeIndex,
-                horizon: int, every: int, first: int, top: int, bottom: int, ppy: int) -> dict:
+def rank_report(
+    predictions: pd.DataFrame,
+    bars: Mapping[str, pd.DataFrame],
+    calendar: pd.DatetimeIndex,
+    horizon: int,
+    every: int,
+    first: int,
+    top: int,
+    bottom: int,
+    ppy: int,
+) -> dict:
     """Return the ``rank`` metrics of OOS ``prob_up`` scores at calendar steps first, first + every, ..."""
-    scores = predictions[predictions["prob_up"].notna()].pivot(index="timestamp", columns="symbol",
-                                                               values="prob_up")
+    scores = predictions[predictions["prob_up"].notna()].pivot(index="timestamp", columns="symbol", values="prob_up")
     grid = calendar[first::every].intersection(scores.index)
     fwd_h, fwd_hold = _wide_forward(bars, calendar, horizon), _wide_forward(bars, calendar, every)
     ics, spreads = [], []
@@ -71,8 +79,17 @@ def rank_report(predictions: pd.DataFrame, bars: Mapping[str, pd.DataFrame], cal
         spreads.append(spread_of(s, fwd_hold.loc[t], top, bottom))
     ic, sp = mean_t(ics), mean_t(spreads)
     return {
-        "ic_mean": ic["mean"], "ic_std": ic["std"], "ic_t": ic["t"], "n_periods": ic["n"],
-        "spread_mean": sp["mean"], "spread_t": sp["t"], "spread_annualised": sp["mean"] * ppy / every,
-        "n_spread_periods": sp["n"], "horizon": horizon, "rebalance_every": every, "top_k": top,
-        "bottom_k": bottom, "score": "prob_up: out-of-sample P(forward excess return > 0)",
+        "ic_mean": ic["mean"],
+        "ic_std": ic["std"],
+        "ic_t": ic["t"],
+        "n_periods": ic["n"],
+        "spread_mean": sp["mean"],
+        "spread_t": sp["t"],
+        "spread_annualised": sp["mean"] * ppy / every,
+        "n_spread_periods": sp["n"],
+        "horizon": horizon,
+        "rebalance_every": every,
+        "top_k": top,
+        "bottom_k": bottom,
+        "score": "prob_up: out-of-sample P(forward excess return > 0)",
     }

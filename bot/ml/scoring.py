@@ -82,8 +82,15 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     for b in range(bins):
         m = idx == b
         if m.any():
-            out.append({"bin_low": b / bins, "bin_high": (b + 1) / bins, "mean_prob": float(p[m].mean()),
-                        "frac_up": float(y[m].mean()), "count": int(m.sum())})
+            out.append(
+                {
+                    "bin_low": b / bins,
+                    "bin_high": (b + 1) / bins,
+                    "mean_prob": float(p[m].mean()),
+                    "frac_up": float(y[m].mean()),
+                    "count": int(m.sum()),
+                }
+            )
     return out
 
 
@@ -99,8 +106,9 @@ def rule_returns(pred: pd.DataFrame, cost: float = 0.0) -> pd.DataFrame:
     prev = held.groupby(df["symbol"]).shift(1).fillna(0.0)
     df = df.assign(held=held, net=held * df["ret1"] - cost * (held - prev).abs())
     by_time = df.groupby("timestamp")
-    return pd.DataFrame({"strategy": by_time["net"].mean(), "buy_hold": by_time["ret1"].mean(),
-                         "held": by_time["held"].mean()}).sort_index()
+    return pd.DataFrame(
+        {"strategy": by_time["net"].mean(), "buy_hold": by_time["ret1"].mean(), "held": by_time["held"].mean()}
+    ).sort_index()
 
 
 def trading_metrics(pred: pd.DataFrame, periods_per_year: int, cost: float = 0.0) -> dict:

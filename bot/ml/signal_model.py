@@ -27,10 +27,17 @@ from bot.ml.selection import select_features
 class SignalModel(BaseEstimator):
     """Fit ``X`` -> outcome return ``ret`` under a label type; ``prob_up(X)`` is P(ret > 0)."""
 
-    def __init__(self, model_type: str = "xgboost", params: dict[str, Any] | None = None,
-                 label: str = "direction", calibration: str = "none",
-                 quantiles: tuple[float, ...] = (0.1, 0.35, 0.65, 0.9), seed: int = 0,
-                 selection: str = "none", k: int = 0):
+    def __init__(
+        self,
+        model_type: str = "xgboost",
+        params: dict[str, Any] | None = None,
+        label: str = "direction",
+        calibration: str = "none",
+        quantiles: tuple[float, ...] = (0.1, 0.35, 0.65, 0.9),
+        seed: int = 0,
+        selection: str = "none",
+        k: int = 0,
+    ):
         self.model_type = model_type
         self.params = params
         self.label = label

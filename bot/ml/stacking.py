@@ -44,7 +44,10 @@ class TimeSeriesStackingClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, enc = np.unique(np.asarray(y), return_inverse=True)
         k = len(self.classes_)
         meta_X, meta_y = _inner_predictions(
-            self.estimators, X, enc, self.n_splits,
+            self.estimators,
+            X,
+            enc,
+            self.n_splits,
             predict=lambda est, Z: est.predict_proba(Z),
             complete=lambda part: len(np.unique(part)) == k,
         )
@@ -81,7 +84,10 @@ class TimeSeriesStackingRegressor(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         meta_X, meta_y = _inner_predictions(
-            self.estimators, X, y, self.n_splits,
+            self.estimators,
+            X,
+            y,
+            self.n_splits,
             predict=lambda est, Z: est.predict(Z).reshape(-1, 1),
             complete=lambda part: len(part) > 1,
         )

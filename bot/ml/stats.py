@@ -54,8 +54,9 @@ def sharpe_ratio(returns: np.ndarray) -> float:
     return float(r.mean() / sd) if sd > 0 else float("nan")
 
 
-def probabilistic_sharpe_ratio(sr: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0,
-                               sr_benchmark: float = 0.0) -> float:
+def probabilistic_sharpe_ratio(
+    sr: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0, sr_benchmark: float = 0.0
+) -> float:
     """Return PSR = Phi((SR - SR*) sqrt(n - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2))."""
     if not np.isfinite(sr) or n_obs < 2:
         return float("nan")
@@ -73,15 +74,17 @@ def expected_max_sharpe(n_trials: int, sharpe_std: float) -> float:
     return float(sharpe_std * ((1 - EULER_GAMMA) * z(1 - 1 / n_trials) + EULER_GAMMA * z(1 - 1 / (n_trials * math.e))))
 
 
-def deflated_sharpe_ratio(sr: float, n_obs: int, n_trials: int, sharpe_std: float,
-                          skew: float = 0.0, kurtosis: float = 3.0) -> float:
+def deflated_sharpe_ratio(
+    sr: float, n_obs: int, n_trials: int, sharpe_std: float, skew: float = 0.0, kurtosis: float = 3.0
+) -> float:
     """Return DSR = PSR(SR0): the probability the true Sharpe beats the best of n_trials lucky ones."""
     sr0 = expected_max_sharpe(n_trials, sharpe_std)
     return probabilistic_sharpe_ratio(sr, n_obs, skew, kurtosis, sr_benchmark=sr0)
 
 
-def sharpe_stats(returns: np.ndarray, n_trials: int = 1, sharpe_std: float | None = None,
-                 periods_per_year: int = 252) -> dict:
+def sharpe_stats(
+    returns: np.ndarray, n_trials: int = 1, sharpe_std: float | None = None, periods_per_year: int = 252
+) -> dict:
     """Return Sharpe (per bar and annualised), skew, kurtosis, PSR(0), SR0 and DSR of a return series.
 
     Without the trials' Sharpe spread (``sharpe_std``), use sqrt(1 / (n - 1)): the sampling

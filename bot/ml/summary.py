@@ -63,7 +63,7 @@ def fold_row(rows: pd.DataFrame, ppy: int, cost: float) -> dict:
 def _target_metrics(pred: pd.DataFrame, cfg: Config) -> dict:
     out = {}
     for h in cfg.model.horizons:
-        t, tp = (("target", "target_pred") if len(cfg.model.horizons) == 1 else (f"target_h{h}", f"target_pred_h{h}"))
+        t, tp = ("target", "target_pred") if len(cfg.model.horizons) == 1 else (f"target_h{h}", f"target_pred_h{h}")
         if t not in pred:
             continue
         m = pred[t].notna() & pred[tp].notna()
@@ -86,12 +86,19 @@ def rule_stats(pred: pd.DataFrame, cfg: Config, ppy: int) -> dict:
     if "path" not in pred:
         r = scoring.rule_returns(pred, cost_of(cfg))["strategy"].to_numpy()
         return stats.sharpe_stats(r, t.n_trials, t.sharpe_std, ppy)
-    paths = [stats.sharpe_stats(scoring.rule_returns(g, cost_of(cfg))["strategy"].to_numpy(),
-                                t.n_trials, t.sharpe_std, ppy) for _, g in pred.groupby("path")]
+    paths = [
+        stats.sharpe_stats(scoring.rule_returns(g, cost_of(cfg))["strategy"].to_numpy(), t.n_trials, t.sharpe_std, ppy)
+        for _, g in pred.groupby("path")
+    ]
     sharpes = np.array([p["sharpe"] for p in paths])
-    return {"paths": paths, "sharpe_mean": float(np.nanmean(sharpes)), "sharpe_std_paths": float(np.nanstd(sharpes)),
-            "psr_median": float(np.nanmedian([p["psr"] for p in paths])),
-            "dsr_median": float(np.nanmedian([p["dsr"] for p in paths])), "n_trials": t.n_trials}
+    return {
+        "paths": paths,
+        "sharpe_mean": float(np.nanmean(sharpes)),
+        "sharpe_std_paths": float(np.nanstd(sharpes)),
+        "psr_median": float(np.nanmedian([p["psr"] for p in paths])),
+        "dsr_median": float(np.nanmedian([p["dsr"] for p in paths])),
+        "n_trials": t.n_trials,
+    }
 
 
 def _dependence(pred: pd.DataFrame, cfg: Config) -> int:
@@ -157,8 +164,7 @@ def bars_per_year(calendar: pd.DatetimeIndex) -> int:
     return int(round(days * per_day))
 
 
-def active_stats(equity: pd.Series, benchmark: pd.Series, start: pd.Timestamp | None, cfg: Config,
-                 ppy: int) -> dict:
+def active_stats(equity: pd.Series, benchmark: pd.Series, start: pd.Timestamp | None, cfg: Config, ppy: int) -> dict:
     """Return PSR / DSR of the strategy's daily returns minus the benchmark's, from ``start`` on.
 
     PSR / DSR of the strategy alone test "Sharpe > 0", which a long-biased strategy passes in a

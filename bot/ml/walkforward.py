@@ -31,9 +31,20 @@ from bot.ml.horizons import horizon_combine_of
 from bot.ml.pipeline import SplitOutput, public_columns, run_splits
 from bot.ml.summary import bars_per_year, cost_of, fold_row, oos_metrics, summarize
 
-__all__ = ["Fold", "WalkForwardResult", "assemble_result", "check_history", "make_folds", "oos_metrics",
-           "require_walk_forward", "run_validation", "run_walk_forward", "train_mask", "train_splits",
-           "validate_dataset"]
+__all__ = [
+    "Fold",
+    "WalkForwardResult",
+    "assemble_result",
+    "check_history",
+    "make_folds",
+    "oos_metrics",
+    "require_walk_forward",
+    "run_validation",
+    "run_walk_forward",
+    "train_mask",
+    "train_splits",
+    "validate_dataset",
+]
 
 
 @dataclass(frozen=True)
@@ -89,13 +100,16 @@ def _check_groups(bars: Mapping[str, pd.DataFrame], cfg: Config) -> None:
     need = 10 * cfg.validation.n_splits
     sym, df = max(bars.items(), key=lambda kv: len(kv[1]))
     if len(df) < need:
-        raise DataError(f"{df.attrs.get('path', sym)}:{len(df) + 1}",
-                        f"{sym} has {len(df)} bars, but {cfg.validation.scheme} with n_splits="
-                        f"{cfg.validation.n_splits} needs at least {need}")
+        raise DataError(
+            f"{df.attrs.get('path', sym)}:{len(df) + 1}",
+            f"{sym} has {len(df)} bars, but {cfg.validation.scheme} with n_splits="
+            f"{cfg.validation.n_splits} needs at least {need}",
+        )
 
 
-def run_walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config,
-                     context: Mapping[str, pd.DataFrame] | None = None) -> WalkForwardResult:
+def run_walk_forward(
+    bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mapping[str, pd.DataFrame] | None = None
+) -> WalkForwardResult:
     """Train fold by fold and predict each test window in one batch."""
     require_walk_forward(cfg)
     return run_validation(bars, cfg, context)
@@ -104,13 +118,20 @@ def run_walk_forward(bars: Mapping[str, pd.DataFrame], cfg: Config,
 def require_walk_forward(cfg: Config) -> None:
     """Raise ConfigError unless ``validation.scheme`` is one a backtest may trade on."""
     if cfg.validation.scheme != "walk_forward":
-        raise ConfigError("validation.scheme", f"a backtest trades on walk_forward predictions only; "
-                          f"{cfg.validation.scheme} lets models train on later data "
-                          "(use python -m bot.research.evaluate for it)")
+        raise ConfigError(
+            "validation.scheme",
+            f"a backtest trades on walk_forward predictions only; "
+            f"{cfg.validation.scheme} lets models train on later data "
+            "(use python -m bot.research.evaluate for it)",
+        )
 
 
-def run_validation(bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mapping[str, pd.DataFrame] | None = None,
-                   on_split: Callable[[Split, pd.DataFrame], None] | None = None) -> WalkForwardResult:
+def run_validation(
+    bars: Mapping[str, pd.DataFrame],
+    cfg: Config,
+    context: Mapping[str, pd.DataFrame] | None = None,
+    on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+) -> WalkForwardResult:
     """Build the dataset and run ``validation.scheme`` over it."""
     if cfg.validation.scheme == "walk_forward":
         check_history(bars, cfg)
@@ -119,22 +140,32 @@ def run_validation(bars: Mapping[str, pd.DataFrame], cfg: Config, context: Mappi
     return validate_dataset(build_dataset(bars, cfg, context), cfg, bars, on_split)
 
 
-def validate_dataset(ds: Dataset, cfg: Config, bars: Mapping[str, pd.DataFrame],
-                     on_split: Callable[[Split, pd.DataFrame], None] | None = None,
-                     log_folds: bool = True) -> WalkForwardResult:
+def validate_dataset(
+    ds: Dataset,
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+    on_split: Callable[[Split, pd.DataFrame], None] | None = None,
+    log_folds: bool = True,
+) -> WalkForwardResult:
     """Run ``validation.scheme`` on a prepared dataset (the tuner reuses one across trials)."""
     return assemble_result(train_splits(ds, cfg, on_split, log_folds), ds.calendar, ds.names, cfg, bars)
 
 
-def train_splits(ds: Dataset, cfg: Config, on_split: Callable[[Split, pd.DataFrame], None] | None = None,
-                 log_folds: bool = True) -> list[SplitOutput]:
+def train_splits(
+    ds: Dataset, cfg: Config, on_split: Callable[[Split, pd.DataFrame], None] | None = None, log_folds: bool = True
+) -> list[SplitOutput]:
     """Fit and predict every split of ``validation.scheme``: what training produces (and the cache keeps)."""
     splits = make_splits(len(ds.calendar), cfg.validation)
     return run_splits(ds, splits, cfg, horizon_combine_of(cfg), on_split, log_folds)
 
 
-def assemble_result(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, names: list[str], cfg: Config,
-                    bars: Mapping[str, pd.DataFrame]) -> WalkForwardResult:
+def assemble_result(
+    outputs: list[SplitOutput],
+    calendar: pd.DatetimeIndex,
+    names: list[str],
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame],
+) -> WalkForwardResult:
     """Turn the splits' outputs into predictions, the fold table, importances and the ``ml`` metrics.
 
     The fold table and metrics depend on costs (``broker``) and ``tuning`` too, so they are computed
@@ -152,8 +183,7 @@ def assemble_result(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, name
         prob_up=prob_series(first, bars),
         predictions=predictions,
         folds=folds,
-        importance=_mean_importance([o.importance for o in outputs], names, cfg.model.type,
-                                    _supports(outputs, cfg)),
+        importance=_mean_importance([o.importance for o in outputs], names, cfg.model.type, _supports(outputs, cfg)),
         metrics=metrics,
     )
 
@@ -178,9 +208,15 @@ def _fold_table(outputs: list[SplitOutput], calendar: pd.DatetimeIndex, ppy: int
     rows = []
     for o in outputs:
         s = o.split
-        row = dict(fold=s.index, train_start=calendar[s.train[0]], train_end=calendar[s.train[1] - 1],
-                   test_start=calendar[s.test_start], test_end=calendar[s.test_end - 1],
-                   n_train=o.n_train, n_test=int(o.rows["prob_up"].notna().sum()))
+        row = dict(
+            fold=s.index,
+            train_start=calendar[s.train[0]],
+            train_end=calendar[s.train[1] - 1],
+            test_start=calendar[s.test_start],
+            test_end=calendar[s.test_end - 1],
+            n_train=o.n_train,
+            n_test=int(o.rows["prob_up"].notna().sum()),
+        )
         if s.groups:
             row["groups"] = " ".join(str(g) for g in s.groups)
         row.update(fold_row(o.rows, ppy, cost))
@@ -195,8 +231,9 @@ def _supports(outputs: list[SplitOutput], cfg: Config) -> list[np.ndarray] | Non
     return [o.support for o in outputs if o.support is not None]
 
 
-def _mean_importance(imps: list[np.ndarray], names: list[str], kind: str,
-                     supports: list[np.ndarray] | None = None) -> pd.DataFrame:
+def _mean_importance(
+    imps: list[np.ndarray], names: list[str], kind: str, supports: list[np.ndarray] | None = None
+) -> pd.DataFrame:
     """Mean importance over folds (over the folds that selected it, with model.selection)."""
     stacked = np.vstack(imps) if imps else np.full((1, len(names)), np.nan)
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -42,15 +42,17 @@ XGB_CLASSES = ("XGBClassifier", "XGBRegressor")
 # Types skops does not trust by default that our models legitimately contain. Anything else is refused.
 # Our own estimator classes (modules under bot.ml) are trusted by prefix: they are this project's code.
 TRUSTED_PREFIXES = ("bot.ml.",)
-TRUSTED_TYPES = frozenset({
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.model_selection._split.TimeSeriesSplit",
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.utils._bunch.Bunch",
-})
+TRUSTED_TYPES = frozenset(
+    {
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.model_selection._split.TimeSeriesSplit",
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.utils._bunch.Bunch",
+    }
+)
 
 
 class ArtifactError(DataError):
@@ -187,8 +189,10 @@ def save_model(model: TrainedModel, folder: str | Path, xgb_format: str = "ubj")
         sio.dump(tree, tmp / SKELETON)
         refused = refused_types(sio.get_untrusted_types(file=tmp / SKELETON))
         if refused:
-            raise ValueError(f"model holds types not on the load allow-list: {refused} "
-                             "(add them to bot.models.artifacts.TRUSTED_TYPES if they are safe)")
+            raise ValueError(
+                f"model holds types not on the load allow-list: {refused} "
+                "(add them to bot.models.artifacts.TRUSTED_TYPES if they are safe)"
+            )
         manifest = _manifest(model, {p.name: sha256_file(p) for p in sorted(tmp.iterdir())})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
         if out.exists():
@@ -237,8 +241,10 @@ def read_manifest(folder: str | Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(str(path), f"not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(str(path), f"format_version {manifest.get('format_version')!r} is not "
-                                       f"{FORMAT_VERSION}; retrain or convert the model")
+        raise ArtifactError(
+            str(path),
+            f"format_version {manifest.get('format_version')!r} is not {FORMAT_VERSION}; retrain or convert the model",
+        )
     return manifest
 
 
@@ -248,8 +254,11 @@ def verify_files(folder: str | Path, expected_manifest_sha256: str | None = None
     if expected_manifest_sha256 is not None and (folder / MANIFEST).is_file():
         actual = manifest_sha256(folder)
         if actual != expected_manifest_sha256:
-            raise ArtifactError(str(folder / MANIFEST), f"manifest checksum {actual} does not match the "
-                                                        f"registered {expected_manifest_sha256}; refusing to load")
+            raise ArtifactError(
+                str(folder / MANIFEST),
+                f"manifest checksum {actual} does not match the "
+                f"registered {expected_manifest_sha256}; refusing to load",
+            )
     manifest = read_manifest(folder)
     files = manifest.get("files")
     if not isinstance(files, dict) or SKELETON not in files:
@@ -262,8 +271,11 @@ def verify_files(folder: str | Path, expected_manifest_sha256: str | None = None
             raise ArtifactError(str(path), "listed in the manifest but missing")
         actual = sha256_file(path)
         if actual != digest:
-            raise ArtifactError(str(path), f"checksum {actual} does not match the manifest's {digest}; "
-                                           "the file was altered or corrupted, refusing to load")
+            raise ArtifactError(
+                str(path),
+                f"checksum {actual} does not match the manifest's {digest}; "
+                "the file was altered or corrupted, refusing to load",
+            )
     return manifest
 
 
@@ -285,7 +297,7 @@ def load_model(folder: str | Path, expected_manifest_sha256: str | None = None) 
     tree = _restore_xgb(tree, folder, set(manifest["files"]))
     horizons = [int(h) for h in manifest["horizons"]]
     models = {h: tree[f"h{h}"] for h in horizons}
-    info = {k: v for k, v in manifest.items()
-            if k not in ("features", "horizons", "combine", "nan_intolerant", "files")}
-    return TrainedModel(models, list(manifest["features"]), manifest["combine"], bool(manifest["nan_intolerant"]),
-                        info)
+    info = {
+        k: v for k, v in manifest.items() if k not in ("features", "horizons", "combine", "nan_intolerant", "files")
+    }
+    return TrainedModel(models, list(manifest["features"]), manifest["combine"], bool(manifest["nan_intolerant"]), info)

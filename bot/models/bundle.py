@@ -55,8 +55,9 @@ class TrainedModel:
 
         return compute_features(bars, self.features, context=context)
 
-    def predict_bars(self, bars: Mapping[str, pd.DataFrame],
-                     context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    def predict_bars(
+        self, bars: Mapping[str, pd.DataFrame], context: Mapping[str, pd.DataFrame] | None = None
+    ) -> pd.DataFrame:
         """Return ``timestamp, symbol, prob_up`` for every bar of every symbol (one batch per symbol)."""
         ctx = dict(context or bars)
         parts = []

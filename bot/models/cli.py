@@ -31,8 +31,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     common.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    p = argparse.ArgumentParser(prog=program("python -m bot.models"),
-                                description="Model registry commands.")
+    p = argparse.ArgumentParser(prog=program("python -m bot.models"), description="Model registry commands.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", parents=[common], help="list versions with aliases, window and gate results")
     show = sub.add_parser("show", parents=[common], help="print one version's tags and manifest facts")
@@ -64,9 +63,11 @@ def cmd_list(reg: ModelRegistry) -> int:
     print(f"{'version':>7}  {'aliases':<20} {'created':<20} {'trained to':<26} {'gate':<10} reason")
     for v in rows:
         t = v.tags
-        print(f"{v.version:>7}  {','.join(v.aliases) or '-':<20} {_when(v.created_ms):<20} "
-              f"{t.get('label_end', '-')[:25]:<26} {t.get('gate', '-'):<10} "
-              f"{t.get('rolled_back') and 'rolled back: ' + t['rolled_back'] or t.get('reason', v.description) or ''}")
+        print(
+            f"{v.version:>7}  {','.join(v.aliases) or '-':<20} {_when(v.created_ms):<20} "
+            f"{t.get('label_end', '-')[:25]:<26} {t.get('gate', '-'):<10} "
+            f"{t.get('rolled_back') and 'rolled back: ' + t['rolled_back'] or t.get('reason', v.description) or ''}"
+        )
     return 0
 
 
@@ -74,10 +75,20 @@ def cmd_show(reg: ModelRegistry, ref: str) -> int:
     version = reg.resolve(ref)
     info = next(v for v in reg.versions() if v.version == version)
     model, _ = reg.load(version)
-    out = {"name": reg.name, "version": version, "aliases": list(info.aliases), "uri": f"models:/{reg.name}/{version}",
-           "run_id": info.run_id, "tags": info.tags, "features": model.features, "horizons": model.horizons,
-           **{k: model.info.get(k) for k in ("model_type", "params", "label", "training", "data_hash",
-                                             "code_version", "metrics")}}
+    out = {
+        "name": reg.name,
+        "version": version,
+        "aliases": list(info.aliases),
+        "uri": f"models:/{reg.name}/{version}",
+        "run_id": info.run_id,
+        "tags": info.tags,
+        "features": model.features,
+        "horizons": model.horizons,
+        **{
+            k: model.info.get(k)
+            for k in ("model_type", "params", "label", "training", "data_hash", "code_version", "metrics")
+        },
+    }
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -112,4 +123,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     return run_cli(go)
-

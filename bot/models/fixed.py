@@ -70,11 +70,16 @@ def fixed_model_predictions(bars: Mapping[str, pd.DataFrame], cfg: Config) -> Wa
     start = first_usable(ds.calendar, model, cfg.validation.embargo)
     label_end = model.info["training"]["label_end"]
     if start >= len(ds.calendar):
-        raise ConfigError("model.uri", f"{version} was trained on labels up to {label_end}; the data ends "
-                                       f"{ds.calendar[-1].isoformat()}, so no bar is out of sample for it")
+        raise ConfigError(
+            "model.uri",
+            f"{version} was trained on labels up to {label_end}; the data ends "
+            f"{ds.calendar[-1].isoformat()}, so no bar is out of sample for it",
+        )
     if start > 0:
-        logger.warning(f"model {version}: labels end {label_end}; the first {start} of {len(ds.calendar)} bars "
-                       f"(to {ds.calendar[start - 1].date()}) get no signal (in sample or embargoed)")
+        logger.warning(
+            f"model {version}: labels end {label_end}; the first {start} of {len(ds.calendar)} bars "
+            f"(to {ds.calendar[start - 1].date()}) get no signal (in sample or embargoed)"
+        )
     rows = ds.pos >= start
     if list(ds.names) != list(model.features):
         raise ConfigError("model.uri", f"{version}'s features {model.features} could not be rebuilt from this data")
@@ -94,15 +99,37 @@ def fixed_model_predictions(bars: Mapping[str, pd.DataFrame], cfg: Config) -> Wa
     predictions = public_columns(out, ds.horizons)
     ppy = bars_per_year(ds.calendar)
     metrics = summarize(predictions, mcfg, ppy) if len(predictions) else {"n_predictions": 0}
-    metrics["model"] = {"uri": cfg.model.uri, "version": version, "type": model.info.get("model_type"),
-                        "label_end": label_end, "first_signal": ds.calendar[start].isoformat(),
-                        "training": training}
-    logger.info(f"model {version}: {int(np.isfinite(prob).sum())} out-of-sample predictions from "
-                f"{ds.calendar[start].date()}")
-    folds = pd.DataFrame([{"fold": 0, "train_start": training.get("start"), "train_end": training.get("end"),
-                           "test_start": ds.calendar[start], "test_end": ds.calendar[-1],
-                           "n_train": training.get("n_rows"), "n_test": int(np.isfinite(prob).sum()),
-                           **fold_row(out, ppy, cost_of(cfg))}])
+    metrics["model"] = {
+        "uri": cfg.model.uri,
+        "version": version,
+        "type": model.info.get("model_type"),
+        "label_end": label_end,
+        "first_signal": ds.calendar[start].isoformat(),
+        "training": training,
+    }
+    logger.info(
+        f"model {version}: {int(np.isfinite(prob).sum())} out-of-sample predictions from {ds.calendar[start].date()}"
+    )
+    folds = pd.DataFrame(
+        [
+            {
+                "fold": 0,
+                "train_start": training.get("start"),
+                "train_end": training.get("end"),
+                "test_start": ds.calendar[start],
+                "test_end": ds.calendar[-1],
+                "n_train": training.get("n_rows"),
+                "n_test": int(np.isfinite(prob).sum()),
+                **fold_row(out, ppy, cost_of(cfg)),
+            }
+        ]
+    )
     importance = pd.DataFrame({"feature": list(model.features), "importance": np.nan, "kind": "none"})
-    return WalkForwardResult(feature_names=list(model.features), prob_up=prob_series(predictions, bars),
-                             predictions=predictions, folds=folds, importance=importance, metrics=metrics)
+    return WalkForwardResult(
+        feature_names=list(model.features),
+        prob_up=prob_series(predictions, bars),
+        predictions=predictions,
+        folds=folds,
+        importance=importance,
+        metrics=metrics,
+    )

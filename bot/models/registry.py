@@ -43,8 +43,9 @@ class RegistryUnavailableError(UserError):
     def __init__(self, uri: str, what: str, error: BaseException):
         reason = without_credentials(" ".join(str(error).split())[:300])
         self.where = "registry.tracking_uri"
-        self.what = (f"cannot {what} in the MLflow registry at {without_credentials(uri)} "
-                     f"({type(error).__name__}: {reason})")
+        self.what = (
+            f"cannot {what} in the MLflow registry at {without_credentials(uri)} ({type(error).__name__}: {reason})"
+        )
         super().__init__(f"{self.where}: {self.what}")
 
 
@@ -104,8 +105,14 @@ class ModelRegistry:
 
     # ----------------------------------------------------------------- writing
 
-    def register(self, model: TrainedModel, metrics: dict, tags: dict[str, str] | None = None,
-                 description: str = "", run_name: str = "train") -> int:
+    def register(
+        self,
+        model: TrainedModel,
+        metrics: dict,
+        tags: dict[str, str] | None = None,
+        description: str = "",
+        run_name: str = "train",
+    ) -> int:
         """Save ``model`` as an artifact, log its training run, create a new version; return the version."""
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "model"
@@ -113,16 +120,20 @@ class ModelRegistry:
             pin = manifest_sha256(folder)
             with self._talking(f"log the training run of {self.name!r}"):
                 exp = experiment_id(self.client, self.experiment, self.cfg)
-                run_id = log_model_run(self.client, exp, model, folder, metrics,
-                                       {"registered_model": self.name, **(tags or {})}, run_name)
+                run_id = log_model_run(
+                    self.client, exp, model, folder, metrics, {"registered_model": self.name, **(tags or {})}, run_name
+                )
         self._ensure_model()
-        vtags = {"manifest_sha256": pin, "data_hash": model.info.get("data_hash", ""),
-                 "code_version": model.info.get("code_version", ""),
-                 "label_end": model.info.get("training", {}).get("label_end", ""), **(tags or {})}
+        vtags = {
+            "manifest_sha256": pin,
+            "data_hash": model.info.get("data_hash", ""),
+            "code_version": model.info.get("code_version", ""),
+            "label_end": model.info.get("training", {}).get("label_end", ""),
+            **(tags or {}),
+        }
         with self._talking(f"register a version of {self.name!r}"):
             source = f"{self.client.get_run(run_id).info.artifact_uri}/model"
-            mv = self.client.create_model_version(self.name, source, run_id, tags=vtags,
-                                                  description=description)
+            mv = self.client.create_model_version(self.name, source, run_id, tags=vtags, description=description)
         logger.info(f"registered {self.name} version {mv.version} (run {run_id})")
         return int(mv.version)
 
@@ -218,8 +229,16 @@ class ModelRegistry:
             found = list(self.client.search_model_versions(f"name='{self.name}'"))
         for mv in found:
             v = int(mv.version)
-            out.append(VersionInfo(v, tuple(sorted(by_version.get(v, []))), int(mv.creation_timestamp or 0),
-                                   mv.run_id or "", dict(mv.tags or {}), mv.description or ""))
+            out.append(
+                VersionInfo(
+                    v,
+                    tuple(sorted(by_version.get(v, []))),
+                    int(mv.creation_timestamp or 0),
+                    mv.run_id or "",
+                    dict(mv.tags or {}),
+                    mv.description or "",
+                )
+            )
         return sorted(out, key=lambda x: x.version, reverse=True)
 
     def resolve(self, ref: str | int) -> int:
@@ -234,8 +253,9 @@ class ModelRegistry:
             return int(text)
         version = self.alias_version(text.lstrip("@"))
         if version is None:
-            raise RegistryError("model", f"{self.name} has no alias {text.lstrip('@')!r} "
-                                         "(train one with python -m bot.retrain)")
+            raise RegistryError(
+                "model", f"{self.name} has no alias {text.lstrip('@')!r} (train one with python -m bot.retrain)"
+            )
         return version
 
     def load(self, ref: str | int = CHAMPION) -> tuple[TrainedModel, int]:

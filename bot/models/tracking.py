@@ -102,9 +102,17 @@ def model_params(model: TrainedModel) -> dict[str, str]:
     """Return the MLflow params of a model: type, params, label, horizons, features, training window."""
     info = model.info
     return {
-        **flat_params("model", {"type": info.get("model_type"), "params": info.get("params", {}),
-                                "label": info.get("label"), "calibration": info.get("calibration"),
-                                "horizons": model.horizons, "combine": model.combine}),
+        **flat_params(
+            "model",
+            {
+                "type": info.get("model_type"),
+                "params": info.get("params", {}),
+                "label": info.get("label"),
+                "calibration": info.get("calibration"),
+                "horizons": model.horizons,
+                "combine": model.combine,
+            },
+        ),
         **flat_params("training", info.get("training", {})),
         "features": flat_params("f", model.features)["f"],
         "n_features": str(len(model.features)),
@@ -115,9 +123,16 @@ def model_params(model: TrainedModel) -> dict[str, str]:
 _EMPTY: Mapping[str, Any] = MappingProxyType({})  # read-only default for the mapping arguments
 
 
-def log_run(client, experiment: str, run_name: str, params: Mapping[str, str], metrics: Mapping[str, float],
-            tags: Mapping[str, str], artifacts: Mapping[str, Path] = _EMPTY,
-            json_files: Mapping[str, Any] = _EMPTY) -> str:
+def log_run(
+    client,
+    experiment: str,
+    run_name: str,
+    params: Mapping[str, str],
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    artifacts: Mapping[str, Path] = _EMPTY,
+    json_files: Mapping[str, Any] = _EMPTY,
+) -> str:
     """Log one finished run (params, metrics, tags, artifact folders/files, JSON documents); return its id.
 
     Credentials in URLs are masked in params, tags and JSON documents (artifact files are copied as they are).
@@ -129,9 +144,12 @@ def log_run(client, experiment: str, run_name: str, params: Mapping[str, str], m
     run = client.create_run(experiment, run_name=run_name, tags=dict(tags))
     rid = run.info.run_id
     try:
-        client.log_batch(rid, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()],
-                         params=[Param(k, v) for k, v in params.items()],
-                         tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        client.log_batch(
+            rid,
+            metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()],
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        )
         for dest, path in dict(artifacts).items():
             if Path(path).is_dir():
                 client.log_artifacts(rid, str(path), dest)
@@ -149,16 +167,37 @@ def log_run(client, experiment: str, run_name: str, params: Mapping[str, str], m
     return rid
 
 
-def log_model_run(client, experiment: str, model: TrainedModel, artifact_dir: Path, metrics: Mapping[str, Any],
-                  tags: Mapping[str, str], run_name: str = "train") -> str:
+def log_model_run(
+    client,
+    experiment: str,
+    model: TrainedModel,
+    artifact_dir: Path,
+    metrics: Mapping[str, Any],
+    tags: Mapping[str, str],
+    run_name: str = "train",
+) -> str:
     """Log a training run: the model's params, metrics, feature list, window, data hash and its artifact."""
     info = model.info
     training = info.get("training", {})
-    all_tags = {"kind": "train", "data_hash": info.get("data_hash", ""), "code_version": info.get("code_version", ""),
-                "train_start": training.get("start", ""), "train_end": training.get("end", ""),
-                "label_end": training.get("label_end", ""), **tags}
-    return log_run(client, experiment, run_name, model_params(model), numeric_metrics(metrics), all_tags,
-                   {"model": artifact_dir}, {"features.json": model.features, "training.json": training})
+    all_tags = {
+        "kind": "train",
+        "data_hash": info.get("data_hash", ""),
+        "code_version": info.get("code_version", ""),
+        "train_start": training.get("start", ""),
+        "train_end": training.get("end", ""),
+        "label_end": training.get("label_end", ""),
+        **tags,
+    }
+    return log_run(
+        client,
+        experiment,
+        run_name,
+        model_params(model),
+        numeric_metrics(metrics),
+        all_tags,
+        {"model": artifact_dir},
+        {"features.json": model.features, "training.json": training},
+    )
 
 
 def _unmasked(cfg: RegistryConfig) -> RegistryConfig:
@@ -167,8 +206,11 @@ def _unmasked(cfg: RegistryConfig) -> RegistryConfig:
     if "://***@" not in cfg.tracking_uri:
         return cfg
     if not os.environ.get("MLFLOW_TRACKING_URI"):
-        raise ConfigError("registry.tracking_uri", f"the run folder's config.yaml masks the password of "
-                          f"{cfg.tracking_uri}; set MLFLOW_TRACKING_URI to the full URL")
+        raise ConfigError(
+            "registry.tracking_uri",
+            f"the run folder's config.yaml masks the password of "
+            f"{cfg.tracking_uri}; set MLFLOW_TRACKING_URI to the full URL",
+        )
     return cfg.model_copy(update={"tracking_uri": os.environ["MLFLOW_TRACKING_URI"]})
 
 
@@ -193,9 +235,13 @@ def log_backtest_run(run: str | Path, registry: RegistryConfig | None = None) ->
     name = reg.experiment or cfg.name
     exp = experiment_id(client, name, reg)
     data = metrics.get("data", {})
-    tags = {"kind": "backtest", "run_folder": str(run.resolve()), "data_hash": str(data.get("hash", "")),
-            "code_version": str(metrics.get("code_version", "")),
-            "window": f"{data.get('first_bar', '')}..{data.get('last_bar', '')}"}
+    tags = {
+        "kind": "backtest",
+        "run_folder": str(run.resolve()),
+        "data_hash": str(data.get("hash", "")),
+        "code_version": str(metrics.get("code_version", "")),
+        "window": f"{data.get('first_bar', '')}..{data.get('last_bar', '')}",
+    }
     skip = {"calibration", "confusion", "paths"}
     nums = {k: v for k, v in numeric_metrics(metrics).items() if not any(p in skip for p in k.split("."))}
     rid = log_run(client, exp, f"backtest {run.name}", flat_params("", raw), nums, tags, {"run": run})

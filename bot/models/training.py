@@ -34,8 +34,14 @@ def _train_rows(ds: Dataset, cfg: Config, h: int, split: Split, drop_nan: bool) 
     return rows & ~np.isnan(up) & feat_ok
 
 
-def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars: Mapping[str, pd.DataFrame],
-               code_version: str = "") -> TrainedModel:
+def fit_window(
+    ds: Dataset,
+    cfg: Config,
+    train_start: int,
+    test_start: int,
+    bars: Mapping[str, pd.DataFrame],
+    code_version: str = "",
+) -> TrainedModel:
     """Train one SignalModel per horizon on the purged window [train_start, test_start) and return the bundle."""
     m = cfg.model
     drop_nan = is_nan_intolerant(m.type, m.params)
@@ -47,11 +53,21 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
         rows = _train_rows(ds, cfg, h, split, drop_nan)
         y = ds.frame[f"up_h{h}"].to_numpy()[rows]
         if rows.sum() < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
-            raise DataError(f"{cfg.name}:{ds.calendar[min(test_start, len(ds.calendar) - 1)].date()}",
-                            f"only {int(rows.sum())} usable training rows for horizon {h} before this date "
-                            f"(need {MIN_TRAIN_ROWS} with both outcomes)")
-        model = SignalModel(m.type, m.params, m.label, m.calibration, tuple(m.label_params.quantiles), cfg.seed,
-                            m.selection.method, m.selection.k)
+            raise DataError(
+                f"{cfg.name}:{ds.calendar[min(test_start, len(ds.calendar) - 1)].date()}",
+                f"only {int(rows.sum())} usable training rows for horizon {h} before this date "
+                f"(need {MIN_TRAIN_ROWS} with both outcomes)",
+            )
+        model = SignalModel(
+            m.type,
+            m.params,
+            m.label,
+            m.calibration,
+            tuple(m.label_params.quantiles),
+            cfg.seed,
+            m.selection.method,
+            m.selection.k,
+        )
         models[h] = model.fit(ds.X[rows], ds.frame[f"ret_h{h}"].to_numpy()[rows])
         first_rows = rows if first_rows is None else first_rows
         last_end = max(last_end, int(ds.frame[f"end_h{h}"].to_numpy()[rows].max()))
@@ -61,8 +77,9 @@ def fit_window(ds: Dataset, cfg: Config, train_start: int, test_start: int, bars
     return TrainedModel(models, list(ds.names), horizon_combine_of(cfg), drop_nan, info)
 
 
-def _info(ds: Dataset, cfg: Config, rows: np.ndarray, last_end: int, bars: Mapping[str, pd.DataFrame],
-          code_version: str) -> dict:
+def _info(
+    ds: Dataset, cfg: Config, rows: np.ndarray, last_end: int, bars: Mapping[str, pd.DataFrame], code_version: str
+) -> dict:
     """Manifest facts; ``label_end`` is the last bar any training label (of any horizon) looked at."""
 
     h0 = ds.horizons[0]
@@ -104,8 +121,9 @@ def latest_window(n: int, cfg: Config) -> tuple[int, int]:
     return train_start, eval_start
 
 
-def model_probs(model: TrainedModel, ds: Dataset, bars: Mapping[str, pd.DataFrame],
-                rows: np.ndarray | None = None) -> np.ndarray:
+def model_probs(
+    model: TrainedModel, ds: Dataset, bars: Mapping[str, pd.DataFrame], rows: np.ndarray | None = None
+) -> np.ndarray:
     """Return the model's P(up) for the dataset rows (reusing the dataset's features when they match)."""
     sel = np.ones(len(ds.frame), dtype=bool) if rows is None else rows
     if list(model.features) == list(ds.names):
@@ -116,8 +134,15 @@ def model_probs(model: TrainedModel, ds: Dataset, bars: Mapping[str, pd.DataFram
     return merged["prob_up"].to_numpy(np.float64)
 
 
-def evaluate_window(model: TrainedModel, ds: Dataset, bars: Mapping[str, pd.DataFrame], start: int, end: int,
-                    periods_per_year: int = 252, cost: float = 0.0) -> dict:
+def evaluate_window(
+    model: TrainedModel,
+    ds: Dataset,
+    bars: Mapping[str, pd.DataFrame],
+    start: int,
+    end: int,
+    periods_per_year: int = 252,
+    cost: float = 0.0,
+) -> dict:
     """Score ``model`` on positions [start, end) against the first horizon's realised labels."""
     rows = (ds.pos >= start) & (ds.pos < end)
     prob = model_probs(model, ds, bars, rows)

@@ -95,20 +95,30 @@ class StateCollector:
         yield _hist("mp_bar_to_order_latency_seconds", "bar close known -> order sent", {"": s["bar_to_order"]}, None)
 
     def _models(self, s: dict):
-        info = GaugeMetricFamily("mp_model_info", "model version per role (value 1)", labels=["role", "name", "version"])
-        number = GaugeMetricFamily("mp_model_version", labels=["role"],
-                                   documentation="numeric registry version per role "
-                                   "(0: no registry version, e.g. trained at start-up)")
+        info = GaugeMetricFamily(
+            "mp_model_info", "model version per role (value 1)", labels=["role", "name", "version"]
+        )
+        number = GaugeMetricFamily(
+            "mp_model_version",
+            labels=["role"],
+            documentation="numeric registry version per role (0: no registry version, e.g. trained at start-up)",
+        )
         for role, m in sorted(s["models"].items()):
             info.add_metric([role, m["name"] or "", m["version"] or ""], 1)
             if m["version"] is not None:
                 number.add_metric([role], registry_number(m["version"]))
         yield from (info, number)
         r = s["retrain"]  # before the first retrain: NaN (a series, but no value to plot)
-        yield _gauge("mp_last_retrain_timestamp_seconds",
-                     "time of the last finished retrain (NaN: none yet)", r.get("epoch", NAN))
-        yield _gauge("mp_last_retrain_promoted", "1 if the last retrain promoted its challenger "
-                     "(NaN: none yet)", int(r["outcome"] == "promoted") if "outcome" in r else NAN)
+        yield _gauge(
+            "mp_last_retrain_timestamp_seconds",
+            "time of the last finished retrain (NaN: none yet)",
+            r.get("epoch", NAN),
+        )
+        yield _gauge(
+            "mp_last_retrain_promoted",
+            "1 if the last retrain promoted its challenger (NaN: none yet)",
+            int(r["outcome"] == "promoted") if "outcome" in r else NAN,
+        )
         runs = CounterMetricFamily("mp_retrains", "finished retrains by outcome", labels=["outcome"])
         for outcome, n in sorted(r["count"].items()):
             runs.add_metric([outcome], n)
@@ -116,7 +126,9 @@ class StateCollector:
 
     def _drift(self, s: dict):
         d = s["drift"] or {}  # before the first check: no drift detected, scores NaN (not measured)
-        psi = GaugeMetricFamily("mp_drift_feature_psi", "PSI of each feature vs the training window", labels=["feature"])
+        psi = GaugeMetricFamily(
+            "mp_drift_feature_psi", "PSI of each feature vs the training window", labels=["feature"]
+        )
         ks = GaugeMetricFamily("mp_drift_feature_ks_pvalue", "KS p-value of each feature", labels=["feature"])
         scored = d.get("features", {})
         for feat in sorted(set(s["drift_features"]) | set(scored)):
@@ -125,10 +137,12 @@ class StateCollector:
             ks.add_metric([feat], _or_nan(v.get("ks_pvalue")))
         yield from (psi, ks)
         dec = d.get("decision", {})
-        yield _gauge("mp_drift_detected", "1 when the last drift check found drift",
-                     int(bool(d.get("drift"))))
-        yield _gauge("mp_drift_prediction_psi", "PSI of P(up) vs the reference (NaN: not measured)",
-                     _or_nan(d.get("prediction_psi")))
+        yield _gauge("mp_drift_detected", "1 when the last drift check found drift", int(bool(d.get("drift"))))
+        yield _gauge(
+            "mp_drift_prediction_psi",
+            "PSI of P(up) vs the reference (NaN: not measured)",
+            _or_nan(d.get("prediction_psi")),
+        )
         yield _gauge("mp_drift_position_scale", "position size multiplier in force", dec.get("position_scale", 1.0))
         yield _gauge("mp_drift_entries_halted", "1 while drift halts new entries", int(bool(dec.get("halt_entries"))))
 
@@ -158,22 +172,35 @@ def health(s: dict, now: float, stale_after: float | None) -> tuple[int, dict]:
 def status(s: dict) -> dict:
     """Return the /status document for a state snapshot."""
     models = s["models"]
-    return {"name": s["name"], "running": s["running"], "equity": s["equity"], "cash": s["cash"],
-            "positions": {k: v for k, v in s["positions"].items() if v["qty"]},
-            "open_orders": s["open_orders"], "last_signal": s["last_signal"],
-            "champion_version": models.get("champion", {}).get("version"),
-            "live_model_version": models.get("live", {}).get("version"),
-            "challenger_version": models.get("challenger", {}).get("version"),
-            "last_bar": s["last_bar"], "kill_switch": s["kill_switch"],
-            "retrain": {k: v for k, v in s["retrain"].items() if k != "epoch"},
-            "drift": None if not s["drift"] else {"drift": s["drift"]["drift"], "decision": s["drift"]["decision"]}}
+    return {
+        "name": s["name"],
+        "running": s["running"],
+        "equity": s["equity"],
+        "cash": s["cash"],
+        "positions": {k: v for k, v in s["positions"].items() if v["qty"]},
+        "open_orders": s["open_orders"],
+        "last_signal": s["last_signal"],
+        "champion_version": models.get("champion", {}).get("version"),
+        "live_model_version": models.get("live", {}).get("version"),
+        "challenger_version": models.get("challenger", {}).get("version"),
+        "last_bar": s["last_bar"],
+        "kill_switch": s["kill_switch"],
+        "retrain": {k: v for k, v in s["retrain"].items() if k != "epoch"},
+        "drift": None if not s["drift"] else {"drift": s["drift"]["drift"], "decision": s["drift"]["decision"]},
+    }
 
 
 class MetricsServer:
     """Serve /metrics, /health and /status for a LiveState on a loopback port, in a daemon thread."""
 
-    def __init__(self, state: LiveState, host: str = "127.0.0.1", port: int = 9108,
-                 stale_after: float | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        state: LiveState,
+        host: str = "127.0.0.1",
+        port: int = 9108,
+        stale_after: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.state = state
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(StateCollector(state))

@@ -24,14 +24,29 @@ from bot.errors import (
 from bot.monitoring.state import LiveState
 
 ERROR_KINDS = ("rate_limited", "transient", "rejected", "fatal", "venue", "other")  # error_kind()
-TIMED = ("clock", "get_bars", "account", "positions", "submit_order", "get_order", "cancel_order",
-         "open_orders", "fills", "sync")
+TIMED = (
+    "clock",
+    "get_bars",
+    "account",
+    "positions",
+    "submit_order",
+    "get_order",
+    "cancel_order",
+    "open_orders",
+    "fills",
+    "sync",
+)
 
 
 def error_kind(e: BaseException) -> str:
     """Return the metrics label of an exception, by what the caller does about it."""
-    for cls, kind in ((RateLimitedError, "rate_limited"), (TransientVenueError, "transient"),
-                      (OrderRejectedError, "rejected"), (FatalVenueError, "fatal"), (VenueError, "venue")):
+    for cls, kind in (
+        (RateLimitedError, "rate_limited"),
+        (TransientVenueError, "transient"),
+        (OrderRejectedError, "rejected"),
+        (FatalVenueError, "fatal"),
+        (VenueError, "venue"),
+    ):
         if isinstance(e, cls):
             return kind
     return "other"

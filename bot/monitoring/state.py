@@ -66,14 +66,28 @@ class LiveState:
     def __init__(self, name: str = "", symbols: list[str] | None = None):
         self._lock = threading.Lock()
         self._s: dict[str, Any] = {
-            "name": name, "running": True, "equity": None, "cash": None,
+            "name": name,
+            "running": True,
+            "equity": None,
+            "cash": None,
             "positions": {s: {"qty": 0.0, "price": None, "value": 0.0} for s in symbols or []},
-            "orders_by_status": {}, "open_orders": [], "fills": 0, "errors": {}, "last_signal": {},
-            "api_latency": {}, "bar_to_order": Histogram(), "models": {},
+            "orders_by_status": {},
+            "open_orders": [],
+            "fills": 0,
+            "errors": {},
+            "last_signal": {},
+            "api_latency": {},
+            "bar_to_order": Histogram(),
+            "models": {},
             "retrain": {"count": dict.fromkeys(RETRAIN_OUTCOMES, 0)},
-            "drift": None, "drift_features": [],
-            "kill_switch": False, "last_bar": None, "last_bar_wall": None, "bars": 0,
-            "shadow_orders": 0, "order_statuses": [],
+            "drift": None,
+            "drift_features": [],
+            "kill_switch": False,
+            "last_bar": None,
+            "last_bar_wall": None,
+            "bars": 0,
+            "shadow_orders": 0,
+            "order_statuses": [],
         }
 
     # ----------------------------------------------------------------- writers
@@ -92,8 +106,7 @@ class LiveState:
         """Export ``mp_orders{status}`` for every journal status, 0 while no order has it."""
         with self._lock:
             self._s["order_statuses"] = list(dict.fromkeys([*self._s["order_statuses"], *statuses]))
-            self._s["orders_by_status"] = {**dict.fromkeys(self._s["order_statuses"], 0),
-                                           **self._s["orders_by_status"]}
+            self._s["orders_by_status"] = {**dict.fromkeys(self._s["order_statuses"], 0), **self._s["orders_by_status"]}
 
     def expect_drift_features(self, features: Iterable[str]) -> None:
         """Name the features the live model's drift checks score (exported as NaN until scored)."""
@@ -161,21 +174,31 @@ class LiveState:
         if report is None:
             self._set(drift=None)
             return
-        feats = {k: {"psi": v.get("psi"), "ks_pvalue": v.get("ks_pvalue"), "drifted": v.get("drifted")}
-                 for k, v in report.get("features", {}).items()}
+        feats = {
+            k: {"psi": v.get("psi"), "ks_pvalue": v.get("ks_pvalue"), "drifted": v.get("drifted")}
+            for k, v in report.get("features", {}).items()
+        }
         pred = report.get("prediction", {})
-        self._set(drift={"drift": bool(report.get("drift")), "features": feats,
-                         "prediction_psi": pred.get("psi") if pred.get("available", True) else None,
-                         "performance_decay": bool(report.get("performance", {}).get("drift")),
-                         "decision": dict(decision or {})})
+        self._set(
+            drift={
+                "drift": bool(report.get("drift")),
+                "features": feats,
+                "prediction_psi": pred.get("psi") if pred.get("available", True) else None,
+                "performance_decay": bool(report.get("performance", {}).get("drift")),
+                "decision": dict(decision or {}),
+            }
+        )
 
     def set_kill_switch(self, halted: bool) -> None:
         self._set(kill_switch=bool(halted))
 
     def set_last_signal(self, symbol: str, bar_time: Any, values: dict, model_version: str | None = None) -> None:
         with self._lock:
-            self._s["last_signal"][symbol] = {"time": _iso(bar_time), "model_version": model_version,
-                                              **{k: _clean(v) for k, v in values.items()}}
+            self._s["last_signal"][symbol] = {
+                "time": _iso(bar_time),
+                "model_version": model_version,
+                **{k: _clean(v) for k, v in values.items()},
+            }
 
     def mark_bar(self, bar_time: Any, wall_time: float) -> None:
         """Record that the bar stamped ``bar_time`` was processed at ``wall_time`` (epoch seconds)."""
@@ -228,6 +251,17 @@ def _clean(v: Any) -> Any:
 
 
 def _order_dict(o) -> dict:
-    return {"client_id": o.client_id, "symbol": o.symbol, "side": o.side, "qty": o.qty, "type": o.type,
-            "status": o.status, "intent": o.intent, "filled_qty": o.filled_qty, "bar_time": _iso(o.bar_time),
-            "model_version": o.model_version, "limit_price": o.limit_price, "stop_price": o.stop_price}
+    return {
+        "client_id": o.client_id,
+        "symbol": o.symbol,
+        "side": o.side,
+        "qty": o.qty,
+        "type": o.type,
+        "status": o.status,
+        "intent": o.intent,
+        "filled_qty": o.filled_qty,
+        "bar_time": _iso(o.bar_time),
+        "model_version": o.model_version,
+        "limit_price": o.limit_price,
+        "stop_price": o.stop_price,
+    }

@@ -29,11 +29,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         args.command = "compare"
         return args
     prog = program("python -m bot.report")
-    parser = argparse.ArgumentParser(prog=prog, usage=USAGE.replace("python -m bot.report", prog),
-                                     description="Rebuild a run folder's tearsheet.html without re-running it.")  # fmt: skip
-    parser.add_argument(
-        "run_dir", type=Path, help="run folder (holds metrics.json, equity.csv, ...)"
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        usage=USAGE.replace("python -m bot.report", prog),
+        description="Rebuild a run folder's tearsheet.html without re-running it.",
     )
+    parser.add_argument("run_dir", type=Path, help="run folder (holds metrics.json, equity.csv, ...)")
     args = parser.parse_args(argv)
     args.command = "tearsheet"
     return args

@@ -37,24 +37,15 @@ ML_ROWS = (
 def run_labels(runs: Sequence[RunFolder]) -> list[str]:
     """Return one unique label per run: its name, plus the folder name when names repeat."""
     names = [r.name for r in runs]
-    return [
-        f"{n} ({r.path.name})" if names.count(n) > 1 else n
-        for n, r in zip(names, runs, strict=True)
-    ]
+    return [f"{n} ({r.path.name})" if names.count(n) > 1 else n for n, r in zip(names, runs, strict=True)]
 
 
 def _metric_value(run: RunFolder, key: str, computed: dict[str, float]) -> float | None:
     value = run.metrics.get(key)
-    return (
-        value
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else computed.get(key)
-    )
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else computed.get(key)
 
 
-def metrics_table(
-    runs: Sequence[RunFolder], labels: Sequence[str], daily: Sequence[pd.DataFrame]
-) -> str:
+def metrics_table(runs: Sequence[RunFolder], labels: Sequence[str], daily: Sequence[pd.DataFrame]) -> str:
     """Return the side-by-side metrics table (one column per run)."""
     computed = []
     for run, frame in zip(runs, daily, strict=True):
@@ -63,10 +54,7 @@ def metrics_table(
         computed.append(values)
     rows = []
     for key, label, kind, _doc in RETURN_ROWS + RUN_ROWS:
-        rows.append(
-            [label]
-            + [fmt(_metric_value(r, key, c), kind) for r, c in zip(runs, computed, strict=True)]
-        )
+        rows.append([label] + [fmt(_metric_value(r, key, c), kind) for r, c in zip(runs, computed, strict=True)])
     for key, label, kind in ML_ROWS:
         if any((r.metrics.get("ml") or {}).get(key) is not None for r in runs):
             rows.append([label] + [fmt((r.metrics.get("ml") or {}).get(key), kind) for r in runs])
@@ -78,21 +66,24 @@ def runs_table(runs: Sequence[RunFolder], labels: Sequence[str]) -> str:
     rows = []
     for run, label in zip(runs, labels, strict=True):
         symbols = nested(run.config, "data.symbols", [])
-        rows.append((
-            label, run.path.name, nested(run.config, "strategy.name", "–"),
-            nested(run.config, "model.type", "–") if run.has_ml else "none",
-            ", ".join(map(str, symbols)) if isinstance(symbols, list) else str(symbols),
-            f"{run.equity.index[0]:%Y-%m-%d} to {run.equity.index[-1]:%Y-%m-%d}",
-            f"{fmt(nested(run.config, 'broker.commission'), 'pct')} / {fmt(nested(run.config, 'broker.slippage'), 'pct')}",
-        ))  # fmt: skip
+        rows.append(
+            (
+                label,
+                run.path.name,
+                nested(run.config, "strategy.name", "–"),
+                nested(run.config, "model.type", "–") if run.has_ml else "none",
+                ", ".join(map(str, symbols)) if isinstance(symbols, list) else str(symbols),
+                f"{run.equity.index[0]:%Y-%m-%d} to {run.equity.index[-1]:%Y-%m-%d}",
+                f"{fmt(nested(run.config, 'broker.commission'), 'pct')} / "
+                f"{fmt(nested(run.config, 'broker.slippage'), 'pct')}",
+            )
+        )
     headers = ("Run", "Folder", "Strategy", "Model", "Symbols", "Period", "Commission / slippage")
     return table(headers, rows, cls="runs")
 
 
 @styled
-def _overlay(
-    curves: Sequence[pd.Series], labels: Sequence[str], ylabel: str, log: bool, pct: bool
-) -> str:
+def _overlay(curves: Sequence[pd.Series], labels: Sequence[str], ylabel: str, log: bool, pct: bool) -> str:
     fig, ax = new_figure(WIDE)
     for i, (curve, label) in enumerate(zip(curves, labels, strict=True)):
         curve = thin(curve)

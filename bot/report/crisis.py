@@ -48,7 +48,7 @@ def _window(values: pd.Series, c: Crisis) -> pd.Series:
     start, end = pd.Timestamp(c.start), pd.Timestamp(c.end)
     before = int(idx.searchsorted(start, side="left"))
     after = int(idx.searchsorted(end, side="right"))
-    return values.iloc[max(before - 1, 0):after]
+    return values.iloc[max(before - 1, 0) : after]
 
 
 def _max_drawdown(values: pd.Series) -> float:
@@ -72,8 +72,17 @@ def crisis_rows(equity: pd.Series, benchmark: pd.Series | None = None, market: s
         if benchmark is not None:
             b = _window(benchmark.astype(float).dropna(), c)
             bench = fmt(b.iloc[-1] / b.iloc[0] - 1.0, "pct") if len(b) > 1 else ""
-        rows.append((c.name + (" (partial)" if partial else ""), c.start, c.end, int(inside.sum()),
-                     fmt(w.iloc[-1] / w.iloc[0] - 1.0, "pct"), bench, fmt(_max_drawdown(w), "pct")))
+        rows.append(
+            (
+                c.name + (" (partial)" if partial else ""),
+                c.start,
+                c.end,
+                int(inside.sum()),
+                fmt(w.iloc[-1] / w.iloc[0] - 1.0, "pct"),
+                bench,
+                fmt(_max_drawdown(w), "pct"),
+            )
+        )
     return rows
 
 
@@ -83,8 +92,9 @@ def crisis_html(equity: pd.Series, benchmark: pd.Series | None = None, market: s
     title = "<h3>Crisis periods</h3>"
     if not rows:
         return title + '<p class="note">The run covers none of the listed crisis periods.</p>'
-    note = ('<p class="note">Fixed stress windows (peak to trough of the S&amp;P 500, or of Bitcoin for the '
-            "crypto ones). Returns run from the close before the window to its last day.</p>")
-    headers = ("Period", "From", "To", "Days in run", "Strategy return", "Benchmark return",
-               "Strategy max drawdown")
+    note = (
+        '<p class="note">Fixed stress windows (peak to trough of the S&amp;P 500, or of Bitcoin for the '
+        "crypto ones). Returns run from the close before the window to its last day.</p>"
+    )
+    headers = ("Period", "From", "To", "Days in run", "Strategy return", "Benchmark return", "Strategy max drawdown")
     return title + note + table(headers, rows, cls="crises")

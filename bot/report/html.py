@@ -50,9 +50,7 @@ def fmt(value: Any, kind: str = "num") -> str:
     return f"{v:,.2f}"
 
 
-def table(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = ""
-) -> str:
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "", caption: str = "") -> str:
     """Return a table whose headers are <th> text and cells are pre-formatted (escaped here)."""
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
     body = []

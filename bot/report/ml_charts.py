@@ -41,8 +41,15 @@ def calibration_chart(points: pd.DataFrame, probs: np.ndarray, brier: float) -> 
     """Reliability diagram (top) over a histogram of predicted probabilities (bottom)."""
     fig, (ax, hx) = new_stacked_figure((5.6, 5.0), 2, sharex=True, height_ratios=[3, 1])
     ax.plot([0, 1], [0, 1], color=NEUTRAL_COLOR, ls="--", lw=1.0, label="Perfectly calibrated")
-    ax.plot(points["mean_prob"], points["frac_up"], marker="o", ms=4, color=STRATEGY_COLOR, lw=1.5,
-            label=f"Model (Brier {brier:.3f})")  # fmt: skip
+    ax.plot(
+        points["mean_prob"],
+        points["frac_up"],
+        marker="o",
+        ms=4,
+        color=STRATEGY_COLOR,
+        lw=1.5,
+        label=f"Model (Brier {brier:.3f})",
+    )
     q_lo, q_hi = np.quantile(probs, [0.002, 0.998]) if len(probs) else (0.0, 1.0)
     lo = max(0.0, min(float(points["mean_prob"].min()), q_lo) - 0.02)
     hi = min(1.0, max(float(points["mean_prob"].max()), q_hi) + 0.02)
@@ -119,8 +126,9 @@ def hit_rate_chart(buckets: pd.DataFrame) -> str:
         lw=0,
         label="Mean predicted probability",
     )
-    ax.set_xticks(x, [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(buckets["lo"], buckets["hi"], strict=True)],
-                  rotation=30, ha="right")  # fmt: skip
+    ax.set_xticks(
+        x, [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(buckets["lo"], buckets["hi"], strict=True)], rotation=30, ha="right"
+    )
     ax.set_ylim(0, 1.1)
     ax.set_xlabel("Predicted win probability at entry")
     ax.set_ylabel("Share of winning trades")

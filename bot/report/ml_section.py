@@ -70,9 +70,7 @@ def confusion_html(oos: pd.DataFrame) -> str:
     """Return the confusion matrix as a table with counts and row percentages."""
     m = ms.confusion(oos)
     total = max(int(m.to_numpy().sum()), 1)
-    head = '<tr><th scope="col">Actual \\ Predicted</th>' + "".join(
-        f'<th scope="col">{esc(c)}</th>' for c in m.columns
-    )
+    head = '<tr><th scope="col">Actual \\ Predicted</th>' + "".join(f'<th scope="col">{esc(c)}</th>' for c in m.columns)
     body = []
     for actual, row in m.iterrows():
         row_total = max(int(row.sum()), 1)
@@ -93,14 +91,8 @@ def confusion_html(oos: pd.DataFrame) -> str:
 
 def _roc_block(oos: pd.DataFrame, scores: dict[str, float]) -> str:
     points = ms.roc_points(oos)
-    body = (
-        charts.roc_chart(*points, scores["roc_auc"])
-        if points
-        else empty_note("Only one class in the labels.")
-    )
-    return figure(
-        "chart-roc", "ROC curve (out of sample)", body, f"AUC {fmt(scores.get('roc_auc'), 'prob')}."
-    )
+    body = charts.roc_chart(*points, scores["roc_auc"]) if points else empty_note("Only one class in the labels.")
+    return figure("chart-roc", "ROC curve (out of sample)", body, f"AUC {fmt(scores.get('roc_auc'), 'prob')}.")
 
 
 def _calibration_block(oos: pd.DataFrame, scores: dict[str, float]) -> str:
@@ -159,28 +151,29 @@ def _hit_rate_block(trades: pd.DataFrame) -> str:
         )
         for b in buckets.itertuples()
     ]
-    tbl = table(
-        ("Win probability bucket", "Trades", "Hit rate", "Mean predicted"), rows, cls="buckets"
+    tbl = table(("Win probability bucket", "Trades", "Hit rate", "Mean predicted"), rows, cls="buckets")
+    note = (
+        "Win probability = prob_up at entry for longs, 1 - prob_up for shorts; a hit is a trade with positive net P&L."
     )
-    note = "Win probability = prob_up at entry for longs, 1 - prob_up for shorts; a hit is a trade with positive net P&L."
     return figure("chart-hit-rate", title, charts.hit_rate_chart(buckets) + tbl, note)
 
 
-def ml_html(metrics: dict[str, Any], oos: pd.DataFrame | None, folds: pd.DataFrame | None,
-            importance: pd.DataFrame | None, trades: pd.DataFrame) -> str:  # fmt: skip
+def ml_html(
+    metrics: dict[str, Any],
+    oos: pd.DataFrame | None,
+    folds: pd.DataFrame | None,
+    importance: pd.DataFrame | None,
+    trades: pd.DataFrame,
+) -> str:
     """Return the ML diagnostics section body."""
     ml_json = metrics.get("ml") or {}
     scores = ms.oos_scores(oos) if oos is not None else {}
     parts = [_scores_table(ml_json, scores)]
     if scores:
         parts.append(f'<div class="grid2">{confusion_html(oos)}{_roc_block(oos, scores)}</div>')
-        parts.append(
-            f'<div class="grid2">{_calibration_block(oos, scores)}{_hit_rate_block(trades)}</div>'
-        )
+        parts.append(f'<div class="grid2">{_calibration_block(oos, scores)}{_hit_rate_block(trades)}</div>')
     else:
-        parts.append(
-            empty_note("No oos_predictions.csv: confusion matrix, ROC and calibration need it.")
-        )
+        parts.append(empty_note("No oos_predictions.csv: confusion matrix, ROC and calibration need it."))
         parts.append(_hit_rate_block(trades))
     baseline = ml_json.get("baseline_accuracy", scores.get("baseline_accuracy"))
     parts += [_folds_block(folds, baseline), _importance_blocks(importance)]

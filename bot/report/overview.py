@@ -93,8 +93,10 @@ SKIP_KEYS = {"benchmark", "ml", "stats", "data", "code_version"}
 def _model_text(run: RunFolder, g) -> str:
     fixed = nested(run.metrics, "ml.model")
     if isinstance(fixed, dict) and fixed.get("version"):  # a backtest of a model trained earlier (model.uri)
-        return (f"{fixed.get('type') or g('model.type')} {fixed['version']} from {fixed.get('uri')}, trained to "
-                f"{str(fixed.get('label_end', ''))[:10]}, signals from {str(fixed.get('first_signal', ''))[:10]}")
+        return (
+            f"{fixed.get('type') or g('model.type')} {fixed['version']} from {fixed.get('uri')}, trained to "
+            f"{str(fixed.get('label_end', ''))[:10]}, signals from {str(fixed.get('first_signal', ''))[:10]}"
+        )
     if run.has_ml:
         return f"{g('model.type')} ({_params(g('model.params', None))})"
     versions = nested(run.metrics, "live.model_versions") or []
@@ -136,11 +138,7 @@ def header_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> str:
 
 
 def _dl(items: list[tuple[str, Any]]) -> str:
-    return (
-        '<dl class="kv">'
-        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
-        + "</dl>"
-    )
+    return '<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
 
 
 def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> str:
@@ -160,13 +158,19 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
         ("Model", _model_text(run, g)),
         ("Features / horizon", f"{_params(g('model.features', None))} / {g('model.horizon')} bar(s)"),
         ("Walk-forward", _params(g("validation", None))),
-        ("Costs", f"commission {fmt(g('broker.commission', None), 'pct')} of value, "
-                  f"slippage {fmt(g('broker.slippage', None), 'pct')} of price"),
+        (
+            "Costs",
+            f"commission {fmt(g('broker.commission', None), 'pct')} of value, "
+            f"slippage {fmt(g('broker.slippage', None), 'pct')} of price",
+        ),
         ("Starting cash", fmt(g("broker.cash", None), "money")),
-        ("Sizing", f"{g('risk.sizing')} x {g('risk.fraction')}, max position {fmt(g('risk.max_position', None), 'pct')}"),
+        (
+            "Sizing",
+            f"{g('risk.sizing')} x {g('risk.fraction')}, max position {fmt(g('risk.max_position', None), 'pct')}",
+        ),
         ("Stops", stops or "none"),
         ("Seed", g("seed")),
-    ]  # fmt: skip
+    ]
     provenance = [
         ("Data source", data.get("source", g("data.source"))),
         ("Data path", data.get("path", g("data.path"))),
@@ -179,11 +183,15 @@ def overview_html(run: RunFolder, first: pd.Timestamp, last: pd.Timestamp) -> st
         ("Run folder", final_name(run.path)),  # not the temporary name it is written under
     ]
     parts = [
-        '<div class="grid2"><div><h3>Configuration</h3>', _dl(config_items),
-        "</div><div><h3>Data provenance</h3>", _dl(provenance), _validation_html(run.validation), "</div></div>",
+        '<div class="grid2"><div><h3>Configuration</h3>',
+        _dl(config_items),
+        "</div><div><h3>Data provenance</h3>",
+        _dl(provenance),
+        _validation_html(run.validation),
+        "</div></div>",
         "<details><summary>Resolved config (config.yaml)</summary>",
         f"<pre>{esc(run.config_text or '(config.yaml missing)')}</pre></details>",
-    ]  # fmt: skip
+    ]
     return "".join(parts)
 
 
@@ -192,28 +200,30 @@ def _validation_html(validation: Any) -> str:
     if validation is None:
         return '<p class="note">No data_validation.json in the run folder.</p>'
     counts = validation.get("counts", {})
-    head = (f"<h3>Data validation: {esc(str(validation.get('status', '?')))}</h3>"
-            f"<p>{esc(', '.join(f'{k} {v}' for k, v in counts.items()))} (checks x symbols)</p>")
+    head = (
+        f"<h3>Data validation: {esc(str(validation.get('status', '?')))}</h3>"
+        f"<p>{esc(', '.join(f'{k} {v}' for k, v in counts.items()))} (checks x symbols)</p>"
+    )
     rows = []
     for sym, info in validation.get("symbols", {}).items():
         for check, c in info.get("checks", {}).items():
             if c.get("status") != "ok":
-                rows.append(f"<tr><td>{esc(sym)}</td><td>{esc(check)}</td><td>{esc(str(c.get('status')))}</td>"
-                            f"<td>{esc(str(c.get('count', '')))}</td><td>{esc(str(c.get('detail', '')))}</td></tr>")
+                rows.append(
+                    f"<tr><td>{esc(sym)}</td><td>{esc(check)}</td><td>{esc(str(c.get('status')))}</td>"
+                    f"<td>{esc(str(c.get('count', '')))}</td><td>{esc(str(c.get('detail', '')))}</td></tr>"
+                )
     if not rows:
         return head + "<p>Every check passed for every symbol.</p>"
-    table = ("<table><thead><tr><th>Symbol</th><th>Check</th><th>Status</th><th>Count</th><th>Detail</th>"
-             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    table = (
+        "<table><thead><tr><th>Symbol</th><th>Check</th><th>Status</th><th>Count</th><th>Detail</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
     return head + table
 
 
 def _value(source: dict[str, Any], computed: dict[str, float], key: str) -> Any:
     value = source.get(key)
-    return (
-        value
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else computed.get(key)
-    )
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else computed.get(key)
 
 
 def metric_rows(
@@ -235,9 +245,7 @@ def metric_rows(
             )
         )
     for key, label, kind, doc in RUN_ROWS:
-        bench_value = (
-            _value(bench_json, bench, key) if key == "final_value" else bench_json.get(key)
-        )
+        bench_value = _value(bench_json, bench, key) if key == "final_value" else bench_json.get(key)
         rows.append((label, fmt(_value(metrics, trades, key), kind), fmt(bench_value, kind), doc))
     for key, label, kind, doc in TRADE_ROWS:
         rows.append((label, fmt(trades.get(key), kind), "–", doc))

@@ -31,9 +31,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 @styled
-def equity_chart(
-    strategy: pd.Series, benchmark: pd.Series | None, log: bool, currency: str = ""
-) -> str:
+def equity_chart(strategy: pd.Series, benchmark: pd.Series | None, log: bool, currency: str = "") -> str:
     """Plot strategy and benchmark equity on one axis (linear or log scale)."""
     fig, ax = new_figure(WIDE)
     _line(ax, strategy, color=STRATEGY_COLOR, lw=1.4, label="Strategy")
@@ -43,9 +41,7 @@ def equity_chart(
         log_y(ax)
     else:
         ax.yaxis.set_major_formatter(_thousands)
-    ax.set_ylabel(
-        f"Equity{' (' + currency + ')' if currency else ''}{', log scale' if log else ''}"
-    )
+    ax.set_ylabel(f"Equity{' (' + currency + ')' if currency else ''}{', log scale' if log else ''}")
     ax.set_xlabel("Date")
     date_axis(ax)
     top_legend(ax)
@@ -84,8 +80,15 @@ def monthly_heatmap(table: pd.DataFrame) -> str:
     finite = values[np.isfinite(values)]
     span = max(float(np.abs(finite).max()) if finite.size else 0.01, 1e-4)
     norm = TwoSlopeNorm(vmin=-span, vcenter=0.0, vmax=span)
-    ax.pcolormesh(np.arange(13) - 0.5, np.arange(len(table) + 1) - 0.5, np.ma.masked_invalid(values),
-                  cmap="RdYlGn", norm=norm, edgecolors="#ffffff", linewidth=0.6)  # fmt: skip
+    ax.pcolormesh(
+        np.arange(13) - 0.5,
+        np.arange(len(table) + 1) - 0.5,
+        np.ma.masked_invalid(values),
+        cmap="RdYlGn",
+        norm=norm,
+        edgecolors="#ffffff",
+        linewidth=0.6,
+    )
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.grid(False)
     ax.set_xticks(range(12), MONTHS)
@@ -115,8 +118,13 @@ def yearly_bars(strategy: pd.Series, benchmark: pd.Series | None) -> str:
     fig, ax = new_figure(HALF)
     x = np.arange(len(strategy))
     width = 0.4 if benchmark is not None else 0.7
-    ax.bar(x - (width / 2 if benchmark is not None else 0), strategy.to_numpy(), width, color=STRATEGY_COLOR,
-           label="Strategy")  # fmt: skip
+    ax.bar(
+        x - (width / 2 if benchmark is not None else 0),
+        strategy.to_numpy(),
+        width,
+        color=STRATEGY_COLOR,
+        label="Strategy",
+    )
     if benchmark is not None:
         bench = benchmark.reindex(strategy.index)
         ax.bar(x + width / 2, bench.to_numpy(), width, color=BENCHMARK_COLOR, label="Benchmark")
@@ -195,9 +203,7 @@ def exposure_chart(exposure: pd.Series) -> str:
     """Plot gross exposure (position value / equity) over time."""
     fig, ax = new_figure((10.0, 2.6))
     exp = thin(exposure)
-    ax.fill_between(
-        exp.index, exp.to_numpy(), 0, color=STRATEGY_COLOR, alpha=0.3, lw=0, step="post"
-    )
+    ax.fill_between(exp.index, exp.to_numpy(), 0, color=STRATEGY_COLOR, alpha=0.3, lw=0, step="post")
     ax.plot(exp.index, exp.to_numpy(), color=STRATEGY_COLOR, lw=0.8, drawstyle="steps-post")
     ax.set_ylabel("Gross exposure")
     ax.set_xlabel("Date")

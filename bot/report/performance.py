@@ -40,9 +40,7 @@ def drawdown_table(equity: pd.Series) -> str:
             i + 1,
             f"{r.start:%Y-%m-%d}",
             f"{r.trough:%Y-%m-%d}",
-            f"{r.recovery:%Y-%m-%d}"
-            if r.recovery is not None and not pd.isna(r.recovery)
-            else "not recovered",
+            f"{r.recovery:%Y-%m-%d}" if r.recovery is not None and not pd.isna(r.recovery) else "not recovered",
             fmt(r.depth, "pct"),
             fmt(r.days, "int"),
         )
@@ -55,13 +53,9 @@ def drawdown_table(equity: pd.Series) -> str:
 
 
 def _drawdown_block(equity: pd.Series, bench: pd.Series | None) -> str:
-    svg = charts.underwater_chart(
-        rt.drawdown_series(equity), rt.drawdown_series(bench) if bench is not None else None
-    )
+    svg = charts.underwater_chart(rt.drawdown_series(equity), rt.drawdown_series(bench) if bench is not None else None)
     note = "Fall from the running equity peak. " + LEGEND
-    return figure("chart-drawdown", "Drawdown (underwater curve)", svg, note) + drawdown_table(
-        equity
-    )
+    return figure("chart-drawdown", "Drawdown (underwater curve)", svg, note) + drawdown_table(equity)
 
 
 def _returns_blocks(equity: pd.Series, bench: pd.Series | None, returns: pd.Series) -> str:
@@ -72,9 +66,7 @@ def _returns_blocks(equity: pd.Series, bench: pd.Series | None, returns: pd.Seri
         heat,
         "Strategy return per calendar month, in percent.",
     )
-    yearly_svg = charts.yearly_bars(
-        rt.yearly_returns(equity), rt.yearly_returns(bench) if bench is not None else None
-    )
+    yearly_svg = charts.yearly_bars(rt.yearly_returns(equity), rt.yearly_returns(bench) if bench is not None else None)
     yearly = figure("chart-yearly", "Yearly returns", yearly_svg, LEGEND)
     dist = figure(
         "chart-distribution",
@@ -113,21 +105,17 @@ def _rolling_blocks(returns: pd.Series, bench_returns: pd.Series | None, ppy: in
         )
     span = (returns.index[0], returns.index[-1])
     note = f"Windows of {half} and {full} daily periods, annualised with {ppy} periods per year."
-    return figure(
-        "chart-rolling-sharpe", "Rolling Sharpe ratio (6 and 12 months)", charts.rolling_chart(sharpe, "Sharpe ratio", False, span), note
-    ) + figure(
-        "chart-rolling-vol", "Rolling volatility (6 and 12 months)", charts.rolling_chart(vol, "Annualised volatility", True, span), note
-    )  # fmt: skip
+    sharpe_chart = charts.rolling_chart(sharpe, "Sharpe ratio", False, span)
+    vol_chart = charts.rolling_chart(vol, "Annualised volatility", True, span)
+    return figure("chart-rolling-sharpe", "Rolling Sharpe ratio (6 and 12 months)", sharpe_chart, note) + figure(
+        "chart-rolling-vol", "Rolling volatility (6 and 12 months)", vol_chart, note
+    )
 
 
 def _exposure_block(daily: pd.DataFrame, intraday: bool) -> str:
     if "exposure" not in daily.columns or daily["exposure"].dropna().empty:
-        return figure(
-            "chart-exposure", "Exposure over time", empty_note("equity.csv has no exposure column.")
-        )
-    note = "Gross position value / equity" + (
-        " (daily mean of intraday bars)." if intraday else "."
-    )
+        return figure("chart-exposure", "Exposure over time", empty_note("equity.csv has no exposure column."))
+    note = "Gross position value / equity" + (" (daily mean of intraday bars)." if intraday else ".")
     return figure(
         "chart-exposure",
         "Exposure over time",

@@ -76,9 +76,7 @@ def new_figure(size: tuple[float, float] = WIDE, **kwargs) -> tuple[Figure, Axes
     return fig, ax
 
 
-def new_stacked_figure(
-    size: tuple[float, float], nrows: int, **kwargs
-) -> tuple[Figure, list[Axes]]:
+def new_stacked_figure(size: tuple[float, float], nrows: int, **kwargs) -> tuple[Figure, list[Axes]]:
     """Return a styled figure and its ``nrows`` axes, top to bottom, in one column."""
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(nrows=nrows, figsize=size, layout="constrained", **kwargs)

@@ -86,9 +86,7 @@ def _period_returns(values: pd.Series, rule: str) -> pd.Series:
 def monthly_returns(values: pd.Series) -> pd.DataFrame:
     """Return a years x 12 table of monthly returns (first month measured from the first bar)."""
     rets = _period_returns(values, "ME")
-    table = pd.DataFrame(
-        {"year": rets.index.year, "month": rets.index.month, "ret": rets.to_numpy()}
-    )
+    table = pd.DataFrame({"year": rets.index.year, "month": rets.index.month, "ret": rets.to_numpy()})
     return table.pivot(index="year", columns="month", values="ret").reindex(columns=range(1, 13))
 
 

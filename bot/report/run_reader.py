@@ -15,9 +15,18 @@ from bot.runfolder import final_name
 
 EQUITY_COLUMNS = ("timestamp", "equity")
 TRADE_COLUMNS = (
-    "symbol", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price",
-    "pnl", "pnl_net", "commission", "exit_reason",
-)  # fmt: skip
+    "symbol",
+    "entry_time",
+    "exit_time",
+    "side",
+    "size",
+    "entry_price",
+    "exit_price",
+    "pnl",
+    "pnl_net",
+    "commission",
+    "exit_reason",
+)
 OOS_COLUMNS = ("timestamp", "prob_up", "label")
 FOLD_COLUMNS = ("fold", "test_start", "test_end", "accuracy", "roc_auc")
 IMPORTANCE_COLUMNS = ("feature", "importance", "kind")
@@ -158,9 +167,7 @@ def _read_trades(file: Path) -> pd.DataFrame:
     return frame.sort_values("exit_time", kind="stable").reset_index(drop=True)
 
 
-def _read_optional(
-    file: Path, required: tuple[str, ...], time_cols: tuple[str, ...]
-) -> pd.DataFrame | None:
+def _read_optional(file: Path, required: tuple[str, ...], time_cols: tuple[str, ...]) -> pd.DataFrame | None:
     if not file.is_file():
         return None
     frame = _read_csv(file, required, time_cols)

@@ -20,11 +20,7 @@ TEARSHEET_NAME = "tearsheet.html"
 def _metrics_section(run: RunFolder, daily, ppy: int, intraday: bool) -> str:
     strat = rt.return_metrics(daily["equity"], ppy)
     bench_series = daily["benchmark"].dropna() if "benchmark" in daily.columns else None
-    bench = (
-        rt.return_metrics(bench_series, ppy)
-        if bench_series is not None and len(bench_series) > 2
-        else {}
-    )
+    bench = rt.return_metrics(bench_series, ppy) if bench_series is not None and len(bench_series) > 2 else {}
     trades = ts.trade_summary(run.trades) if not run.trades.empty else {}
     rows = metric_rows(run.metrics, strat, bench, trades)
     basis = "intraday equity resampled to one value per UTC day, then " if intraday else ""

@@ -42,9 +42,7 @@ def trade_summary(trades: pd.DataFrame) -> dict[str, float]:
 
 def by_exit_reason(trades: pd.DataFrame) -> pd.DataFrame:
     """Return count, share, win rate and net P&L per exit reason (known reasons always listed)."""
-    reasons = list(EXIT_REASONS) + sorted(
-        set(trades["exit_reason"].astype(str)) - set(EXIT_REASONS)
-    )
+    reasons = list(EXIT_REASONS) + sorted(set(trades["exit_reason"].astype(str)) - set(EXIT_REASONS))
     grouped = trades.groupby(trades["exit_reason"].astype(str))["pnl_net"]
     out = pd.DataFrame(
         {

@@ -12,9 +12,21 @@ from bot.report.html import esc, figure, fmt, json_script, table
 from bot.report.plotting import empty_note
 
 TABLE_HEADERS = (
-    "Symbol", "Entry", "Exit", "Side", "Size", "Entry price", "Exit price", "Net P&L", "Return %",
-    "Commission", "Slippage", "Exit reason", "Win prob.", "Held (days)",
-)  # fmt: skip
+    "Symbol",
+    "Entry",
+    "Exit",
+    "Side",
+    "Size",
+    "Entry price",
+    "Exit price",
+    "Net P&L",
+    "Return %",
+    "Commission",
+    "Slippage",
+    "Exit reason",
+    "Win prob.",
+    "Held (days)",
+)
 
 
 def _num(value: float | None, decimals: int | None) -> float | None:
@@ -35,9 +47,13 @@ def column_decimals(trades: pd.DataFrame) -> list[int | None]:
 def trade_rows(trades: pd.DataFrame, intraday: bool, decimals: list[int | None]) -> list[list]:
     """Return the sortable table's rows (JSON-ready; None for missing values)."""
     stamp = "%Y-%m-%d %H:%M" if intraday else "%Y-%m-%d"
-    extra = pd.DataFrame({
-        "ret": ts.trade_returns(trades) * 100, "held": ts.holding_days(trades), "prob": ts.win_probability(trades),
-    })  # fmt: skip
+    extra = pd.DataFrame(
+        {
+            "ret": ts.trade_returns(trades) * 100,
+            "held": ts.holding_days(trades),
+            "prob": ts.win_probability(trades),
+        }
+    )
     cols = ("size", "entry_price", "exit_price", "pnl_net")
     rows = []
     for t, x in zip(trades.itertuples(index=False), extra.itertuples(index=False), strict=True):
@@ -68,35 +84,43 @@ def trade_table_html(trades: pd.DataFrame, intraday: bool) -> str:
 def _summary_table(trades: pd.DataFrame) -> str:
     s = ts.trade_summary(trades)
     rows = [
-        ("Trades (long / short)", f"{fmt(s['n_trades'], 'int')} ({fmt(s['n_long'], 'int')} / {fmt(s['n_short'], 'int')})"),
+        (
+            "Trades (long / short)",
+            f"{fmt(s['n_trades'], 'int')} ({fmt(s['n_long'], 'int')} / {fmt(s['n_short'], 'int')})",
+        ),
         ("Win rate", fmt(s["win_rate"], "pct")),
         ("Average win / average loss", f"{fmt(s['avg_win'], 'money')} / {fmt(s['avg_loss'], 'money')}"),
         ("Payoff ratio", fmt(s["payoff_ratio"])),
         ("Expectancy per trade", fmt(s["expectancy"], "money")),
         ("Average holding (days)", fmt(s["avg_holding_days"])),
-    ]  # fmt: skip
+    ]
     return table(("Trade statistic", "Value"), rows, cls="summary")
 
 
 def _reason_block(trades: pd.DataFrame) -> str:
     reasons = ts.by_exit_reason(trades)
     rows = [
-        (r.replace("_", " "), fmt(x["count"], "int"), fmt(x["share"], "pct"), fmt(x["win_rate"], "pct"),
-         fmt(x["pnl_net"], "money"))
+        (
+            r.replace("_", " "),
+            fmt(x["count"], "int"),
+            fmt(x["share"], "pct"),
+            fmt(x["win_rate"], "pct"),
+            fmt(x["pnl_net"], "money"),
+        )
         for r, x in reasons.iterrows()
-    ]  # fmt: skip
+    ]
     tbl = table(("Exit reason", "Trades", "Share", "Win rate", "Net P&L"), rows, cls="reasons")
-    chart = figure(
-        "chart-exit-reasons", "Trades by exit reason", charts.exit_reason_bars(reasons["count"])
-    )
+    chart = figure("chart-exit-reasons", "Trades by exit reason", charts.exit_reason_bars(reasons["count"]))
     return f'<div class="grid2">{chart}<div><h3>Exit reasons</h3>{tbl}{_summary_table(trades)}</div></div>'
 
 
 def _distribution_blocks(trades: pd.DataFrame, intraday: bool) -> str:
     pnl = figure(
-        "chart-trade-pnl", "Trade P&L distribution", charts.pnl_histogram(ts.trade_returns(trades)),
+        "chart-trade-pnl",
+        "Trade P&L distribution",
+        charts.pnl_histogram(ts.trade_returns(trades)),
         "Net P&L of each trade as a fraction of its entry value; outer 0.5% tails clipped into the end bins.",
-    )  # fmt: skip
+    )
     hold = figure(
         "chart-holding",
         "Holding-time distribution",
@@ -107,22 +131,16 @@ def _distribution_blocks(trades: pd.DataFrame, intraday: bool) -> str:
 
 def _symbol_block(trades: pd.DataFrame) -> str:
     per = ts.by_symbol(trades)
-    note = "Sum of net P&L per symbol" + (
-        " (15 best and 15 worst shown)." if len(per) > 30 else "."
-    )
+    note = "Sum of net P&L per symbol" + (" (15 best and 15 worst shown)." if len(per) > 30 else ".")
     rows = [
-        (s, fmt(x["count"], "int"), fmt(x["win_rate"], "pct"), fmt(x["pnl_net"], "money"))
-        for s, x in per.iterrows()
+        (s, fmt(x["count"], "int"), fmt(x["win_rate"], "pct"), fmt(x["pnl_net"], "money")) for s, x in per.iterrows()
     ]
     details = (
         "<details><summary>Per-symbol table</summary>"
         + table(("Symbol", "Trades", "Win rate", "Net P&L"), rows, cls="symbols")
         + "</details>"
     )
-    return (
-        figure("chart-symbols", "Per-symbol contribution", charts.symbol_bars(per["pnl_net"]), note)
-        + details
-    )
+    return figure("chart-symbols", "Per-symbol contribution", charts.symbol_bars(per["pnl_net"]), note) + details
 
 
 def trades_html(trades: pd.DataFrame, intraday: bool) -> str:
@@ -158,7 +176,6 @@ def costs_html(trades: pd.DataFrame, starting_cash: float | None) -> str:
         "slippage. "
         "The share uses |gross P&L|."
     )
-    chart = figure(
-        "chart-costs", "Cumulative P&L and costs", charts.cost_chart(trades), "By trade exit date."
-    )
-    return f'<div class="grid2"><div>{table(("Cost", "Amount"), rows, cls="costs")}<p class="note">{note}</p></div>{chart}</div>'
+    chart = figure("chart-costs", "Cumulative P&L and costs", charts.cost_chart(trades), "By trade exit date.")
+    costs = table(("Cost", "Amount"), rows, cls="costs")
+    return f'<div class="grid2"><div>{costs}<p class="note">{note}</p></div>{chart}</div>'

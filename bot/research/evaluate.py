@@ -68,9 +68,11 @@ def _num(v, fmt: str = ".4f") -> str:
 def summary_text(result: WalkForwardResult, cfg: Config, out: Path | None = None) -> str:
     """Return a short plain-text summary of the evaluation."""
     m = result.metrics
-    head = (f"evaluate {cfg.name}: {cfg.validation.scheme}, {len(result.folds)} folds, "
-            f"{m.get('n_predictions', 0)} predictions, label {cfg.model.label}, horizon {cfg.model.horizon}, "
-            f"model {cfg.model.type}")
+    head = (
+        f"evaluate {cfg.name}: {cfg.validation.scheme}, {len(result.folds)} folds, "
+        f"{m.get('n_predictions', 0)} predictions, label {cfg.model.label}, horizon {cfg.model.horizon}, "
+        f"model {cfg.model.type}"
+    )
     if not m.get("n_predictions"):
         return head + "\nno out-of-sample predictions (too little data for one training window?)"
     b, t = m["stats"]["binomial"], m["trading"]
@@ -96,7 +98,9 @@ def summary_text(result: WalkForwardResult, cfg: Config, out: Path | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser("python -m bot.research.evaluate", "Evaluate a config's ML signal out of sample (no Backtrader).")
+    parser = base_parser(
+        "python -m bot.research.evaluate", "Evaluate a config's ML signal out of sample (no Backtrader)."
+    )
     parser.add_argument("--out", help="output folder (default: evaluations/<UTC timestamp>-<name>/)")
     args = parser.parse_args(argv)
 

@@ -90,9 +90,7 @@ def load_grid(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
             out.append((name, dict(zip(keys, combo, strict=True))))
     if explicit is not None:
         if not isinstance(explicit, list):
-            raise ConfigError(
-                f"{name}: {RUNS_KEY}", "must be a list of mappings of dotted key -> value"
-            )
+            raise ConfigError(f"{name}: {RUNS_KEY}", "must be a list of mappings of dotted key -> value")
         for i, run in enumerate(explicit):
             where = f"{name}: {RUNS_KEY}[{i}]"
             if not isinstance(run, dict) or not run:
@@ -129,8 +127,7 @@ def load_trials(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
         if not any(columns.values()) and "params" not in columns:
             raise ConfigError(
                 name,
-                "no column names a dotted config key (e.g. strategy.params.fast) "
-                "and there is no params column",
+                "no column names a dotted config key (e.g. strategy.params.fast) and there is no params column",
             )
         out = []
         for line, row in enumerate(reader, start=2):
@@ -157,9 +154,7 @@ def _params_cell(text: str | None, where: str) -> dict[str, Any]:
     return {_check_key(k, f"{where}: params.{k}"): v for k, v in value.items()}
 
 
-def build_runs(
-    base: dict[str, Any], base_dir: Path | None, sources: list[tuple[str, dict[str, Any]]]
-) -> list[Run]:
+def build_runs(base: dict[str, Any], base_dir: Path | None, sources: list[tuple[str, dict[str, Any]]]) -> list[Run]:
     """Validate every run's config (ConfigError naming the file and key); drop repeats."""
     runs: dict[str, Run] = {}
     for where, overrides in sources:

@@ -111,9 +111,7 @@ class TrialScorer:
         self.bar_times = calendar[calendar >= start]
         self.ppy = bars_per_year(calendar)
         fractional = cfg.broker.fractional
-        self.fractional = (
-            any("/" in s for s in cfg.data.symbols) if fractional is None else fractional
-        )
+        self.fractional = any("/" in s for s in cfg.data.symbols) if fractional is None else fractional
 
     def run(self, number: int, values: dict[str, Any]) -> TrialRun:
 
@@ -123,8 +121,7 @@ class TrialScorer:
             return TrialRun(number, values, error=str(e))
         strategy = build_strategy(cfg)
         signals = {
-            s: strategy.compute_signals(df, self.prob_up[s] if self.prob_up else None)
-            for s, df in self.bars.items()
+            s: strategy.compute_signals(df, self.prob_up[s] if self.prob_up else None) for s, df in self.bars.items()
         }
         # the simulation's per-10 % progress lines would bury the trial lines
         logger.disable("bot.engine.simulate")
@@ -133,9 +130,7 @@ class TrialScorer:
         finally:
             logger.enable("bot.engine.simulate")
         eq = ledger.equity_frame()
-        equity = pd.Series(
-            eq["equity"].to_numpy(np.float64), index=pd.DatetimeIndex(eq["timestamp"])
-        )
+        equity = pd.Series(eq["equity"].to_numpy(np.float64), index=pd.DatetimeIndex(eq["timestamp"]))
         equity = equity[~equity.index.duplicated(keep="last")].reindex(self.bar_times).ffill()
         returns = equity.pct_change().to_numpy()[1:]
         m = return_metrics(equity, periods_per_year(self.bar_times))
@@ -151,10 +146,8 @@ def trading_start(cfg: Config, bars: dict[str, pd.DataFrame]) -> tuple[pd.Timest
     if not build_strategy(cfg).uses_model:
         return union_calendar(bars)[0], None
     if cfg.model.uri:
-
         wf = fixed_model_predictions(bars, cfg)
     else:
-
         wf = run_walk_forward(bars, cfg)
     start = first_signal(wf.predictions)
     if start is None:
@@ -168,14 +161,12 @@ def check_period(cfg: Config, n_returns: int) -> None:
     if n_returns < 2 * o.segments:
         raise ConfigError(
             "optimize.segments",
-            f"the trading period has {n_returns} bar returns, too few "
-            f"for {o.segments} segments of at least 2",
+            f"the trading period has {n_returns} bar returns, too few for {o.segments} segments of at least 2",
         )
     if n_returns < 2 * o.pbo_splits:
         raise ConfigError(
             "optimize.pbo_splits",
-            f"the trading period has {n_returns} bar returns, too "
-            f"few for {o.pbo_splits} blocks of at least 2",
+            f"the trading period has {n_returns} bar returns, too few for {o.pbo_splits} blocks of at least 2",
         )
 
 
@@ -202,10 +193,7 @@ def search(scorer: TrialScorer, space: dict[str, ParamRange], n_trials: int) -> 
         if run.error is not None:
             logger.info(f"trial {done} invalid: {run.error}")
             raise optuna.TrialPruned(run.error)
-        logger.info(
-            f"trial {done}: {params_text(run.values)} -> "
-            f"{scorer.cfg.optimize.metric} {run.score:.4f}"
-        )
+        logger.info(f"trial {done}: {params_text(run.values)} -> {scorer.cfg.optimize.metric} {run.score:.4f}")
         return run.score if math.isfinite(run.score) or run.score == math.inf else -math.inf
 
     with progress(n_trials, desc="trials", unit="trial") as bar:
@@ -223,9 +211,7 @@ def analyse(
     """Walk-forward selection, PBO and the deflated Sharpe ratio over the completed trials."""
     done = [r for r in runs if r.error is None]
     if not done:
-        raise ConfigError(
-            "optimize.space", f"no trial had a valid config; the first: {runs[0].error}"
-        )
+        raise ConfigError("optimize.space", f"no trial had a valid config; the first: {runs[0].error}")
     matrix = np.column_stack([r.done_returns for r in done])
     o = cfg.optimize
     walk = wfo.walk_forward(matrix, o.segments, o.window, o.is_segments, o.metric, ppy)
@@ -249,9 +235,7 @@ def analyse(
     )
 
 
-def optimize(
-    cfg: Config, n_trials: int, bars: dict[str, pd.DataFrame] | None = None
-) -> OptimizeResult:
+def optimize(cfg: Config, n_trials: int, bars: dict[str, pd.DataFrame] | None = None) -> OptimizeResult:
     """Check the space, compute the predictions once, run the trials and analyse them."""
     space = check_space(cfg)
     if bars is None:
@@ -309,12 +293,7 @@ def trials_frame(res: OptimizeResult) -> pd.DataFrame:
         row: dict[str, Any] = {"number": r.number, "state": "invalid" if r.error else "complete"}
         row.update({k: r.values.get(k) for k in res.space})
         row["score"] = r.score if r.error is None else None
-        row.update(
-            {
-                k: r.metrics.get(k)
-                for k in ("sharpe", "cagr", "max_drawdown", "total_return", "n_trades")
-            }
-        )
+        row.update({k: r.metrics.get(k) for k in ("sharpe", "cagr", "max_drawdown", "total_return", "n_trades")})
         for i, step in enumerate(res.wfo.steps):
             c = column.get(r.number)
             row[f"is_{step.index}"] = None if c is None else float(res.wfo.is_scores[i, c])
@@ -355,10 +334,7 @@ def wfo_frame(res: OptimizeResult) -> pd.DataFrame:
     """Return wfo_equity.csv: the stitched out-of-sample equity from ``broker.cash``."""
     start = res.wfo.start_row
     trial = np.concatenate(
-        [
-            np.full(s.oos_rows[1] - s.oos_rows[0], res.completed[s.chosen].number)
-            for s in res.wfo.steps
-        ]
+        [np.full(s.oos_rows[1] - s.oos_rows[0], res.completed[s.chosen].number) for s in res.wfo.steps]
     )
     equity = res.cfg.broker.cash * np.cumprod(1 + res.wfo.oos_returns)
     head = pd.DataFrame(
@@ -370,9 +346,7 @@ def wfo_frame(res: OptimizeResult) -> pd.DataFrame:
             "equity": [res.cfg.broker.cash],
         }
     )
-    segment = np.concatenate(
-        [np.full(s.oos_rows[1] - s.oos_rows[0], s.index) for s in res.wfo.steps]
-    )
+    segment = np.concatenate([np.full(s.oos_rows[1] - s.oos_rows[0], s.index) for s in res.wfo.steps])
     body = pd.DataFrame(
         {
             "timestamp": res.bar_times[start + 1 :],
@@ -487,9 +461,7 @@ def write_outputs(res: OptimizeResult, n_trials: int, out: Path) -> Path:
         (tmp / "wfo_segments.csv").write_text(csv_text(segments_frame(res), times))
         (tmp / "wfo_equity.csv").write_text(csv_text(wfo_frame(res), ("timestamp",)))
         (tmp / "summary.json").write_text(json_text(summary_dict(res, n_trials)))
-        (tmp / "optimize.html").write_text(
-            optimize_html(res, trials_frame(res), segments_frame(res), wfo_frame(res))
-        )
+        (tmp / "optimize.html").write_text(optimize_html(res, trials_frame(res), segments_frame(res), wfo_frame(res)))
 
     return write_atomically(out, fill)
 

@@ -38,8 +38,7 @@ def check_space(cfg: Config) -> dict[str, ParamRange]:
         if not key.startswith(SEARCHABLE) or key.endswith("."):
             raise ConfigError(
                 where,
-                "is not a strategy or backtest setting: search strategy.params.*, "
-                "risk.*, broker.* or backtest.*",
+                "is not a strategy or backtest setting: search strategy.params.*, risk.*, broker.* or backtest.*",
             )
         for value in _probes(spec):
             _probe(cfg, key, value, where)

@@ -15,13 +15,21 @@ from bot.ml.estimators import members_of
 R = ParamRange
 
 DEFAULT_SPACES: dict[str, dict[str, ParamRange]] = {
-    "xgboost": {"max_depth": R(low=2, high=6, integer=True), "learning_rate": R(low=0.01, high=0.2, log=True),
-                "min_child_weight": R(low=1, high=50, log=True)},
-    "random_forest": {"max_depth": R(low=3, high=10, integer=True),
-                      "min_samples_leaf": R(low=10, high=200, integer=True, log=True)},
+    "xgboost": {
+        "max_depth": R(low=2, high=6, integer=True),
+        "learning_rate": R(low=0.01, high=0.2, log=True),
+        "min_child_weight": R(low=1, high=50, log=True),
+    },
+    "random_forest": {
+        "max_depth": R(low=3, high=10, integer=True),
+        "min_samples_leaf": R(low=10, high=200, integer=True, log=True),
+    },
     "logistic": {"C": R(low=1e-3, high=10.0, log=True)},
-    "hist_gb": {"max_depth": R(low=2, high=6, integer=True), "learning_rate": R(low=0.01, high=0.2, log=True),
-                "min_samples_leaf": R(low=10, high=200, integer=True, log=True)},
+    "hist_gb": {
+        "max_depth": R(low=2, high=6, integer=True),
+        "learning_rate": R(low=0.01, high=0.2, log=True),
+        "min_samples_leaf": R(low=10, high=200, integer=True, log=True),
+    },
 }
 TREE_DEPTH = R(low=2, high=6, integer=True)
 
@@ -51,7 +59,6 @@ def with_values(params: dict[str, Any], values: dict[str, Any], model_type: str)
     """Return a copy of ``params`` with dotted ``values`` set (member weights keep the other members)."""
     out = copy.deepcopy(params)
     if model_type in ("ensemble", "stacking") and any(k.startswith("members.") for k in values):
-
         out["members"] = members_of(params)
     for key, value in values.items():
         node = out

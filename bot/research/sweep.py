@@ -87,12 +87,8 @@ def run_one(task: RunTask) -> dict[str, Any]:
         cfg = parse_config(task.raw, Path(task.base_dir) if task.base_dir else None)
         result = run_backtest(cfg)
         write_run(result, Path(task.run_dir), tearsheet=task.tearsheet)
-        metrics = json.loads(
-            json_text(result.metrics)
-        )  # the numbers exactly as metrics.json holds them
-        record.update(
-            status="ok", **table.key_metrics(metrics), **daily_stats(result.ledger.equity_frame())
-        )
+        metrics = json.loads(json_text(result.metrics))  # the numbers exactly as metrics.json holds them
+        record.update(status="ok", **table.key_metrics(metrics), **daily_stats(result.ledger.equity_frame()))
     except Exception as e:  # recorded as a failed row: the sweep goes on
         record.update(
             status="failed",
@@ -107,10 +103,7 @@ def daily_stats(equity_frame: Any) -> dict[str, Any]:
     """Return the per-day Sharpe ratio, day count, skewness and kurtosis of daily returns."""
     import pandas as pd
 
-
-    equity = pd.Series(
-        equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"])
-    )
+    equity = pd.Series(equity_frame["equity"].to_numpy(), index=pd.DatetimeIndex(equity_frame["timestamp"]))
     s = sharpe_stats(daily_equity(equity).pct_change().dropna().to_numpy())
     finite = {k: (v if v == v else None) for k, v in s.items()}  # NaN -> empty cell
     return {
@@ -130,14 +123,10 @@ def sweep_deflation(rows: list[dict[str, str]], run_ids: set[str]) -> dict[str, 
     """
     import numpy as np
 
-
     ok = [
         r
         for rid, r in table.latest(rows).items()
-        if rid in run_ids
-        and r.get("status") == "ok"
-        and r.get("daily_sharpe")
-        and r.get("kurtosis")
+        if rid in run_ids and r.get("status") == "ok" and r.get("daily_sharpe") and r.get("kurtosis")
     ]
     if len(ok) < 2:
         return None
@@ -249,8 +238,7 @@ def execute(client: Any, tasks: list[RunTask]) -> Iterator[dict[str, Any]]:
     from dask.distributed import as_completed
 
     futures = {
-        client.submit(run_one, t, key=f"backtest-{t.run_id}-{uuid.uuid4().hex[:8]}", pure=False): t
-        for t in tasks
+        client.submit(run_one, t, key=f"backtest-{t.run_id}-{uuid.uuid4().hex[:8]}", pure=False): t for t in tasks
     }
     for future in as_completed(futures):
         task = futures[future]
@@ -371,11 +359,7 @@ def sweep(
 
 def best_rows(path: Path, n: int = 5) -> list[dict[str, str]]:
     """Return the ``n`` ok rows with the highest Sharpe ratio (latest row of each run)."""
-    ok = [
-        r
-        for r in table.latest(table.read_rows(path)[1]).values()
-        if r["status"] == "ok" and r["sharpe"]
-    ]
+    ok = [r for r in table.latest(table.read_rows(path)[1]).values() if r["status"] == "ok" and r["sharpe"]]
     return sorted(ok, key=lambda r: float(r["sharpe"]), reverse=True)[:n]
 
 
@@ -408,9 +392,7 @@ def _summary(out: Path, counts: dict[str, int], deflation: dict[str, Any] | None
     return "\n".join(lines)
 
 
-def load_runs(
-    config: str, sets: list[str], grid: str | None, trials: str | None
-) -> tuple[Config, list[Run]]:
+def load_runs(config: str, sets: list[str], grid: str | None, trials: str | None) -> tuple[Config, list[Run]]:
     """Read and validate the base config and every run's overrides (ConfigError on a problem)."""
     if not grid and not trials:
         raise ConfigError("--grid", "give a grid file (--grid) and/or a trials table (--trials)")
@@ -424,25 +406,13 @@ def load_runs(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser(
-        "python -m bot.research.sweep", "Run backtests over a grid of config overrides on Dask."
-    )
-    parser.add_argument(
-        "--grid", help="grid YAML: dotted key -> list of values (product), and/or runs: [...]"
-    )
-    parser.add_argument(
-        "--trials", help="trials.csv: one run per row, columns named by dotted config keys"
-    )
-    parser.add_argument(
-        "--scheduler", help="address of a running Dask scheduler (default: a local cluster)"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
-    )
+    parser = base_parser("python -m bot.research.sweep", "Run backtests over a grid of config overrides on Dask.")
+    parser.add_argument("--grid", help="grid YAML: dotted key -> list of values (product), and/or runs: [...]")
+    parser.add_argument("--trials", help="trials.csv: one run per row, columns named by dotted config keys")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    parser.add_argument("--workers", type=int, default=2, help="local cluster worker processes (default 2)")
     parser.add_argument("--out", help="sweep folder (default: sweeps/<config name>-<grid name>/)")
-    parser.add_argument(
-        "--tearsheets", action="store_true", help="write tearsheet.html in every run folder"
-    )
+    parser.add_argument("--tearsheets", action="store_true", help="write tearsheet.html in every run folder")
     args = parser.parse_args(argv)
 
     def go() -> int:

@@ -128,12 +128,7 @@ def open_table(path: Path, columns: list[str]) -> None:
     for r in rows:
         overrides = json.loads(r.get("overrides") or "{}")
         data.append(
-            _line(
-                [
-                    r[c] if r.get(c) is not None else (flow(overrides[c]) if c in overrides else "")
-                    for c in columns
-                ]
-            )
+            _line([r[c] if r.get(c) is not None else (flow(overrides[c]) if c in overrides else "") for c in columns])
         )
     tmp.write_bytes(b"".join(data))
     os.replace(tmp, path)

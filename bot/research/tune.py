@@ -85,8 +85,13 @@ class Objective:
         if not m.get("n_predictions"):
             raise optuna.TrialPruned("no predictions")
         rule = m["stats"]["rule"]
-        for key, value in (("sharpe_per_bar", rule.get("sharpe_per_bar")), ("sharpe", rule.get("sharpe")),
-                           ("n_obs", rule.get("n_obs")), ("accuracy", m["accuracy"]), ("roc_auc", m["roc_auc"])):
+        for key, value in (
+            ("sharpe_per_bar", rule.get("sharpe_per_bar")),
+            ("sharpe", rule.get("sharpe")),
+            ("n_obs", rule.get("n_obs")),
+            ("accuracy", m["accuracy"]),
+            ("roc_auc", m["roc_auc"]),
+        ):
             trial.set_user_attr(key, value)
         score = _score(result.predictions, metric, self.ppy, cost_of(cfg))
         return score if np.isfinite(score) else (float("inf") if metric in MINIMIZE else float("-inf"))
@@ -102,13 +107,17 @@ def open_study(cfg: Config, storage: str, name: str, seed: int):
     for attempt in range(6):
         try:
             return optuna.create_study(
-                storage=storage, study_name=name, direction=direction, load_if_exists=True,
+                storage=storage,
+                study_name=name,
+                direction=direction,
+                load_if_exists=True,
                 sampler=optuna.samplers.TPESampler(seed=seed),
                 pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=cfg.tuning.prune_after),
             )
         except (ValueError, ImportError) as e:
-            raise ConfigError("--storage", f"cannot open study {name!r} at {where}: "
-                                           f"{without_credentials(str(e).splitlines()[0])}") from None
+            raise ConfigError(
+                "--storage", f"cannot open study {name!r} at {where}: {without_credentials(str(e).splitlines()[0])}"
+            ) from None
         except Exception as e:  # sqlalchemy errors: bad URL, unreachable database, a concurrent first start
             if not type(e).__module__.startswith("sqlalchemy"):
                 raise
@@ -116,8 +125,9 @@ def open_study(cfg: Config, storage: str, name: str, seed: int):
             if racing and attempt < 5:  # another process is creating the same tables or study right now
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            raise ConfigError("--storage", f"cannot open {where}: "
-                                           f"{without_credentials(str(e).splitlines()[0])}") from None
+            raise ConfigError(
+                "--storage", f"cannot open {where}: {without_credentials(str(e).splitlines()[0])}"
+            ) from None
     raise AssertionError("unreachable")
 
 
@@ -131,8 +141,11 @@ def counted_trials(study) -> list:
 def deflation_inputs(study, cfg: Config) -> dict[str, Any]:
     """Return tuning.n_trials (study trials + earlier ones the config declared) and tuning.sharpe_std."""
     counted = counted_trials(study)
-    sharpes = [t.user_attrs["sharpe_per_bar"] for t in counted
-               if t.user_attrs.get("sharpe_per_bar") is not None and np.isfinite(t.user_attrs["sharpe_per_bar"])]
+    sharpes = [
+        t.user_attrs["sharpe_per_bar"]
+        for t in counted
+        if t.user_attrs.get("sharpe_per_bar") is not None and np.isfinite(t.user_attrs["sharpe_per_bar"])
+    ]
     out: dict[str, Any] = {"n_trials": len(counted) + cfg.tuning.n_trials - 1}
     if len(sharpes) >= 2 and np.std(sharpes, ddof=1) > 0:
         out["sharpe_std"] = float(np.std(sharpes, ddof=1))
@@ -150,6 +163,7 @@ def _progress(n_new: int, metric: str):
         except ValueError:
             best = "no completed trial yet"
         logger.info(f"trial {done[0]}/{n_new} (#{trial.number}) {trial.state.name.lower()}{value}; {best}")
+
     return callback
 
 
@@ -160,8 +174,10 @@ def write_outputs(study, cfg: Config, out: Path) -> tuple[dict, str]:
     params = with_values(cfg.model.params, {k: best.params[k] for k in space if k in best.params}, cfg.model.type)
     tuning = deflation_inputs(study, cfg)
     result = {"model": {"params": params}, "tuning": tuning}
-    header = (f"# Best of study {study.study_name!r}: {cfg.tuning.metric} {best.value:.6f} (trial {best.number}).\n"
-              f"# tuning.n_trials counts every trial that ran, for the deflated Sharpe ratio.\n")
+    header = (
+        f"# Best of study {study.study_name!r}: {cfg.tuning.metric} {best.value:.6f} (trial {best.number}).\n"
+        f"# tuning.n_trials counts every trial that ran, for the deflated Sharpe ratio.\n"
+    )
     (out / "best_params.yaml").write_text(header + yaml.safe_dump(result, sort_keys=False))
     raw = cfg.model_dump(mode="json")
     raw["model"]["params"] = params
@@ -175,8 +191,14 @@ def write_outputs(study, cfg: Config, out: Path) -> tuple[dict, str]:
     return params, sets
 
 
-def tune(cfg: Config, n_trials: int, out: Path, storage: str | None = None, study_name: str | None = None,
-         bars: dict[str, pd.DataFrame] | None = None):
+def tune(
+    cfg: Config,
+    n_trials: int,
+    out: Path,
+    storage: str | None = None,
+    study_name: str | None = None,
+    bars: dict[str, pd.DataFrame] | None = None,
+):
     """Run ``n_trials`` more trials of the study and write the outputs; return the study."""
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
@@ -190,8 +212,11 @@ def tune(cfg: Config, n_trials: int, out: Path, storage: str | None = None, stud
         check_history(bars, cfg)
     objective = Objective(cfg, build_dataset(bars, cfg), bars)
     with progress(n_trials, desc="trials", unit="trial") as bar:
-        study.optimize(objective, n_trials=n_trials,
-                       callbacks=[_progress(n_trials, cfg.tuning.metric), lambda _s, _t: bar.update()])
+        study.optimize(
+            objective,
+            n_trials=n_trials,
+            callbacks=[_progress(n_trials, cfg.tuning.metric), lambda _s, _t: bar.update()],
+        )
     if not any(t.value is not None for t in counted_trials(study)):
         raise ConfigError("tuning", "no trial completed (all were pruned); run more trials or raise tuning.prune_after")
     return study

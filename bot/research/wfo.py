@@ -39,9 +39,7 @@ class WfoResult:
     steps: list[WfoStep]
     is_scores: np.ndarray  # steps x trials
     oos_scores: np.ndarray  # steps x trials
-    oos_returns: (
-        np.ndarray
-    )  # the stitched out-of-sample returns, rows oos_rows of each step in turn
+    oos_returns: np.ndarray  # the stitched out-of-sample returns, rows oos_rows of each step in turn
     start_row: int  # the first row of the stitched series (the first out-of-sample part's start)
 
 

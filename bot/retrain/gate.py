@@ -33,8 +33,11 @@ class GateDecision:
     checks: dict[str, Check] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"promoted": self.promoted, "reason": self.reason,
-                "checks": {k: asdict(v) for k, v in self.checks.items()}}
+        return {
+            "promoted": self.promoted,
+            "reason": self.reason,
+            "checks": {k: asdict(v) for k, v in self.checks.items()},
+        }
 
 
 def _num(v) -> float | None:
@@ -52,8 +55,12 @@ def _champion_check(metric: str, champ: dict | None, chall: dict, cfg: RetrainCo
         return Check(True, c, b, f"champion {metric} is undefined on the shared window")
     gain = c - b if cfg.higher_is_better else b - c
     verb = "beats" if gain >= cfg.margin else "does not beat"
-    return Check(gain >= cfg.margin, c, b, f"challenger {metric} {c:.4f} {verb} champion {b:.4f} by the margin "
-                                           f"{cfg.margin:g} (difference {gain:+.4f})")
+    return Check(
+        gain >= cfg.margin,
+        c,
+        b,
+        f"challenger {metric} {c:.4f} {verb} champion {b:.4f} by the margin {cfg.margin:g} (difference {gain:+.4f})",
+    )
 
 
 def decide(champion: dict | None, challenger: dict, cfg: RetrainConfig) -> GateDecision:
@@ -61,15 +68,25 @@ def decide(champion: dict | None, challenger: dict, cfg: RetrainConfig) -> GateD
     n = int(challenger.get("n_predictions", 0))
     brier, acc, base = (_num(challenger.get(k)) for k in ("brier", "accuracy", "baseline_accuracy"))
     checks = {
-        "enough_predictions": Check(n >= cfg.min_predictions, n, cfg.min_predictions,
-                                    f"{n} scored predictions (need {cfg.min_predictions})"),
-        "calibration": Check(brier is not None and brier <= cfg.max_brier, brier, cfg.max_brier,
-                             f"Brier {brier if brier is None else round(brier, 4)} (bound {cfg.max_brier})"),
+        "enough_predictions": Check(
+            n >= cfg.min_predictions, n, cfg.min_predictions, f"{n} scored predictions (need {cfg.min_predictions})"
+        ),
+        "calibration": Check(
+            brier is not None and brier <= cfg.max_brier,
+            brier,
+            cfg.max_brier,
+            f"Brier {brier if brier is None else round(brier, 4)} (bound {cfg.max_brier})",
+        ),
     }
     if cfg.beat_baseline:
         ok = acc is not None and base is not None and acc >= base
-        checks["beats_baseline"] = Check(ok, acc, base, f"accuracy {acc if acc is None else round(acc, 4)} vs "
-                                                        f"majority-class baseline {base if base is None else round(base, 4)}")
+        checks["beats_baseline"] = Check(
+            ok,
+            acc,
+            base,
+            f"accuracy {acc if acc is None else round(acc, 4)} vs "
+            f"majority-class baseline {base if base is None else round(base, 4)}",
+        )
     checks["beats_champion"] = _champion_check(cfg.metric, champion, challenger, cfg)
     failed = [k for k, c in checks.items() if not c.passed]
     if failed:

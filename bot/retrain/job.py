@@ -46,9 +46,17 @@ class RetrainOutcome:
 
     def as_dict(self) -> dict:
         d = self.decision.as_dict()
-        return {"promoted": self.promoted, "reason": d["reason"], "model_name": self.model_name,
-                "dry_run": self.dry_run, "window": self.window, "champion": self.champion,
-                "challenger": self.challenger, "checks": d["checks"], "versions": self.versions}
+        return {
+            "promoted": self.promoted,
+            "reason": d["reason"],
+            "model_name": self.model_name,
+            "dry_run": self.dry_run,
+            "window": self.window,
+            "champion": self.champion,
+            "challenger": self.challenger,
+            "checks": d["checks"],
+            "versions": self.versions,
+        }
 
 
 def shared_start(ds: Dataset, eval_start: int, champion: TrainedModel | None, embargo: int) -> int:
@@ -70,18 +78,24 @@ def _load_champion(registry: ModelRegistry | None) -> tuple[TrainedModel | None,
 
 def _window(ds: Dataset, start: int, end: int) -> dict:
     last = min(end, len(ds.calendar)) - 1
-    return {"start": ds.calendar[min(start, last)].isoformat(), "end": ds.calendar[last].isoformat(),
-            "n_bars": max(0, end - start)}
+    return {
+        "start": ds.calendar[min(start, last)].isoformat(),
+        "end": ds.calendar[last].isoformat(),
+        "n_bars": max(0, end - start),
+    }
 
 
-def evaluate(cfg: Config, bars: Mapping[str, pd.DataFrame], registry: ModelRegistry | None,
-             code_version: str = "") -> RetrainOutcome:
+def evaluate(
+    cfg: Config, bars: Mapping[str, pd.DataFrame], registry: ModelRegistry | None, code_version: str = ""
+) -> RetrainOutcome:
     """Fit the challenger, score both models on the shared window and decide; write nothing."""
     ds = build_dataset(bars, cfg)
     n = len(ds.calendar)
     train_start, eval_start = latest_window(n, cfg)
-    logger.info(f"retrain {cfg.name}: challenger trains on {ds.calendar[train_start].date()}.."
-                f"{ds.calendar[eval_start - 1].date()}, evaluation from {ds.calendar[eval_start].date()}")
+    logger.info(
+        f"retrain {cfg.name}: challenger trains on {ds.calendar[train_start].date()}.."
+        f"{ds.calendar[eval_start - 1].date()}, evaluation from {ds.calendar[eval_start].date()}"
+    )
     challenger = fit_window(ds, cfg, train_start, eval_start, bars, code_version)
     champion, champ_version = _load_champion(registry)
     start = shared_start(ds, eval_start, champion, cfg.validation.embargo)
@@ -94,23 +108,41 @@ def evaluate(cfg: Config, bars: Mapping[str, pd.DataFrame], registry: ModelRegis
     logger.info(f"retrain {cfg.name}: {decision.reason}")
     training = challenger.info["training"]
     return RetrainOutcome(
-        decision=decision, window=_window(ds, start, n), model_name=registry.name if registry else cfg.name,
-        challenger={"metrics": ch, "trained_from": training["start"], "trained_to": training["label_end"],
-                    "data_hash": challenger.info["data_hash"]},
-        champion=None if champion is None else {
-            "version": champ_version, "metrics": cm,
-            "trained_to": champion.info.get("training", {}).get("label_end")},
-        versions={"champion_before": champ_version}, model=challenger)
+        decision=decision,
+        window=_window(ds, start, n),
+        model_name=registry.name if registry else cfg.name,
+        challenger={
+            "metrics": ch,
+            "trained_from": training["start"],
+            "trained_to": training["label_end"],
+            "data_hash": challenger.info["data_hash"],
+        },
+        champion=None
+        if champion is None
+        else {
+            "version": champ_version,
+            "metrics": cm,
+            "trained_to": champion.info.get("training", {}).get("label_end"),
+        },
+        versions={"champion_before": champ_version},
+        model=challenger,
+    )
 
 
 def record(outcome: RetrainOutcome, registry: ModelRegistry) -> RetrainOutcome:
     """Register the challenger (tagged with the decision) and promote it if the gate passed."""
     d = outcome.decision
-    metrics = {"challenger": outcome.challenger["metrics"], "champion": (outcome.champion or {}).get("metrics") or {},
-               "promoted": d.promoted}
-    tags = {"gate": "promoted" if d.promoted else "rejected", "reason": d.reason[:4000],
-            "champion_version": str(outcome.versions.get("champion_before")),
-            "window": f"{outcome.window['start']}..{outcome.window['end']}"}
+    metrics = {
+        "challenger": outcome.challenger["metrics"],
+        "champion": (outcome.champion or {}).get("metrics") or {},
+        "promoted": d.promoted,
+    }
+    tags = {
+        "gate": "promoted" if d.promoted else "rejected",
+        "reason": d.reason[:4000],
+        "champion_version": str(outcome.versions.get("champion_before")),
+        "window": f"{outcome.window['start']}..{outcome.window['end']}",
+    }
     version = registry.register(outcome.model, metrics, tags, description=d.reason[:4000], run_name="retrain")
     outcome.versions["challenger"] = version
     if d.promoted:
@@ -121,8 +153,13 @@ def record(outcome: RetrainOutcome, registry: ModelRegistry) -> RetrainOutcome:
     return outcome
 
 
-def run_retrain(cfg: Config, bars: Mapping[str, pd.DataFrame] | None = None, registry: ModelRegistry | None = None,
-                dry_run: bool = False, code_version: str | None = None) -> RetrainOutcome:
+def run_retrain(
+    cfg: Config,
+    bars: Mapping[str, pd.DataFrame] | None = None,
+    registry: ModelRegistry | None = None,
+    dry_run: bool = False,
+    code_version: str | None = None,
+) -> RetrainOutcome:
     """Run one retraining end to end (load data if not given); with ``dry_run`` nothing is registered."""
 
     if bars is None:
@@ -145,6 +182,8 @@ def metric_row(outcome: RetrainOutcome, metric: str) -> str:
     ch = outcome.challenger["metrics"].get(metric)
     cm = (outcome.champion or {}).get("metrics") or {}
     fmt = _fmt
-    return (f"{'PROMOTED' if outcome.promoted else 'not promoted'}: challenger {metric} {fmt(ch)} vs champion "
-            f"{fmt(cm.get(metric))} on {outcome.window['start'][:10]}..{outcome.window['end'][:10]} "
-            f"({outcome.window['n_bars']} bars)")
+    return (
+        f"{'PROMOTED' if outcome.promoted else 'not promoted'}: challenger {metric} {fmt(ch)} vs champion "
+        f"{fmt(cm.get(metric))} on {outcome.window['start'][:10]}..{outcome.window['end'][:10]} "
+        f"({outcome.window['n_bars']} bars)"
+    )

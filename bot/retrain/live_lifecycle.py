@@ -61,9 +61,17 @@ class GuardedStrategy:
 class LiveLifecycle:
     """Monitoring, scheduled retraining, drift actions and shadow mode for one session."""
 
-    def __init__(self, cfg, journal=None, *, registry=None, alerter: Alerter | None = None,
-                 wall: Callable[[], float] = time.time, state_dir: str | Path = "state",
-                 sync_seconds: float = 5.0):
+    def __init__(
+        self,
+        cfg,
+        journal=None,
+        *,
+        registry=None,
+        alerter: Alerter | None = None,
+        wall: Callable[[], float] = time.time,
+        state_dir: str | Path = "state",
+        sync_seconds: float = 5.0,
+    ):
         self.cfg = cfg
         self.journal = journal
         self.wall = wall
@@ -91,7 +99,6 @@ class LiveLifecycle:
     @property
     def registry(self):
         if self._registry is None:
-
             self._registry = ModelRegistry.for_config(self.cfg)
         return self._registry
 
@@ -142,13 +149,22 @@ class LiveLifecycle:
                 self.server = MetricsServer.from_config(self.state, m).start()
                 logger.info(f"metrics on {self.server.url}/metrics (also /health, /status)")
             except OSError as e:  # the port is taken: trade on, but say so loudly
-                self.alerter.send("critical", f"metrics exporter not started for {self.cfg.name}",
-                                  f"{m.host}:{m.port}: {e}")
+                self.alerter.send(
+                    "critical", f"metrics exporter not started for {self.cfg.name}", f"{m.host}:{m.port}: {e}"
+                )
         if self.slot is not None and (self.cfg.retrain.schedule or self.cfg.drift.action == "retrain"):
-            job = live_retrain_job(self.cfg, self.retrain_bars, self.slot, lambda mdl, v: BundleBarModel(
-                mdl, f"{self.registry_name}/v{v}"), self._registry, self.state, self.alerter)
-            self.scheduler = RetrainScheduler(job, self.cfg.retrain.schedule, self.cfg.retrain.timezone,
-                                              on_done=self._retrained).start()
+            job = live_retrain_job(
+                self.cfg,
+                self.retrain_bars,
+                self.slot,
+                lambda mdl, v: BundleBarModel(mdl, f"{self.registry_name}/v{v}"),
+                self._registry,
+                self.state,
+                self.alerter,
+            )
+            self.scheduler = RetrainScheduler(
+                job, self.cfg.retrain.schedule, self.cfg.retrain.timezone, on_done=self._retrained
+            ).start()
             if self.scheduler.next_run() is not None:
                 logger.info(f"next scheduled retrain: {self.scheduler.next_run()}")
         if self.slot is not None and self.cfg.retrain.shadow:
@@ -176,8 +192,14 @@ class LiveLifecycle:
 
     # ----------------------------------------------------------------- per step
 
-    def on_step(self, now: pd.Timestamp, history: Mapping[str, pd.DataFrame], kill_switch=None,
-                equity: float | None = None, cash: float | None = None) -> None:
+    def on_step(
+        self,
+        now: pd.Timestamp,
+        history: Mapping[str, pd.DataFrame],
+        kill_switch=None,
+        equity: float | None = None,
+        cash: float | None = None,
+    ) -> None:
         """Record the finished step: account, journal state, kill switch, drift check, shadow decisions.
 
         Equity and cash given here (the broker's, cheap) win over the journal's; the journal (orders,
@@ -209,7 +231,6 @@ class LiveLifecycle:
             return
         try:
             if self.monitor is None or self.monitor.model is not model:
-
                 self.monitor = DriftMonitor.for_model(model, history, self.cfg.drift)
             report, decision = self.monitor.check(history)
         except Exception as e:  # noqa: BLE001 - a failed check keeps the last decision
@@ -219,8 +240,9 @@ class LiveLifecycle:
         decision = self._latch.update(decision)
         self.state.set_drift(report, {**decision.as_dict(), "clean_checks": self._latch.clean_checks})
         if decision.drift and not before.drift:
-            self.alerter.send("warning", f"drift in {self.cfg.name}", "; ".join(decision.reasons),
-                              action=decision.action)
+            self.alerter.send(
+                "warning", f"drift in {self.cfg.name}", "; ".join(decision.reasons), action=decision.action
+            )
             if decision.retrain and self.scheduler is not None:
                 self.scheduler.trigger_now()
         elif before.drift and not decision.drift:
@@ -250,8 +272,9 @@ class LiveLifecycle:
     def _retrained(self, outcome, error) -> None:
         if error is not None:  # e.g. the registry is unreachable: no swap, the current model trades on
             text = without_credentials(str(error))
-            self.state.set_retrain(pd.Timestamp(self.wall(), unit="s", tz="UTC"), "failed",
-                                   {"error": f"{type(error).__name__}: {text}"})
+            self.state.set_retrain(
+                pd.Timestamp(self.wall(), unit="s", tz="UTC"), "failed", {"error": f"{type(error).__name__}: {text}"}
+            )
             self.alerter.send("warning", f"retrain failed in {self.cfg.name}; model unchanged", text)
             return
         if self.cfg.retrain.shadow:
@@ -270,6 +293,7 @@ class LiveLifecycle:
             return
         bar_model = BundleBarModel(model, f"{self.registry_name}/v{version}")
         self.state.set_model("challenger", version, self.registry_name)
-        self.shadow = ShadowRecorder(build_strategy(self.cfg), bar_model,
-                                     self.state_dir / f"{self.cfg.name}-shadow.csv", self.state)
+        self.shadow = ShadowRecorder(
+            build_strategy(self.cfg), bar_model, self.state_dir / f"{self.cfg.name}-shadow.csv", self.state
+        )
         logger.info(f"shadow mode: challenger {bar_model.version} records would-be orders")

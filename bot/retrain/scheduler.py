@@ -117,8 +117,14 @@ class ModelSlot:
 class RetrainScheduler:
     """Run ``job`` on a cron schedule (or a given APScheduler trigger) in one background worker."""
 
-    def __init__(self, job: Callable[[], Any], cron: str | None, timezone: str = "UTC",
-                 on_done: Callable[[Any, BaseException | None], None] | None = None, trigger=None):
+    def __init__(
+        self,
+        job: Callable[[], Any],
+        cron: str | None,
+        timezone: str = "UTC",
+        on_done: Callable[[Any, BaseException | None], None] | None = None,
+        trigger=None,
+    ):
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.cron import CronTrigger
@@ -127,8 +133,10 @@ class RetrainScheduler:
         self.on_done = on_done
         self.trigger = trigger or (CronTrigger.from_crontab(cron, timezone=timezone) if cron else None)
         self._scheduler = BackgroundScheduler(
-            timezone=timezone, executors={"default": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+            timezone=timezone,
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
         self._busy = threading.Lock()
         self.runs = 0
         self.last_result: Any = None
@@ -189,9 +197,16 @@ class RetrainScheduler:
             self.finished.set()
 
 
-def live_retrain_job(cfg, bars_provider: Callable[[], Mapping[str, pd.DataFrame]], slot: ModelSlot,
-                     wrap: Callable[[Any, int], BarModel], registry=None, state=None, alerter=None,
-                     clock: Callable[[], Any] | None = None) -> Callable[[], Any]:
+def live_retrain_job(
+    cfg,
+    bars_provider: Callable[[], Mapping[str, pd.DataFrame]],
+    slot: ModelSlot,
+    wrap: Callable[[Any, int], BarModel],
+    registry=None,
+    state=None,
+    alerter=None,
+    clock: Callable[[], Any] | None = None,
+) -> Callable[[], Any]:
     """Return the job a live session schedules: retrain on ``bars_provider()``, stage a promoted champion.
 
     ``bars_provider`` must return only bars the session has already seen (never later ones);
@@ -210,13 +225,20 @@ def live_retrain_job(cfg, bars_provider: Callable[[], Mapping[str, pd.DataFrame]
             model, version = reg.load(CHAMPION)
             slot.stage(wrap(model, version))
         if state is not None:
-            state.set_retrain(now(), "promoted" if outcome.promoted else "rejected",
-                              {"reason": outcome.decision.reason, "versions": outcome.versions})
+            state.set_retrain(
+                now(),
+                "promoted" if outcome.promoted else "rejected",
+                {"reason": outcome.decision.reason, "versions": outcome.versions},
+            )
             state.set_model("champion", outcome.versions.get("champion_after"), reg.name)
             state.set_model("challenger", outcome.versions.get("challenger"), reg.name)
         if alerter is not None:
-            alerter.send("warning" if outcome.promoted else "info", f"retrain {cfg.name}",
-                         outcome.decision.reason, versions=outcome.versions)
+            alerter.send(
+                "warning" if outcome.promoted else "info",
+                f"retrain {cfg.name}",
+                outcome.decision.reason,
+                versions=outcome.versions,
+            )
         return outcome
 
     return job

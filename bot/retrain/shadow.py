@@ -52,8 +52,15 @@ class ShadowRecorder:
         close = float(df["close"].iloc[-1])
         held = sym in self.book
         intent = self.strategy.decide(BarView(sym, at, close, signals, 1.0 if held else 0.0, False))
-        row = {"bar_time": at.isoformat(), "symbol": sym, "model_version": self.model.version, "prob_up": p,
-               "price": close, "fraction": None, "trade_return": None}
+        row = {
+            "bar_time": at.isoformat(),
+            "symbol": sym,
+            "model_version": self.model.version,
+            "prob_up": p,
+            "price": close,
+            "fraction": None,
+            "trade_return": None,
+        }
         if isinstance(intent, Enter) and not held:
             self.book[sym] = close
             return {**row, "action": "enter", "fraction": intent.fraction}
@@ -75,7 +82,11 @@ class ShadowRecorder:
     def summary(self) -> dict:
         """Return the shadow record: entries, closed trades, their mean return and hit rate, open positions."""
         closed = [r["trade_return"] for r in self.rows if r["action"] == "exit"]
-        return {"model_version": self.model.version, "entries": sum(r["action"] == "enter" for r in self.rows),
-                "closed_trades": len(closed), "open": sorted(self.book),
-                "mean_return": float(np.mean(closed)) if closed else None,
-                "hit_rate": float(np.mean([r > 0 for r in closed])) if closed else None}
+        return {
+            "model_version": self.model.version,
+            "entries": sum(r["action"] == "enter" for r in self.rows),
+            "closed_trades": len(closed),
+            "open": sorted(self.book),
+            "mean_return": float(np.mean(closed)) if closed else None,
+            "hit_rate": float(np.mean([r > 0 for r in closed])) if closed else None,
+        }

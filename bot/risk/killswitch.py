@@ -18,8 +18,15 @@ from bot.config import RiskConfig
 class KillSwitch:
     """Decide, bar by bar, whether new entries are allowed."""
 
-    def __init__(self, risk: RiskConfig, start_equity: float, peak: float | None = None,
-                 day: pd.Timestamp | None = None, day_open: float | None = None, last: float | None = None):
+    def __init__(
+        self,
+        risk: RiskConfig,
+        start_equity: float,
+        peak: float | None = None,
+        day: pd.Timestamp | None = None,
+        day_open: float | None = None,
+        last: float | None = None,
+    ):
         self.risk = risk
         self.peak = max(start_equity, peak or start_equity)
         self.day = None if day is None else _day(day)
@@ -48,7 +55,6 @@ class KillSwitch:
             self.day_halted = True  # latched until the next UTC day
         self.halted = bool(drawdown or self.day_halted)
         return self.halted
-
 
     def _today(self, now: pd.Timestamp) -> pd.Timestamp:
         """Return ``_day(now)``, reusing the last one while ``now`` stays on the same UTC day."""

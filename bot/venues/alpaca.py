@@ -188,16 +188,25 @@ def _check_shortable(symbol: str, asset: Any, crypto: bool, fractional: bool) ->
     sold short; fractional orders cannot open a short (whole shares only).
     """
     if crypto:
-        raise ConfigError("data.symbols", f"{symbol}: the strategy sells short, and Alpaca does not "
-                                          "short crypto (asset class crypto, shortable=false)")
+        raise ConfigError(
+            "data.symbols",
+            f"{symbol}: the strategy sells short, and Alpaca does not "
+            "short crypto (asset class crypto, shortable=false)",
+        )
     if not asset.shortable or not asset.easy_to_borrow:
-        raise ConfigError("data.symbols", f"{symbol} cannot be sold short at alpaca (asset shortable="
-                                          f"{str(bool(asset.shortable)).lower()}, easy_to_borrow="
-                                          f"{str(bool(asset.easy_to_borrow)).lower()}) and the strategy "
-                                          "sells short")
+        raise ConfigError(
+            "data.symbols",
+            f"{symbol} cannot be sold short at alpaca (asset shortable="
+            f"{str(bool(asset.shortable)).lower()}, easy_to_borrow="
+            f"{str(bool(asset.easy_to_borrow)).lower()}) and the strategy "
+            "sells short",
+        )
     if fractional:
-        raise ConfigError("broker.fractional", f"{symbol}: the strategy sells short and Alpaca sells short "
-                                               "whole shares only; set broker.fractional: false")
+        raise ConfigError(
+            "broker.fractional",
+            f"{symbol}: the strategy sells short and Alpaca sells short "
+            "whole shares only; set broker.fractional: false",
+        )
 
 
 class AlpacaVenue:
@@ -270,9 +279,7 @@ class AlpacaVenue:
         return FatalVenueError(text)
 
     def _retrying(self, op: str, fn: Callable[[], T]) -> T:
-        return call_with_retry(
-            lambda: self._call(op, fn), policy=self._retry, sleep=self._sleep, what=f"alpaca {op}"
-        )
+        return call_with_retry(lambda: self._call(op, fn), policy=self._retry, sleep=self._sleep, what=f"alpaca {op}")
 
     # ---- VenueClient --------------------------------------------------------------------
     def clock(self) -> pd.Timestamp:
@@ -304,10 +311,7 @@ class AlpacaVenue:
         else:
             fetch = lambda: self._stocks.get_stock_bars(StockBarsRequest(**params, feed=self._feed))  # noqa: E731
         barset = self._retrying("bars", fetch)
-        rows = [
-            (b.timestamp, b.open, b.high, b.low, b.close, b.volume)
-            for b in _parsed(barset).data.get(symbol, [])
-        ]
+        rows = [(b.timestamp, b.open, b.high, b.low, b.close, b.volume) for b in _parsed(barset).data.get(symbol, [])]
         return closed_only(make_bars(rows), timeframe, now, limit)
 
     def account(self) -> Account:
@@ -351,9 +355,7 @@ class AlpacaVenue:
         Alpaca refuses a reused client order id for good ("client_order_id must be unique"),
         so a resend after this returns None cannot create a second order.
         """
-        return lookup_over_grace(
-            lambda: self.get_order(client_order_id), policy=self._retry, sleep=self._sleep
-        )
+        return lookup_over_grace(lambda: self.get_order(client_order_id), policy=self._retry, sleep=self._sleep)
 
     def get_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """Return the order with this client id (``/v2/orders:by_client_order_id``)."""
@@ -391,8 +393,13 @@ class AlpacaVenue:
         start = None if since is None else to_utc(since) - pd.Timedelta(1, "ms")
         seen: dict[str, OrderState] = {}
         while True:
-            flt = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=_ORDER_PAGE, nested=False,
-                                   direction=Sort.ASC, after=None if start is None else start.to_pydatetime())
+            flt = GetOrdersRequest(
+                status=QueryOrderStatus.ALL,
+                limit=_ORDER_PAGE,
+                nested=False,
+                direction=Sort.ASC,
+                after=None if start is None else start.to_pydatetime(),
+            )
             orders = self._retrying("orders", partial(self._trading.get_orders, flt))
             page = [_state(o) for o in orders]
             fresh = [o for o in page if o.venue_id not in seen]
@@ -410,9 +417,7 @@ class AlpacaVenue:
             params["after"] = (to_utc(since) - pd.Timedelta(1, "ms")).isoformat()
         out: list[Fill] = []
         while True:
-            page = self._retrying(
-                "fills", lambda: self._trading.get("/account/activities/FILL", dict(params))
-            )
+            page = self._retrying("fills", lambda: self._trading.get("/account/activities/FILL", dict(params)))
             out += [self._fill(a) for a in page]
             if len(page) < params["page_size"]:
                 return [f for f in out if since is None or f.time >= to_utc(since)]
@@ -422,7 +427,12 @@ class AlpacaVenue:
         """Nothing to do: Alpaca runs bracket exits itself."""
 
     def check_tradable(
-        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool,
+        self,
+        symbols: list[str],
+        *,
+        stop_loss: bool,
+        take_profit: bool,
+        fractional: bool,
         shorts: bool = False,
     ) -> None:
         """Raise ConfigError (key path) if an asset is unknown, not tradable or cannot carry
@@ -438,9 +448,7 @@ class AlpacaVenue:
             crypto = _value(asset.asset_class) == "crypto"
             if (stop_loss or take_profit) and crypto:
                 key = "risk.stop_loss" if stop_loss else "risk.take_profit"
-                raise ConfigError(
-                    key, f"{symbol}: Alpaca takes bracket orders for equities only (asset class crypto)"
-                )
+                raise ConfigError(key, f"{symbol}: Alpaca takes bracket orders for equities only (asset class crypto)")
             if fractional and not crypto and not asset.fractionable:
                 raise ConfigError(
                     "broker.fractional",
@@ -452,9 +460,7 @@ class AlpacaVenue:
     # ---- helpers --------------------------------------------------------------------
     def _lookup(self, client_order_id: str) -> OrderState | None:
         try:
-            order = self._call(
-                "get_order", lambda: self._trading.get_order_by_client_id(client_order_id)
-            )
+            order = self._call("get_order", lambda: self._trading.get_order_by_client_id(client_order_id))
         except _NotFound:
             return None
         return _state(order)
@@ -469,13 +475,9 @@ class AlpacaVenue:
         try:
             asset = self._asset(req.symbol)
         except _NotFound:
-            raise OrderRejectedError(
-                f"alpaca submit {req.client_order_id}: unknown asset {req.symbol}"
-            ) from None
+            raise OrderRejectedError(f"alpaca submit {req.client_order_id}: unknown asset {req.symbol}") from None
         if not asset.tradable:
-            raise OrderRejectedError(
-                f"alpaca submit {req.client_order_id}: {req.symbol} is not tradable"
-            )
+            raise OrderRejectedError(f"alpaca submit {req.client_order_id}: {req.symbol} is not tradable")
         return asset
 
     def _qty(self, req: OrderRequest, asset: Any) -> float:
@@ -485,14 +487,16 @@ class AlpacaVenue:
             qty = floor_size(qty, asset.min_trade_increment)
             least = float(asset.min_order_size or 0)
             if qty <= 0 or qty < least:
-                raise OrderRejectedError(f"{where}: qty {req.qty:g} {req.symbol} is below the asset's "
-                                         f"min_order_size {least:g}")
+                raise OrderRejectedError(
+                    f"{where}: qty {req.qty:g} {req.symbol} is below the asset's min_order_size {least:g}"
+                )
             return qty
         if not asset.fractionable:
             qty = floor_size(qty, 1.0)
         if qty <= 0:
-            raise OrderRejectedError(f"{where}: qty {req.qty:g} {req.symbol} is less than one share "
-                                     "and the asset is not fractionable")
+            raise OrderRejectedError(
+                f"{where}: qty {req.qty:g} {req.symbol} is less than one share and the asset is not fractionable"
+            )
         return qty
 
     @staticmethod
@@ -531,16 +535,12 @@ class AlpacaVenue:
                 return StopOrderRequest(**fields, stop_price=self._price(req.stop_price, asset))
             return MarketOrderRequest(**fields)
         except ValueError as err:
-            raise OrderRejectedError(
-                f"alpaca submit {req.client_order_id}: invalid order: {err}"
-            ) from err
+            raise OrderRejectedError(f"alpaca submit {req.client_order_id}: invalid order: {err}") from err
 
     def _fill(self, act: dict) -> Fill:
         venue_id = str(act["order_id"])
         if venue_id not in self._known:
-            order = _parsed(
-                self._retrying("get_order", lambda: self._trading.get_order_by_id(venue_id))
-            )
+            order = _parsed(self._retrying("get_order", lambda: self._trading.get_order_by_id(venue_id)))
             if order.symbol is None:  # only multi-leg option orders have none; we never place them
                 raise FatalVenueError(f"alpaca: order {venue_id} of a fill has no symbol")
             self._known[venue_id] = (order.client_order_id, order.symbol)

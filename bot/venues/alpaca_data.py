@@ -72,9 +72,17 @@ class AlpacaProvider:
 
     name = "alpaca"
 
-    def __init__(self, *, url: str | None = None, feed: str = "iex", adjustment: str = "raw",
-                 keys: tuple[SecretStr, SecretStr] | None = None, retries: int = 3, backoff: float = 1.0,
-                 sleep=None):
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        feed: str = "iex",
+        adjustment: str = "raw",
+        keys: tuple[SecretStr, SecretStr] | None = None,
+        retries: int = 3,
+        backoff: float = 1.0,
+        sleep=None,
+    ):
         self.url, self.feed, self.adjustment = url, DataFeed(feed), Adjustment(adjustment)
         self.keys = keys if keys is not None else keys_from_env()
         self.retries, self.backoff = retries, backoff
@@ -87,31 +95,40 @@ class AlpacaProvider:
             if self._crypto is None:
                 key, secret = self.keys or (None, None)
                 self._crypto = CryptoHistoricalDataClient(
-                    key.get_secret_value() if key else None, secret.get_secret_value() if secret else None,
-                    url_override=self.url)
+                    key.get_secret_value() if key else None,
+                    secret.get_secret_value() if secret else None,
+                    url_override=self.url,
+                )
                 self._crypto._retry = 0  # retries are ours (with_retries), not alpaca-py's fixed sleeps
             return self._crypto
         if self._stock is None:
             if self.keys is None:
-                raise ConfigError("data.sources", "alpaca stock data needs ALPACA_API_KEY and "
-                                                  "ALPACA_SECRET_KEY in the environment")
+                raise ConfigError(
+                    "data.sources", "alpaca stock data needs ALPACA_API_KEY and ALPACA_SECRET_KEY in the environment"
+                )
             key, secret = self.keys
-            self._stock = StockHistoricalDataClient(key.get_secret_value(), secret.get_secret_value(),
-                                                    url_override=self.url)
+            self._stock = StockHistoricalDataClient(
+                key.get_secret_value(), secret.get_secret_value(), url_override=self.url
+            )
             self._stock._retry = 0
         return self._stock
 
     def _request(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp | None):
         tf = alpaca_timeframe(timeframe)
-        args = dict(symbol_or_symbols=symbol, timeframe=tf, start=start.to_pydatetime(),
-                    end=None if end is None else end.to_pydatetime())
+        args = dict(
+            symbol_or_symbols=symbol,
+            timeframe=tf,
+            start=start.to_pydatetime(),
+            end=None if end is None else end.to_pydatetime(),
+        )
         if is_crypto(symbol):
             return self._client(True).get_crypto_bars(CryptoBarsRequest(**args))
         req = StockBarsRequest(**args, feed=self.feed, adjustment=self.adjustment)
         return self._client(False).get_stock_bars(req)
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Fetch bars (alpaca-py follows the page tokens) and return them in the bar schema."""
         if start is None:
             raise ConfigError("data.start", f"alpaca needs a start date to download {symbol}")
@@ -128,10 +145,16 @@ class AlpacaProvider:
         bars = barset.data.get(symbol, [])
         if not bars:
             return empty_frame()
-        frame = pd.DataFrame({"open": [b.open for b in bars], "high": [b.high for b in bars],
-                              "low": [b.low for b in bars], "close": [b.close for b in bars],
-                              "volume": [b.volume for b in bars]},
-                             index=pd.DatetimeIndex([b.timestamp for b in bars], name=INDEX_NAME))
+        frame = pd.DataFrame(
+            {
+                "open": [b.open for b in bars],
+                "high": [b.high for b in bars],
+                "low": [b.low for b in bars],
+                "close": [b.close for b in bars],
+                "volume": [b.volume for b in bars],
+            },
+            index=pd.DatetimeIndex([b.timestamp for b in bars], name=INDEX_NAME),
+        )
         if parse_timeframe(timeframe) >= DAY:
             local = frame.index.tz_convert(EXCHANGE_TZ)
             frame.index = pd.DatetimeIndex(local.tz_localize(None).normalize()).tz_localize("UTC")

@@ -135,9 +135,7 @@ def make_bars(rows: list[tuple[pd.Timestamp, float, float, float, float, float]]
     return df.astype(float)
 
 
-def closed_only(
-    bars: pd.DataFrame, timeframe: str, clock: pd.Timestamp, limit: int | None = None
-) -> pd.DataFrame:
+def closed_only(bars: pd.DataFrame, timeframe: str, clock: pd.Timestamp, limit: int | None = None) -> pd.DataFrame:
     """Drop bars still open at ``clock``; keep only the last ``limit`` if given."""
     closed = bars[bars.index + timeframe_delta(timeframe) <= clock]
     return closed.iloc[-limit:] if limit else closed

@@ -53,17 +53,11 @@ class BracketExits:
 
     if TYPE_CHECKING:  # provided by the host venue (CcxtVenue); declared for the type checker
 
-        def get_order(
-            self, client_order_id: str, symbol: str | None = None
-        ) -> OrderState | None: ...
+        def get_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None: ...
         def price_on_tick(self, symbol: str, price: float | None) -> float | None: ...
-        def checked_amount(
-            self, market: dict, qty: float, prices: list, exits: list, what: str
-        ) -> float: ...
+        def checked_amount(self, market: dict, qty: float, prices: list, exits: list, what: str) -> float: ...
         def _market(self, symbol: str, for_order: bool = False) -> dict: ...
-        def _trades(
-            self, symbol: str, since_ms: int | None, order_id: str | None = None
-        ) -> list[dict]: ...
+        def _trades(self, symbol: str, since_ms: int | None, order_id: str | None = None) -> list[dict]: ...
         def _call(self, op: str, fn: Callable[[], T]) -> T: ...
         def _retrying(self, op: str, fn: Callable[[], T]) -> T: ...
         def _attempt(self, ids: Sequence[str], fn: Callable[[], T]) -> T: ...
@@ -90,11 +84,29 @@ class BracketExits:
             except OrderRejectedError as err:
                 self._brackets.pop(cid)
                 maybe = self._sent_unknown(req)  # an earlier send may still land at the venue (kept: recvWindow)
-                self._report(ExitReport("rejected", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err), maybe_placed=maybe))
+                self._report(
+                    ExitReport(
+                        "rejected",
+                        cid,
+                        req.symbol,
+                        getattr(self, "_exit_qty", {}).get(cid, 0.0),
+                        self._intended(req),
+                        error=str(err),
+                        maybe_placed=maybe,
+                    )
+                )
             except TransientVenueError as err:
-                self._report(ExitReport("failed", cid, req.symbol, getattr(self, "_exit_qty", {}).get(cid, 0.0),
-                                        self._intended(req), error=str(err), maybe_placed=self._sent_unknown(req)))
+                self._report(
+                    ExitReport(
+                        "failed",
+                        cid,
+                        req.symbol,
+                        getattr(self, "_exit_qty", {}).get(cid, 0.0),
+                        self._intended(req),
+                        error=str(err),
+                        maybe_placed=self._sent_unknown(req),
+                    )
+                )
 
     def register_exits(self, req: OrderRequest, generation: int = 0) -> None:
         """Arm ``req``'s exits at the next :meth:`sync` once it has filled (again, after a restart).
@@ -160,9 +172,7 @@ class BracketExits:
         if req.side == "buy":
             trades = self._trades(req.symbol, None, order_id=entry.venue_id)
             qty -= sum(
-                float(t["fee"]["cost"])
-                for t in trades
-                if t.get("fee") and t["fee"].get("currency") == market["base"]
+                float(t["fee"]["cost"]) for t in trades if t.get("fee") and t["fee"].get("currency") == market["base"]
             )
         self._exit_qty[req.client_order_id] = qty
         amount = float(self._call("bracket", lambda: self._ex.amount_to_precision(req.symbol, qty)))
@@ -176,8 +186,10 @@ class BracketExits:
             first = tp_id if req.take_profit is not None else sl_id
             send = lambda: self._place_exit(market, side, amount, req, first)  # noqa: E731
         if self._may_still_land(first) is not None and self._lookup(first, req.symbol) is None:
-            raise OutcomeUnknownError(f"{self.name}: exits of {req.client_order_id} were sent less than "
-                                      "the recvWindow ago and may still be executed: not sent again yet")
+            raise OutcomeUnknownError(
+                f"{self.name}: exits of {req.client_order_id} were sent less than "
+                "the recvWindow ago and may still be executed: not sent again yet"
+            )
         submit_idempotently(
             send,
             lambda: self._lookup(first, req.symbol),
@@ -192,9 +204,7 @@ class BracketExits:
         self._report(ExitReport("placed", req.client_order_id, req.symbol, amount, self._intended(req), legs))
         logger.info("{}: exits armed for {} ({} {})", self.name, req.client_order_id, side, amount)
 
-    def _place_exit(
-        self, market: dict, side: str, amount: float, req: OrderRequest, cid: str
-    ) -> OrderState:
+    def _place_exit(self, market: dict, side: str, amount: float, req: OrderRequest, cid: str) -> OrderState:
         tp = self.price_on_tick(req.symbol, req.take_profit)
         sl = self.price_on_tick(req.symbol, req.stop_loss)
         exit_price = tp if tp is not None else sl
@@ -205,10 +215,13 @@ class BracketExits:
             kind, price, params = "limit", tp, {"clientOrderId": vid}
         else:
             kind, price, params = "market", None, {"clientOrderId": vid, "triggerPrice": sl}
-        order = self._attempt([cid], lambda: self._call(
-            "submit",
-            lambda: self._ex.create_order(market["symbol"], kind, side, amount, price, params),
-        ))
+        order = self._attempt(
+            [cid],
+            lambda: self._call(
+                "submit",
+                lambda: self._ex.create_order(market["symbol"], kind, side, amount, price, params),
+            ),
+        )
         return self._state(order, req.symbol)
 
     def _place_oco(

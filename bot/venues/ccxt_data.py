@@ -57,10 +57,20 @@ class CcxtProvider:
 
     name = "ccxt"
 
-    def __init__(self, exchange_id: str = "binance", *, url: str | None = None, limit: int = 1000,
-                 options: dict | None = None, exchange: ccxt.Exchange | None = None,
-                 clock: Clock = system_clock, retries: int = 3, backoff: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep, progress: Progress | None = None):
+    def __init__(
+        self,
+        exchange_id: str = "binance",
+        *,
+        url: str | None = None,
+        limit: int = 1000,
+        options: dict | None = None,
+        exchange: ccxt.Exchange | None = None,
+        clock: Clock = system_clock,
+        retries: int = 3,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
+    ):
         self.exchange_id = exchange_id
         self.ex = exchange or self._make(exchange_id, url, options)
         self.limit, self.clock, self.retries, self.backoff = limit, clock, retries, backoff
@@ -83,10 +93,12 @@ class CcxtProvider:
                 return fn()
             except ccxt.BaseError as e:
                 raise translate(e, where) from e
+
         return with_retries(once, self.retries, self.backoff, self.sleep)
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Page through ``fetch_ohlcv`` from ``start`` to ``end`` (inclusive)."""
         if start is None:
             raise ConfigError("data.start", f"{self.name} needs a start date to download {symbol}")
@@ -106,8 +118,9 @@ class CcxtProvider:
         out.attrs["source"] = where
         return out
 
-    def _pages(self, symbol: str, timeframe: str, start: pd.Timestamp, stop: pd.Timestamp,
-               bar: pd.Timedelta, where: str) -> list[list[float]]:
+    def _pages(
+        self, symbol: str, timeframe: str, start: pd.Timestamp, stop: pd.Timestamp, bar: pd.Timedelta, where: str
+    ) -> list[list[float]]:
         rows: list[list[float]] = []
         since = int(start.value // 1_000_000)
         stop_ms = int(stop.value // 1_000_000)

@@ -129,9 +129,7 @@ class CcxtVenue(BracketExits):
         self.name = exchange
         self.symbols = list(symbols)
         self._creds = credentials
-        self._ex = _build_exchange(
-            exchange, credentials, sandbox, api_url, timeout, enable_rate_limit, options
-        )
+        self._ex = _build_exchange(exchange, credentials, sandbox, api_url, timeout, enable_rate_limit, options)
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._loaded = False
@@ -214,9 +212,7 @@ class CcxtVenue(BracketExits):
         self._market(symbol)
         delta, now = timeframe_delta(timeframe), self.clock()
         if start is None and limit and limit < _PAGE:
-            page = self._retrying(
-                "bars", lambda: self._ex.fetch_ohlcv(symbol, timeframe, limit=limit + 1)
-            )
+            page = self._retrying("bars", lambda: self._ex.fetch_ohlcv(symbol, timeframe, limit=limit + 1))
             rows = page
         else:
             since = start if start is not None else now - delta * ((limit or 500) + 1)
@@ -265,12 +261,13 @@ class CcxtVenue(BracketExits):
         t0 = time.monotonic()  # when the send began: trades from then on may be this order's
 
         def send() -> OrderState:
-            created = self._attempt([req.client_order_id], lambda: self._call(
-                "submit",
-                lambda: self._ex.create_order(
-                    market["symbol"], kind, req.side, amount, price, dict(params)
+            created = self._attempt(
+                [req.client_order_id],
+                lambda: self._call(
+                    "submit",
+                    lambda: self._ex.create_order(market["symbol"], kind, req.side, amount, price, dict(params)),
                 ),
-            ))
+            )
             return self._state(created, req.symbol)
 
         state = submit_idempotently(
@@ -290,11 +287,7 @@ class CcxtVenue(BracketExits):
         candidates = (
             [symbol]
             if symbol
-            else (
-                [self._symbol_of[client_order_id]]
-                if client_order_id in self._symbol_of
-                else self.symbols
-            )
+            else ([self._symbol_of[client_order_id]] if client_order_id in self._symbol_of else self.symbols)
         )
         for sym in candidates:
             state = call_with_retry(
@@ -420,9 +413,7 @@ class CcxtVenue(BracketExits):
             return None
         return float(self._call("submit", lambda: self._ex.price_to_precision(symbol, price)))
 
-    def checked_amount(
-        self, market: dict, qty: float, prices: list, exits: list, what: str
-    ) -> float:
+    def checked_amount(self, market: dict, qty: float, prices: list, exits: list, what: str) -> float:
         """Return ``qty`` on the market's amount step, or raise OrderRejectedError (before any
         request) if it is below ``limits.amount.min`` or its notional below ``limits.cost.min``.
 
@@ -444,9 +435,7 @@ class CcxtVenue(BracketExits):
         if not min_cost:
             return amount
         known = [p for p in prices if p]
-        values = known + list(exits) if known else (
-            [min(exits)] + list(exits) if exits else [self._last_price(symbol)]
-        )
+        values = known + list(exits) if known else ([min(exits)] + list(exits) if exits else [self._last_price(symbol)])
         for value in values:
             if amount * value < min_cost:
                 raise OrderRejectedError(
@@ -461,7 +450,12 @@ class CcxtVenue(BracketExits):
         return float(ticker["last"])
 
     def check_tradable(
-        self, symbols: list[str], *, stop_loss: bool, take_profit: bool, fractional: bool,
+        self,
+        symbols: list[str],
+        *,
+        stop_loss: bool,
+        take_profit: bool,
+        fractional: bool,
         shorts: bool = False,
     ) -> None:
         """Raise ConfigError (key path) if a symbol is not an active market here, its market

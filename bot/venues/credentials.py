@@ -42,9 +42,7 @@ def alpaca_credentials(env: Mapping[str, str] | None = None) -> AlpacaCredential
     Raises ConfigError naming the first missing variable.
     """
     env = os.environ if env is None else env
-    return AlpacaCredentials(
-        key_id=_require(env, "ALPACA_API_KEY"), secret_key=_require(env, "ALPACA_SECRET_KEY")
-    )
+    return AlpacaCredentials(key_id=_require(env, "ALPACA_API_KEY"), secret_key=_require(env, "ALPACA_SECRET_KEY"))
 
 
 def ccxt_credentials(env: Mapping[str, str] | None = None) -> CcxtCredentials:

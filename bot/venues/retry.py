@@ -63,9 +63,7 @@ def call_with_retry(
             wait = policy.wait(retry, err)
             if retry + 1 >= policy.attempts or wait > policy.max_retry_after:
                 raise
-            logger.warning(
-                "{}: {}; retry {}/{} in {:.2f}s", what, err, retry + 1, policy.attempts - 1, wait
-            )
+            logger.warning("{}: {}; retry {}/{} in {:.2f}s", what, err, retry + 1, policy.attempts - 1, wait)
             sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -112,25 +110,26 @@ def submit_idempotently(
             if existing is not None:
                 logger.info("{}: venue refused a duplicate; the order already exists", what)
                 return existing
-            raise OutcomeUnknownError(f"{what}: the venue says the id is in use but shows no "
-                                      f"such order yet; not resending ({err})") from err
+            raise OutcomeUnknownError(
+                f"{what}: the venue says the id is in use but shows no such order yet; not resending ({err})"
+            ) from err
         except OrderRejectedError as err:
             existing = settle() if last is not None else find()
             if existing is not None:
                 logger.info("{}: venue refused a resend; the order already exists", what)
                 return existing
             if last is not None:  # the first send may still land (a request the venue is still processing)
-                raise OutcomeUnknownError(f"{what}: a resend was refused ({err}) after a send whose outcome "
-                                          f"is unknown ({last}); looked up again later") from err
+                raise OutcomeUnknownError(
+                    f"{what}: a resend was refused ({err}) after a send whose outcome "
+                    f"is unknown ({last}); looked up again later"
+                ) from err
             raise
         except TransientVenueError as err:
             last = err
             wait = policy.wait(retry, err)
             if retry + 1 >= policy.attempts or wait > policy.max_retry_after:
                 break
-            logger.warning(
-                "{}: {}; checking the venue before resending in {:.2f}s", what, err, wait
-            )
+            logger.warning("{}: {}; checking the venue before resending in {:.2f}s", what, err, wait)
             sleep(wait)
             existing = settle()
             if existing is not None:

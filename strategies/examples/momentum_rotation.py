@@ -55,8 +55,8 @@ class MomentumRotation(PortfolioStrategy):
         scores = {s: sig["momentum"] for s, sig in view.signals.items() if not math.isnan(sig["momentum"])}
         ranked = sorted(scores, key=lambda s: (-scores[s], s))  # ties by name: deterministic
         p = self.params
-        longs = ranked[:p.top_k]
-        shorts = [s for s in ranked[::-1][:p.bottom_k] if s not in longs]
+        longs = ranked[: p.top_k]
+        shorts = [s for s in ranked[::-1][: p.bottom_k] if s not in longs]
         side = self.risk.max_gross / (2 if shorts else 1)
         weights = {s: side / len(longs) for s in longs}
         weights.update({s: -side / len(shorts) for s in shorts})

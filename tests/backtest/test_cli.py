@@ -36,8 +36,20 @@ def test_quickstart_writes_a_complete_run_folder(quickstart_runs):
     assert RUN_FILES <= {p.name for p in out.iterdir()}
     assert "total_return" in res.stdout and "benchmark" in res.stdout
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar", "max_drawdown",
-                "win_rate", "profit_factor", "n_trades", "exposure", "final_value"):
+    for key in (
+        "total_return",
+        "cagr",
+        "annual_volatility",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "win_rate",
+        "profit_factor",
+        "n_trades",
+        "exposure",
+        "final_value",
+    ):
         assert key in m, key
     for key in ("total_return", "cagr", "annual_volatility", "sharpe", "sortino", "calmar", "max_drawdown"):
         assert key in m["benchmark"], key
@@ -97,8 +109,10 @@ def test_unknown_key_is_exit_2(tmp_path):
     """The one error test in a real process: its exit code, and no traceback on its stderr."""
     out = tmp_path / "run"
     res = run_cli("--config", "config/backtest/quickstart.yaml", "--set", "risk.stop_los=0.1", "--out", str(out))
-    assert _one_line_error(res, 2, "config error: ") == \
-        "config error: risk.stop_los: unknown key (did you mean 'stop_loss'?)"
+    assert (
+        _one_line_error(res, 2, "config error: ")
+        == "config error: risk.stop_los: unknown key (did you mean 'stop_loss'?)"
+    )
     assert not out.exists()
 
 
@@ -109,8 +123,16 @@ def test_missing_config_file_is_exit_2(tmp_path, in_process):
 
 def test_unknown_csv_symbol_is_exit_2(tmp_path, in_process):
     (tmp_path / "AAA.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n")
-    res = in_process("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
-                     "--set", "data.symbols=[ZZZ]", "--out", str(tmp_path / "run"))
+    res = in_process(
+        "--config",
+        "config/backtest/sma_cross.yaml",
+        "--set",
+        f"data.path={tmp_path}",
+        "--set",
+        "data.symbols=[ZZZ]",
+        "--out",
+        str(tmp_path / "run"),
+    )
     _one_line_error(res, 2, "config error: data.symbols: unknown symbol 'ZZZ'")
 
 
@@ -126,9 +148,20 @@ def _write_csv(path, rows: int, bad_row: int | None = None):
 def test_bad_bar_is_exit_3_naming_file_and_line(tmp_path, in_process):
     _write_csv(tmp_path / "AAA.csv", 50, bad_row=9)
     out = tmp_path / "run"
-    res = in_process("--config", "config/backtest/sma_cross.yaml", "--set", f"data.path={tmp_path}",
-                     "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
-                     "--out", str(out))
+    res = in_process(
+        "--config",
+        "config/backtest/sma_cross.yaml",
+        "--set",
+        f"data.path={tmp_path}",
+        "--set",
+        "data.symbols=[AAA]",
+        "--set",
+        "data.start=null",
+        "--set",
+        "data.end=null",
+        "--out",
+        str(out),
+    )
     line = _one_line_error(res, 3, f"data error: {tmp_path / 'AAA.csv'}:11:")
     assert "high" in line and "low" in line
     assert not out.exists()
@@ -137,9 +170,20 @@ def test_bad_bar_is_exit_3_naming_file_and_line(tmp_path, in_process):
 def test_too_few_bars_for_a_training_window_is_exit_3(tmp_path, in_process):
     _write_csv(tmp_path / "AAA.csv", 100)
     out = tmp_path / "run"
-    res = in_process("--config", "config/backtest/ml_daily.yaml", "--set", f"data.path={tmp_path}",
-                     "--set", "data.symbols=[AAA]", "--set", "data.start=null", "--set", "data.end=null",
-                     "--out", str(out))
+    res = in_process(
+        "--config",
+        "config/backtest/ml_daily.yaml",
+        "--set",
+        f"data.path={tmp_path}",
+        "--set",
+        "data.symbols=[AAA]",
+        "--set",
+        "data.start=null",
+        "--set",
+        "data.end=null",
+        "--out",
+        str(out),
+    )
     line = _one_line_error(res, 3, "data error: ")
     assert "100 bars" in line and "needs" in line
     assert not out.exists()

@@ -44,17 +44,20 @@ def test_unknown_top_level_key():
     assert _err(dict(BASE, modle={})).startswith("config error: modle: unknown key (did you mean 'model'?)")
 
 
-@pytest.mark.parametrize("path,value,expect", [
-    ("broker.commission", "-0.1", "config error: broker.commission: "),
-    ("broker.slippage", "2", "config error: broker.slippage: "),
-    ("risk.fraction", "0", "config error: risk.fraction: "),
-    ("risk.fraction", "1.5", "config error: risk.fraction: "),
-    ("risk.max_position", "abc", "config error: risk.max_position: "),
-    ("model.horizon", "0", "config error: model.horizon: "),
-    ("model.type", "svm", "config error: model.type: "),
-    ("data.symbols", "[]", "config error: data.symbols: "),
-    ("data.timeframe", "daily", "config error: data.timeframe: "),
-])
+@pytest.mark.parametrize(
+    "path,value,expect",
+    [
+        ("broker.commission", "-0.1", "config error: broker.commission: "),
+        ("broker.slippage", "2", "config error: broker.slippage: "),
+        ("risk.fraction", "0", "config error: risk.fraction: "),
+        ("risk.fraction", "1.5", "config error: risk.fraction: "),
+        ("risk.max_position", "abc", "config error: risk.max_position: "),
+        ("model.horizon", "0", "config error: model.horizon: "),
+        ("model.type", "svm", "config error: model.type: "),
+        ("data.symbols", "[]", "config error: data.symbols: "),
+        ("data.timeframe", "daily", "config error: data.timeframe: "),
+    ],
+)
 def test_range_and_type_errors_name_the_key(path, value, expect):
     assert _err(with_(path, value)).startswith(expect)
 

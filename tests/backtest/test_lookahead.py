@@ -41,21 +41,28 @@ LOOKAHEAD_CASES = {
     "logistic": dict(model__params="{}"),
     "random_forest": dict(model__params="{n_estimators: 30}"),
     "hist_gb": dict(model__params="{max_iter: 30}"),
-    "ensemble": dict(model__params="{members: {xgboost: 2, random_forest: 1, hist_gb: 1}, xgboost: {n_estimators: 20},"
-                                   " random_forest: {n_estimators: 20}, hist_gb: {max_iter: 20}}"),
+    "ensemble": dict(
+        model__params="{members: {xgboost: 2, random_forest: 1, hist_gb: 1}, xgboost: {n_estimators: 20},"
+        " random_forest: {n_estimators: 20}, hist_gb: {max_iter: 20}}"
+    ),
     "stacking": dict(model__params="{members: [xgboost, logistic], xgboost: {n_estimators: 20}}"),
-    "xgboost-triple_barrier-h1,5": dict(model__params="{n_estimators: 30}", model__label="triple_barrier",
-                                        model__horizon="[1, 5]"),
+    "xgboost-triple_barrier-h1,5": dict(
+        model__params="{n_estimators: 30}", model__label="triple_barrier", model__horizon="[1, 5]"
+    ),
     # ml_signal long and short, with a borrow fee on the shorts
-    "xgboost-allow_short": dict(model__params="{n_estimators: 30}", broker__short_fee="0.05",
-                                strategy__params="{entry_threshold: 0.51, allow_short: true}"),
+    "xgboost-allow_short": dict(
+        model__params="{n_estimators: 30}",
+        broker__short_fee="0.05",
+        strategy__params="{entry_threshold: 0.51, allow_short: true}",
+    ),
 }
 
 
 @pytest.mark.parametrize("model", list(LOOKAHEAD_CASES))
 def test_altering_bars_after_t_leaves_everything_before_t_identical(tmp_path, model):
-    cfg = small_ml_config(model__type=model.split("-")[0], **LOOKAHEAD_CASES[model],
-                          risk__trailing_stop="0.04", risk__stop_loss="null")
+    cfg = small_ml_config(
+        model__type=model.split("-")[0], **LOOKAHEAD_CASES[model], risk__trailing_stop="0.04", risk__stop_loss="null"
+    )
     bars, _ = load_data(cfg)
     t = pd.Timestamp("2016-09-01", tz="UTC")
     runs = []
@@ -75,8 +82,9 @@ def test_altering_bars_after_t_leaves_everything_before_t_identical(tmp_path, mo
     assert len(tr_a) > 3
     assert tr_a == _lines_before(tb["trades.csv"], "exit_time", t_str)
     # Orders filled before T are identical; orders created before T exist in both with the same terms.
-    assert _lines_before(ta["orders.csv"], "created", t_str, also="fill_time") == \
-        _lines_before(tb["orders.csv"], "created", t_str, also="fill_time")
+    assert _lines_before(ta["orders.csv"], "created", t_str, also="fill_time") == _lines_before(
+        tb["orders.csv"], "created", t_str, also="fill_time"
+    )
     cols = ["order_id", "created", "symbol", "side", "size", "type", "reason"]
     oa = pd.read_csv(a / "orders.csv", dtype=str)
     ob = pd.read_csv(b / "orders.csv", dtype=str)

@@ -36,10 +36,11 @@ def test_ml_rank_altering_bars_after_t_leaves_everything_before_t_identical(tmp_
     cfg = small_rank_config()
     bars, _ = load_data(cfg)
     t = pd.Timestamp("2016-09-01", tz="UTC")
-    runs = [write_run(run_backtest(cfg, bars=b), tmp_path / f"run{i}")
-            for i, b in enumerate((bars, _alter_after(bars, t, seed=1)))]
-    texts = [{n: (r / n).read_text() for n in ("signals.csv", "orders.csv", "trades.csv", "equity.csv")}
-             for r in runs]
+    runs = [
+        write_run(run_backtest(cfg, bars=b), tmp_path / f"run{i}")
+        for i, b in enumerate((bars, _alter_after(bars, t, seed=1)))
+    ]
+    texts = [{n: (r / n).read_text() for n in ("signals.csv", "orders.csv", "trades.csv", "equity.csv")} for r in runs]
     ta, tb = texts
     t_str = "2016-09-01"
     sig = _lines_before(ta["signals.csv"], "timestamp", t_str)
@@ -57,9 +58,13 @@ def test_ml_rank_altering_bars_after_t_leaves_everything_before_t_identical(tmp_
 
 
 def _view(scores: dict[str, float], vols: dict[str, float]) -> PortfolioView:
-    return PortfolioView(timestamp=pd.Timestamp("2020-01-02", tz="UTC"), close={s: 10.0 for s in scores},
-                         signals={s: {"score": scores[s], "vol": vols[s]} for s in scores},
-                         position={s: 0.0 for s in scores}, equity=1000.0)
+    return PortfolioView(
+        timestamp=pd.Timestamp("2020-01-02", tz="UTC"),
+        close={s: 10.0 for s in scores},
+        signals={s: {"score": scores[s], "vol": vols[s]} for s in scores},
+        position={s: 0.0 for s in scores},
+        equity=1000.0,
+    )
 
 
 def test_ml_rank_weights_equal_inverse_vol_long_only_and_too_few_symbols():

@@ -39,8 +39,10 @@ class Fixed(PortfolioStrategy):
 
 def _bars(opens, closes) -> pd.DataFrame:
     o, c = np.asarray(opens, float), np.asarray(closes, float)
-    return pd.DataFrame({"open": o, "high": np.maximum(o, c) + 1, "low": np.minimum(o, c) - 1, "close": c,
-                         "volume": 1e6}, index=DAYS[: len(o)])
+    return pd.DataFrame(
+        {"open": o, "high": np.maximum(o, c) + 1, "low": np.minimum(o, c) - 1, "close": c, "volume": 1e6},
+        index=DAYS[: len(o)],
+    )
 
 
 BARS = {
@@ -49,13 +51,18 @@ BARS = {
 }
 
 
-def _run(schedule, every=3, min_trade=0.0, max_gross=1.0, commission=0.001, slippage=0.01, bars=BARS,
-         short_fee=0.0, **risk):
-    cfg = parse_config({"name": "pf-test", "data": {"source": "sample", "symbols": list(bars)},
-                        "strategy": {"name": "sma_cross"},
-                        "broker": {"cash": 100_000, "commission": commission, "slippage": slippage,
-                                   "short_fee": short_fee},
-                        "risk": {"sizing": "fixed_fraction", "max_gross": max_gross, **risk}})
+def _run(
+    schedule, every=3, min_trade=0.0, max_gross=1.0, commission=0.001, slippage=0.01, bars=BARS, short_fee=0.0, **risk
+):
+    cfg = parse_config(
+        {
+            "name": "pf-test",
+            "data": {"source": "sample", "symbols": list(bars)},
+            "strategy": {"name": "sma_cross"},
+            "broker": {"cash": 100_000, "commission": commission, "slippage": slippage, "short_fee": short_fee},
+            "risk": {"sizing": "fixed_fraction", "max_gross": max_gross, **risk},
+        }
+    )
     strat = Fixed(PortfolioParams(rebalance_every=every, min_trade=min_trade), cfg.risk, schedule)
     signals = {s: strat.compute_signals(df, None) for s, df in bars.items()}
     ledger, _ = simulate(cfg, bars, signals, strat, fractional=False)
@@ -127,15 +134,15 @@ def test_gross_exposure_is_scaled_down_to_max_gross():
 
 
 def test_kill_switch_halts_rebalancing():
-    bars = {"AAA": _bars([100, 100, 60, 60, 60, 60, 60, 60], [100, 100, 60, 60, 60, 60, 60, 60]),
-            "BBB": BARS["BBB"]}
+    bars = {"AAA": _bars([100, 100, 60, 60, 60, 60, 60, 60], [100, 100, 60, 60, 60, 60, 60, 60]), "BBB": BARS["BBB"]}
     ledger, strat = _run({0: {"AAA": 0.9}}, every=3, bars=bars, slippage=0.0, max_drawdown_halt=0.2)
     assert [v.timestamp for v in strat.views] == [DAYS[0]]  # halted from the 40 % drop on
 
 
 def test_plan_orders_phases_and_cash_fit():
-    trades = plan_trades({"A": 0.5, "B": -0.5}, {"A": -10.0, "C": 20.0}, {"A": 10.0, "B": 10.0, "C": 10.0},
-                         1000.0, False, 0.0)
+    trades = plan_trades(
+        {"A": 0.5, "B": -0.5}, {"A": -10.0, "C": 20.0}, {"A": 10.0, "B": 10.0, "C": 10.0}, 1000.0, False, 0.0
+    )
     # A flips from short to long: cover first (phase 0), buy last (phase 2), its own order id kind
     assert [(t.symbol, t.delta) for t in trades] == [("A", 10.0), ("C", -20.0), ("B", -50.0), ("A", 50.0)]
     assert [t.kind for t in trades] == ["rebalance"] * 3 + ["rebalance_flip"]

@@ -17,21 +17,29 @@ def _exit_fills(symbol: str, scale: float, increment) -> list[tuple[float, float
     broker = dict(commission=0.0, slippage=0.0, fractional=True)
     if increment != "default":
         broker["price_increment"] = increment
-    cfg = parse_config(dict(
-        name="ticks", data=dict(source="sample", symbols=[symbol], timeframe="1h"),
-        strategy=dict(name="sma_cross", params=dict(fast=3, slow=7)), broker=broker,
-        risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=0.02, take_profit=0.03)))
+    cfg = parse_config(
+        dict(
+            name="ticks",
+            data=dict(source="sample", symbols=[symbol], timeframe="1h"),
+            strategy=dict(name="sma_cross", params=dict(fast=3, slow=7)),
+            broker=broker,
+            risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=0.02, take_profit=0.03),
+        )
+    )
     orders = run_backtest(cfg, bars=bars).ledger.orders_frame()
     done = orders[orders["reason"].isin(["stop_loss", "take_profit"]) & (orders["status"] == "filled")]
     opens = bars[symbol]["open"]
     return [(p, float(opens.loc[t])) for p, t in zip(done["fill_price"], done["fill_time"], strict=True)]
 
 
-@pytest.mark.parametrize(("symbol", "scale", "increment", "tick"), [
-    ("AAPL", 1.0, "default", 0.01),  # auto: whole cents at or above $1
-    ("PENNY", 1 / 200, "auto", 0.0001),  # auto: $0.0001 below $1
-    ("BTC/USDT", 1.0, 0.05, 0.05),  # a fixed tick (crypto: the market's tickSize)
-])
+@pytest.mark.parametrize(
+    ("symbol", "scale", "increment", "tick"),
+    [
+        ("AAPL", 1.0, "default", 0.01),  # auto: whole cents at or above $1
+        ("PENNY", 1 / 200, "auto", 0.0001),  # auto: $0.0001 below $1
+        ("BTC/USDT", 1.0, 0.05, 0.05),  # a fixed tick (crypto: the market's tickSize)
+    ],
+)
 def test_bracket_exits_fill_on_the_tick(symbol, scale, increment, tick) -> None:
     fills = _exit_fills(symbol, scale, increment)
     at_order_price = [p for p, o in fills if p != o]  # a gap through the price fills at the open

@@ -22,13 +22,16 @@ COMM, SLIP = 0.001, 0.001
 
 
 def ref_config(**risk):
-    return parse_config({
-        "name": "ref", "seed": 0,
-        "data": {"source": "csv", "path": str(FIXTURES), "symbols": ["REF"]},
-        "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}},
-        "broker": {"cash": 10_000, "commission": COMM, "slippage": SLIP},
-        "risk": {"sizing": "fixed_fraction", "fraction": 0.5, "max_position": 0.5, **risk},
-    })
+    return parse_config(
+        {
+            "name": "ref",
+            "seed": 0,
+            "data": {"source": "csv", "path": str(FIXTURES), "symbols": ["REF"]},
+            "strategy": {"name": "sma_cross", "params": {"fast": 5, "slow": 20}},
+            "broker": {"cash": 10_000, "commission": COMM, "slippage": SLIP},
+            "risk": {"sizing": "fixed_fraction", "fraction": 0.5, "max_position": 0.5, **risk},
+        }
+    )
 
 
 class PlainCross(bt.Strategy):
@@ -41,8 +44,15 @@ class PlainCross(bt.Strategy):
 
     def notify_order(self, order):
         if order.status == order.Completed:
-            self.fills.append((bt.num2date(order.data.datetime[0]).date(), order.isbuy(), order.executed.price,
-                               abs(order.executed.size), order.executed.comm))
+            self.fills.append(
+                (
+                    bt.num2date(order.data.datetime[0]).date(),
+                    order.isbuy(),
+                    order.executed.price,
+                    abs(order.executed.size),
+                    order.executed.comm,
+                )
+            )
         if not order.alive():
             self.order = None
 
@@ -78,8 +88,12 @@ def ref_run():
 def test_trades_match_a_plain_backtrader_crossover_strategy(ref_run):
     fills, _ = plain_backtrader_fills()
     orders = ref_run.ledger.orders_frame()
-    ours = [(t.date(), side == "buy", p, s, c) for t, side, p, s, c in
-            orders[orders.status == "filled"][["fill_time", "side", "fill_price", "size", "commission"]].itertuples(index=False)]
+    ours = [
+        (t.date(), side == "buy", p, s, c)
+        for t, side, p, s, c in orders[orders.status == "filled"][
+            ["fill_time", "side", "fill_price", "size", "commission"]
+        ].itertuples(index=False)
+    ]
     assert len(fills) >= 6
     assert [f[:2] for f in ours] == [f[:2] for f in fills]
     np.testing.assert_allclose([f[2:] for f in ours], [f[2:] for f in fills], rtol=1e-12)
@@ -138,8 +152,9 @@ def test_kelly_sizing():
     assert kelly_fraction(0.5, 2.0) == pytest.approx(0.25)
     assert kelly_fraction(0.4, 1.0) == 0.0  # negative edge -> no position
     assert kelly_fraction(0.6, float("nan")) == 0.0
-    cfg = parse_config({"name": "k", "data": {"symbols": ["A"]},
-                        "risk": {"sizing": "kelly", "fraction": 0.5, "max_position": 0.08}})
+    cfg = parse_config(
+        {"name": "k", "data": {"symbols": ["A"]}, "risk": {"sizing": "kelly", "fraction": 0.5, "max_position": 0.08}}
+    )
     assert position_fraction(cfg.risk, 0.6, 1.0) == pytest.approx(0.08)  # 0.5 * 0.2 = 0.1, capped
     assert position_fraction(cfg.risk, 0.55, 1.0) == pytest.approx(0.05)
 
@@ -175,7 +190,15 @@ def test_folds_purge_and_embargo():
 PINNED = {
     "n_trades": 8,
     "final_value": 11291.30,
-    "entries": ["2020-02-18", "2020-04-15", "2020-09-02", "2020-10-29", "2021-02-15", "2021-03-17",
-                "2021-04-02", "2021-05-27"],
+    "entries": [
+        "2020-02-18",
+        "2020-04-15",
+        "2020-09-02",
+        "2020-10-29",
+        "2021-02-15",
+        "2021-03-17",
+        "2021-04-02",
+        "2021-05-27",
+    ],
     "reasons": ["signal"] * 7 + ["end"],
 }

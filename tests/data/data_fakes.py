@@ -52,8 +52,14 @@ def _ms(ts: pd.Timestamp) -> int:
 class FakeBinance:
     """Serve /api/v3/exchangeInfo and paginated /api/v3/klines from in-memory frames."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame], max_limit: int = 500, fail_first: int = 0,
-                 fail_status: int = 429, fail_after: int | None = None):
+    def __init__(
+        self,
+        frames: dict[str, pd.DataFrame],
+        max_limit: int = 500,
+        fail_first: int = 0,
+        fail_status: int = 429,
+        fail_after: int | None = None,
+    ):
         self.frames = frames  # keyed by exchange id, e.g. "BTCUSDT"
         self.max_limit = max_limit
         self.fail_left = fail_first
@@ -77,11 +83,22 @@ class FakeBinance:
     def exchange_info(self) -> dict:
         def sym(s: str) -> dict:
             base, quote = s[:-4], s[-4:]
-            return {"symbol": s, "status": "TRADING", "baseAsset": base, "quoteAsset": quote,
-                    "baseAssetPrecision": 8, "quotePrecision": 8, "quoteAssetPrecision": 8,
-                    "orderTypes": ["LIMIT", "MARKET"], "isSpotTradingAllowed": True,
-                    "isMarginTradingAllowed": False, "permissions": ["SPOT"], "permissionSets": [["SPOT"]],
-                    "filters": []}
+            return {
+                "symbol": s,
+                "status": "TRADING",
+                "baseAsset": base,
+                "quoteAsset": quote,
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "MARKET"],
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
+                "permissions": ["SPOT"],
+                "permissionSets": [["SPOT"]],
+                "filters": [],
+            }
+
         return {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": [sym(s) for s in self.frames]}
 
     def klines(self, q: dict[str, str]) -> tuple[int, object]:
@@ -95,8 +112,19 @@ class FakeBinance:
         if "endTime" in q:
             part = part[part.index <= pd.Timestamp(int(q["endTime"]), unit="ms", tz="UTC")]
         part = part.iloc[:limit]
-        rows = [[_ms(t), *(repr(float(r[c])) for c in ("open", "high", "low", "close", "volume")),
-                 _ms(t) + 3_599_999, "0", 1, "0", "0", "0"] for t, r in part.iterrows()]
+        rows = [
+            [
+                _ms(t),
+                *(repr(float(r[c])) for c in ("open", "high", "low", "close", "volume")),
+                _ms(t) + 3_599_999,
+                "0",
+                1,
+                "0",
+                "0",
+                "0",
+            ]
+            for t, r in part.iterrows()
+        ]
         return 200, rows
 
 
@@ -121,8 +149,19 @@ class FakeAlpaca:
             return 200, {"bars": {}, "next_page_token": None}
         part = frame[(frame.index >= pd.Timestamp(q["start"])) & (frame.index <= pd.Timestamp(q["end"]))]
         offset = int(q.get("page_token") or 0)
-        page = part.iloc[offset: offset + self.page_size]
+        page = part.iloc[offset : offset + self.page_size]
         more = offset + self.page_size < len(part)
-        bars = [{"t": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "o": float(r.open), "h": float(r.high), "l": float(r.low), "c": float(r.close),
-                 "v": float(r.volume), "n": 10, "vw": float(r.close)} for t, r in page.iterrows()]
+        bars = [
+            {
+                "t": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "o": float(r.open),
+                "h": float(r.high),
+                "l": float(r.low),
+                "c": float(r.close),
+                "v": float(r.volume),
+                "n": 10,
+                "vw": float(r.close),
+            }
+            for t, r in page.iterrows()
+        ]
         return 200, {"bars": {sym: bars}, "next_page_token": str(offset + self.page_size) if more else None}

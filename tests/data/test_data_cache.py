@@ -41,8 +41,10 @@ def test_cache_fetches_only_missing_ranges(tmp_path):
     assert len(inner.calls) == 1
     pd.testing.assert_frame_equal(again, first.loc["2015-04-01":"2015-05-31"])
     wider = cache.get_bars("AAA", "1d", ts("2015-01-01"), ts("2015-09-30"))
-    assert inner.calls[1:] == [("AAA", "1d", ts("2015-01-01"), ts("2015-03-01") - pd.Timedelta(1, "ns")),
-                               ("AAA", "1d", ts("2015-06-30") + pd.Timedelta(1, "ns"), ts("2015-09-30"))]
+    assert inner.calls[1:] == [
+        ("AAA", "1d", ts("2015-01-01"), ts("2015-03-01") - pd.Timedelta(1, "ns")),
+        ("AAA", "1d", ts("2015-06-30") + pd.Timedelta(1, "ns"), ts("2015-09-30")),
+    ]
     direct = SampleProvider(seed=2).get_bars("AAA", "1d", ts("2015-01-01"), ts("2015-09-30"))
     pd.testing.assert_frame_equal(wider, direct, check_freq=False)
     path = cache_file(tmp_path / "cache", "AAA", "1d")
@@ -97,7 +99,8 @@ def test_missing_ranges_skip_slivers_without_a_bar_start():
     hour, day = pd.Timedelta(hours=1), pd.Timedelta(days=1)
     assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 09:59"), hour) == []
     assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 10:00"), hour) == [
-        (ts("2020-01-05 09:30") + pd.Timedelta(1, "ns"), ts("2020-01-05 10:00"))]
+        (ts("2020-01-05 09:30") + pd.Timedelta(1, "ns"), ts("2020-01-05 10:00"))
+    ]
     assert missing_ranges(cov, ts("2020-01-02"), ts("2020-01-05 23:00"), day) == []
     assert len(missing_ranges(cov, ts("2020-01-02"), ts("2020-01-06 00:30"), day)) == 1
     assert missing_ranges(None, None, ts("2020-01-01"), day) == [(None, ts("2020-01-01"))]

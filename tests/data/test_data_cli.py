@@ -22,10 +22,33 @@ def hourly() -> pd.DataFrame:
 
 
 def _download(url: str, cache, *extra: str) -> int:
-    return main(["download", "--source", "ccxt", "--exchange", "binance", "--url", url,
-                 "--symbols", "BTC/USDT,ETH/USDT", "--timeframe", "1h", "--start", "2021-01-02",
-                 "--end", "2021-02-10", "--cache-dir", str(cache), "--chunk-bars", "200",
-                 "--retries", "0", "-q", *extra])
+    return main(
+        [
+            "download",
+            "--source",
+            "ccxt",
+            "--exchange",
+            "binance",
+            "--url",
+            url,
+            "--symbols",
+            "BTC/USDT,ETH/USDT",
+            "--timeframe",
+            "1h",
+            "--start",
+            "2021-01-02",
+            "--end",
+            "2021-02-10",
+            "--cache-dir",
+            str(cache),
+            "--chunk-bars",
+            "200",
+            "--retries",
+            "0",
+            "-q",
+            *extra,
+        ]
+    )
 
 
 def test_download_fills_cache_and_resumes(tmp_path, hourly, capsys):
@@ -70,16 +93,34 @@ def test_verify_hash_ok_and_mismatch(real_data, tmp_path, capsys):
 
 
 def test_module_entry_point(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "bot.data", "verify-hash", "--source", "sample",
-                           "--symbols", "A", "--start", "2015-01-01", "--end", "2015-01-31", "-q",
-                           "sha256:nope"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.data",
+            "verify-hash",
+            "--source",
+            "sample",
+            "--symbols",
+            "A",
+            "--start",
+            "2015-01-01",
+            "--end",
+            "2015-01-31",
+            "-q",
+            "sha256:nope",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 3
     assert proc.stderr.startswith("data error: sample:-: hash mismatch")
 
 
 def test_verify_hash_of_a_run_folder(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text(
-        "name: t\ndata:\n  source: sample\n  symbols: [A, B]\n  start: 2015-01-01\n  end: 2015-03-31\n")
+        "name: t\ndata:\n  source: sample\n  symbols: [A, B]\n  start: 2015-01-01\n  end: 2015-03-31\n"
+    )
     bars = load_bars("sample", ["A", "B"], start="2015-01-01", end="2015-03-31")
     (tmp_path / "metrics.json").write_text(json.dumps({"data": {"hash": data_hash(bars)}}))
     assert main(["verify-hash", "--run", str(tmp_path), "-q"]) == 0

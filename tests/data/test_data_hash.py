@@ -22,8 +22,10 @@ def test_hash_is_stable_and_order_independent():
 
 
 def test_hash_is_stable_across_processes():
-    code = ("from bot.data import load_bars, data_hash;"
-            "print(data_hash(load_bars('sample',['AAA','BBB'],start='2015-01-01',end='2015-12-31',seed=1)))")
+    code = (
+        "from bot.data import load_bars, data_hash;"
+        "print(data_hash(load_bars('sample',['AAA','BBB'],start='2015-01-01',end='2015-12-31',seed=1)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == data_hash(_bars())
 

@@ -19,7 +19,9 @@ def _check(frame: pd.DataFrame) -> None:
 
 
 def test_binance_hourly():
-    _check(CcxtProvider("binance", options={"fetchMarkets": {"types": ["spot"]}}).get_bars("BTC/USDT", "1h", START, END))
+    _check(
+        CcxtProvider("binance", options={"fetchMarkets": {"types": ["spot"]}}).get_bars("BTC/USDT", "1h", START, END)
+    )
 
 
 def test_alpaca_crypto_hourly():

@@ -52,7 +52,7 @@ def test_ccxt_paginates_and_drops_forming_candle(hourly):
         frame = _ccxt(url, "2021-02-20T10:30:00Z").get_bars("BTC/USDT", "1h", ts("2021-01-03"), None)
     assert frame.index[0] == ts("2021-01-03")
     assert frame.index[-1] == ts("2021-02-20 09:00")  # the 10:00 candle is still open at 10:30
-    pd.testing.assert_frame_equal(frame, hourly.loc[frame.index[0]:frame.index[-1]], check_freq=False)
+    pd.testing.assert_frame_equal(frame, hourly.loc[frame.index[0] : frame.index[-1]], check_freq=False)
     assert len(fake.kline_calls) == 3  # 1138 candles at 500 per page
     assert fake.kline_calls[1]["startTime"] == str(int(ts("2021-01-23 20:00").value // 10**6))
 
@@ -122,7 +122,8 @@ def test_alpaca_errors_translate(daily, monkeypatch):
         with serve(fake) as url:
             with pytest.raises(err):
                 AlpacaProvider(url=url, keys=keys, retries=1, sleep=lambda s: None).get_bars(
-                    "AAPL", "1d", ts("2021-01-04"), None)
+                    "AAPL", "1d", ts("2021-01-04"), None
+                )
         assert len(fake.calls) == (1 if status == 403 else 2)
 
 
@@ -142,8 +143,9 @@ def test_yfinance_translates_recorded_history(daily):
         return _yahoo_frame(daily)
 
     frame = YFinanceProvider(history=history).get_bars("^VIX", "1d", ts("2021-03-01"), ts("2021-03-31"))
-    assert calls == [("^VIX", {"interval": "1d", "auto_adjust": False, "actions": False,
-                               "start": "2021-03-01", "end": "2021-04-01"})]
+    assert calls == [
+        ("^VIX", {"interval": "1d", "auto_adjust": False, "actions": False, "start": "2021-03-01", "end": "2021-04-01"})
+    ]
     assert list(frame.columns) == ["open", "high", "low", "close", "volume", "adj_close"]
     assert frame.index[0] == ts("2021-03-01")
     pd.testing.assert_series_equal(frame["close"], daily.loc["2021-03", "close"], check_freq=False)

@@ -22,8 +22,7 @@ def test_equities_daily_load(real_data):
 
 
 def test_equities_bounds(real_data):
-    bars = load_bars("csv", ["SPY"], start="2001-09-10", end="2001-09-17",
-                     path=str(real_data / "equities" / "daily"))
+    bars = load_bars("csv", ["SPY"], start="2001-09-10", end="2001-09-17", path=str(real_data / "equities" / "daily"))
     days = [f"{t:%Y-%m-%d}" for t in bars["SPY"].index]
     assert days == ["2001-09-10", "2001-09-17"]
 
@@ -90,6 +89,12 @@ def test_real_crypto_4h_partial_last_candle_needs_clock_or_flag(real_data):
     cfg = DataValidationConfig.model_validate({"partial_last_candle": {"assume_partial": True}})
     bars, report = load_validated("csv", ["BTC/USDT", "ETH/USDT"], "4h", path=folder, validation=cfg)
     assert all(len(f) == 18709 for f in bars.values())
-    bars, _ = load_validated("csv", ["BTC/USDT"], "4h", path=folder, now="2026-03-04T01:00:00Z",
-                             validation=DataValidationConfig.model_validate({"stale_data": "warn"}))
+    bars, _ = load_validated(
+        "csv",
+        ["BTC/USDT"],
+        "4h",
+        path=folder,
+        now="2026-03-04T01:00:00Z",
+        validation=DataValidationConfig.model_validate({"stale_data": "warn"}),
+    )
     assert bars["BTC/USDT"].index[-1] == pd.Timestamp("2026-03-03 20:00", tz="UTC")

@@ -12,9 +12,14 @@ from bot.errors import ConfigError
 
 
 def _hourly(days: int = 6) -> pd.DataFrame:
-    return load_bars("sample", ["BTC/USDT"], "1h", start="2019-01-05",
-                     end=pd.Timestamp("2019-01-05", tz="UTC") + pd.Timedelta(days=days, hours=-1),
-                     seed=3)["BTC/USDT"]
+    return load_bars(
+        "sample",
+        ["BTC/USDT"],
+        "1h",
+        start="2019-01-05",
+        end=pd.Timestamp("2019-01-05", tz="UTC") + pd.Timedelta(days=days, hours=-1),
+        seed=3,
+    )["BTC/USDT"]
 
 
 def test_resample_aggregates_ohlcv():

@@ -15,8 +15,16 @@ from bot.errors import DataError
 def daily(n: int = 60, start: str = "2021-01-04") -> pd.DataFrame:
     idx = pd.bdate_range(start, periods=n, tz="UTC", name="timestamp")
     close = 100 * np.exp(np.cumsum(np.full(n, 0.001)))
-    return pd.DataFrame({"open": close * 0.999, "high": close * 1.01, "low": close * 0.99,
-                         "close": close, "volume": np.full(n, 1000.0)}, index=idx)
+    return pd.DataFrame(
+        {
+            "open": close * 0.999,
+            "high": close * 1.01,
+            "low": close * 0.99,
+            "close": close,
+            "volume": np.full(n, 1000.0),
+        },
+        index=idx,
+    )
 
 
 def hourly(n: int = 120, start: str = "2021-01-01") -> pd.DataFrame:

@@ -17,13 +17,19 @@ LINES = ("datetime", "open", "high", "low", "close", "volume", "openinterest", "
 def frames(seed: int = 3) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     rng = np.random.default_rng(seed)
     out = {}
-    for sym, start, n in (("AAA", "2021-01-04", 60), ("BBB", "2021-02-01", 30),
-                          ("CCC", "2021-01-04", 45)):
+    for sym, start, n in (("AAA", "2021-01-04", 60), ("BBB", "2021-02-01", 30), ("CCC", "2021-01-04", 45)):
         idx = pd.bdate_range(start, periods=n, tz="UTC") + pd.Timedelta(hours=21)
         close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
-        bars = pd.DataFrame({"open": close * (1 + rng.normal(0, 0.003, n)), "high": close * 1.01,
-                             "low": close * 0.99, "close": close,
-                             "volume": rng.integers(1_000, 9_000, n)}, index=idx)  # int64 volume
+        bars = pd.DataFrame(
+            {
+                "open": close * (1 + rng.normal(0, 0.003, n)),
+                "high": close * 1.01,
+                "low": close * 0.99,
+                "close": close,
+                "volume": rng.integers(1_000, 9_000, n),
+            },
+            index=idx,
+        )  # int64 volume
         prob = rng.uniform(0, 1, n)
         prob[: n // 3] = np.nan
         signals = pd.DataFrame({"prob_up": prob, "payoff": rng.uniform(0.5, 2, n)}, index=idx)
@@ -33,8 +39,11 @@ def frames(seed: int = 3) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
 
 def pandas_feed(sym: str, bars: pd.DataFrame, signals: pd.DataFrame) -> bt.feeds.PandasData:
     """The feed the engine used before: PandasData with one extra line per signal column."""
-    cls = type("OldSignalFeed", (bt.feeds.PandasData,),
-               {"lines": tuple(signals.columns), "params": tuple((c, -1) for c in signals.columns)})
+    cls = type(
+        "OldSignalFeed",
+        (bt.feeds.PandasData,),
+        {"lines": tuple(signals.columns), "params": tuple((c, -1) for c in signals.columns)},
+    )
     df = bars[["open", "high", "low", "close", "volume"]].join(signals)
     df.index = df.index.tz_convert("UTC").tz_localize(None)
     tf, comp = _TIMEFRAMES["d"]

@@ -54,8 +54,9 @@ def test_short_payoff_is_mean_loss_over_mean_win():
 
 
 def _strategy(**params):
-    risk = parse_config({"name": "k", "data": {"symbols": ["A"]},
-                         "risk": {"sizing": "kelly", "fraction": 0.5, "max_position": 0.25}}).risk
+    risk = parse_config(
+        {"name": "k", "data": {"symbols": ["A"]}, "risk": {"sizing": "kelly", "fraction": 0.5, "max_position": 0.25}}
+    ).risk
     return MlSignalStrategy(MlSignalParams(entry_threshold=0.6, exit_threshold=0.55, **params), risk)
 
 

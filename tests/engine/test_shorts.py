@@ -46,12 +46,21 @@ class Scripted(Strategy):
 
 
 def config(short_fee=0.0, **risk):
-    return parse_config({
-        "name": "shorts", "data": {"symbols": ["S"]}, "strategy": {"name": "sma_cross"},
-        "broker": {"cash": 10_000, "commission": COMM, "slippage": SLIP, "price_increment": None,
-                   "short_fee": short_fee},
-        "risk": {"sizing": "fixed_fraction", "fraction": 0.5, "max_position": 0.5, **risk},
-    })
+    return parse_config(
+        {
+            "name": "shorts",
+            "data": {"symbols": ["S"]},
+            "strategy": {"name": "sma_cross"},
+            "broker": {
+                "cash": 10_000,
+                "commission": COMM,
+                "slippage": SLIP,
+                "price_increment": None,
+                "short_fee": short_fee,
+            },
+            "risk": {"sizing": "fixed_fraction", "fraction": 0.5, "max_position": 0.5, **risk},
+        }
+    )
 
 
 def run(ohlc, go, short_fee=0.0, **risk):

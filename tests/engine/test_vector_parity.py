@@ -26,9 +26,7 @@ from strategies import build_strategy
 from tests.backtest.helpers import small_ml_config
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = sorted((ROOT / "config" / "backtest").glob("*.yaml")) + sorted(
-    (ROOT / "config" / "examples").glob("*.yaml")
-)
+SHIPPED = sorted((ROOT / "config" / "backtest").glob("*.yaml")) + sorted((ROOT / "config" / "examples").glob("*.yaml"))
 VECTOR = {"crypto_hourly", "ml_daily", "quickstart", "sma_cross"}
 
 
@@ -67,9 +65,7 @@ def test_shipped_config_parity(name):
         s: strategy.compute_signals(df, _stand_in_prob(df, i) if strategy.uses_model else None)
         for i, (s, df) in enumerate(bars.items())
     }
-    fractional = (
-        cfg.broker.fractional if cfg.broker.fractional is not None else any("/" in s for s in bars)
-    )
+    fractional = cfg.broker.fractional if cfg.broker.fractional is not None else any("/" in s for s in bars)
     a, _ = simulate_backtrader(cfg, bars, signals, strategy, fractional)
     b, _ = simulate_vector(cfg, bars, signals, strategy, fractional)
     assert len(a.trades) > 5
@@ -94,9 +90,7 @@ def test_unsupported_strategies_fall_back_with_one_line():
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(str(m)), level="INFO")
     try:
-        cfg = _shipped(
-            ROOT / "config" / "examples" / "channel_breakout.yaml", "data.end=2016-12-31"
-        )
+        cfg = _shipped(ROOT / "config" / "examples" / "channel_breakout.yaml", "data.end=2016-12-31")
         bars, _ = load_data(cfg)
         strategy = build_strategy(cfg)
         signals = {s: strategy.compute_signals(df, None) for s, df in bars.items()}
@@ -131,9 +125,7 @@ def test_the_random_tier_exercises_every_rule():
     reasons, statuses, sides = set(), set(), set()
     for seed in range(50):
         case = random_case(seed)
-        ledger, _ = simulate_vector(
-            case.config, case.bars, case.signals, case.strategy, case.fractional
-        )
+        ledger, _ = simulate_vector(case.config, case.bars, case.signals, case.strategy, case.fractional)
         trades, orders = ledger.trades_frame(), ledger.orders_frame()
         reasons |= set(trades["exit_reason"])
         sides |= set(trades["side"])

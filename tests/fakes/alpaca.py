@@ -252,9 +252,7 @@ class FakeAlpaca(FakeVenue):
     # ---- JSON shapes ------------------------------------------------------------------
     def _order_json(self, o: FakeOrder, nested: bool = True) -> dict:
         crypto = "/" in o.symbol
-        legs = (
-            [self._order_json(self.engine.orders[s]) for s in o.legs] if nested and o.legs else None
-        )
+        legs = [self._order_json(self.engine.orders[s]) for s in o.legs] if nested and o.legs else None
         return {
             "id": _uid(f"order-{o.seq}"),
             "client_order_id": o.client_order_id,
@@ -346,18 +344,14 @@ class FakeAlpaca(FakeVenue):
         if qty > free + 1e-9:
             raise Rejection(
                 "insufficient_funds",
-                f"insufficient qty available for order (requested: {_num(qty)}, "
-                f"available: {_num(max(free, 0.0))})",
+                f"insufficient qty available for order (requested: {_num(qty)}, available: {_num(max(free, 0.0))})",
             )
 
     # ---- trading routes -------------------------------------------------------------
     def _account(self, req: Request) -> Response:
         cash = self.engine.balances.get("USD", 0.0)
         equity = self.engine.equity("USD")
-        longs = sum(
-            max(self.engine.position(s), 0) * self.engine.last_price(s)
-            for s in self.engine.instruments
-        )
+        longs = sum(max(self.engine.position(s), 0) * self.engine.last_price(s) for s in self.engine.instruments)
         return Response(
             200,
             {
@@ -444,17 +438,17 @@ class FakeAlpaca(FakeVenue):
         for field, value in prices:
             if value is not None and not _on_grid(float(value), asset, crypto):
                 what = "price increment" if crypto else "sub-penny increment"
-                raise Rejection(
-                    "pricing", f"invalid {field} {value}. {what} does not fulfill minimum pricing criteria"
-                )
+                raise Rejection("pricing", f"invalid {field} {value}. {what} does not fulfill minimum pricing criteria")
         qty = float(body.get("qty") or 0)
         if not float(qty).is_integer() and not asset["fractionable"]:
             raise Rejection("invalid_qty", "requested asset is not fractionable")
         if crypto:
             step, least = float(asset["min_trade_increment"]), float(asset["min_order_size"])
             if not _multiple(qty, step) or qty < least:
-                raise Rejection("invalid_qty", f"qty must be >= {asset['min_order_size']} and a multiple "
-                                               f"of {asset['min_trade_increment']}")
+                raise Rejection(
+                    "invalid_qty",
+                    f"qty must be >= {asset['min_order_size']} and a multiple of {asset['min_trade_increment']}",
+                )
         elif not float(qty).is_integer() and body.get("time_in_force") != "day":
             raise Rejection("pricing", "fractional orders must be DAY orders")
 
@@ -484,13 +478,17 @@ class FakeAlpaca(FakeVenue):
         if tp and tp.get("limit_price") is not None:
             price, bound = float(tp["limit_price"]), base + TICK if buy else base - TICK
             if (price < bound - 1e-9) if buy else (price > bound + 1e-9):
-                raise Rejection("pricing", f"take_profit.limit_price must be {'>=' if buy else '<='} base_price "
-                                           f"{'+' if buy else '-'} 0.01")
+                raise Rejection(
+                    "pricing",
+                    f"take_profit.limit_price must be {'>=' if buy else '<='} base_price {'+' if buy else '-'} 0.01",
+                )
         if sl and sl.get("stop_price") is not None:
             price, bound = float(sl["stop_price"]), base - TICK if buy else base + TICK
             if (price > bound + 1e-9) if buy else (price < bound - 1e-9):
-                raise Rejection("pricing", f"stop_loss.stop_price must be {'<=' if buy else '>='} base_price "
-                                           f"{'-' if buy else '+'} 0.01")
+                raise Rejection(
+                    "pricing",
+                    f"stop_loss.stop_price must be {'<=' if buy else '>='} base_price {'-' if buy else '+'} 0.01",
+                )
 
     def _create(self, body: dict) -> FakeOrder:
         cid = body.get("client_order_id") or _uid(f"auto-{len(self.engine.orders)}")
@@ -550,9 +548,7 @@ class FakeAlpaca(FakeVenue):
 
     def _find(self, req: Request) -> FakeOrder | None:
         wanted = req.path.rsplit("/", 1)[1]
-        return next(
-            (o for o in self.engine.orders.values() if _uid(f"order-{o.seq}") == wanted), None
-        )
+        return next((o for o in self.engine.orders.values() if _uid(f"order-{o.seq}") == wanted), None)
 
     def _get_order(self, req: Request) -> Response:
         order = self._find(req)
@@ -607,9 +603,7 @@ class FakeAlpaca(FakeVenue):
             if parse_timeframe(p.get("timeframe", "")) != self.engine.timeframe:
                 raise ValueError
         except ValueError:
-            return Response(
-                422, {"code": 42210000, "message": f"invalid timeframe {p.get('timeframe')}"}
-            )
+            return Response(422, {"code": 42210000, "message": f"invalid timeframe {p.get('timeframe')}"})
         crypto = req.path.startswith("/v1beta3")
         rows = []
         for sym in sorted(p.get("symbols", "").split(",")):

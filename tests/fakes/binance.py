@@ -212,18 +212,14 @@ class FakeBinance(FakeVenue):
         if req.path in PUBLIC:
             return None
         if req.headers.get("x-mbx-apikey") != self.key:
-            return Response(
-                401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
-            )
+            return Response(401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})
         query, qsig = _strip_signature(req.raw_query)
         body, bsig = _strip_signature(req.body)
         given = qsig or bsig
         if given is None or not hmac.compare_digest(given, sign(self.secret, query + body)):
             return Response(401, {"code": -1022, "msg": "Signature for this request is not valid."})
         if "timestamp" not in req.params:
-            return Response(
-                400, {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent."}
-            )
+            return Response(400, {"code": -1102, "msg": "Mandatory parameter 'timestamp' was not sent."})
         return None
 
     def fault_response(self, fault: Fault, req: Request) -> Response:
@@ -238,9 +234,7 @@ class FakeBinance(FakeVenue):
                 500 if fault.kind == "http_500" else 503,
                 {"code": -1001, "msg": "Internal error; unable to process your request."},
             )
-        return Response(
-            400, {"code": -2010, "msg": "Account has insufficient balance for requested action."}
-        )
+        return Response(400, {"code": -2010, "msg": "Account has insufficient balance for requested action."})
 
     @staticmethod
     def _error(err: Rejection) -> Response:
@@ -509,9 +503,7 @@ class FakeBinance(FakeVenue):
         out.update(transactTime=_ms(self.clock), fills=[])
         return Response(200, out)
 
-    def _check_filters(
-        self, inst: Instrument, side: str, qty: float, price: float | None, stop: float | None
-    ) -> None:
+    def _check_filters(self, inst: Instrument, side: str, qty: float, price: float | None, stop: float | None) -> None:
         """PRICE_FILTER (tickSize) on price/stopPrice, NOTIONAL (market orders: last price)."""
         rules = self.rules[inst.symbol]
         for value in (price, stop):
@@ -531,8 +523,7 @@ class FakeBinance(FakeVenue):
             raise Rejection("oco_not_allowed", inst.symbol)
         prices = {kind: price for _, kind, price in legs}
         for kind, price in prices.items():
-            self._check_filters(inst, side, qty, price if kind == "limit" else None,
-                                price if kind == "stop" else None)
+            self._check_filters(inst, side, qty, price if kind == "limit" else None, price if kind == "stop" else None)
         limit, stop, last = prices.get("limit"), prices.get("stop"), self.engine.last_price(inst.symbol)
         if limit is None or stop is None:
             raise Rejection("invalid", "an OCO needs a LIMIT_MAKER and a STOP_LOSS leg")
@@ -550,18 +541,12 @@ class FakeBinance(FakeVenue):
                 if vtype not in ("LIMIT_MAKER", "STOP_LOSS"):
                     raise Rejection("invalid", f"unsupported {pos}Type {vtype}")
                 price = p.get(f"{pos}Price") if vtype == "LIMIT_MAKER" else p.get(f"{pos}StopPrice")
-                legs.append(
-                    (p.get(f"{pos}ClientOrderId", f"oco{pos}"), _TYPES_IN[vtype], float(price))
-                )
+                legs.append((p.get(f"{pos}ClientOrderId", f"oco{pos}"), _TYPES_IN[vtype], float(price)))
                 types.append(vtype)
             self._check_oco(inst, p.get("side", "").lower(), float(p.get("quantity", 0)), legs)
-            orders = self.engine.submit_oco(
-                p.get("side", "").lower(), inst.symbol, float(p.get("quantity", 0)), legs
-            )
+            orders = self.engine.submit_oco(p.get("side", "").lower(), inst.symbol, float(p.get("quantity", 0)), legs)
         except (Rejection, TypeError) as err:
-            return self._error(
-                err if isinstance(err, Rejection) else Rejection("invalid", str(err))
-            )
+            return self._error(err if isinstance(err, Rejection) else Rejection("invalid", str(err)))
         list_id = orders[0].oco_group
         list_cid = p.get("listClientOrderId", f"list{list_id}")
         for order, vtype in zip(orders, types, strict=True):
@@ -579,8 +564,7 @@ class FakeBinance(FakeVenue):
                 "transactionTime": _ms(self.clock),
                 "symbol": inst.symbol,
                 "orders": [
-                    {"symbol": inst.symbol, "orderId": o.seq, "clientOrderId": o.client_order_id}
-                    for o in orders
+                    {"symbol": inst.symbol, "orderId": o.seq, "clientOrderId": o.client_order_id} for o in orders
                 ],
                 "orderReports": [self._order_json(o) for o in orders],
             },
@@ -614,20 +598,14 @@ class FakeBinance(FakeVenue):
             order = self._lookup(req)
             self.engine.cancel(order)
         except Rejection as err:
-            return self._error(
-                Rejection("not_cancelable", err.message) if err.kind == "not_found" else err
-            )
+            return self._error(Rejection("not_cancelable", err.message) if err.kind == "not_found" else err)
         return Response(200, self._order_json(order))
 
     def _open(self, req: Request) -> Response:
         symbol = req.params.get("symbol")
         return Response(
             200,
-            [
-                self._order_json(o)
-                for o in self.engine.orders.values()
-                if o.is_open and symbol in (None, o.symbol)
-            ],
+            [self._order_json(o) for o in self.engine.orders.values() if o.is_open and symbol in (None, o.symbol)],
         )
 
     def _all_orders(self, req: Request) -> Response:
@@ -641,11 +619,10 @@ class FakeBinance(FakeVenue):
             return self._error(err)
         start, end = p.get("startTime"), p.get("endTime")
         if start and end and int(end) - int(start) > 86_400_000:
-            return Response(
-                400, {"code": -1127, "msg": "More than 24 hours between startTime and endTime."}
-            )
-        orders = [o for o in self.engine.orders.values() if o.symbol == inst.symbol
-                  and self.lag_left.get(o.seq, 0) <= 0]  # lookup_lag: not visible here either
+            return Response(400, {"code": -1127, "msg": "More than 24 hours between startTime and endTime."})
+        orders = [
+            o for o in self.engine.orders.values() if o.symbol == inst.symbol and self.lag_left.get(o.seq, 0) <= 0
+        ]  # lookup_lag: not visible here either
         if "orderId" in p:
             orders = [o for o in orders if o.seq >= int(p["orderId"])]
         if start:

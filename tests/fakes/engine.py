@@ -237,18 +237,12 @@ class Engine:
         among open orders, like Binance).
         """
         with self.lock:
-            self._validate(
-                client_order_id, symbol, side, qty, type, limit_price, stop_price, unique_cid
-            )
-            order = self._new_order(
-                client_order_id, symbol, side, qty, type, limit_price, stop_price
-            )
+            self._validate(client_order_id, symbol, side, qty, type, limit_price, stop_price, unique_cid)
+            order = self._new_order(client_order_id, symbol, side, qty, type, limit_price, stop_price)
             self._check_funds(order)
             return order
 
-    def submit_bracket(
-        self, parent: FakeOrder, legs: list[tuple[str, str, float]]
-    ) -> list[FakeOrder]:
+    def submit_bracket(self, parent: FakeOrder, legs: list[tuple[str, str, float]]) -> list[FakeOrder]:
         """Attach exit legs ``(client_id, 'limit'|'stop', price)`` to ``parent`` as one OCO group."""
         with self.lock:
             parent.order_class = "bracket" if len(legs) > 1 else "oto"
@@ -271,9 +265,7 @@ class Engine:
                 out.append(leg)
             return out
 
-    def submit_oco(
-        self, side: str, symbol: str, qty: float, legs: list[tuple[str, str, float]]
-    ) -> list[FakeOrder]:
+    def submit_oco(self, side: str, symbol: str, qty: float, legs: list[tuple[str, str, float]]) -> list[FakeOrder]:
         """Accept two active exit orders of which the first to fill cancels the other."""
         with self.lock:
             for cid, kind, price in legs:
@@ -408,17 +400,13 @@ class Engine:
         elif not inst.shortable:
             need = order.qty
             free = (
-                self.balances.get(inst.base, 0.0)
-                - self.reserved(inst.base)
-                + self._own_reservation(order, inst.base)
+                self.balances.get(inst.base, 0.0) - self.reserved(inst.base) + self._own_reservation(order, inst.base)
             )
         else:
             return
         if need > free + 1e-9:
             del self.orders[order.seq]
-            raise Rejection(
-                "insufficient_funds", f"insufficient balance: need {need:.8f}, have {free:.8f}"
-            )
+            raise Rejection("insufficient_funds", f"insufficient balance: need {need:.8f}, have {free:.8f}")
 
     def _own_reservation(self, order: FakeOrder, asset: str) -> float:
         inst = self.instruments[order.symbol]
@@ -475,9 +463,7 @@ class Engine:
             else:
                 self._execute(order, qty, price, start)
 
-    def _execute_split(
-        self, order: FakeOrder, qty: float, price: float, when: pd.Timestamp, bar: pd.Series
-    ) -> None:
+    def _execute_split(self, order: FakeOrder, qty: float, price: float, when: pd.Timestamp, bar: pd.Series) -> None:
         first = round_down(qty / 2, self.instruments[order.symbol].step)
         if first <= 0 or first >= qty:
             self._execute(order, qty, price, when)

@@ -98,9 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         url = urlsplit(self.path)
-        req = Request(
-            self.command, url.path, url.query, body, {k.lower(): v for k, v in self.headers.items()}
-        )
+        req = Request(self.command, url.path, url.query, body, {k.lower(): v for k, v in self.headers.items()})
         self.server.app.dispatch(req, self)
 
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve
@@ -157,9 +155,7 @@ class FakeServer:
     def start(self) -> FakeServer:
         """Bind to a free loopback port and serve in a daemon thread."""
         self._httpd = _Server(self)
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -209,9 +205,7 @@ class FakeServer:
         how many were dropped."""
         with self._lock:
             keep = [
-                f
-                for f in self._faults
-                if f.kind != kind or (path_prefix is not None and f.path_prefix != path_prefix)
+                f for f in self._faults if f.kind != kind or (path_prefix is not None and f.path_prefix != path_prefix)
             ]
             dropped = len(self._faults) - len(keep)
             self._faults[:] = keep
@@ -220,11 +214,7 @@ class FakeServer:
     def requests(self, method: str | None = None, path_prefix: str = "") -> list[Request]:
         """Return the logged requests, optionally filtered."""
         with self._lock:
-            return [
-                r
-                for r in self.log
-                if (method is None or r.method == method) and r.path.startswith(path_prefix)
-            ]
+            return [r for r in self.log if (method is None or r.method == method) and r.path.startswith(path_prefix)]
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Block until no request is being handled (e.g. a delayed 'timeout' request)."""

@@ -136,9 +136,7 @@ def rsi(b: Bars, n: int) -> list[float]:
     d = [NAN] + [b.c[i] - b.c[i - 1] for i in range(1, len(b.c))]
     g = wilder([NAN if isnan(a) else max(a, 0.0) for a in d], n)
     lo = wilder([NAN if isnan(a) else max(-a, 0.0) for a in d], n)
-    return zipmap(
-        lambda x, y: 50.0 if x + y == 0 else 100 - 100 / (1 + x / y) if y else 100.0, g, lo
-    )
+    return zipmap(lambda x, y: 50.0 if x + y == 0 else 100 - 100 / (1 + x / y) if y else 100.0, g, lo)
 
 
 def macd_line(b: Bars) -> list[float]:
@@ -242,10 +240,7 @@ def volume_z(b: Bars, n: int) -> list[float]:
 
 
 def cmf(b: Bars, n: int) -> list[float]:
-    mfm = [
-        0.0 if h == lo else ((c - lo) - (h - c)) / (h - lo)
-        for h, lo, c in zip(b.h, b.lo, b.c, strict=True)
-    ]
+    mfm = [0.0 if h == lo else ((c - lo) - (h - c)) / (h - lo) for h, lo, c in zip(b.h, b.lo, b.c, strict=True)]
     mv = [m * v for m, v in zip(mfm, b.v, strict=True)]
     return zipmap(div, roll(mv, n, sum), roll(b.v, n, sum))
 

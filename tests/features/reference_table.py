@@ -25,9 +25,7 @@ def _price() -> dict[str, Ref]:
     for n in (12, 26, 50, 200):
         t[f"close_ema_{n}"] = lambda b, _c, n=n: r.close_over(b, r.ema(b.c, n))
     for f, s in ((10, 50), (50, 200)):
-        t[f"sma_{f}_{s}"] = lambda b, _c, f=f, s=s: _ratio(
-            r.roll(b.c, f, r.mean), r.roll(b.c, s, r.mean)
-        )
+        t[f"sma_{f}_{s}"] = lambda b, _c, f=f, s=s: _ratio(r.roll(b.c, f, r.mean), r.roll(b.c, s, r.mean))
     for n in (5, 10, 20, 60):
         t[f"vol_{n}"] = lambda b, _c, n=n: r.vol(b, n)
     t["vol_ratio_5_60"] = lambda b, _c: r.zipmap(r.div, r.vol(b, 5), r.vol(b, 60))
@@ -92,13 +90,9 @@ def _volume_calendar() -> dict[str, Ref]:
 
 def _interactions() -> dict[str, Ref]:
     t: dict[str, Ref] = {}
-    t["rsi_x_mom_20"] = lambda b, _c: r.zipmap(
-        lambda x, m: (x - 50) / 50 * m, r.rsi(b, 14), r.ret(b, 20)
-    )
+    t["rsi_x_mom_20"] = lambda b, _c: r.zipmap(lambda x, m: (x - 50) / 50 * m, r.rsi(b, 14), r.ret(b, 20))
     t["mom_over_vol_20"] = lambda b, _c: r.zipmap(r.div, r.ret(b, 20), r.vol(b, 20))
-    t["pctb_x_volume_z_20"] = lambda b, _c: r.zipmap(
-        lambda p, z: (p - 0.5) * z, _pctb(b), r.volume_z(b, 20)
-    )
+    t["pctb_x_volume_z_20"] = lambda b, _c: r.zipmap(lambda p, z: (p - 0.5) * z, _pctb(b), r.volume_z(b, 20))
     return t
 
 

@@ -9,9 +9,17 @@ from bot.features import FEATURE_PRESETS, REGISTRY, compute_features, resolve_fe
 from tests.features._frames import tiny_bars
 
 STARTER = [
-    "ret_1", "ret_5", "ret_20", "rsi_14", "ppo", "ppo_signal", "ppo_hist",
-    "vol_20", "close_sma_10", "close_sma_50",
-]  # fmt: skip
+    "ret_1",
+    "ret_5",
+    "ret_20",
+    "rsi_14",
+    "ppo",
+    "ppo_signal",
+    "ppo_hist",
+    "vol_20",
+    "close_sma_10",
+    "close_sma_50",
+]
 
 
 def test_starter_preset_exact() -> None:

@@ -70,9 +70,7 @@ def test_cmf_counts_a_flat_bar_as_zero() -> None:
 
 
 def test_calendar_on_known_dates() -> None:
-    out = compute_features(
-        frame([1] * 3, [1] * 3, [1.0] * 3), ["day_of_week", "month", "day_of_month"]
-    )
+    out = compute_features(frame([1] * 3, [1] * 3, [1.0] * 3), ["day_of_week", "month", "day_of_month"])
     assert out.to_numpy().tolist() == [[0, 12, 30], [1, 12, 31], [2, 1, 1]]  # Mon 2024-12-30
 
 
@@ -81,9 +79,7 @@ def test_asof_never_uses_a_later_context_bar() -> None:
         [1.0, 2.0, 3.0],
         index=pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-02 00:00", "2024-01-02 21:00"]),
     )  # tz-naive: read as UTC
-    rows = pd.DatetimeIndex(
-        ["2023-12-31", "2024-01-01", "2024-01-02", "2024-01-02 20:59", "2024-01-03"], tz="UTC"
-    )
+    rows = pd.DatetimeIndex(["2023-12-31", "2024-01-01", "2024-01-02", "2024-01-02 20:59", "2024-01-03"], tz="UTC")
     got = asof(ctx, rows, "SPY").tolist()
     assert math.isnan(got[0])
     assert got[1:] == [1.0, 2.0, 2.0, 3.0]

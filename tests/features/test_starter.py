@@ -57,9 +57,7 @@ def expected() -> dict[str, list[float]]:
     for k in (1, 5, 20):
         exp[f"ret_{k}"] = [NAN] * k + [C[i] / C[i - k] - 1 for i in range(k, n)]
     for k in (10, 50):
-        exp[f"close_sma_{k}"] = [NAN] * (k - 1) + [
-            C[i] / (sum(C[i - k + 1 : i + 1]) / k) - 1 for i in range(k - 1, n)
-        ]
+        exp[f"close_sma_{k}"] = [NAN] * (k - 1) + [C[i] / (sum(C[i - k + 1 : i + 1]) / k) - 1 for i in range(k - 1, n)]
     lr = [NAN] + [math.log(C[i] / C[i - 1]) for i in range(1, n)]
     vol = [NAN] * 20
     for i in range(20, n):

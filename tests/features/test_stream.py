@@ -43,8 +43,9 @@ def nan_rows_first(n: int) -> pd.DataFrame:
 
 
 CASES = {
-    "sample daily": lambda: sample_bars("ST", "1d", pd.Timestamp("2015-01-01", tz="UTC"),
-                                        pd.Timestamp("2017-12-31", tz="UTC"), seed=4),
+    "sample daily": lambda: sample_bars(
+        "ST", "1d", pd.Timestamp("2015-01-01", tz="UTC"), pd.Timestamp("2017-12-31", tz="UTC"), seed=4
+    ),
     "random walk": lambda: random_bars(500, seed=11),
     "flat, then repeated closes": lambda: flat_then_moving(400),
     "nan rows first": lambda: nan_rows_first(300),
@@ -58,7 +59,8 @@ def test_every_streamed_value_equals_the_full_computation(case: str) -> None:
     got = streamed(bars, NAMES)
     for j, name in enumerate(NAMES):
         assert same_bits(got[:, j], want[:, j]), f"{name}: first difference at row " + str(
-            int(np.argmax(got[:, j].view(np.int64) != want[:, j].view(np.int64))))
+            int(np.argmax(got[:, j].view(np.int64) != want[:, j].view(np.int64)))
+        )
     assert not np.isnan(got[-1]).any()  # past every warm-up: real values were compared
 
 
@@ -104,7 +106,7 @@ def test_streams_that_differ_from_the_full_computation_are_switched_off(monkeypa
     rows.prime(bars)
     assert rows.streams.names == ["rsi_14", "close_sma_10"]  # they agree: streaming stays on
     broken = stream.LatestRows(["rsi_14", "close_sma_10", "vol_20"])
-    monkeypatch.setitem(stream.STREAMS, "rsi_14", lambda: (lambda bar: 1.0))  # a stream that disagrees
+    monkeypatch.setitem(stream.STREAMS, "rsi_14", lambda: lambda bar: 1.0)  # a stream that disagrees
     broken.streams = stream.FeatureStreams(broken.names)
     broken.prime(bars)
     assert broken.streams.names == []
@@ -118,7 +120,7 @@ def test_a_payoff_stream_that_differs_is_switched_off(monkeypatch) -> None:
     from bot.risk.sizing import payoff_ratio
 
     bars = {"A": random_bars(300, seed=4), "B": random_bars(300, seed=6)}
-    monkeypatch.setattr(ml, "payoff_update", lambda h, lb: (lambda bar: 1.0))
+    monkeypatch.setattr(ml, "payoff_update", lambda h, lb: lambda bar: 1.0)
     strat = ml.MlSignalStrategy(ml.MlSignalParams(), RiskConfig())
     got = strat.latest_signals(bars, {})
     for sym, df in bars.items():

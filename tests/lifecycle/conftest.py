@@ -52,8 +52,10 @@ def make_config(tmp_path=None, **sections):
         "retrain": {"min_predictions": 50, "max_brier": 0.3, "schedule": None},
     }
     if tmp_path is not None:
-        raw["registry"] = {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
-                           "artifact_location": str(tmp_path / "artifacts")}
+        raw["registry"] = {
+            "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+            "artifact_location": str(tmp_path / "artifacts"),
+        }
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return parse_config(raw)

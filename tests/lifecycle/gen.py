@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 
 
-def ar_bars(n: int, phi: float | np.ndarray, vol: float | np.ndarray = 0.01, seed: int = 0,
-            start: str = "2015-01-01", drift: float = 0.0, price: float = 100.0) -> pd.DataFrame:
+def ar_bars(
+    n: int,
+    phi: float | np.ndarray,
+    vol: float | np.ndarray = 0.01,
+    seed: int = 0,
+    start: str = "2015-01-01",
+    drift: float = 0.0,
+    price: float = 100.0,
+) -> pd.DataFrame:
     """Return daily OHLCV whose one-bar returns follow r_t = phi_t * r_{t-1} + vol_t * e_t (e ~ N(0, 1)).
 
     With phi > 0 yesterday's return predicts today's sign (momentum); phi < 0 mean reversion; phi = 0

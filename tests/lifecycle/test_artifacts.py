@@ -54,15 +54,18 @@ def test_xgboost_json_format(tmp_path, xgb_model):
     np.testing.assert_array_equal(load_model(tmp_path / "m").prob_up(ds.X), model.prob_up(ds.X))
 
 
-@pytest.mark.parametrize("model", [
-    {"type": "logistic", "calibration": "sigmoid"},
-    {"type": "random_forest", "params": {"n_estimators": 10}, "calibration": "isotonic"},
-    {"type": "hist_gb", "params": {"max_iter": 20}},
-    {"type": "ensemble", "params": {"members": {"xgboost": 1, "logistic": 1}, "xgboost": FAST_XGB}},
-    {"type": "stacking", "params": {"members": ["xgboost", "logistic"], "xgboost": FAST_XGB}},
-    {"type": "logistic", "label": "signal5", "horizon": [1, 3]},
-    {"type": "logistic", "label": "return"},
-])
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"type": "logistic", "calibration": "sigmoid"},
+        {"type": "random_forest", "params": {"n_estimators": 10}, "calibration": "isotonic"},
+        {"type": "hist_gb", "params": {"max_iter": 20}},
+        {"type": "ensemble", "params": {"members": {"xgboost": 1, "logistic": 1}, "xgboost": FAST_XGB}},
+        {"type": "stacking", "params": {"members": ["xgboost", "logistic"], "xgboost": FAST_XGB}},
+        {"type": "logistic", "label": "signal5", "horizon": [1, 3]},
+        {"type": "logistic", "label": "return"},
+    ],
+)
 def test_every_model_type_round_trips(tmp_path, model):
     fitted, ds = _fit(model)
     save_model(fitted, tmp_path / "m")
@@ -131,8 +134,10 @@ def test_untrusted_type_is_refused_on_save_and_on_load(tmp_path, xgb_model):
 def test_save_refuses_incomplete_info_and_non_empty_folder(tmp_path, xgb_model):
     model = xgb_model[0]
     with pytest.raises(ValueError, match="lacks data_hash"):
-        save_model(type(model)(model.models, model.features, info={k: v for k, v in model.info.items()
-                                                                     if k != "data_hash"}), tmp_path / "a")
+        save_model(
+            type(model)(model.models, model.features, info={k: v for k, v in model.info.items() if k != "data_hash"}),
+            tmp_path / "a",
+        )
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "x").write_text("x")
     with pytest.raises(FileExistsError):

@@ -90,11 +90,26 @@ def test_a_model_trained_after_the_window_is_refused(trained):
 def test_cli_names_model_uri_for_an_unknown_alias(store, tmp_path):
     data = write_csv_folder(tmp_path / "data", {"AAA": ar_bars(400, 0.0, seed=1)})
     out = tmp_path / "run"
-    res = run_cli("--config", "config/backtest/quickstart.yaml", "--out", str(out),
-                  "--set", "data.source=csv", "--set", f"data.path={data}", "--set", "data.symbols=[AAA]",
-                  "--set", "data.start=2015-01-01", "--set", "data.end=2016-12-31",
-                  "--set", f"registry.tracking_uri=sqlite:///{store}/mlflow.db",
-                  "--set", "model.uri=models:/nothing@champion")
+    res = run_cli(
+        "--config",
+        "config/backtest/quickstart.yaml",
+        "--out",
+        str(out),
+        "--set",
+        "data.source=csv",
+        "--set",
+        f"data.path={data}",
+        "--set",
+        "data.symbols=[AAA]",
+        "--set",
+        "data.start=2015-01-01",
+        "--set",
+        "data.end=2016-12-31",
+        "--set",
+        f"registry.tracking_uri=sqlite:///{store}/mlflow.db",
+        "--set",
+        "model.uri=models:/nothing@champion",
+    )
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert lines[-1].startswith("config error: model.uri: ") and "Traceback" not in res.stderr
@@ -104,15 +119,30 @@ def test_cli_names_model_uri_for_an_unknown_alias(store, tmp_path):
 def _sma_run(tmp_path, *sets):
     data = write_csv_folder(tmp_path / "data", {"AAA": ar_bars(300, 0.0, seed=1)})
     out = tmp_path / "run"
-    res = run_cli("--config", "config/backtest/sma_cross.yaml", "--out", str(out), "--set", "data.source=csv",
-                  "--set", f"data.path={data}", "--set", "data.symbols=[AAA]", "--set", "data.start=2015-01-01",
-                  "--set", "data.end=2016-12-31", *(a for s in sets for a in ("--set", s)))
+    res = run_cli(
+        "--config",
+        "config/backtest/sma_cross.yaml",
+        "--out",
+        str(out),
+        "--set",
+        "data.source=csv",
+        "--set",
+        f"data.path={data}",
+        "--set",
+        "data.symbols=[AAA]",
+        "--set",
+        "data.start=2015-01-01",
+        "--set",
+        "data.end=2016-12-31",
+        *(a for s in sets for a in ("--set", s)),
+    )
     return res, out
 
 
 def test_run_backtest_logs_every_run_to_mlflow(store, tmp_path):
-    res, out = _sma_run(tmp_path, f"registry.tracking_uri=sqlite:///{store}/mlflow.db",
-                        f"registry.artifact_location={store}/artifacts")
+    res, out = _sma_run(
+        tmp_path, f"registry.tracking_uri=sqlite:///{store}/mlflow.db", f"registry.artifact_location={store}/artifacts"
+    )
     assert res.returncode == 0, res.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     reg = ModelRegistry.for_config(make_config(store))
@@ -140,8 +170,10 @@ def test_tracking_warnings_mask_credentials_in_urls():
     e = ConnectionError("cannot reach postgresql+psycopg://trader:hunter2@db.internal:5432/mlflow")
     line = logging_failed("the run", e)
     assert "hunter2" not in line and "trader" not in line
-    assert line == ("registry.tracking_uri: could not log the run to MLflow (ConnectionError: cannot reach "
-                    "postgresql+psycopg://***@db.internal:5432/mlflow)")
+    assert line == (
+        "registry.tracking_uri: could not log the run to MLflow (ConnectionError: cannot reach "
+        "postgresql+psycopg://***@db.internal:5432/mlflow)"
+    )
 
 
 def test_a_live_start_up_model_that_cannot_be_logged_only_warns(trained):
@@ -164,14 +196,21 @@ def test_a_live_start_up_model_that_cannot_be_logged_only_warns(trained):
 
 def test_a_multi_horizon_model_keeps_its_horizons_and_combination(trained, tmp_path):
     _, _, bars, _ = trained
-    cfg = make_config(strategy={"name": "ml_signal", "params": {"entry_threshold": 0.52}},
-                      model={"horizon": [1, 5], "horizon_combine": "mean"}, validation={"embargo": 5})
+    cfg = make_config(
+        strategy={"name": "ml_signal", "params": {"entry_threshold": 0.52}},
+        model={"horizon": [1, 5], "horizon_combine": "mean"},
+        validation={"embargo": 5},
+    )
     ds = build_dataset(bars, cfg)
     model = fit_window(ds, cfg, 0, 300, bars, "test")
     save_model(model, tmp_path / "model")
     # The backtest config says horizon 1 and label signal5; the saved model's horizons and label win.
-    res = run_backtest(make_config(strategy=STRATEGY, model={"uri": str(tmp_path / "model"), "label": "signal5"},
-                                   validation={"embargo": 5}), bars)
+    res = run_backtest(
+        make_config(
+            strategy=STRATEGY, model={"uri": str(tmp_path / "model"), "label": "signal5"}, validation={"embargo": 5}
+        ),
+        bars,
+    )
     pred = res.walk_forward.predictions
     assert {"prob_up_h1", "prob_up_h5"} <= set(pred.columns)
     np.testing.assert_allclose(pred["prob_up"], (pred["prob_up_h1"] + pred["prob_up_h5"]) / 2, atol=1e-12)

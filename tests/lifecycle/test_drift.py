@@ -165,8 +165,9 @@ def test_performance_decay_false_alarms_are_bounded_without_an_edge():
     for seed in range(runs):
         promised, current = _no_edge_scores(seed, 126), _no_edge_scores(10_000 + seed, 63)
         for name, alpha in (("margin", 1.0), ("margin+test", cfg.performance_alpha)):
-            out = stats.performance_decay(promised, current, cfg.max_brier_increase, cfg.max_accuracy_drop,
-                                          cfg.min_samples, alpha)
+            out = stats.performance_decay(
+                promised, current, cfg.max_brier_increase, cfg.max_accuracy_drop, cfg.min_samples, alpha
+            )
             fired[name] += out["drift"]
     assert fired["margin"] / runs > 0.15, fired  # the problem this guards against is real here
     assert fired["margin+test"] / runs <= 0.08, fired

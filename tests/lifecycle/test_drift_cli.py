@@ -21,8 +21,11 @@ def setup(store):
     vol = np.where(np.arange(900) < 700, 0.01, 0.03)
     bars = {"AAA": ar_bars(900, 0.3, vol, seed=7), "BBB": ar_bars(900, 0.3, vol, seed=8)}
     folder = write_csv_folder(store / "csv", bars)
-    cfg = make_config(store, data={"source": "csv", "path": str(folder), "symbols": ["AAA", "BBB"]},
-                      drift={"action": "halt_entries", "window": 63})
+    cfg = make_config(
+        store,
+        data={"source": "csv", "path": str(folder), "symbols": ["AAA", "BBB"]},
+        drift={"action": "halt_entries", "window": 63},
+    )
     path = store / "config.yaml"
     path.write_text(dump_config(cfg))
     return str(path), bars["AAA"].index, store
@@ -45,8 +48,14 @@ def test_drift_cli_quiet_before_and_acting_after_the_change(setup, monkeypatch, 
         monkeypatch.setenv("MP_ALERT_WEBHOOK_URL", hook.url)
         loud = _drift(config, store / "l", ref, f"{d[710].date()}:{d[899].date()}")
     assert loud["drift"] and loud["data"]["drift"] and "vol_20" not in quiet["data"]["drifted_features"]
-    assert loud["decision"] == {"drift": True, "action": "halt_entries", "position_scale": 1.0,
-                                "halt_entries": True, "retrain": False, "reasons": loud["reasons"]}
+    assert loud["decision"] == {
+        "drift": True,
+        "action": "halt_entries",
+        "position_scale": 1.0,
+        "halt_entries": True,
+        "retrain": False,
+        "reasons": loud["reasons"],
+    }
     assert set(loud["features"]) == {"ret_1", "ret_5", "rsi_14"}
     f = loud["features"]["ret_1"]
     assert f["drifted"] and f["psi"] >= 0.25 and f["ks_pvalue"] < 0.05 / 3
@@ -76,7 +85,22 @@ def test_periods_and_bad_input(setup, capsys):
     assert parse_period(":2020-01-31", "x")[0] is None and parse_period("2020-01-01:", "x")[1] is None
     assert main(["--config", config, "--reference", "junk", "--current", ":", "--out", str(store / "x")]) == 2
     assert capsys.readouterr().err.startswith("config error: --reference: expected START:END")
-    assert main(["--config", config, "--reference", "1990-01-01:1990-12-31", "--current", "2015-01-01:",
-                 "--out", str(store / "x"), "--model", "none"]) == 2
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "--reference",
+                "1990-01-01:1990-12-31",
+                "--current",
+                "2015-01-01:",
+                "--out",
+                str(store / "x"),
+                "--model",
+                "none",
+            ]
+        )
+        == 2
+    )
     assert "config error: --reference: no bars of AAA, BBB fall in" in capsys.readouterr().err
     assert not (store / "x" / "drift.json").exists()

@@ -64,10 +64,15 @@ def registered(store):
     vol = np.where(np.arange(800) < 600, 0.01, 0.03)
     phi = np.where(np.arange(800) < 600, 0.3, -0.3)
     bars = {"AAA": ar_bars(800, phi, vol, seed=21), "BBB": ar_bars(800, phi, vol, seed=22)}
-    cfg = make_config(store, data={"symbols": ["AAA", "BBB"]}, validation={"train": 250, "test": 80, "embargo": 2},
-                      drift={"window": 40, "action": "halt_entries", "check_every": 1},
-                      retrain={"shadow": True, "margin": 0.5},
-                      monitoring={"port": 0}, strategy={"params": {"entry_threshold": 0.5}})
+    cfg = make_config(
+        store,
+        data={"symbols": ["AAA", "BBB"]},
+        validation={"train": 250, "test": 80, "embargo": 2},
+        drift={"window": 40, "action": "halt_entries", "check_every": 1},
+        retrain={"shadow": True, "margin": 0.5},
+        monitoring={"port": 0},
+        strategy={"params": {"entry_threshold": 0.5}},
+    )
     assert run_retrain(cfg, {s: b.iloc[:420] for s, b in bars.items()}, code_version="t").promoted
     assert not run_retrain(cfg, {s: b.iloc[:500] for s, b in bars.items()}, code_version="t").promoted
     return cfg, bars, store
@@ -106,13 +111,17 @@ def test_session_calls_drive_metrics_drift_actions_alerts_and_shadow(registered,
             life.stop()
         alerts = [r["json"]["title"] for r in hook.received]
     assert life.decision.drift and life.decision.halt_entries
-    assert halted_entries and min(halted_entries) > 600 and not [i for i in entries if i > max(600, min(halted_entries))]
+    assert (
+        halted_entries and min(halted_entries) > 600 and not [i for i in entries if i > max(600, min(halted_entries))]
+    )
     assert alerts.count("drift in lifecycle-test") == 1
     assert metrics[("mp_drift_detected", ())] == 1 and metrics[("mp_drift_entries_halted", ())] == 1
     assert metrics[("mp_model_version", (("role", "live"),))] == 1
     assert metrics[("mp_model_version", (("role", "challenger"),))] == 2
     assert metrics[("mp_bars_total", ())] == 180 and metrics[("mp_shadow_orders_total", ())] > 0
-    assert status["live_model_version"] == "lifecycle-test/v1" and status["drift"]["decision"]["action"] == "halt_entries"
+    assert (
+        status["live_model_version"] == "lifecycle-test/v1" and status["drift"]["decision"]["action"] == "halt_entries"
+    )
     shadow = pd.read_csv(store / "state" / "lifecycle-test-shadow.csv")
     assert set(shadow["model_version"]) == {"lifecycle-test/v2"} and set(shadow["action"]) <= {"enter", "exit"}
     assert switched == [] and life.server is not None
@@ -125,9 +134,13 @@ def _view(sym, at, history, probs):
 
 def test_drift_action_retrain_triggers_a_retrain_and_the_switch(registered, monkeypatch):
     cfg, bars, store = registered
-    cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"action": "retrain"}),
-                                 "retrain": cfg.retrain.model_copy(update={"margin": 0.02, "shadow": False}),
-                                 "validation": cfg.validation.model_copy(update={"train": 120, "test": 60})})
+    cfg = cfg.model_copy(
+        update={
+            "drift": cfg.drift.model_copy(update={"action": "retrain"}),
+            "retrain": cfg.retrain.model_copy(update={"margin": 0.02, "shadow": False}),
+            "validation": cfg.validation.model_copy(update={"train": 120, "test": 60}),
+        }
+    )
     reg = ModelRegistry.for_config(cfg)
     model, version = reg.load("champion")
     life = LiveLifecycle(cfg, registry=reg)

@@ -39,19 +39,24 @@ def _bars():
 
 
 def _config(tmp_path, port_store):
-    return parse_config(dict(
-        name="life-session", seed=5,
-        data=dict(source="sample", symbols=SYMBOLS, timeframe="1h"),
-        strategy=dict(name="ml_signal", params=dict(entry_threshold=0.52)),
-        model=dict(type="logistic", features=["ret_1", "ret_5", "rsi_14"], calibration="none"),
-        validation=dict(train=120, test=40, embargo=2),
-        broker=dict(kind="alpaca", cash=100_000, commission=0.0, slippage=0.0),
-        risk=dict(sizing="fixed_fraction", fraction=0.2, max_position=0.3),
-        live=dict(state_db=f"sqlite:///{tmp_path / 'journal.db'}", poll_seconds=0, warmup_bars=WARMUP),
-        registry=dict(tracking_uri=f"sqlite:///{port_store}/mlflow.db", artifact_location=str(port_store / "art")),
-        retrain=dict(schedule="0 2 * * *", min_predictions=30, max_brier=0.3, beat_baseline=False),  # gate: elsewhere
-        monitoring=dict(port=0),
-    ))
+    return parse_config(
+        dict(
+            name="life-session",
+            seed=5,
+            data=dict(source="sample", symbols=SYMBOLS, timeframe="1h"),
+            strategy=dict(name="ml_signal", params=dict(entry_threshold=0.52)),
+            model=dict(type="logistic", features=["ret_1", "ret_5", "rsi_14"], calibration="none"),
+            validation=dict(train=120, test=40, embargo=2),
+            broker=dict(kind="alpaca", cash=100_000, commission=0.0, slippage=0.0),
+            risk=dict(sizing="fixed_fraction", fraction=0.2, max_position=0.3),
+            live=dict(state_db=f"sqlite:///{tmp_path / 'journal.db'}", poll_seconds=0, warmup_bars=WARMUP),
+            registry=dict(tracking_uri=f"sqlite:///{port_store}/mlflow.db", artifact_location=str(port_store / "art")),
+            retrain=dict(
+                schedule="0 2 * * *", min_predictions=30, max_brier=0.3, beat_baseline=False
+            ),  # gate: elsewhere
+            monitoring=dict(port=0),
+        )
+    )
 
 
 class Recorded(LiveLifecycle):
@@ -74,9 +79,13 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
     cfg = _config(tmp_path, store)
     steps, scraped = [], {}
     with FakeAlpaca(_bars(), timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
-        venue = AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                            trading_url=fake.base_url, data_url=fake.base_url, timeout=10,
-                            retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05))
+        venue = AlpacaVenue(
+            AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
+            trading_url=fake.base_url,
+            data_url=fake.base_url,
+            timeout=10,
+            retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05),
+        )
         journal = Journal(cfg.live.state_db)
 
         def wait(seconds: float) -> bool:  # between bars: the session is idle here
@@ -85,8 +94,13 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
             if len(steps) == RETRAIN_AT:
                 assert life.scheduler.trigger_now()  # what the cron does at 02:00
             if fake.engine.remaining_bars() <= 0:
-                scraped.update(metrics=scrape(life.server), equity=journal.equity(), orders=journal.orders(),
-                               fills=journal.fills(), positions=journal.last_positions())
+                scraped.update(
+                    metrics=scrape(life.server),
+                    equity=journal.equity(),
+                    orders=journal.orders(),
+                    fills=journal.fills(),
+                    positions=journal.last_positions(),
+                )
                 return False
             fake.advance()
             time.sleep(0.02)  # the next bar takes a moment to close
@@ -112,7 +126,7 @@ def test_paper_session_retrains_in_the_background_and_switches_at_a_bar(tmp_path
     versions = sig.drop_duplicates("timestamp")["model_version"].tolist()
     k = versions.index(new)
     assert versions[0].startswith("trained-") and set(versions[:k]) == {versions[0]} and set(versions[k:]) == {new}
-    (switch_bar, switched_to), = life.slot.switches
+    ((switch_bar, switched_to),) = life.slot.switches
     assert switched_to == new and sig.drop_duplicates("timestamp")["timestamp"].iloc[k] == switch_bar
     after = [o for o in journal.orders() if o.bar_time is not None and o.bar_time >= switch_bar]
     assert all(o.model_version == new for o in after if o.parent_id is None)

@@ -48,9 +48,14 @@ def _state() -> LiveState:
     st.set_model("champion", 4, "demo")
     st.set_model("live", "demo/v4", "demo")
     st.set_retrain(pd.Timestamp("2024-05-02T02:00:00Z"), "rejected", {"reason": "no better"})
-    st.set_drift({"drift": True, "features": {"ret_1": {"psi": 0.4, "ks_pvalue": 0.001, "drifted": True}},
-                  "prediction": {"available": True, "psi": 0.1}},
-                 {"action": "scale_down", "position_scale": 0.5, "halt_entries": False})
+    st.set_drift(
+        {
+            "drift": True,
+            "features": {"ret_1": {"psi": 0.4, "ks_pvalue": 0.001, "drifted": True}},
+            "prediction": {"available": True, "psi": 0.1},
+        },
+        {"action": "scale_down", "position_scale": 0.5, "halt_entries": False},
+    )
     st.set_kill_switch(True)
     st.set_last_signal("AAA", pd.Timestamp("2024-05-01", tz="UTC"), {"prob_up": 0.61}, "demo/v4")
     st.mark_bar(pd.Timestamp("2024-05-01", tz="UTC"), 1000.0)
@@ -67,7 +72,9 @@ def test_metrics_match_the_state():
     assert m[("mp_position_qty", (("symbol", "BBB"),))] == 0.0
     assert m[("mp_orders", (("status", "filled"),))] == 3 and m[("mp_orders", (("status", "new"),))] == 1
     assert m[("mp_open_orders", ())] == 1 and m[("mp_fills_total", ())] == 3
-    assert m[("mp_errors_total", (("kind", "transient"),))] == 2 and m[("mp_errors_total", (("kind", "rejected"),))] == 1
+    assert (
+        m[("mp_errors_total", (("kind", "transient"),))] == 2 and m[("mp_errors_total", (("kind", "rejected"),))] == 1
+    )
     assert m[("mp_api_latency_seconds_count", (("endpoint", "submit_order"),))] == 2
     assert m[("mp_api_latency_seconds_bucket", (("endpoint", "submit_order"), ("le", "0.05")))] == 1
     assert m[("mp_api_latency_seconds_sum", (("endpoint", "submit_order"),))] == pytest.approx(0.23)
@@ -87,8 +94,12 @@ def test_health_and_status():
     with MetricsServer(state, port=0, stale_after=60, clock=lambda: now[0]) as server:
         code, ctype, body = _get(server.url + "/health")
         assert code == 200 and ctype == "application/json"
-        assert json.loads(body) == {"status": "ok", "last_bar": "2024-05-01T00:00:00+00:00",
-                                    "seconds_since_bar": 10.0, "kill_switch": True}
+        assert json.loads(body) == {
+            "status": "ok",
+            "last_bar": "2024-05-01T00:00:00+00:00",
+            "seconds_since_bar": 10.0,
+            "kill_switch": True,
+        }
         now[0] = 1100.0
         assert _get(server.url + "/health")[0] == 503
         state.mark_bar(pd.Timestamp("2024-05-02", tz="UTC"), 1099.0)
@@ -101,8 +112,11 @@ def test_health_and_status():
     assert doc["champion_version"] == "4" and doc["live_model_version"] == "demo/v4"
     assert doc["positions"] == {"AAA": {"qty": 100.0, "price": 250.0, "value": 25_000.0}}
     assert doc["open_orders"] == [{"client_id": "o-5", "symbol": "BBB"}]
-    assert doc["last_signal"]["AAA"] == {"time": "2024-05-01T00:00:00+00:00", "model_version": "demo/v4",
-                                         "prob_up": 0.61}
+    assert doc["last_signal"]["AAA"] == {
+        "time": "2024-05-01T00:00:00+00:00",
+        "model_version": "demo/v4",
+        "prob_up": 0.61,
+    }
     assert doc["drift"]["decision"]["action"] == "scale_down" and doc["retrain"]["outcome"] == "rejected"
 
 
@@ -122,9 +136,20 @@ def test_metrics_match_the_live_journal(tmp_path):
     j = journal_mod.Journal(f"sqlite:///{tmp_path}/journal.db")
     t0 = pd.Timestamp("2024-03-01", tz="UTC")
     for i, status in enumerate(["filled", "filled", "canceled", "new", "pending"]):
-        j.record_order(journal_mod.OrderRow(client_id=f"o{i}", symbol="AAA" if i % 2 else "BBB", side="buy",
-                                            qty=10.0, type="market", status=status, intent="enter",
-                                            bar_time=t0, model_version="demo/v2", created=t0 + pd.Timedelta(i, "s")))
+        j.record_order(
+            journal_mod.OrderRow(
+                client_id=f"o{i}",
+                symbol="AAA" if i % 2 else "BBB",
+                side="buy",
+                qty=10.0,
+                type="market",
+                status=status,
+                intent="enter",
+                bar_time=t0,
+                model_version="demo/v2",
+                created=t0 + pd.Timedelta(i, "s"),
+            )
+        )
     for i in range(2):
         j.add_fill(Fill(f"o{i}", f"v{i}", f"t{i}", "AAA", "buy", 10.0, 100.0, 0.1, "USD", t0))
     j.record_equity(t0, 100_500.0, 98_000.0)
@@ -160,7 +185,9 @@ def test_grafana_dashboard_queries_exported_metrics(repo_root):
     assert used <= exported, used - exported
     families = {re.sub(r"_(bucket|count|sum|total)$", "", n) for n in exported}
     assert families - {re.sub(r"_(bucket|count|sum|total)$", "", n) for n in used} <= {
-        "mp_bars", "mp_last_bar_timestamp_seconds"}
+        "mp_bars",
+        "mp_last_bar_timestamp_seconds",
+    }
     ids = [p["id"] for p in dash["panels"]]
     assert len(ids) == len(set(ids)) and dash["uid"] == "market-predictor-live"
 
@@ -175,6 +202,7 @@ def test_every_dashboard_series_exists_at_session_start(repo_root):
     from bot.monitoring.state import RETRAIN_OUTCOMES
 
     state = LiveState("demo", ["AAA"])
+
     class Venue:
         def clock(self):
             return pd.Timestamp("2024-05-01", tz="UTC")
@@ -194,12 +222,22 @@ def test_every_dashboard_series_exists_at_session_start(repo_root):
     assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_retrains_total"} == dict.fromkeys(RETRAIN_OUTCOMES, 0)
     assert {k[1][0][1]: v for k, v in m.items() if k[0] == "mp_orders"} == dict.fromkeys(OPEN + FINAL, 0)
     assert m[("mp_model_version", (("role", "live"),))] == 0 and m[("mp_drift_detected", ())] == 0
-    unmeasured = [("mp_last_retrain_timestamp_seconds", ()), ("mp_last_retrain_promoted", ()),
-                  ("mp_drift_prediction_psi", ()), ("mp_drift_feature_psi", (("feature", "ret_1"),)),
-                  ("mp_drift_feature_ks_pvalue", (("feature", "rsi_14"),))]
+    unmeasured = [
+        ("mp_last_retrain_timestamp_seconds", ()),
+        ("mp_last_retrain_promoted", ()),
+        ("mp_drift_prediction_psi", ()),
+        ("mp_drift_feature_psi", (("feature", "ret_1"),)),
+        ("mp_drift_feature_ks_pvalue", (("feature", "rsi_14"),)),
+    ]
     assert all(math.isnan(m[k]) for k in unmeasured)
-    state.set_drift({"drift": False, "features": {"ret_1": {"psi": 0.02, "ks_pvalue": 0.4}},
-                     "prediction": {"available": False, "reason": "no model predictions"}}, {})
+    state.set_drift(
+        {
+            "drift": False,
+            "features": {"ret_1": {"psi": 0.02, "ks_pvalue": 0.4}},
+            "prediction": {"available": False, "reason": "no model predictions"},
+        },
+        {},
+    )
     state.set_retrain(pd.Timestamp("2024-05-02T02:00:00Z"), "failed")
     with MetricsServer(state, port=0) as server:
         m = scrape(server)

@@ -37,10 +37,15 @@ PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 HOLD_AT = 2  # bars processed when the session is held for Prometheus (< drift.check_every: no check yet)
 # The shipped config, with a model that trains in a second (its XGBoost takes 10-90 s on a busy
 # machine; the metrics do not depend on the model type) and no MLflow run for it.
-FAST_MODEL = ["model.type=logistic", "model.calibration=none", "validation.train=200",
-              "registry.log_training=false"]
-GRAFANA_VARS = {"$__rate_interval": "1m", "$__interval": "1s", "$interval": "1s", "$__range": "1h",
-                "$instance": ".+", "$symbol": ".+"}
+FAST_MODEL = ["model.type=logistic", "model.calibration=none", "validation.train=200", "registry.log_training=false"]
+GRAFANA_VARS = {
+    "$__rate_interval": "1m",
+    "$__interval": "1s",
+    "$interval": "1s",
+    "$__range": "1h",
+    "$instance": ".+",
+    "$symbol": ".+",
+}
 
 
 def dashboard_queries() -> list[str]:
@@ -135,13 +140,22 @@ class Prometheus:
     def __init__(self, folder: Path, target: str):
         self.port = _free_port()
         config = folder / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                          "scrape_configs:\n  - job_name: market-predictor\n"
-                          f"    static_configs:\n      - targets: ['{target}']\n")
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: market-predictor\n"
+            f"    static_configs:\n      - targets: ['{target}']\n"
+        )
         self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={folder / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=(folder / "prometheus.log").open("w"))
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={folder / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "prometheus.log").open("w"),
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def alive(self) -> bool:
@@ -175,9 +189,10 @@ def test_every_dashboard_query_returns_a_series_from_the_start(tmp_path):
     _require_prometheus()
     queries = dashboard_queries()
     port = _free_port()
-    cfg = load_config(ROOT / "config/live/replay_sample.yaml", [
-        f"live.state_db=sqlite:///{tmp_path / 'journal.db'}", f"monitoring.port={port}",
-        *FAST_MODEL])
+    cfg = load_config(
+        ROOT / "config/live/replay_sample.yaml",
+        [f"live.state_db=sqlite:///{tmp_path / 'journal.db'}", f"monitoring.port={port}", *FAST_MODEL],
+    )
     assert cfg.monitoring.enabled and HOLD_AT < cfg.drift.check_every
     prom = Prometheus(tmp_path, f"127.0.0.1:{port}")
     try:
@@ -186,8 +201,12 @@ def test_every_dashboard_query_returns_a_series_from_the_start(tmp_path):
             _until("the Prometheus API", lambda: prom.query("up")["status"] == "success", 30, prom.alive)
             _until("the session's target to be up", prom.target_up, 30, prom.alive)
             # two scrapes stored: rate() and increase() over a range need two samples
-            _until("two scrapes", lambda: [r for r in prom.query("count_over_time(mp_running[1m]) >= 2")
-                                           ["data"]["result"]], 30, prom.alive)
+            _until(
+                "two scrapes",
+                lambda: [r for r in prom.query("count_over_time(mp_running[1m]) >= 2")["data"]["result"]],
+                30,
+                prom.alive,
+            )
             answers = {q: prom.query(q) for q in queries}
             by_kind = prom.query("mp_errors_total")["data"]["result"]
             retrains = prom.query("mp_retrains_total")["data"]["result"]

@@ -122,8 +122,16 @@ def test_cli_logs_a_backtest_run_folder(store, capsys):
     run = store / "run"
     run.mkdir()
     (run / "config.yaml").write_text(dump_config(make_config(store)))
-    (run / "metrics.json").write_text(json.dumps({"sharpe": 1.2, "ml": {"accuracy": 0.55, "confusion": [[1]]},
-                                                  "data": {"hash": "sha256:abc"}, "code_version": "v"}))
+    (run / "metrics.json").write_text(
+        json.dumps(
+            {
+                "sharpe": 1.2,
+                "ml": {"accuracy": 0.55, "confusion": [[1]]},
+                "data": {"hash": "sha256:abc"},
+                "code_version": "v",
+            }
+        )
+    )
     assert main(["log-backtest", str(run)]) == 0
     reg = ModelRegistry.for_config(make_config(store))
     exp = reg.client.get_experiment_by_name("lifecycle-test")

@@ -45,8 +45,10 @@ class FlakyClient:
 
         if self.fail > 0:
             self.fail -= 1
-            raise MlflowException("API request to http://127.0.0.1:1/api/2.0/mlflow/registered-models/get failed "
-                                  "with exception ConnectionError: [Errno 111] Connection refused")
+            raise MlflowException(
+                "API request to http://127.0.0.1:1/api/2.0/mlflow/registered-models/get failed "
+                "with exception ConnectionError: [Errno 111] Connection refused"
+            )
         return self.inner.get_registered_model(name)
 
     def __getattr__(self, name):
@@ -58,8 +60,12 @@ def flip(store):
     """A champion (v1, promoted on a fresh store: "no champion yet") and bars whose regime flips at 500."""
     phi = np.where(np.arange(760) < 500, -0.35, 0.35)
     bars = {"AAA": ar_bars(760, phi, seed=11), "BBB": ar_bars(760, phi, seed=12)}
-    cfg = make_config(store, data={"symbols": ["AAA", "BBB"]}, validation={"train": 250, "test": 80, "embargo": 2},
-                      monitoring={"enabled": False})
+    cfg = make_config(
+        store,
+        data={"symbols": ["AAA", "BBB"]},
+        validation={"train": 250, "test": 80, "embargo": 2},
+        monitoring={"enabled": False},
+    )
     first = run_retrain(cfg, {s: b.iloc[:460] for s, b in bars.items()}, code_version="t")
     assert first.promoted and first.decision.reason == "promoted: no champion yet"
     return cfg, bars
@@ -74,8 +80,10 @@ def test_retrain_against_an_unreachable_registry_is_one_error_line(store, capsys
     code = main(["--config", str(path), "--out", str(out), "-q", "--set", f"registry.tracking_uri={uri}"])
     err = capsys.readouterr().err
     assert code == 1, err
-    assert err.startswith("error: registry.tracking_uri: cannot open the store in the MLflow registry at "
-                          f"http://***@127.0.0.1:{uri.rsplit(':', 1)[1]} ("), err
+    assert err.startswith(
+        "error: registry.tracking_uri: cannot open the store in the MLflow registry at "
+        f"http://***@127.0.0.1:{uri.rsplit(':', 1)[1]} ("
+    ), err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and PASSWORD not in err
     assert not (out / "retrain.json").exists()
 
@@ -86,8 +94,9 @@ def test_an_outage_while_reading_the_champion_promotes_nothing(flip):
     flaky = ModelRegistry(cfg.registry, cfg.name, client=FlakyClient(real.client))
     with pytest.raises(UserError) as e:  # the old code read the outage as "no champion" and promoted v2
         run_retrain(cfg, bars, registry=flaky, code_version="t")
-    assert e.value.line().startswith("error: registry.tracking_uri: cannot read model 'lifecycle-test' in the "
-                                     "MLflow registry at sqlite:///"), e.value.line()
+    assert e.value.line().startswith(
+        "error: registry.tracking_uri: cannot read model 'lifecycle-test' in the MLflow registry at sqlite:///"
+    ), e.value.line()
     assert [v.version for v in real.versions()] == [1] and real.alias_version("champion") == 1
     # the same data through a healthy registry: the challenger does win (so the outage changed the outcome)
     assert run_retrain(cfg, bars, registry=real, code_version="t").promoted
@@ -100,8 +109,9 @@ def test_a_live_retrain_during_an_outage_keeps_the_model_and_alerts(flip):
     model, version = real.load("champion")
     posted = []
     alerter = Alerter("http://127.0.0.1:9/hook", post=lambda url, body, timeout: posted.append(json.loads(body)) or 200)
-    life = LiveLifecycle(cfg, registry=ModelRegistry(cfg.registry, cfg.name, client=FlakyClient(real.client)),
-                         alerter=alerter)
+    life = LiveLifecycle(
+        cfg, registry=ModelRegistry(cfg.registry, cfg.name, client=FlakyClient(real.client)), alerter=alerter
+    )
     slot = life.adopt(BundleBarModel(model, f"lifecycle-test/v{version}"))
     life.start(lambda: bars)
     try:

@@ -31,8 +31,12 @@ def test_gate_direction_margin_and_sanity_checks():
     brier = RetrainConfig(metric="brier", margin=0.005, min_predictions=100, max_brier=0.25)
     assert decide({**GOOD, "brier": 0.246}, GOOD, brier).promoted  # lower is better
     assert not decide({**GOOD, "brier": 0.242}, GOOD, brier).promoted
-    for bad, check in (({"n_predictions": 40}, "enough_predictions"), ({"brier": 0.27}, "calibration"),
-                       ({"accuracy": 0.50}, "beats_baseline"), ({"roc_auc": float("nan")}, "beats_champion")):
+    for bad, check in (
+        ({"n_predictions": 40}, "enough_predictions"),
+        ({"brier": 0.27}, "calibration"),
+        ({"accuracy": 0.50}, "beats_baseline"),
+        ({"roc_auc": float("nan")}, "beats_champion"),
+    ):
         d = decide({**GOOD, "roc_auc": 0.5}, {**GOOD, **bad}, cfg)
         assert not d.promoted and not d.checks[check].passed, check
         assert [k for k, c in d.checks.items() if not c.passed] == [check]

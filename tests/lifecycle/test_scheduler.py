@@ -120,8 +120,7 @@ def flip_bars():
 
 
 def test_background_retrain_does_not_delay_bars_and_switches_at_a_boundary(store, flip_bars):
-    cfg = make_config(store, data={"symbols": ["AAA", "BBB"]},
-                      validation={"train": 250, "test": 80, "embargo": 2})
+    cfg = make_config(store, data={"symbols": ["AAA", "BBB"]}, validation={"train": 250, "test": 80, "embargo": 2})
     first = run_retrain(cfg, {s: b.iloc[:460] for s, b in flip_bars.items()}, code_version="t")
     assert first.promoted
     from bot.models.registry import ModelRegistry
@@ -129,8 +128,9 @@ def test_background_retrain_does_not_delay_bars_and_switches_at_a_boundary(store
     reg = ModelRegistry.for_config(cfg)
     model, version = reg.load("champion")
     state = LiveState(cfg.name, list(flip_bars))
-    slot = ModelSlot(Registered(model, f"v{version}"),
-                     on_switch=lambda old, new: state.set_model("live", new.version, reg.name))
+    slot = ModelSlot(
+        Registered(model, f"v{version}"), on_switch=lambda old, new: state.set_model("live", new.version, reg.name)
+    )
     state.set_model("live", slot.version, reg.name)
     seen: dict[str, pd.DataFrame] = {}
     lock = threading.Lock()
@@ -139,8 +139,15 @@ def test_background_retrain_does_not_delay_bars_and_switches_at_a_boundary(store
         with lock:
             return {s: df.copy() for s, df in seen.items()}
 
-    job = live_retrain_job(cfg, seen_so_far, slot, lambda m, v: Registered(m, f"v{v}"), reg, state,
-                           clock=lambda: pd.Timestamp("2030-01-01", tz="UTC"))
+    job = live_retrain_job(
+        cfg,
+        seen_so_far,
+        slot,
+        lambda m, v: Registered(m, f"v{v}"),
+        reg,
+        state,
+        clock=lambda: pd.Timestamp("2030-01-01", tz="UTC"),
+    )
     sched = RetrainScheduler(job, cfg.retrain.schedule).start()
     timings, versions, during = [], [], []
     try:

@@ -21,11 +21,17 @@ WARMUP = 8
 
 def write_config(tmp: Path, url: str, **live) -> Path:
     cfg = dict(
-        name="restart", seed=1,
+        name="restart",
+        seed=1,
         data=dict(source="sample", symbols=SYMBOLS, timeframe="1h"),
         strategy=dict(name="sma_cross", params=dict(fast=2, slow=5)),
-        broker=dict(kind="alpaca", cash=100_000, commission=0.0, slippage=0.0,
-                    alpaca=dict(paper=True, trading_url=url, data_url=url)),
+        broker=dict(
+            kind="alpaca",
+            cash=100_000,
+            commission=0.0,
+            slippage=0.0,
+            alpaca=dict(paper=True, trading_url=url, data_url=url),
+        ),
         risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.4, stop_loss=0.02, take_profit=0.03),
         live=dict(state_db=f"sqlite:///{tmp / 'journal.db'}", poll_seconds=0.05, warmup_bars=WARMUP, **live),
     )
@@ -45,8 +51,7 @@ class Driver:
     def start(self, *extra: str) -> subprocess.Popen:
         cmd = [sys.executable, "run_live.py", "--config", str(self.config), *extra]
         self.session = len(self.journal.sessions()) + 1
-        return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def latest_bar(self) -> pd.Timestamp:
         return self.fake.clock - pd.Timedelta("1h")
@@ -63,8 +68,11 @@ class Driver:
             if proc.poll() is not None or until():
                 return
             more = bars is None or len(self.journal.equity()) < marks + bars
-            if more and self.journal.get_state("ready_session") == self.session \
-                    and self.fake.engine.remaining_bars() > 0:
+            if (
+                more
+                and self.journal.get_state("ready_session") == self.session
+                and self.fake.engine.remaining_bars() > 0
+            ):
                 done = self.finished()
                 if done == self.latest_bar() or (done is None and self.fake.clock == self._start_clock):
                     self.fake.advance()

@@ -62,8 +62,7 @@ def start(kind: str, tmp: Path) -> LiveHarness:
         source = ReplayBars({"AAPL": BARS}, "1h", warmup=WARMUP)
 
         def make() -> PaperVenue:
-            return PaperVenue(source, ["AAPL"], "1h", cash=100_000.0, commission=FEE, slippage=0.0,
-                              journal=journal)
+            return PaperVenue(source, ["AAPL"], "1h", cash=100_000.0, commission=FEE, slippage=0.0, journal=journal)
 
         def advance(n: int = 1) -> None:
             for _ in range(n):
@@ -71,5 +70,15 @@ def start(kind: str, tmp: Path) -> LiveHarness:
 
         return LiveHarness(kind, make(), advance, make, journal, "AAPL", 10.0, 10.0)
     h = start_harness(kind)
-    return LiveHarness(kind, h.venue, lambda n=1: h.fake.advance(n), h.make, journal, h.symbol, h.qty,
-                       h.received, h.fake, h.sleeps.delays)
+    return LiveHarness(
+        kind,
+        h.venue,
+        lambda n=1: h.fake.advance(n),
+        h.make,
+        journal,
+        h.symbol,
+        h.qty,
+        h.received,
+        h.fake,
+        h.sleeps.delays,
+    )

@@ -32,8 +32,11 @@ def build(venue: str, symbols: list[str], timeframe: str, warmup: int, seed: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.live.serve_fake", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m tests.live.serve_fake",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("venue", choices=["alpaca", "binance"])
     p.add_argument("--port", type=int, default=0, help="0: any free port")
     p.add_argument("--symbols", default=None)

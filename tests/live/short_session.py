@@ -27,10 +27,17 @@ def main(path: str) -> int:
     journal = Journal(cfg.live.state_db)
     journal.lock(cfg.name)
     a = cfg.broker.alpaca
-    venue = AlpacaVenue(alpaca_credentials(os.environ), trading_url=a.trading_url, data_url=a.data_url,
-                        timeout=10, retry=POLICY)
-    run_session(cfg, venue, journal, wait=lambda s: not stop.wait(s), stop=stop,
-                strategy=ShortAt(ShortAt.Params(**PARAMS), cfg.risk))
+    venue = AlpacaVenue(
+        alpaca_credentials(os.environ), trading_url=a.trading_url, data_url=a.data_url, timeout=10, retry=POLICY
+    )
+    run_session(
+        cfg,
+        venue,
+        journal,
+        wait=lambda s: not stop.wait(s),
+        stop=stop,
+        strategy=ShortAt(ShortAt.Params(**PARAMS), cfg.risk),
+    )
     journal.close()
     return 0
 

@@ -54,16 +54,41 @@ SYMBOLS = {"alpaca": ["AAPL", "MSFT"], "binance": ["BTC/USDT", "ETH/USDT"]}
 ORDER_PATHS = {"alpaca": ("/v2/orders",), "binance": ("/api/v3/order", "/api/v3/orderList/oco")}
 # (path prefix, method) of the requests a fault may hit, per venue
 TARGETS = {
-    "alpaca": [("/v2/orders", "POST"), ("/v2/orders:by_client_order_id", "GET"), ("/v2/orders", "GET"),
-               ("/v2/orders/", "DELETE"), ("/v2/account/activities", "GET"), ("/v2/positions", "GET"),
-               ("/v2/account", "GET"), ("/v2/clock", "GET"), ("/v2/stocks/bars", "GET")],
-    "binance": [("/api/v3/order", "POST"), ("/api/v3/orderList/oco", "POST"), ("/api/v3/order", "GET"),
-                ("/api/v3/order", "DELETE"), ("/api/v3/openOrders", "GET"), ("/api/v3/myTrades", "GET"),
-                ("/api/v3/account", "GET"), ("/api/v3/klines", "GET"), ("/api/v3/time", "GET")],
+    "alpaca": [
+        ("/v2/orders", "POST"),
+        ("/v2/orders:by_client_order_id", "GET"),
+        ("/v2/orders", "GET"),
+        ("/v2/orders/", "DELETE"),
+        ("/v2/account/activities", "GET"),
+        ("/v2/positions", "GET"),
+        ("/v2/account", "GET"),
+        ("/v2/clock", "GET"),
+        ("/v2/stocks/bars", "GET"),
+    ],
+    "binance": [
+        ("/api/v3/order", "POST"),
+        ("/api/v3/orderList/oco", "POST"),
+        ("/api/v3/order", "GET"),
+        ("/api/v3/order", "DELETE"),
+        ("/api/v3/openOrders", "GET"),
+        ("/api/v3/myTrades", "GET"),
+        ("/api/v3/account", "GET"),
+        ("/api/v3/klines", "GET"),
+        ("/api/v3/time", "GET"),
+    ],
 }
 # fault kind -> weight in a schedule (timeouts cost CLIENT_TIMEOUT seconds each: rare by default)
-WEIGHTS = {"http_429": 3, "http_500": 3, "outage": 2, "lost_answer": 3, "drop": 2, "timeout": 1,
-           "partial": 2, "reject": 1, "reject_exit": 2}
+WEIGHTS = {
+    "http_429": 3,
+    "http_500": 3,
+    "outage": 2,
+    "lost_answer": 3,
+    "drop": 2,
+    "timeout": 1,
+    "partial": 2,
+    "reject": 1,
+    "reject_exit": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +104,15 @@ class FaultSpec:
     delay: float = 1.0
 
     def apply(self, fake: fake_server.FakeServer) -> None:
-        fake.inject(self.path, self.kind, times=self.times, method=self.method, when=self.when,
-                    delay=self.delay, retry_after=FAST_RETRY_AFTER)
+        fake.inject(
+            self.path,
+            self.kind,
+            times=self.times,
+            method=self.method,
+            when=self.when,
+            delay=self.delay,
+            retry_after=FAST_RETRY_AFTER,
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +126,9 @@ class Plan:
     kills: dict[int, tuple[str, float]]  # bar -> ("delay", seconds) | ("next_order", 0)
 
 
-def draw_plan(venue: str, seed: int, bars: int = 30, fault_rate: float = 0.6, kills: int = 2,
-              timeouts: bool = True) -> Plan:
+def draw_plan(
+    venue: str, seed: int, bars: int = 30, fault_rate: float = 0.6, kills: int = 2, timeouts: bool = True
+) -> Plan:
     """Return the seeded schedule of one run (``fault_rate``: mean faults per bar)."""
     rng = random.Random(f"{venue}:{seed}")
     weights = {k: w for k, w in WEIGHTS.items() if timeouts or k != "timeout"}
@@ -106,8 +139,9 @@ def draw_plan(venue: str, seed: int, bars: int = 30, fault_rate: float = 0.6, ki
         if specs:
             faults[bar] = specs
     points = rng.sample(range(2, bars - 1), min(kills, max(bars - 3, 0)))
-    kill_at = {b: (("next_order", 0.0) if rng.random() < 0.5 else ("delay", round(rng.uniform(0.0, 0.6), 3)))
-               for b in points}
+    kill_at = {
+        b: (("next_order", 0.0) if rng.random() < 0.5 else ("delay", round(rng.uniform(0.0, 0.6), 3))) for b in points
+    }
     return Plan(venue, seed, bars, faults, kill_at)
 
 
@@ -123,8 +157,9 @@ def _fault(venue: str, rng: random.Random, label: str) -> FaultSpec:
         path, method = order_post if rng.random() < 0.7 else (path, method)
         return FaultSpec(label, path, "drop", 1, method, when="before")
     if label == "timeout":
-        return FaultSpec(label, path, "timeout", 1, method, when=rng.choice(["before", "after"]),
-                         delay=CLIENT_TIMEOUT + 1.0)
+        return FaultSpec(
+            label, path, "timeout", 1, method, when=rng.choice(["before", "after"]), delay=CLIENT_TIMEOUT + 1.0
+        )
     if label == "partial":
         return FaultSpec(label, *order_post[:1], "partial", 1, "POST")
     if label == "reject":
@@ -169,8 +204,10 @@ class SimResult:
 # ---- the run --------------------------------------------------------------------------------
 def build_fake(venue: str, seed: int, n_bars: int) -> FakeAlpaca | FakeBinance:
     """Return the seeded fake venue (not started)."""
-    bars = {s: random_bars(n_bars, start="2024-05-01", freq="1h", vol=0.02, seed=seed * 10 + i)
-            for i, s in enumerate(SYMBOLS[venue])}
+    bars = {
+        s: random_bars(n_bars, start="2024-05-01", freq="1h", vol=0.02, seed=seed * 10 + i)
+        for i, s in enumerate(SYMBOLS[venue])
+    }
     if venue == "alpaca":
         return FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP, cash=100_000)
     return FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 10_000.0}, step=0.0001)
@@ -178,14 +215,23 @@ def build_fake(venue: str, seed: int, n_bars: int) -> FakeAlpaca | FakeBinance:
 
 def write_config(tmp: Path, venue: str, url: str) -> Path:
     """Write the run's config: sma_cross, fixed-fraction sizing, stop-loss and take-profit."""
-    broker = (dict(kind="alpaca", alpaca=dict(paper=True, trading_url=url, data_url=url)) if venue == "alpaca"
-              else dict(kind="ccxt", ccxt=dict(exchange="binance", sandbox=False, api_url=url)))
+    broker = (
+        dict(kind="alpaca", alpaca=dict(paper=True, trading_url=url, data_url=url))
+        if venue == "alpaca"
+        else dict(kind="ccxt", ccxt=dict(exchange="binance", sandbox=False, api_url=url))
+    )
     cfg = dict(
-        name=f"sim-{venue}", seed=1,
+        name=f"sim-{venue}",
+        seed=1,
         data=dict(source="sample", symbols=SYMBOLS[venue], timeframe="1h"),
         strategy=dict(name="sma_cross", params=dict(fast=2, slow=5)),
-        broker=dict(cash=100_000 if venue == "alpaca" else 10_000, commission=0.0, slippage=0.0, **broker,
-                    venue=dict(timeout=CLIENT_TIMEOUT, base_delay=0.05, max_delay=1.0, lookup_interval=0.05)),
+        broker=dict(
+            cash=100_000 if venue == "alpaca" else 10_000,
+            commission=0.0,
+            slippage=0.0,
+            **broker,
+            venue=dict(timeout=CLIENT_TIMEOUT, base_delay=0.05, max_delay=1.0, lookup_interval=0.05),
+        ),
         risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.4, stop_loss=0.02, take_profit=0.03),
         live=dict(state_db=f"sqlite:///{tmp / 'journal.db'}", poll_seconds=0.05, warmup_bars=WARMUP),
     )
@@ -211,8 +257,14 @@ class SimDriver:
         log = self.log_dir / f"session-{len(self.logs) + 1}.log"
         self.logs.append(log)
         with open(log, "w") as err:
-            self.proc = subprocess.Popen([sys.executable, "run_live.py", "--config", str(self.config)], cwd=ROOT,
-                                         env=self.env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "run_live.py", "--config", str(self.config)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
 
     def finished(self) -> pd.Timestamp | None:
         text = self.journal.get_state("last_bar")
@@ -347,8 +399,9 @@ def check_invariants(fake, venue: str, journal: Journal, result: SimResult) -> N
 def duplicates(orders) -> list[str]:
     """Return client ids used twice, and decisions with more than one venue order (an Alpaca bracket's
     legs count as their parent's decision, per role)."""
-    out = [f"client id {cid} used by {n} orders" for cid, n in Counter(o.client_order_id for o in orders).items()
-           if n > 1]
+    out = [
+        f"client id {cid} used by {n} orders" for cid, n in Counter(o.client_order_id for o in orders).items() if n > 1
+    ]
     by_seq = {o.seq: o for o in orders}
     decisions: Counter = Counter()
     for o in orders:
@@ -356,8 +409,11 @@ def duplicates(orders) -> list[str]:
             decisions[(by_seq[o.parent].client_order_id, o.leg_role or o.type)] += 1
         else:  # the bot names every other order; exits placed anew get ids of their own (-fs<n>, -tp<n>)
             decisions[(o.client_order_id, "order")] += 1
-    out += [f"decision {cid} {role}: {n} venue orders" for (cid, role), n in decisions.items()
-            if n > 1 and Counter(o.client_order_id for o in orders)[cid] <= 1]
+    out += [
+        f"decision {cid} {role}: {n} venue orders"
+        for (cid, role), n in decisions.items()
+        if n > 1 and Counter(o.client_order_id for o in orders)[cid] <= 1
+    ]
     return out
 
 
@@ -374,8 +430,9 @@ def venue_client(fake, venue: str):
     from bot.venues.credentials import CcxtCredentials
 
     creds = CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret))
-    return CcxtVenue("binance", creds, symbols=SYMBOLS[venue], api_url=fake.base_url, retry=policy,
-                     enable_rate_limit=False)
+    return CcxtVenue(
+        "binance", creds, symbols=SYMBOLS[venue], api_url=fake.base_url, retry=policy, enable_rate_limit=False
+    )
 
 
 def _protected(fake, symbol: str, held: float, price: float) -> bool:
@@ -393,8 +450,9 @@ def _protected(fake, symbol: str, held: float, price: float) -> bool:
     return (held - covered) * price < 5.0
 
 
-def _check_protection(fake, venue: str, journal: Journal, driver: SimDriver, streak: Counter,
-                      result: SimResult) -> None:
+def _check_protection(
+    fake, venue: str, journal: Journal, driver: SimDriver, streak: Counter, result: SimResult
+) -> None:
     """(d): count a position left without covering exits at two successive bar ends."""
     for sym in SYMBOLS[venue]:
         inst = sym.replace("/", "") if venue == "binance" else sym
@@ -405,8 +463,9 @@ def _check_protection(fake, venue: str, journal: Journal, driver: SimDriver, str
             continue
         streak[sym] += 1
         if streak[sym] == 2 and not _declared(journal, driver, sym):
-            result.unprotected.append(f"{sym} {held:g} without exits since the bar closing "
-                                      f"{fake.clock - pd.Timedelta('1h')}")
+            result.unprotected.append(
+                f"{sym} {held:g} without exits since the bar closing {fake.clock - pd.Timedelta('1h')}"
+            )
 
 
 def _declared(journal: Journal, driver: SimDriver, symbol: str) -> bool:
@@ -422,17 +481,23 @@ def off_increment(fake, venue: str) -> list[str]:
             fields = _alpaca_fields(req) if venue == "alpaca" else _binance_fields(req)
             for name, value, step in fields(fake) if callable(fields) else fields:
                 if value is not None and step and not _on(value, step):
-                    cid = req.json().get("client_order_id") if venue == "alpaca" else \
-                        req.params.get("newClientOrderId") or req.params.get("listClientOrderId")
+                    cid = (
+                        req.json().get("client_order_id")
+                        if venue == "alpaca"
+                        else req.params.get("newClientOrderId") or req.params.get("listClientOrderId")
+                    )
                     out.append(f"{cid}: {name} {value} is not a multiple of {step}")
     return out
 
 
 def _alpaca_fields(req) -> list[tuple[str, float | None, float]]:
     body = req.json()
-    prices = [("limit_price", body.get("limit_price")), ("stop_price", body.get("stop_price")),
-              ("take_profit", (body.get("take_profit") or {}).get("limit_price")),
-              ("stop_loss", (body.get("stop_loss") or {}).get("stop_price"))]
+    prices = [
+        ("limit_price", body.get("limit_price")),
+        ("stop_price", body.get("stop_price")),
+        ("take_profit", (body.get("take_profit") or {}).get("limit_price")),
+        ("stop_loss", (body.get("stop_loss") or {}).get("stop_price")),
+    ]
     out = [(n, float(v), 0.01 if float(v) >= 1.0 else 0.0001) for n, v in prices if v is not None]
     qty = float(body.get("qty") or 0)
     if body.get("order_class") in ("bracket", "oto"):  # Alpaca: bracket orders are whole shares
@@ -470,7 +535,8 @@ def summarize(results: list[SimResult]) -> str:
             f"{venue}: {len(rs)} runs, {sum(r.orders for r in rs)} venue orders, {sum(r.fills for r in rs)} fills, "
             f"wall {sum(r.wall for r in rs):.0f} s",
             f"  faults injected {sum(faults.values())} ("
-            + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + f"), never hit {sum(r.unused_faults for r in rs)}",
+            + ", ".join(f"{k} {v}" for k, v in sorted(faults.items()))
+            + f"), never hit {sum(r.unused_faults for r in rs)}",
             f"  SIGKILL restarts {sum(r.kills for r in rs)}, sessions that died on their own "
             f"{sum(len(r.crashes) for r in rs)}, stalls {sum(r.stalls for r in rs)}",
             f"  duplicates {sum(len(r.duplicates) for r in rs)}, lost orders {sum(len(r.lost_orders) for r in rs)}, "
@@ -484,6 +550,16 @@ def summarize(results: list[SimResult]) -> str:
 
 def result_json(r: SimResult) -> str:
     """Return one run as a JSON line (for the bench's --json)."""
-    return json.dumps(dict(venue=r.venue, seed=r.seed, faults=dict(r.faults), unused=r.unused_faults,
-                           kills=r.kills, crashes=r.crashes, stalls=r.stalls, violations=r.violations(),
-                           wall=round(r.wall, 1)))
+    return json.dumps(
+        dict(
+            venue=r.venue,
+            seed=r.seed,
+            faults=dict(r.faults),
+            unused=r.unused_faults,
+            kills=r.kills,
+            crashes=r.crashes,
+            stalls=r.stalls,
+            violations=r.violations(),
+            wall=round(r.wall, 1),
+        )
+    )

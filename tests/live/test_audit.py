@@ -40,8 +40,18 @@ class BookVenue:
 
 
 def order(cid: str, status: str = "filled", filled: float = 10.0, qty: float = 10.0) -> OrderState:
-    return OrderState(cid, f"v-{cid}", "AAPL", "buy", qty, filled, 100.0 if filled else None, status,  # type: ignore[arg-type]
-                      T0, T0)
+    return OrderState(
+        cid,
+        f"v-{cid}",
+        "AAPL",
+        "buy",
+        qty,
+        filled,
+        100.0 if filled else None,
+        status,  # type: ignore[arg-type]
+        T0,
+        T0,
+    )
 
 
 def fill(tid: str, cid: str, qty: float = 10.0, side: str = "buy") -> Fill:
@@ -56,8 +66,9 @@ def book(tmp_path):
     venue.book.append(order("mp-1"))
     venue.executions.append(fill("t1", "mp-1"))
     venue.held = {"AAPL": 10.0}
-    journal.record_order(OrderRow("mp-1", "AAPL", "buy", 10.0, "market", "filled", "entry", filled_qty=10.0,
-                                  created=T0))
+    journal.record_order(
+        OrderRow("mp-1", "AAPL", "buy", 10.0, "market", "filled", "entry", filled_qty=10.0, created=T0)
+    )
     journal.add_fill(fill("t1", "mp-1"))
     journal.snapshot_positions(T0 + pd.Timedelta("1h"), {"AAPL": 10.0})
     yield venue, journal
@@ -77,8 +88,9 @@ def test_every_kind_of_difference_is_reported_by_key(book) -> None:
     venue.executions.append(fill("t2", "AlpacaLeg-uuid", side="sell"))
     venue.held = {"AAPL": 0.0, "MSFT": 5.0}
     journal.record_order(OrderRow("mp-2", "AAPL", "buy", 10.0, "market", "new", "entry", created=T0))
-    journal.record_order(OrderRow("mp-3", "AAPL", "buy", 10.0, "market", "filled", "entry", filled_qty=10.0,
-                                  created=T0))
+    journal.record_order(
+        OrderRow("mp-3", "AAPL", "buy", 10.0, "market", "filled", "entry", filled_qty=10.0, created=T0)
+    )
     journal.update_order("mp-1", filled_qty=7.0)
     lines = {d.line() for d in audit(venue, journal).differences}
     assert lines == {
@@ -110,8 +122,7 @@ def test_venue_order_history_lists_every_order_with_bracket_exits_flat(kind) -> 
     h = start_harness(kind)
     try:
         assert isinstance(h.venue, OrderHistory)
-        h.venue.submit_order(OrderRequest("mp-b1", h.symbol, "buy", h.qty, take_profit=110.0,
-                                          stop_loss=95.0))
+        h.venue.submit_order(OrderRequest("mp-b1", h.symbol, "buy", h.qty, take_profit=110.0, stop_loss=95.0))
         h.fake.advance(1)
         h.venue.sync()
         listed = {o.client_order_id: o for o in h.venue.orders(h.fake.clock - pd.Timedelta("2h"))}

@@ -36,11 +36,17 @@ class LaggingVenue:
 
 
 def poller(venue, late: float = 60.0) -> BarPoller:
-    cfg = parse_config(dict(name="b", data=dict(symbols=["A", "B"], timeframe="1h"),
-                            strategy=dict(name="sma_cross", params=dict(fast=2, slow=3)),
-                            risk=dict(sizing="fixed_fraction")))
-    p = BarPoller(venue, ["A", "B"], "1h", build_strategy(cfg), wait=lambda s: True, poll_seconds=0,
-                  late_bar_seconds=late)
+    cfg = parse_config(
+        dict(
+            name="b",
+            data=dict(symbols=["A", "B"], timeframe="1h"),
+            strategy=dict(name="sma_cross", params=dict(fast=2, slow=3)),
+            risk=dict(sizing="fixed_fraction"),
+        )
+    )
+    p = BarPoller(
+        venue, ["A", "B"], "1h", build_strategy(cfg), wait=lambda s: True, poll_seconds=0, late_bar_seconds=late
+    )
     p.warm_up(5)
     return p
 

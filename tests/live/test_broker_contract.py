@@ -108,8 +108,9 @@ def test_cancel_reported_by_the_venue_becomes_an_event(h: LiveHarness) -> None:
 
 
 # ---- bracket exits --------------------------------------------------------------------------
-@pytest.mark.parametrize(("tp", "sl", "leg", "price", "bars"),
-                         [(110.0, 95.0, "take_profit", 110.0, 2), (120.0, 95.0, "stop_loss", 95.0, 3)])
+@pytest.mark.parametrize(
+    ("tp", "sl", "leg", "price", "bars"), [(110.0, 95.0, "take_profit", 110.0, 2), (120.0, 95.0, "stop_loss", 95.0, 3)]
+)
 def test_bracket_exit_is_attributed_to_its_entry(h: LiveHarness, tp, sl, leg, price, bars) -> None:
     router = h.router()
     router.send(h.ticket(take_profit=tp, stop_loss=sl))

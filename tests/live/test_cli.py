@@ -29,22 +29,39 @@ def restore_process_state():
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run_live.py", *args], cwd=ROOT, env=env or NO_KEYS,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "run_live.py", *args],
+        cwd=ROOT,
+        env=env or NO_KEYS,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["--config", "config/live/replay_sample.yaml", "--set", "live.pol_seconds=1"],
-     "config error: live.pol_seconds: unknown key (did you mean 'poll_seconds'?)"),
-    (["--config", "config/live/alpaca_paper.yaml"],
-     "config error: ALPACA_API_KEY: environment variable is not set (export it before starting)"),
-    (["--config", "config/live/binance_testnet.yaml"],
-     "config error: CCXT_API_KEY: environment variable is not set (export it before starting)"),
-    (["--config", "config/live/alpaca_paper.yaml", "--set", "risk.trailing_stop=0.05"],
-     "config error: risk.trailing_stop: broker.kind alpaca cannot attach a trailing stop to an entry; "
-     "remove it, use risk.stop_loss, or trade on broker.kind paper"),
-    (["--config", "config/live/missing.yaml"], "config error: config/live/missing.yaml: config file not found"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--config", "config/live/replay_sample.yaml", "--set", "live.pol_seconds=1"],
+            "config error: live.pol_seconds: unknown key (did you mean 'poll_seconds'?)",
+        ),
+        (
+            ["--config", "config/live/alpaca_paper.yaml"],
+            "config error: ALPACA_API_KEY: environment variable is not set (export it before starting)",
+        ),
+        (
+            ["--config", "config/live/binance_testnet.yaml"],
+            "config error: CCXT_API_KEY: environment variable is not set (export it before starting)",
+        ),
+        (
+            ["--config", "config/live/alpaca_paper.yaml", "--set", "risk.trailing_stop=0.05"],
+            "config error: risk.trailing_stop: broker.kind alpaca cannot attach a trailing stop to an entry; "
+            "remove it, use risk.stop_loss, or trade on broker.kind paper",
+        ),
+        (["--config", "config/live/missing.yaml"], "config error: config/live/missing.yaml: config file not found"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args, line, monkeypatch, capsys) -> None:
     for key in [k for k in os.environ if k.startswith(("ALPACA_", "CCXT_"))]:
         monkeypatch.delenv(key)
@@ -88,15 +105,27 @@ def test_sigterm_ends_cleanly_and_cancels_open_orders(tmp_path) -> None:
 
 def test_readme_offline_replay_command(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(ROOT)
-    code = run_live.main(["--config", "config/live/replay_sample.yaml", "--max-bars", "5", "-q",
-                          "--set", f"live.state_db=sqlite:///{tmp_path / 'r.db'}", "--set", "model.type=logistic"])
+    code = run_live.main(
+        [
+            "--config",
+            "config/live/replay_sample.yaml",
+            "--max-bars",
+            "5",
+            "-q",
+            "--set",
+            f"live.state_db=sqlite:///{tmp_path / 'r.db'}",
+            "--set",
+            "model.type=logistic",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "5 bars traded" in out and "broker.kind paper" in out
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_second_live_session_on_one_journal_is_one_line_and_exit_2(backend, tmp_path, request, monkeypatch,
-                                                                     capsys) -> None:
+def test_a_second_live_session_on_one_journal_is_one_line_and_exit_2(
+    backend, tmp_path, request, monkeypatch, capsys
+) -> None:
     from bot.errors import without_credentials
     from bot.live.paper_venue import STATE_KEY
 
@@ -104,12 +133,24 @@ def test_a_second_live_session_on_one_journal_is_one_line_and_exit_2(backend, tm
     running = Journal(url)
     running.lock("replay-sample")  # the first session (this process stands in for it)
     monkeypatch.chdir(ROOT)
-    code = run_live.main(["--config", "config/live/replay_sample.yaml", "--max-bars", "1", "-q",
-                          "--set", f"live.state_db={url}", "--set", "model.type=logistic"])
+    code = run_live.main(
+        [
+            "--config",
+            "config/live/replay_sample.yaml",
+            "--max-bars",
+            "1",
+            "-q",
+            "--set",
+            f"live.state_db={url}",
+            "--set",
+            "model.type=logistic",
+        ]
+    )
     assert code == 2
     assert capsys.readouterr().err.strip() == (
         f"config error: live.state_db: journal {without_credentials(url)} is in use by another live session "
-        f"for config 'replay-sample' (pid {os.getpid()})")
+        f"for config 'replay-sample' (pid {os.getpid()})"
+    )
     assert running.sessions() == [] and running.get_state(STATE_KEY) is None  # nothing written
     running.close()
 
@@ -122,9 +163,11 @@ def test_a_journal_written_by_newer_code_is_one_line_and_exit_2(tmp_path, monkey
     Journal(url).close()
     raw_sql(url, f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
     monkeypatch.chdir(ROOT)
-    code = run_live.main(["--config", "config/live/replay_sample.yaml", "--max-bars", "1", "-q",
-                          "--set", f"live.state_db={url}"])
+    code = run_live.main(
+        ["--config", "config/live/replay_sample.yaml", "--max-bars", "1", "-q", "--set", f"live.state_db={url}"]
+    )
     assert code == 2
     assert capsys.readouterr().err.strip() == (
         f"config error: live.state_db: the journal at {url} has schema version {SCHEMA_VERSION + 1}, "
-        f"newer than this code's {SCHEMA_VERSION}: upgrade Market Predictor, or use another journal")
+        f"newer than this code's {SCHEMA_VERSION}: upgrade Market Predictor, or use another journal"
+    )

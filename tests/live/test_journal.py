@@ -28,8 +28,21 @@ def url(request, tmp_path) -> str:
 def test_everything_survives_reopening(url) -> None:
     j = Journal(url)
     sid = j.start_session("run", "paper", T)
-    j.record_order(OrderRow("mp-1", "BTC/USDT", "buy", 1.5, "market", "pending", "entry", bar_time=T,
-                            model_version="m1", take_profit=110.0, session_id=sid))
+    j.record_order(
+        OrderRow(
+            "mp-1",
+            "BTC/USDT",
+            "buy",
+            1.5,
+            "market",
+            "pending",
+            "entry",
+            bar_time=T,
+            model_version="m1",
+            take_profit=110.0,
+            session_id=sid,
+        )
+    )
     j.update_order("mp-1", status="new", venue_id="v1", updated=T + pd.Timedelta("1min"))
     assert j.add_fill(fill("t1"), sid) and not j.add_fill(fill("t1"), sid)
     j.snapshot_positions(T, {"BTC/USDT": 1.499})
@@ -91,9 +104,13 @@ def terminate_backends(url: str) -> int:
 
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as c:  # pg_terminate_backend(pid, timeout): returns once the backend is gone
-        n = c.scalar(text("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
-                          "FROM pg_stat_activity WHERE datname = current_database() "
-                          "AND pid <> pg_backend_pid()"))
+        n = c.scalar(
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        )
     engine.dispose()
     return int(n)
 
@@ -142,8 +159,11 @@ def test_a_database_that_stays_unreachable_is_one_clear_error(postgres_url) -> N
         j.get_state("armed")
     assert len(dropped) == 3
     text = str(e.value)
-    assert text.startswith("journal postgresql+psycopg://***@/") and "get_state: the database stayed " \
-        "unreachable after 3 tries: " in text and "hunter2" not in text
+    assert (
+        text.startswith("journal postgresql+psycopg://***@/")
+        and "get_state: the database stayed unreachable after 3 tries: " in text
+        and "hunter2" not in text
+    )
     j.close()
 
 
@@ -153,27 +173,69 @@ def v1_tables(url: str, drop: str | None = None) -> list[str]:
     less the column ``drop`` ("table.column")."""
     serial = "INTEGER" if url.startswith("sqlite") else "SERIAL"
     tables = {
-        "sessions": [f"id {serial} PRIMARY KEY", "name VARCHAR(64) NOT NULL", "venue VARCHAR(32) NOT NULL",
-                     "started TIMESTAMP", "ended TIMESTAMP", "status VARCHAR(16) NOT NULL",
-                     "model_version VARCHAR(64)"],
-        "orders": ["client_id VARCHAR(64) PRIMARY KEY", "session_id INTEGER", "venue_id VARCHAR(64)",
-                   "symbol VARCHAR(32) NOT NULL", "side VARCHAR(4) NOT NULL", "qty FLOAT NOT NULL",
-                   "type VARCHAR(16) NOT NULL", "status VARCHAR(16) NOT NULL", "intent VARCHAR(16) NOT NULL",
-                   "bar_time TIMESTAMP", "model_version VARCHAR(64)", "parent_id VARCHAR(64)",
-                   "limit_price FLOAT", "stop_price FLOAT", "take_profit FLOAT", "stop_loss FLOAT", "trail_percent FLOAT",
-                   "filled_qty FLOAT NOT NULL", "avg_price FLOAT", "commission FLOAT NOT NULL",
-                   "created TIMESTAMP", "updated TIMESTAMP", "error VARCHAR(400)"],
-        "fills": ["trade_id VARCHAR(96) PRIMARY KEY", "client_id VARCHAR(64)",
-                  "venue_order_id VARCHAR(64) NOT NULL",
-                  "symbol VARCHAR(32) NOT NULL", "side VARCHAR(4) NOT NULL", "qty FLOAT NOT NULL",
-                  "price FLOAT NOT NULL", "commission FLOAT NOT NULL", "commission_asset VARCHAR(16)",
-                  "time TIMESTAMP NOT NULL", "session_id INTEGER"],
-        "positions": [f"id {serial} PRIMARY KEY", "time TIMESTAMP NOT NULL", "symbol VARCHAR(32) NOT NULL",
-                      "qty FLOAT NOT NULL", "session_id INTEGER"],
-        "equity": ["time TIMESTAMP PRIMARY KEY", "equity FLOAT NOT NULL", "cash FLOAT NOT NULL",
-                   "session_id INTEGER"],
-        "signals": ["bar_time TIMESTAMP NOT NULL", "symbol VARCHAR(32) NOT NULL", '"values" JSON NOT NULL',
-                    "model_version VARCHAR(64)", "session_id INTEGER", "PRIMARY KEY (bar_time, symbol)"],
+        "sessions": [
+            f"id {serial} PRIMARY KEY",
+            "name VARCHAR(64) NOT NULL",
+            "venue VARCHAR(32) NOT NULL",
+            "started TIMESTAMP",
+            "ended TIMESTAMP",
+            "status VARCHAR(16) NOT NULL",
+            "model_version VARCHAR(64)",
+        ],
+        "orders": [
+            "client_id VARCHAR(64) PRIMARY KEY",
+            "session_id INTEGER",
+            "venue_id VARCHAR(64)",
+            "symbol VARCHAR(32) NOT NULL",
+            "side VARCHAR(4) NOT NULL",
+            "qty FLOAT NOT NULL",
+            "type VARCHAR(16) NOT NULL",
+            "status VARCHAR(16) NOT NULL",
+            "intent VARCHAR(16) NOT NULL",
+            "bar_time TIMESTAMP",
+            "model_version VARCHAR(64)",
+            "parent_id VARCHAR(64)",
+            "limit_price FLOAT",
+            "stop_price FLOAT",
+            "take_profit FLOAT",
+            "stop_loss FLOAT",
+            "trail_percent FLOAT",
+            "filled_qty FLOAT NOT NULL",
+            "avg_price FLOAT",
+            "commission FLOAT NOT NULL",
+            "created TIMESTAMP",
+            "updated TIMESTAMP",
+            "error VARCHAR(400)",
+        ],
+        "fills": [
+            "trade_id VARCHAR(96) PRIMARY KEY",
+            "client_id VARCHAR(64)",
+            "venue_order_id VARCHAR(64) NOT NULL",
+            "symbol VARCHAR(32) NOT NULL",
+            "side VARCHAR(4) NOT NULL",
+            "qty FLOAT NOT NULL",
+            "price FLOAT NOT NULL",
+            "commission FLOAT NOT NULL",
+            "commission_asset VARCHAR(16)",
+            "time TIMESTAMP NOT NULL",
+            "session_id INTEGER",
+        ],
+        "positions": [
+            f"id {serial} PRIMARY KEY",
+            "time TIMESTAMP NOT NULL",
+            "symbol VARCHAR(32) NOT NULL",
+            "qty FLOAT NOT NULL",
+            "session_id INTEGER",
+        ],
+        "equity": ["time TIMESTAMP PRIMARY KEY", "equity FLOAT NOT NULL", "cash FLOAT NOT NULL", "session_id INTEGER"],
+        "signals": [
+            "bar_time TIMESTAMP NOT NULL",
+            "symbol VARCHAR(32) NOT NULL",
+            '"values" JSON NOT NULL',
+            "model_version VARCHAR(64)",
+            "session_id INTEGER",
+            "PRIMARY KEY (bar_time, symbol)",
+        ],
         "state": ["key VARCHAR(64) PRIMARY KEY", "value VARCHAR NOT NULL"],
     }
     out = []
@@ -209,16 +271,20 @@ def schema_version(url: str) -> int:
 def test_an_unversioned_journal_from_an_older_release_is_migrated_and_works(url) -> None:
     from bot.live.journal import SCHEMA_VERSION
 
-    raw_sql(url, *v1_tables(url, drop="sessions.model_version"),  # no meta table: version 0
-            "INSERT INTO sessions (name, venue, started, status) "
-            "VALUES ('run', 'paper', '2024-03-01 09:00:00', 'ended')")
+    raw_sql(
+        url,
+        *v1_tables(url, drop="sessions.model_version"),  # no meta table: version 0
+        "INSERT INTO sessions (name, venue, started, status) VALUES ('run', 'paper', '2024-03-01 09:00:00', 'ended')",
+    )
     j = Journal(url)
     sid = j.start_session("run", "paper", T, model_version="m2")
     j.record_order(OrderRow("mp-1", "A", "buy", 1.0, "market", "pending", "entry", session_id=sid))
     j.close()
     j = Journal(url)  # reopening migrates nothing more
-    assert [(s["id"], s["status"], s["model_version"]) for s in j.sessions()] == [(1, "ended", None),
-                                                                                   (2, "running", "m2")]
+    assert [(s["id"], s["status"], s["model_version"]) for s in j.sessions()] == [
+        (1, "ended", None),
+        (2, "running", "m2"),
+    ]
     assert j.get_order("mp-1").session_id == 2
     j.close()
     assert schema_version(url) == SCHEMA_VERSION
@@ -230,9 +296,12 @@ def test_a_version_1_journal_migrates_to_every_column_the_models_declare(url) ->
 
     from bot.live.journal import _Base
 
-    raw_sql(url, *v1_tables(url),
-            "CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(64) NOT NULL)",
-            "INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    raw_sql(
+        url,
+        *v1_tables(url),
+        "CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(64) NOT NULL)",
+        "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
+    )
     Journal(url).close()
     engine = create_engine(url)
     found = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in _Base.metadata.tables}
@@ -260,9 +329,11 @@ def test_a_journal_written_by_newer_code_is_one_config_error(url) -> None:
     raw_sql(url, f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
     with pytest.raises(ConfigError) as e:
         Journal(url)
-    assert e.value.line() == (f"config error: live.state_db: the journal at {without_credentials(url)} has "
-                              f"schema version {SCHEMA_VERSION + 1}, newer than this code's "
-                              f"{SCHEMA_VERSION}: upgrade Market Predictor, or use another journal")
+    assert e.value.line() == (
+        f"config error: live.state_db: the journal at {without_credentials(url)} has "
+        f"schema version {SCHEMA_VERSION + 1}, newer than this code's "
+        f"{SCHEMA_VERSION}: upgrade Market Predictor, or use another journal"
+    )
     assert schema_version(url) == SCHEMA_VERSION + 1  # left as it was
 
 
@@ -279,8 +350,10 @@ def test_a_second_session_lock_is_refused_until_the_first_is_released(url) -> No
     first.lock("run")  # idempotent
     with pytest.raises(ConfigError) as e:
         second.lock("run")
-    assert e.value.line() == (f"config error: live.state_db: journal {without_credentials(url)} is in use by "
-                              f"another live session for config 'run' (pid {os.getpid()})")
+    assert e.value.line() == (
+        f"config error: live.state_db: journal {without_credentials(url)} is in use by "
+        f"another live session for config 'run' (pid {os.getpid()})"
+    )
     assert "hunter2" not in e.value.line()
     second.lock("other")  # another config name: another lock
     first.close()
@@ -306,8 +379,9 @@ def test_the_lock_of_a_killed_session_is_released(url, repo_root) -> None:
     from bot.errors import ConfigError
 
     Journal(url).close()  # the schema exists before the holder starts
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, url], cwd=repo_root, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, url], cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         pid = holder.stdout.readline().strip()
         assert pid.isdigit(), holder.stderr.read()[-2000:] if holder.poll() is not None else pid

@@ -17,8 +17,11 @@ from tests.live.test_parity import config, live_session
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("journal-report")
-    raw = config(tmp, strategy=dict(name="sma_cross", params=dict(fast=3, slow=8)),
-                 risk=dict(sizing="fixed_fraction", fraction=0.4, max_position=0.5, stop_loss=0.04, take_profit=0.06))
+    raw = config(
+        tmp,
+        strategy=dict(name="sma_cross", params=dict(fast=3, slow=8)),
+        risk=dict(sizing="fixed_fraction", fraction=0.4, max_position=0.5, stop_loss=0.04, take_profit=0.06),
+    )
     raw["live"]["warmup_bars"] = 8
     cfg = parse_config(raw)
     result, journal = live_session(cfg)
@@ -34,7 +37,8 @@ def test_trades_rebuilt_from_the_journal_are_the_sessions_round_trips(session):
     assert len(ledger) >= 4 and len(rebuilt) == len(ledger)
     held = json.loads((out / "metrics.json").read_text())["live"]["open_positions"]
     assert sorted((p["symbol"], p["size"]) for p in held) == sorted(
-        (t.symbol, float(t.size)) for t in everything[everything["exit_reason"] == "end"].itertuples())
+        (t.symbol, float(t.size)) for t in everything[everything["exit_reason"] == "end"].itertuples()
+    )
     assert set(rebuilt["exit_reason"]) & {"stop_loss", "take_profit"}
     assert list(rebuilt["exit_reason"]) == list(ledger["exit_reason"])
     for col in ("size", "entry_price", "exit_price", "commission", "pnl_net"):
@@ -77,8 +81,21 @@ def test_report_cli_refuses_a_missing_journal(tmp_path):
 
     cfg = parse_config(config(tmp_path))
     (tmp_path / "c.yaml").write_text(dump_config(cfg))
-    res = subprocess.run([sys.executable, "-m", "bot.live", "report", "--config", str(tmp_path / "c.yaml"),
-                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.live",
+            "report",
+            "--config",
+            str(tmp_path / "c.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1].startswith("config error: live.state_db: no journal at ")
     assert not (tmp_path / "out").exists() and not (tmp_path / "parity.db").exists()
@@ -104,9 +121,10 @@ def test_the_benchmark_is_the_backtests_buy_and_hold_over_the_traded_bars(sessio
     equity = pd.read_csv(out / "equity.csv", parse_dates=["timestamp"])
     bars, _ = load_data(cfg)
     calendar = pd.DatetimeIndex(pd.to_datetime(equity["timestamp"], utc=True))
-    traded = {s: df.loc[calendar[0]:calendar[-1]] for s, df in bars.items()}
-    expected = buy_and_hold(traded, calendar, float(equity["equity"].iloc[0]), cfg.broker.commission,
-                            cfg.broker.slippage)
+    traded = {s: df.loc[calendar[0] : calendar[-1]] for s, df in bars.items()}
+    expected = buy_and_hold(
+        traded, calendar, float(equity["equity"].iloc[0]), cfg.broker.commission, cfg.broker.slippage
+    )
     np.testing.assert_allclose(equity["benchmark"], expected.to_numpy(), rtol=1e-12)
     m = json.loads((out / "metrics.json").read_text())
     assert m["benchmark"]["final_value"] == pytest.approx(float(expected.iloc[-1]))
@@ -118,12 +136,37 @@ def test_rebuilt_trades_carry_the_entry_bars_probability_and_split_partial_exits
     from bot.live.report import rebuild_trades
 
     t = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")
-    orders = [OrderRow("e", "A", "buy", 10, "market", "filled", "entry", bar_time=t[0], filled_qty=10, avg_price=100,
-                       commission=1.0),
-              OrderRow("x1", "A", "sell", 4, "market", "filled", "exit", bar_time=t[1], filled_qty=4, avg_price=110,
-                       commission=0.4),
-              OrderRow("x2", "A", "sell", 6, "stop", "filled", "stop_loss", bar_time=t[2], filled_qty=6, avg_price=95,
-                       commission=0.6)]
+    orders = [
+        OrderRow(
+            "e",
+            "A",
+            "buy",
+            10,
+            "market",
+            "filled",
+            "entry",
+            bar_time=t[0],
+            filled_qty=10,
+            avg_price=100,
+            commission=1.0,
+        ),
+        OrderRow(
+            "x1", "A", "sell", 4, "market", "filled", "exit", bar_time=t[1], filled_qty=4, avg_price=110, commission=0.4
+        ),
+        OrderRow(
+            "x2",
+            "A",
+            "sell",
+            6,
+            "stop",
+            "filled",
+            "stop_loss",
+            bar_time=t[2],
+            filled_qty=6,
+            avg_price=95,
+            commission=0.6,
+        ),
+    ]
     fills = {"e": t[1], "x1": t[2], "x2": t[3]}
     signals = pd.DataFrame({"timestamp": t[:3], "symbol": "A", "prob_up": [0.61, 0.4, 0.3]})
     trades, open_, orphans = rebuild_trades(orders, fills, signals)

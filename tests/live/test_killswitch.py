@@ -43,11 +43,16 @@ def test_the_day_reused_between_bars_is_the_day_computed_afresh() -> None:
     """update() computes the UTC day once per day: each bar's day is _day(bar), tz and unit too."""
     # New York evening to morning: crosses UTC midnight
     ny = pd.date_range("2024-03-08 17:00", periods=12, freq="2h", tz="America/New_York")
-    stamps = [*ny, *ny.tz_convert("UTC"), *ny.tz_localize(None), pd.Timestamp("1969-12-31 23:00"),
-              pd.Timestamp("1970-01-01 01:00"),
-              pd.Timestamp("2024-03-09 01:00", tz="UTC").as_unit("ns"),
-              pd.Timestamp("2024-03-09 02:00", tz="UTC").as_unit("s"),
-              pd.Timestamp("2024-03-09 03:00").as_unit("s")]
+    stamps = [
+        *ny,
+        *ny.tz_convert("UTC"),
+        *ny.tz_localize(None),
+        pd.Timestamp("1969-12-31 23:00"),
+        pd.Timestamp("1970-01-01 01:00"),
+        pd.Timestamp("2024-03-09 01:00", tz="UTC").as_unit("ns"),
+        pd.Timestamp("2024-03-09 02:00", tz="UTC").as_unit("s"),
+        pd.Timestamp("2024-03-09 03:00").as_unit("s"),
+    ]
     k = KillSwitch(RiskConfig(max_daily_loss=0.05), 100.0)
     for t in stamps:
         got, want = k._today(t), _day(t)
@@ -63,8 +68,7 @@ def test_live_session_seeds_peak_and_day_from_the_journal(tmp_path) -> None:
         def account(self) -> Account:
             return Account(cash=97.0, equity=97.0, currency="USD")
 
-    cfg = parse_config(dict(name="k", data=dict(symbols=["A"]),
-                            risk=dict(max_drawdown_halt=0.15, max_daily_loss=0.2)))
+    cfg = parse_config(dict(name="k", data=dict(symbols=["A"]), risk=dict(max_drawdown_halt=0.15, max_daily_loss=0.2)))
     k = _kill_switch(cfg, journal, Venue())
     assert (k.peak, k.day_open) == (120.0, 120.0)
     assert k.update(T0 + pd.Timedelta("2h"), 101.0)  # 15.8 % below the peak of an earlier run
@@ -72,10 +76,15 @@ def test_live_session_seeds_peak_and_day_from_the_journal(tmp_path) -> None:
 
 
 def _backtest(**risk):
-    cfg = parse_config(dict(
-        name="halt", seed=5, data=dict(source="sample", symbols=["HA", "HB"], start="2020-01-01", end="2021-06-30"),
-        strategy=dict(name="sma_cross", params=dict(fast=3, slow=10)),
-        risk=dict(sizing="fixed_fraction", fraction=0.5, max_position=0.5, **risk)))
+    cfg = parse_config(
+        dict(
+            name="halt",
+            seed=5,
+            data=dict(source="sample", symbols=["HA", "HB"], start="2020-01-01", end="2021-06-30"),
+            strategy=dict(name="sma_cross", params=dict(fast=3, slow=10)),
+            risk=dict(sizing="fixed_fraction", fraction=0.5, max_position=0.5, **risk),
+        )
+    )
     return run_backtest(cfg)
 
 
@@ -105,8 +114,7 @@ def test_venues_without_trailing_stops_reject_the_config(kind) -> None:
     from bot.errors import ConfigError
     from bot.live.connect import check_capabilities
 
-    cfg = parse_config(dict(name="t", data=dict(symbols=["A"]), broker=dict(kind=kind),
-                            risk=dict(trailing_stop=0.05)))
+    cfg = parse_config(dict(name="t", data=dict(symbols=["A"]), broker=dict(kind=kind), risk=dict(trailing_stop=0.05)))
     with pytest.raises(ConfigError, match="risk.trailing_stop"):
         check_capabilities(cfg)
     check_capabilities(cfg.model_copy(update={"broker": cfg.broker.model_copy(update={"kind": "paper"})}))
@@ -116,9 +124,14 @@ def test_two_exits_need_an_oco_exchange() -> None:
     from bot.errors import ConfigError
     from bot.live.connect import check_capabilities
 
-    cfg = parse_config(dict(name="t", data=dict(symbols=["BTC/USD"]),
-                            broker=dict(kind="ccxt", ccxt=dict(exchange="kraken")),
-                            risk=dict(stop_loss=0.05, take_profit=0.1)))
+    cfg = parse_config(
+        dict(
+            name="t",
+            data=dict(symbols=["BTC/USD"]),
+            broker=dict(kind="ccxt", ccxt=dict(exchange="kraken")),
+            risk=dict(stop_loss=0.05, take_profit=0.1),
+        )
+    )
     with pytest.raises(ConfigError, match="risk.take_profit: kraken has no OCO order"):
         check_capabilities(cfg)
     alpaca = cfg.model_copy(update={"broker": cfg.broker.model_copy(update={"kind": "alpaca"})})

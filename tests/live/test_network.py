@@ -35,8 +35,9 @@ def _read_only_start(path: str, tmp_path) -> None:
     conn = connect(cfg, journal, threading.Event(), 10)
     report = reconcile(conn.venue, journal, OrderRouter(conn.venue, journal), last_bar=None)
     assert isinstance(report.positions, dict)
-    poller = BarPoller(conn.venue, cfg.data.symbols, cfg.data.timeframe, build_strategy(cfg),
-                       wait=conn.wait, poll_seconds=1)
+    poller = BarPoller(
+        conn.venue, cfg.data.symbols, cfg.data.timeframe, build_strategy(cfg), wait=conn.wait, poll_seconds=1
+    )
     history = poller.warm_up(10)
     clock = conn.venue.clock()
     for df in history.values():
@@ -58,10 +59,18 @@ def test_dry_run_trades_one_minute_bar_on_public_data(tmp_path) -> None:
         socket.getaddrinfo("api.binance.com", 443)
     except OSError:
         pytest.skip("no internet (api.binance.com does not resolve)")
-    cfg = load_config("config/live/dry_run.yaml", [
-        f"live.state_db=sqlite:///{tmp_path / 'j.db'}", "data.timeframe=1m", "data.symbols=[BTC/USDT]",
-        "strategy.name=sma_cross", "strategy.params={fast: 3, slow: 8}", "risk.sizing=fixed_fraction",
-        "live.poll_seconds=5"])
+    cfg = load_config(
+        "config/live/dry_run.yaml",
+        [
+            f"live.state_db=sqlite:///{tmp_path / 'j.db'}",
+            "data.timeframe=1m",
+            "data.symbols=[BTC/USDT]",
+            "strategy.name=sma_cross",
+            "strategy.params={fast: 3, slow: 8}",
+            "risk.sizing=fixed_fraction",
+            "live.poll_seconds=5",
+        ],
+    )
     journal = Journal(cfg.live.state_db)
     stop = threading.Event()
     conn = connect(cfg, journal, stop, 10)

@@ -43,8 +43,14 @@ def alpaca(tmp_path) -> LiveHarness:
 
 def alerts_of(h: LiveHarness) -> tuple[OrderRouter, list]:
     sent: list = []
-    return OrderRouter(h.venue, h.journal, on_exit_rejected="stop_only",
-                       alert=lambda *a: sent.append(a), alert_after=2, cancel_wait=0.0), sent
+    return OrderRouter(
+        h.venue,
+        h.journal,
+        on_exit_rejected="stop_only",
+        alert=lambda *a: sent.append(a),
+        alert_after=2,
+        cancel_wait=0.0,
+    ), sent
 
 
 def open_ids(h: LiveHarness) -> set[str]:
@@ -56,8 +62,11 @@ def test_a_filled_order_the_venue_shows_late_is_not_sent_twice(ccxt: LiveHarness
     """The process died after sending; the order filled; Binance answers -2013 to lookups for a
     while and accepts a filled order's client id again: the restarted bot must not resend."""
     bar = BARS.index[WARMUP - 1]
-    ccxt.journal.record_order(OrderRow("mp-e1", ccxt.symbol, "buy", ccxt.qty, "market", "pending", "entry",
-                                       bar_time=bar, created=ccxt.fake.clock))
+    ccxt.journal.record_order(
+        OrderRow(
+            "mp-e1", ccxt.symbol, "buy", ccxt.qty, "market", "pending", "entry", bar_time=bar, created=ccxt.fake.clock
+        )
+    )
     ccxt.venue.submit_order(ccxt.ticket())  # sent just before the crash
     ccxt.advance(1)  # ... and filled
     ccxt.fake.lookup_lag = 50  # every lookup of a new order answers "Order does not exist"
@@ -103,6 +112,7 @@ def test_an_exit_endpoint_that_keeps_failing_does_not_stall_the_poll(ccxt: LiveH
     router.send(ccxt.ticket(**BRACKET))
     ccxt.advance(1)
     ccxt.fake.inject("/api/v3/orderList/oco", "http_500", times=1000, method="POST")
+
     def posts() -> int:
         return len(ccxt.fake.requests("POST", "/api/v3/orderList/oco"))
 
@@ -228,14 +238,27 @@ def test_two_trades_of_one_order_are_two_events(ccxt: LiveHarness) -> None:
 
 
 def test_a_fee_paid_in_bnb_is_valued_at_the_venues_price(tmp_path) -> None:
-    fake = FakeBinance({"BTC/USDT": BARS}, interval="1h", warmup=WARMUP, fee=0.001,
-                       balances={"USDT": 10_000.0, "BNB": 10.0}, fee_asset="BNB",
-                       prices={"BNB/USDT": 500.0}).start()
+    fake = FakeBinance(
+        {"BTC/USDT": BARS},
+        interval="1h",
+        warmup=WARMUP,
+        fee=0.001,
+        balances={"USDT": 10_000.0, "BNB": 10.0},
+        fee_asset="BNB",
+        prices={"BNB/USDT": 500.0},
+    ).start()
     journal = Journal(f"sqlite:///{tmp_path / 'j.db'}")
     try:
-        venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
-                          symbols=["BTC/USDT"], api_url=fake.base_url, timeout=10, retry=POLICY,
-                          sleep=lambda s: None, enable_rate_limit=False)
+        venue = CcxtVenue(
+            "binance",
+            CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
+            symbols=["BTC/USDT"],
+            api_url=fake.base_url,
+            timeout=10,
+            retry=POLICY,
+            sleep=lambda s: None,
+            enable_rate_limit=False,
+        )
         router = OrderRouter(venue, journal)
         router.send(ticket_of(OrderRow("mp-e1", "BTC/USDT", "buy", 10.0, "market", "pending", "entry")))
         fake.advance(1)
@@ -335,14 +358,18 @@ def test_an_oco_executed_after_its_answer_timed_out_is_not_called_absent(ccxt: L
     ccxt.advance(1)
     ccxt.fake.inject("/api/v3/orderList/oco", "timeout", method="POST", delay=FAULT_DELAY, when="after")
     router.poll()  # arming times out: the exits are journaled pending
-    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == \
-        {"mp-e1-tp": "pending", "mp-e1-sl": "pending"}
+    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == {
+        "mp-e1-tp": "pending",
+        "mp-e1-sl": "pending",
+    }
     router.poll()  # maybe not at the venue yet: unknown, never "expired", and not sent again
     assert {r.status for r in ccxt.journal.orders() if r.parent_id} <= {"pending", "new"}
     ccxt.fake.wait_idle()  # ... now it is
     router.poll()
-    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == \
-        {"mp-e1-tp": "new", "mp-e1-sl": "new"}
+    assert {r.client_id: r.status for r in ccxt.journal.orders() if r.parent_id} == {
+        "mp-e1-tp": "new",
+        "mp-e1-sl": "new",
+    }
     assert len(ccxt.fake.requests("POST", "/api/v3/orderList/oco")) == 1  # sent once
     assert audit(venue, ccxt.journal).differences == []
 

@@ -21,13 +21,25 @@ from bot.live.connect import connect
 from bot.live.journal import Journal
 from bot.live.session import run_session
 
-COLUMNS = ["order_id", "created", "symbol", "side", "size", "type", "status", "fill_time", "fill_price",
-           "commission", "reason"]
+COLUMNS = [
+    "order_id",
+    "created",
+    "symbol",
+    "side",
+    "size",
+    "type",
+    "status",
+    "fill_time",
+    "fill_price",
+    "commission",
+    "reason",
+]
 
 
 def config(tmp_path, **over) -> dict:
     raw = dict(
-        name="parity", seed=7,
+        name="parity",
+        seed=7,
         data=dict(source="sample", symbols=["PA", "PB"], start="2020-01-01", end="2020-12-31"),
         broker=dict(cash=100_000, commission=0.001, slippage=0.0005, kind="paper"),
         live=dict(state_db=f"sqlite:///{tmp_path / 'parity.db'}", poll_seconds=0, paper_data="replay"),
@@ -54,8 +66,9 @@ def compare_orders(backtest: pd.DataFrame, live: pd.DataFrame) -> None:
     exact = ["order_id", "created", "symbol", "side", "type", "status", "fill_time", "reason"]
     pd.testing.assert_frame_equal(lv[exact], b[exact])
     for col in ("size", "fill_price", "commission"):
-        np.testing.assert_allclose(lv[col].fillna(-1).to_numpy(float), b[col].fillna(-1).to_numpy(float),
-                                   rtol=1e-9, err_msg=col)
+        np.testing.assert_allclose(
+            lv[col].fillna(-1).to_numpy(float), b[col].fillna(-1).to_numpy(float), rtol=1e-9, err_msg=col
+        )
 
 
 def test_ml_strategy_orders_match_the_backtest(tmp_path) -> None:
@@ -78,15 +91,18 @@ def test_ml_strategy_orders_match_the_backtest(tmp_path) -> None:
     sig = journal.signals().set_index(["timestamp", "symbol"])["prob_up"]
     pred = bt.walk_forward.predictions.set_index(["timestamp", "symbol"])["prob_up"]
     np.testing.assert_allclose(sig.to_numpy(), pred.reindex(sig.index).to_numpy(), rtol=1e-9)
-    assert live.model_version and journal.get_order(live.ledger.orders_frame()["order_id"][0]).model_version \
-        == live.model_version
+    assert (
+        live.model_version
+        and journal.get_order(live.ledger.orders_frame()["order_id"][0]).model_version == live.model_version
+    )
     assert journal.sessions()[-1]["model_version"] == live.model_version
 
 
 @pytest.mark.parametrize("exits", [dict(stop_loss=0.04, take_profit=0.06), dict(trailing_stop=0.03)])
 def test_rule_strategy_with_bracket_exits_matches_the_backtest(tmp_path, exits) -> None:
     raw = config(
-        tmp_path, strategy=dict(name="sma_cross", params=dict(fast=3, slow=8)),
+        tmp_path,
+        strategy=dict(name="sma_cross", params=dict(fast=3, slow=8)),
         risk=dict(sizing="fixed_fraction", fraction=0.4, max_position=0.5, **exits),
     )
     raw["data"]["end"] = "2020-08-31"

@@ -34,19 +34,21 @@ N_BARS = 70
 
 
 def bars_for(symbols: list[str]) -> dict[str, pd.DataFrame]:
-    return {s: random_bars(N_BARS, start="2024-03-01", freq="1h", vol=0.02, seed=11 + i)
-            for i, s in enumerate(symbols)}
+    return {s: random_bars(N_BARS, start="2024-03-01", freq="1h", vol=0.02, seed=11 + i) for i, s in enumerate(symbols)}
 
 
 def cfg_for(tmp_path, kind: str, symbols: list[str], **broker):
-    return parse_config(dict(
-        name=f"venue-{kind}", seed=3,
-        data=dict(source="sample", symbols=symbols, timeframe="1h"),
-        strategy=dict(name="sma_cross", params=dict(fast=3, slow=7)),
-        broker=dict(kind=kind, cash=100_000, **broker),
-        risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=0.02, take_profit=0.03),
-        live=dict(state_db=f"sqlite:///{tmp_path / 'j.db'}", poll_seconds=0, warmup_bars=WARMUP),
-    ))
+    return parse_config(
+        dict(
+            name=f"venue-{kind}",
+            seed=3,
+            data=dict(source="sample", symbols=symbols, timeframe="1h"),
+            strategy=dict(name="sma_cross", params=dict(fast=3, slow=7)),
+            broker=dict(kind=kind, cash=100_000, **broker),
+            risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=0.02, take_profit=0.03),
+            live=dict(state_db=f"sqlite:///{tmp_path / 'j.db'}", poll_seconds=0, warmup_bars=WARMUP),
+        )
+    )
 
 
 def advancing(fake):
@@ -64,8 +66,13 @@ def test_alpaca_fake_session_places_the_backtests_orders(tmp_path) -> None:
     bars = bars_for(symbols)
     cfg = cfg_for(tmp_path, "alpaca", symbols, commission=0.0, slippage=0.0)
     with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
-        venue = AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                            trading_url=fake.base_url, data_url=fake.base_url, timeout=10, retry=POLICY)
+        venue = AlpacaVenue(
+            AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
+            trading_url=fake.base_url,
+            data_url=fake.base_url,
+            timeout=10,
+            retry=POLICY,
+        )
         journal = Journal(cfg.live.state_db)
         live = run_session(cfg, venue, journal, wait=advancing(fake), stop=threading.Event())
         venue_ids = [o.client_order_id for o in fake.orders()]
@@ -90,11 +97,18 @@ def test_ccxt_fake_session_sizes_exits_from_venue_balances(tmp_path) -> None:
     symbols = ["BTC/USDT"]
     bars = bars_for(symbols)
     cfg = cfg_for(tmp_path, "ccxt", symbols)
-    with FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001,
-                     step=0.001) as fake:  # (a 0.00001 step trips the fake's float rounding at 284.78833)
-        venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
-                          symbols=symbols, api_url=fake.base_url, timeout=10, retry=POLICY,
-                          enable_rate_limit=False)
+    with FakeBinance(
+        bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001, step=0.001
+    ) as fake:  # (a 0.00001 step trips the fake's float rounding at 284.78833)
+        venue = CcxtVenue(
+            "binance",
+            CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
+            symbols=symbols,
+            api_url=fake.base_url,
+            timeout=10,
+            retry=POLICY,
+            enable_rate_limit=False,
+        )
         journal = Journal(cfg.live.state_db)
         live = run_session(cfg, venue, journal, wait=advancing(fake), stop=threading.Event())
         fills = fake.fills()
@@ -128,8 +142,7 @@ def test_a_sell_whose_cancels_fail_leaves_no_position_bare_and_the_strategy_deci
     bars = bars_for(symbols)
     cfg = cfg_for(tmp_path, "ccxt", symbols)
     bare: list[str] = []
-    with FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001,
-                     step=0.001) as fake:
+    with FakeBinance(bars, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}, fee=0.001, step=0.001) as fake:
         streak = {"n": 0}
 
         def wait(seconds: float) -> bool:
@@ -143,9 +156,15 @@ def test_a_sell_whose_cancels_fail_leaves_no_position_bare_and_the_strategy_deci
                 fake.inject("/api/v3/order", "http_429", times=2, method="DELETE")  # ... and retries refused
             return advancing(fake)(seconds)
 
-        venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
-                          symbols=symbols, api_url=fake.base_url, timeout=10, retry=POLICY,
-                          enable_rate_limit=False)
+        venue = CcxtVenue(
+            "binance",
+            CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
+            symbols=symbols,
+            api_url=fake.base_url,
+            timeout=10,
+            retry=POLICY,
+            enable_rate_limit=False,
+        )
         journal = Journal(cfg.live.state_db)
         live = run_session(cfg, venue, journal, wait=wait, stop=threading.Event())
         venue_orders = fake.orders()

@@ -56,8 +56,11 @@ def _assert_clean(cfg, journal: Journal, fake, result) -> None:
     assert result.bars > 0
     assert [(r.client_id, r.status) for r in journal.orders(["rejected"])] == []
     resting = {o.symbol.replace("/", "") for o in fake.orders() if o.is_open and o.side == "sell"}
-    held = {s.replace("/", "") for s, q in result.positions.items()
-            if q * fake.engine.last_price(fake_symbol(fake, s)) >= cfg.live.dust_value}
+    held = {
+        s.replace("/", "")
+        for s, q in result.positions.items()
+        if q * fake.engine.last_price(fake_symbol(fake, s)) >= cfg.live.dust_value
+    }
     assert held <= resting, f"positions without exits at the venue: {held - resting}"
 
 
@@ -72,9 +75,13 @@ def test_alpaca_paper_config_on_the_strict_fake(tmp_path) -> None:
     with FakeAlpaca(bars, timeframe="1Day", warmup=warm) as fake:
         url = fake.base_url
         env = {"ALPACA_API_KEY": fake.key, "ALPACA_SECRET_KEY": fake.secret}
-        cfg, journal, result = _run("config/live/alpaca_paper.yaml",
-                                  [f"broker.alpaca.trading_url={url}", f"broker.alpaca.data_url={url}"],
-                                  fake, env, tmp_path)
+        cfg, journal, result = _run(
+            "config/live/alpaca_paper.yaml",
+            [f"broker.alpaca.trading_url={url}", f"broker.alpaca.data_url={url}"],
+            fake,
+            env,
+            tmp_path,
+        )
         _assert_clean(cfg, journal, fake, result)
         brackets = [o for o in fake.orders() if o.order_class == "bracket" and o.parent is None]
         assert brackets  # the shipped config trades with stop-loss + take-profit brackets
@@ -85,10 +92,19 @@ def test_binance_testnet_config_on_the_strict_fake(tmp_path) -> None:
     warm = cfg.validation.train + 40
     paths = {s: f"crypto/1h/{s.replace('/', '_')}.csv" for s in cfg.data.symbols}
     bars = _bars(paths, warm + TRADED)
-    with FakeBinance(bars, interval="1h", warmup=warm, balances={"USDT": 10_000.0}, fee=0.001,
-                     step=0.0001, tick=0.01, min_notional=5.0) as fake:
+    with FakeBinance(
+        bars,
+        interval="1h",
+        warmup=warm,
+        balances={"USDT": 10_000.0},
+        fee=0.001,
+        step=0.0001,
+        tick=0.01,
+        min_notional=5.0,
+    ) as fake:
         env = {"CCXT_API_KEY": fake.key, "CCXT_SECRET": fake.secret}
-        cfg, journal, result = _run("config/live/binance_testnet.yaml",
-                                  [f"broker.ccxt.api_url={fake.base_url}"], fake, env, tmp_path)
+        cfg, journal, result = _run(
+            "config/live/binance_testnet.yaml", [f"broker.ccxt.api_url={fake.base_url}"], fake, env, tmp_path
+        )
         _assert_clean(cfg, journal, fake, result)
         assert any(o.order_class == "oco" for o in fake.orders())  # exits armed as OCO lists

@@ -90,13 +90,16 @@ def scenario_bars() -> pd.DataFrame:
 
 
 def config(tmp_path, kind: str, **broker):
-    return parse_config(dict(
-        name=f"short-{kind}", seed=3,
-        data=dict(source="sample", symbols=[SYMBOL], timeframe="1h"),
-        broker=dict(kind=kind, cash=100_000, **broker),
-        risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=STOP, take_profit=TAKE),
-        live=dict(state_db=f"sqlite:///{tmp_path / f'{kind}.db'}", poll_seconds=0, warmup_bars=WARMUP),
-    ))
+    return parse_config(
+        dict(
+            name=f"short-{kind}",
+            seed=3,
+            data=dict(source="sample", symbols=[SYMBOL], timeframe="1h"),
+            broker=dict(kind=kind, cash=100_000, **broker),
+            risk=dict(sizing="fixed_fraction", fraction=0.3, max_position=0.5, stop_loss=STOP, take_profit=TAKE),
+            live=dict(state_db=f"sqlite:///{tmp_path / f'{kind}.db'}", poll_seconds=0, warmup_bars=WARMUP),
+        )
+    )
 
 
 def strategy(cfg, **params) -> ShortAt:
@@ -112,8 +115,13 @@ def backtest_orders(cfg, bars: pd.DataFrame, strat: ShortAt) -> pd.DataFrame:
 
 
 def alpaca_venue(fake: FakeAlpaca) -> AlpacaVenue:
-    return AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                       trading_url=fake.base_url, data_url=fake.base_url, timeout=10, retry=POLICY)
+    return AlpacaVenue(
+        AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
+        trading_url=fake.base_url,
+        data_url=fake.base_url,
+        timeout=10,
+        retry=POLICY,
+    )
 
 
 def advancing(fake: FakeAlpaca, stop_after: int | None = None):
@@ -135,8 +143,9 @@ def same_orders(live: pd.DataFrame, backtest: pd.DataFrame) -> None:
     cols = ["order_id", "created", "symbol", "side", "type", "status", "fill_time", "reason"]
     pd.testing.assert_frame_equal(live[cols].reset_index(drop=True), b[cols])
     for col in ("size", "fill_price", "commission"):
-        np.testing.assert_allclose(live[col].fillna(-1).to_numpy(float), b[col].fillna(-1).to_numpy(float),
-                                   rtol=1e-9, err_msg=col)
+        np.testing.assert_allclose(
+            live[col].fillna(-1).to_numpy(float), b[col].fillna(-1).to_numpy(float), rtol=1e-9, err_msg=col
+        )
 
 
 def expect_three_short_trades(orders: pd.DataFrame) -> None:
@@ -157,10 +166,20 @@ def test_a_short_fills_alike_in_the_backtest_and_the_paper_venue(tmp_path, short
     bars = scenario_bars()
     source = ReplayBars({SYMBOL: bars}, "1h", warmup=WARMUP)
     journal = Journal(cfg.live.state_db)
-    venue = PaperVenue(source, [SYMBOL], "1h", cash=100_000.0, commission=0.001, slippage=0.0005,
-                       journal=journal, shorts=True, borrow_per_bar=borrow_per_bar(cfg, union_calendar({SYMBOL: bars})))
-    live = run_session(cfg, venue, journal, wait=lambda s: source.advance(), stop=threading.Event(),
-                       strategy=strategy(cfg, **PARAMS))
+    venue = PaperVenue(
+        source,
+        [SYMBOL],
+        "1h",
+        cash=100_000.0,
+        commission=0.001,
+        slippage=0.0005,
+        journal=journal,
+        shorts=True,
+        borrow_per_bar=borrow_per_bar(cfg, union_calendar({SYMBOL: bars})),
+    )
+    live = run_session(
+        cfg, venue, journal, wait=lambda s: source.advance(), stop=threading.Event(), strategy=strategy(cfg, **PARAMS)
+    )
     lo = live.ledger.orders_frame()
     expect_three_short_trades(lo)
     bt_ledger, _ = backtest(cfg, bars, strategy(cfg, **PARAMS))
@@ -188,8 +207,14 @@ def test_a_short_fills_alike_in_the_backtest_and_the_alpaca_fake(tmp_path) -> No
     bars = scenario_bars()
     with FakeAlpaca({SYMBOL: bars}, timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
         journal = Journal(cfg.live.state_db)
-        live = run_session(cfg, alpaca_venue(fake), journal, wait=advancing(fake), stop=threading.Event(),
-                           strategy=strategy(cfg, **PARAMS))
+        live = run_session(
+            cfg,
+            alpaca_venue(fake),
+            journal,
+            wait=advancing(fake),
+            stop=threading.Event(),
+            strategy=strategy(cfg, **PARAMS),
+        )
         posted = [o.client_order_id for o in fake.orders()]
         fills = fake.fills()
     lo = live.ledger.orders_frame()
@@ -207,15 +232,27 @@ def test_a_restart_with_a_short_open_finds_its_exits_and_doubles_nothing(tmp_pat
     bars = scenario_bars()
     with FakeAlpaca({SYMBOL: bars}, timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
         journal = Journal(cfg.live.state_db)
-        first = run_session(cfg, alpaca_venue(fake), journal, wait=advancing(fake, stop_after=4),
-                            stop=threading.Event(), strategy=strategy(cfg, **PARAMS))
+        first = run_session(
+            cfg,
+            alpaca_venue(fake),
+            journal,
+            wait=advancing(fake, stop_after=4),
+            stop=threading.Event(),
+            strategy=strategy(cfg, **PARAMS),
+        )
         qty = first.positions[SYMBOL]
         assert qty < 0  # stopped with a short open ...
         resting = [o for o in fake.orders() if o.is_open and o.side == "buy"]
         assert sorted(o.type for o in resting) == ["limit", "stop"]  # ... and its exits resting
         assert sorted(o.limit_price or o.stop_price for o in resting) == [96.0, 103.0]
-        second = run_session(cfg, alpaca_venue(fake), journal, wait=advancing(fake), stop=threading.Event(),
-                             strategy=strategy(cfg, **PARAMS))
+        second = run_session(
+            cfg,
+            alpaca_venue(fake),
+            journal,
+            wait=advancing(fake),
+            stop=threading.Event(),
+            strategy=strategy(cfg, **PARAMS),
+        )
         orders = fake.orders()
         fills = fake.fills()
     assert second.reconcile.positions == {SYMBOL: qty}
@@ -258,8 +295,9 @@ def test_the_exit_guard_protects_a_bare_short_with_a_buy_stop_above(tmp_path) ->
 
 def test_alpaca_refuses_a_non_shortable_symbol_at_start_up(tmp_path) -> None:
     bars = {SYMBOL: scenario_bars(), "HTB": scenario_bars()}
-    with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP,
-                    assets={"HTB": {"shortable": True, "easy_to_borrow": False}}) as fake:
+    with FakeAlpaca(
+        bars, timeframe="1Hour", warmup=WARMUP, assets={"HTB": {"shortable": True, "easy_to_borrow": False}}
+    ) as fake:
         venue = alpaca_venue(fake)
         venue.check_tradable([SYMBOL], stop_loss=True, take_profit=True, fractional=False, shorts=True)
         venue.check_tradable(["HTB"], stop_loss=True, take_profit=True, fractional=False)  # long only: fine
@@ -273,18 +311,22 @@ def test_alpaca_refuses_a_non_shortable_symbol_at_start_up(tmp_path) -> None:
 
 def test_the_alpaca_fake_refuses_the_short_sales_alpaca_refuses(tmp_path) -> None:
     bars = {SYMBOL: scenario_bars(), "HTB": scenario_bars()}
-    with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP,
-                    assets={"HTB": {"shortable": False, "easy_to_borrow": False}}) as fake:
+    with FakeAlpaca(
+        bars, timeframe="1Hour", warmup=WARMUP, assets={"HTB": {"shortable": False, "easy_to_borrow": False}}
+    ) as fake:
         venue = alpaca_venue(fake)
         cases = {
             "asset HTB cannot be sold short": OrderRequest("r1", "HTB", "sell", 10),
             "fractional orders cannot be sold short": OrderRequest("r2", SYMBOL, "sell", 1.5),
-            "take_profit.limit_price must be <= base_price - 0.01":
-                OrderRequest("r3", SYMBOL, "sell", 10, take_profit=101.0, stop_loss=103.0),
-            "stop_loss.stop_price must be >= base_price + 0.01":
-                OrderRequest("r4", SYMBOL, "sell", 10, take_profit=96.0, stop_loss=99.0),
-            "stop_loss.stop_price must be <= base_price - 0.01":
-                OrderRequest("r5", SYMBOL, "buy", 10, take_profit=104.0, stop_loss=100.0),
+            "take_profit.limit_price must be <= base_price - 0.01": OrderRequest(
+                "r3", SYMBOL, "sell", 10, take_profit=101.0, stop_loss=103.0
+            ),
+            "stop_loss.stop_price must be >= base_price + 0.01": OrderRequest(
+                "r4", SYMBOL, "sell", 10, take_profit=96.0, stop_loss=99.0
+            ),
+            "stop_loss.stop_price must be <= base_price - 0.01": OrderRequest(
+                "r5", SYMBOL, "buy", 10, take_profit=104.0, stop_loss=100.0
+            ),
         }
         for message, req in cases.items():
             with pytest.raises(OrderRejectedError, match=message.replace(".", r"\.").replace("+", r"\+")):
@@ -301,13 +343,20 @@ def run_live(tmp_path, raw: dict, env: dict) -> subprocess.CompletedProcess:
     path = tmp_path / "short.yaml"
     path.write_text(yaml.safe_dump(raw))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ALPACA_", "CCXT_"))}
-    return subprocess.run([sys.executable, "run_live.py", "--config", str(path)], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "run_live.py", "--config", str(path)],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def short_config(tmp_path, symbols: list[str], broker: dict) -> dict:
     return dict(
-        name="short-cli", seed=1,
+        name="short-cli",
+        seed=1,
         data=dict(source="sample", symbols=symbols, timeframe="1h"),
         strategy=dict(name="ml_signal", params=dict(allow_short=True)),
         broker=dict(cash=100_000, commission=0.0, slippage=0.0, **broker),
@@ -318,39 +367,53 @@ def short_config(tmp_path, symbols: list[str], broker: dict) -> dict:
 
 def test_run_live_refuses_a_symbol_alpaca_cannot_short(tmp_path) -> None:
     bars = {SYMBOL: scenario_bars(), "HTB": scenario_bars()}
-    with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP,
-                    assets={"HTB": {"shortable": False, "easy_to_borrow": False}}) as fake:
-        raw = short_config(tmp_path, [SYMBOL, "HTB"], dict(kind="alpaca", alpaca=dict(
-            paper=True, trading_url=fake.base_url, data_url=fake.base_url)))
+    with FakeAlpaca(
+        bars, timeframe="1Hour", warmup=WARMUP, assets={"HTB": {"shortable": False, "easy_to_borrow": False}}
+    ) as fake:
+        raw = short_config(
+            tmp_path,
+            [SYMBOL, "HTB"],
+            dict(kind="alpaca", alpaca=dict(paper=True, trading_url=fake.base_url, data_url=fake.base_url)),
+        )
         r = run_live(tmp_path, raw, dict(ALPACA_API_KEY=fake.key, ALPACA_SECRET_KEY=fake.secret))
         posted = fake.requests("POST", "/v2/orders")
     assert r.returncode == 2, r.stderr[-2000:]
     assert r.stderr.strip().splitlines() == [
         "config error: data.symbols: HTB cannot be sold short at alpaca (asset shortable=false, "
-        "easy_to_borrow=false) and the strategy sells short"]
+        "easy_to_borrow=false) and the strategy sells short"
+    ]
     assert posted == []
 
 
 def test_run_live_refuses_a_short_strategy_on_a_ccxt_spot_market(tmp_path) -> None:
-    with FakeBinance({"BTC/USDT": scenario_bars()}, interval="1h", warmup=WARMUP,
-                     balances={"USDT": 100_000.0}) as fake:
-        raw = short_config(tmp_path, ["BTC/USDT"], dict(kind="ccxt", ccxt=dict(
-            exchange="binance", sandbox=False, api_url=fake.base_url)))
+    with FakeBinance({"BTC/USDT": scenario_bars()}, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}) as fake:
+        raw = short_config(
+            tmp_path,
+            ["BTC/USDT"],
+            dict(kind="ccxt", ccxt=dict(exchange="binance", sandbox=False, api_url=fake.base_url)),
+        )
         raw["risk"].pop("take_profit")  # one exit: no OCO question, only the short one
         r = run_live(tmp_path, raw, dict(CCXT_API_KEY=fake.key, CCXT_SECRET=fake.secret))
     assert r.returncode == 2, r.stderr[-2000:]
     [line] = r.stderr.strip().splitlines()
-    assert line.startswith("config error: strategy.name: the strategy sells short, but BTC/USDT is a spot "
-                           "market at binance (market info spot=true, margin=")
+    assert line.startswith(
+        "config error: strategy.name: the strategy sells short, but BTC/USDT is a spot "
+        "market at binance (market info spot=true, margin="
+    )
     assert "Traceback" not in r.stderr
 
 
 def test_ccxt_refuses_shorts_on_a_spot_market_from_its_market_info() -> None:
-    with FakeBinance({"BTC/USDT": scenario_bars()}, interval="1h", warmup=WARMUP,
-                     balances={"USDT": 100_000.0}) as fake:
-        venue = CcxtVenue("binance", CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
-                          symbols=["BTC/USDT"], api_url=fake.base_url, timeout=10, retry=POLICY,
-                          enable_rate_limit=False)
+    with FakeBinance({"BTC/USDT": scenario_bars()}, interval="1h", warmup=WARMUP, balances={"USDT": 100_000.0}) as fake:
+        venue = CcxtVenue(
+            "binance",
+            CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret)),
+            symbols=["BTC/USDT"],
+            api_url=fake.base_url,
+            timeout=10,
+            retry=POLICY,
+            enable_rate_limit=False,
+        )
         venue.check_tradable(["BTC/USDT"], stop_loss=True, take_profit=False, fractional=True)  # long only: fine
         with pytest.raises(ConfigError) as err:
             venue.check_tradable(["BTC/USDT"], stop_loss=True, take_profit=False, fractional=True, shorts=True)
@@ -375,8 +438,9 @@ def test_sigkill_with_a_short_and_its_exits_open_then_restart(tmp_path) -> None:
 
         def start() -> subprocess.Popen:
             driver.session = len(journal.sessions()) + 1
-            return subprocess.Popen(cmd, cwd=ROOT, env=driver.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True)
+            return subprocess.Popen(
+                cmd, cwd=ROOT, env=driver.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
 
         def short_resting() -> bool:
             return fake.engine.position(SYMBOL) < 0 and sum(o.is_open and o.side == "buy" for o in fake.orders()) == 2

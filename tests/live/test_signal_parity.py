@@ -25,19 +25,27 @@ TRADED = 25
 
 
 def cfg_for(tmp_path, tag: str):
-    return parse_config({
-        "name": "parity", "seed": 5,
-        "data": {"source": "sample", "symbols": SYMBOLS, "timeframe": "1d",
-                 "start": "2016-01-01", "end": "2017-06-30"},
-        "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.5, "exit_threshold": 0.5}},
-        "model": {"type": "xgboost", "features": "starter"},
-        "validation": {"train": 200, "embargo": 5},
-        "broker": {"kind": "paper", "cash": 100_000, "commission": 0.001, "slippage": 0.0},
-        "risk": {"sizing": "fixed_fraction", "fraction": 0.2, "max_position": 0.25},
-        "live": {"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp_path / tag}.db"},
-        "registry": {"log_training": False, "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
-        "monitoring": {"enabled": False},
-    })
+    return parse_config(
+        {
+            "name": "parity",
+            "seed": 5,
+            "data": {
+                "source": "sample",
+                "symbols": SYMBOLS,
+                "timeframe": "1d",
+                "start": "2016-01-01",
+                "end": "2017-06-30",
+            },
+            "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.5, "exit_threshold": 0.5}},
+            "model": {"type": "xgboost", "features": "starter"},
+            "validation": {"train": 200, "embargo": 5},
+            "broker": {"kind": "paper", "cash": 100_000, "commission": 0.001, "slippage": 0.0},
+            "risk": {"sizing": "fixed_fraction", "fraction": 0.2, "max_position": 0.25},
+            "live": {"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp_path / tag}.db"},
+            "registry": {"log_training": False, "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
+            "monitoring": {"enabled": False},
+        }
+    )
 
 
 def session(tmp_path, batched: bool) -> tuple[pd.DataFrame, pd.DataFrame, str]:

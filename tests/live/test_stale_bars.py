@@ -52,8 +52,13 @@ def test_bars_seen_after_an_outage_are_history_not_trades(tmp_path) -> None:
     sink = logger.add(lambda m: lines.append(str(m)), level="INFO")
     try:
         with FakeAlpaca(bars, timeframe="1Hour", warmup=WARMUP, cash=100_000) as fake:
-            venue = AlpacaVenue(AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
-                                trading_url=fake.base_url, data_url=fake.base_url, timeout=10, retry=POLICY)
+            venue = AlpacaVenue(
+                AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret)),
+                trading_url=fake.base_url,
+                data_url=fake.base_url,
+                timeout=10,
+                retry=POLICY,
+            )
             journal = Journal(cfg.live.state_db)
             live = run_session(cfg, venue, journal, wait=outage_wait(fake), stop=threading.Event())
     finally:
@@ -62,8 +67,8 @@ def test_bars_seen_after_an_outage_are_history_not_trades(tmp_path) -> None:
     # wait k reveals bar WARMUP - 1 + k; the outage wait reveals OUTAGE bars, of which all but the
     # newest two closed more than one bar + late_bar_seconds before the venue clock
     first_hidden = WARMUP + OUTAGE_AT - 1
-    stale = set(index[first_hidden:first_hidden + OUTAGE - 2])
-    fresh_after = set(index[first_hidden + OUTAGE - 2:])
+    stale = set(index[first_hidden : first_hidden + OUTAGE - 2])
+    fresh_after = set(index[first_hidden + OUTAGE - 2 :])
     orders = journal.orders()
     signals = journal.signals()
     assert not [o for o in orders if o.bar_time in stale]  # nothing traded on the stale bars
@@ -79,8 +84,9 @@ def test_stale_bars_still_feed_the_history() -> None:
     replay = ReplayBars(bars, "1h", warmup=WARMUP)
     cfg = cfg_for(Path("."), "alpaca", ["AAPL", "MSFT"])
     venue = PaperVenue(replay, ["AAPL", "MSFT"], "1h", cash=1e5, commission=0.0, slippage=0.0)
-    p = BarPoller(venue, ["AAPL", "MSFT"], "1h", build_strategy(cfg), wait=replay.advance, poll_seconds=0,
-                  late_bar_seconds=60.0)
+    p = BarPoller(
+        venue, ["AAPL", "MSFT"], "1h", build_strategy(cfg), wait=replay.advance, poll_seconds=0, late_bar_seconds=60.0
+    )
     p.warm_up(WARMUP)
     p.settle()
     for _ in range(OUTAGE):
@@ -90,4 +96,4 @@ def test_stale_bars_still_feed_the_history() -> None:
     assert p.next_bar("AAPL").timestamp == index[WARMUP + OUTAGE - 2]
     assert p.next_bar("AAPL").timestamp == index[WARMUP + OUTAGE - 1] and p.next_bar("AAPL") is None
     for sym in ("AAPL", "MSFT"):  # the four stale bars are in the history the signals are computed on
-        pd.testing.assert_frame_equal(p.history[sym], bars[sym].iloc[:WARMUP + OUTAGE], check_freq=False)
+        pd.testing.assert_frame_equal(p.history[sym], bars[sym].iloc[: WARMUP + OUTAGE], check_freq=False)

@@ -44,7 +44,8 @@ def planted_bars(symbols: int = 3, n: int = 900, seed: int = 0, phi: float = -0.
 def ml_config(**sets):
     """Return a fast config (features ret_1/ret_5/rsi_14, small windows, few trees)."""
     raw = {
-        "name": "ml-test", "seed": 3,
+        "name": "ml-test",
+        "seed": 3,
         "data": {"source": "sample", "symbols": ["X"]},
         "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.5}},
         "model": {"type": "logistic", "features": ["ret_1", "ret_5", "rsi_14"], "calibration": "none"},

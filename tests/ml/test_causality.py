@@ -45,8 +45,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sets", CASES, ids=lambda s: f"{s['model__label']}-h{s.get('model__horizon', 1)}"
-                         + ("-selection" if "model__selection" in s else ""))
+@pytest.mark.parametrize(
+    "sets",
+    CASES,
+    ids=lambda s: (
+        f"{s['model__label']}-h{s.get('model__horizon', 1)}" + ("-selection" if "model__selection" in s else "")
+    ),
+)
 def test_features_training_labels_predictions_and_metrics_before_t_are_unchanged(pair, sets):
     bars, altered, t = pair
     cfg = ml_config(validation__embargo="0", **sets)  # no embargo: the purge alone must keep it causal

@@ -38,10 +38,13 @@ def test_walk_forward_splits_purge_exactly_like_the_backtest_folds():
     for embargo in (0, 3):
         splits = walk_forward_splits(600, 200, 50, 50, "rolling")
         folds = walkforward.make_folds(600, 200, 50, 50, "rolling")
-        assert [(s.train[0], s.test_start, s.test_end) for s in splits] == \
-            [(f.train_start, f.test_start, f.test_end) for f in folds]
+        assert [(s.train[0], s.test_start, s.test_end) for s in splits] == [
+            (f.train_start, f.test_start, f.test_end) for f in folds
+        ]
         for s, f in zip(splits, folds, strict=True):
-            np.testing.assert_array_equal(train_mask(s, pos, end, embargo), walkforward.train_mask(f, pos, end, embargo))
+            np.testing.assert_array_equal(
+                train_mask(s, pos, end, embargo), walkforward.train_mask(f, pos, end, embargo)
+            )
 
 
 @pytest.mark.parametrize("embargo", [0, 4])
@@ -53,7 +56,7 @@ def test_purged_kfold_never_trains_on_a_label_window_overlapping_the_test_window
         train = train_mask(s, pos, end, embargo)
         test = in_test(s, pos)
         tested += test
-        (a, b), = s.test
+        ((a, b),) = s.test
         assert not (train & test).any()
         # The label window [pos, end] of every training sample misses [a, b) widened by the embargo.
         overlaps = (pos[train] < b + embargo) & (end[train] >= a - embargo)

@@ -20,18 +20,28 @@ def walks():
     return {seed: random_walk_bars(symbols=4, n=1400, seed=seed) for seed in SEEDS}
 
 
-@pytest.mark.parametrize("model,params,scheme", [
-    ("logistic", "{}", "walk_forward"),
-    ("xgboost", "{n_estimators: 40, max_depth: 3}", "walk_forward"),
-    ("xgboost", "{n_estimators: 40, max_depth: 3}", "purged_kfold"),
-])
+@pytest.mark.parametrize(
+    "model,params,scheme",
+    [
+        ("logistic", "{}", "walk_forward"),
+        ("xgboost", "{n_estimators: 40, max_depth: 3}", "walk_forward"),
+        ("xgboost", "{n_estimators: 40, max_depth: 3}", "purged_kfold"),
+    ],
+)
 def test_random_walks_give_accuracy_within_noise_of_half_and_no_significant_sharpe(walks, model, params, scheme):
     """Driftless random walks, six paths: accuracy and AUC stay within noise of 0.5 on every path, and the
     deflated Sharpe ratio of the long-when-P(up)>0.5 rule (3 configurations tried) is significant on at most
     one path. (A path that happens to drift up lifts any long-biased rule's Sharpe: that is the market's luck,
     which PSR/DSR cannot tell from skill, hence "at most one".)"""
-    cfg = ml_config(model__type=model, model__params=params, model__features=STARTER, validation__scheme=scheme,
-                    validation__train=400, validation__test=100, tuning__n_trials=3)
+    cfg = ml_config(
+        model__type=model,
+        model__params=params,
+        model__features=STARTER,
+        validation__scheme=scheme,
+        validation__train=400,
+        validation__test=100,
+        tuning__n_trials=3,
+    )
     significant = 0
     for seed in SEEDS:
         m = run_validation(walks[seed], cfg).metrics

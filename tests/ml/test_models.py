@@ -21,8 +21,12 @@ FAST = {
     "random_forest": {"n_estimators": 10},
     "logistic": {},
     "hist_gb": {"max_iter": 10},
-    "ensemble": {"members": {"xgboost": 2, "random_forest": 1, "hist_gb": 1}, "xgboost": {"n_estimators": 10},
-                 "random_forest": {"n_estimators": 10}, "hist_gb": {"max_iter": 10}},
+    "ensemble": {
+        "members": {"xgboost": 2, "random_forest": 1, "hist_gb": 1},
+        "xgboost": {"n_estimators": 10},
+        "random_forest": {"n_estimators": 10},
+        "hist_gb": {"max_iter": 10},
+    },
     "stacking": {"members": ["xgboost", "logistic"], "xgboost": {"n_estimators": 10}},
 }
 

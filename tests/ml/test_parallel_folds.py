@@ -26,22 +26,16 @@ def test_run_folder_is_byte_identical_for_one_and_two_jobs(tmp_path):
         validation__test="30",
     )  # xgboost (2 threads each), two horizons
     for jobs in (1, 2):
-        result = run_backtest(
-            small_ml_config(**small, validation__n_jobs=str(jobs)), use_cache=False
-        )
+        result = run_backtest(small_ml_config(**small, validation__n_jobs=str(jobs)), use_cache=False)
         assert result.metrics["ml"]["n_folds"] >= 4
         write_run(result, tmp_path / f"jobs{jobs}" / "run")
     one, two = folder_bytes(tmp_path / "jobs1" / "run"), folder_bytes(tmp_path / "jobs2" / "run")
-    assert {"oos_predictions.csv", "folds.csv", "feature_importance.csv", "metrics.json"} <= set(
-        one
-    )
+    assert {"oos_predictions.csv", "folds.csv", "feature_importance.csv", "metrics.json"} <= set(one)
     for name in (
         "config.yaml",
         "tearsheet.html",
     ):  # they show the config: n_jobs is the only difference
-        assert one.pop(name).replace(b"n_jobs: 1", b"n_jobs: 2").replace(
-            b"n_jobs=1", b"n_jobs=2"
-        ) == two.pop(name)
+        assert one.pop(name).replace(b"n_jobs: 1", b"n_jobs: 2").replace(b"n_jobs=1", b"n_jobs=2") == two.pop(name)
     assert one == two
 
 
@@ -58,11 +52,7 @@ def test_other_models_give_identical_predictions_with_two_jobs(model):
         )
         results.append(validate_dataset(build_dataset(bars, cfg), cfg, bars, log_folds=False))
     a, b = results
-    assert (
-        a.predictions.equals(b.predictions)
-        and a.folds.equals(b.folds)
-        and a.importance.equals(b.importance)
-    )
+    assert a.predictions.equals(b.predictions) and a.folds.equals(b.folds) and a.importance.equals(b.importance)
     assert len(a.folds) >= 3
 
 

@@ -53,9 +53,7 @@ def wf(cfg, bars=None, use_cache: bool = True):
 @contextmanager
 def captured():
     lines: list[str] = []
-    sink = logger.add(
-        lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"), level="DEBUG"
-    )
+    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"), level="DEBUG")
     try:
         yield lines
     finally:
@@ -140,9 +138,7 @@ def test_settings_that_do_not_train_keep_the_key():
         ("cache.dir", "elsewhere"),
         ("name", "other"),
     ):
-        assert cache_key(bars, fast_config(**{key.replace(".", "__"): value})) == cache_key(
-            bars, base
-        ), key
+        assert cache_key(bars, fast_config(**{key.replace(".", "__"): value})) == cache_key(bars, base), key
 
 
 def test_a_seed_change_misses_and_trains():
@@ -259,27 +255,19 @@ def test_no_cache_option_of_run_backtest_neither_reads_nor_writes(tmp_path, caps
     assert cli.main(["--config", str(cfg_file), "--out", str(tmp_path / "run"), "--no-cache"]) == 0
     err = capsys.readouterr().err
     assert REUSED not in err and TRAINED in err  # not read: trained again
-    assert (
-        entries() == [entry] and (entry.stat().st_ino, entry.stat().st_mtime_ns) == before
-    )  # not written
-    assert (
-        yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cache"]["enabled"] is True
-    )
+    assert entries() == [entry] and (entry.stat().st_ino, entry.stat().st_mtime_ns) == before  # not written
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["cache"]["enabled"] is True
 
 
 def test_warm_run_folder_is_byte_identical_to_a_cold_one(tmp_path):
     small = dict(model__horizon="[1, 3]", data__end="2016-12-31", data__symbols="[AAA, BBB]")
     wf(small_ml_config(**small))  # xgboost, two horizons: trains and fills the cache
-    changed = small_ml_config(
-        **small, broker__commission="0.003", strategy__params="{entry_threshold: 0.53}"
-    )
+    changed = small_ml_config(**small, broker__commission="0.003", strategy__params="{entry_threshold: 0.53}")
     warm, log = run(changed)
     assert REUSED in log and TRAINED not in log
     cold, log = run(changed, use_cache=False)
     assert TRAINED in log
-    write_run(
-        warm, tmp_path / "warm" / "run"
-    )  # the tear sheet names the folder: the same name for both
+    write_run(warm, tmp_path / "warm" / "run")  # the tear sheet names the folder: the same name for both
     write_run(cold, tmp_path / "cold" / "run")
     a, b = folder_bytes(tmp_path / "warm" / "run"), folder_bytes(tmp_path / "cold" / "run")
     assert set(a) >= {

@@ -52,8 +52,9 @@ def test_rank_ic_is_spearman_per_timestamp_with_its_t_stat():
     assert math.isnan(rank_ic(np.array([1.0, 2.0]), np.array([1.0, 2.0])))
     s = mean_t([0.1, 0.3, 0.2])
     assert s["mean"] == pytest.approx(0.2) and s["t"] == pytest.approx(0.2 / (0.1 / math.sqrt(3)))
-    assert spread_of(pd.Series({"A": 3.0, "B": 2.0, "C": 1.0}), pd.Series({"A": 0.04, "B": 0.0, "C": -0.02}),
-                     1, 1) == pytest.approx(0.06)
+    assert spread_of(
+        pd.Series({"A": 3.0, "B": 2.0, "C": 1.0}), pd.Series({"A": 0.04, "B": 0.0, "C": -0.02}), 1, 1
+    ) == pytest.approx(0.06)
 
 
 def test_rank_report_on_a_constructed_example():
@@ -63,7 +64,7 @@ def test_rank_report_on_a_constructed_example():
     rows = [dict(timestamp=t, symbol=s, prob_up=p) for t in cal[:8] for s, p in (("A", 0.7), ("B", 0.5), ("C", 0.2))]
     rep = rank_report(pd.DataFrame(rows), bars, cal, horizon=2, every=4, first=0, top=1, bottom=1, ppy=252)
     assert rep["n_periods"] == 2 and rep["ic_mean"] == pytest.approx(1.0)  # steps 0 and 4; perfect ranking
-    spread = 1.01 ** 4 - 0.99 ** 4
+    spread = 1.01**4 - 0.99**4
     assert rep["spread_mean"] == pytest.approx(spread) and rep["spread_annualised"] == pytest.approx(spread * 63)
     flipped = pd.DataFrame(rows).assign(prob_up=lambda d: 1 - d["prob_up"])
     assert rank_report(flipped, bars, cal, 2, 4, 0, 1, 1, 252)["ic_mean"] == pytest.approx(-1.0)

@@ -20,7 +20,8 @@ from tests.ml.helpers import ml_config, random_walk_bars
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 SMALL = {
-    "name": "small-eval", "seed": 2,
+    "name": "small-eval",
+    "seed": 2,
     "data": {"source": "sample", "symbols": ["AAA", "BBB"], "start": "2015-01-01", "end": "2017-06-30"},
     "strategy": {"name": "ml_signal", "params": {"entry_threshold": 0.51}},
     "model": {"type": "xgboost", "params": {"n_estimators": 20}, "calibration": "none", "horizon": 5},
@@ -36,13 +37,39 @@ def _write(tmp_path, raw, name="c.yaml"):
 
 def test_evaluate_cli_writes_metrics_folds_and_prints_a_summary(tmp_path):
     out = tmp_path / "ev"
-    res = subprocess.run([sys.executable, "-m", "bot.research.evaluate", "--config", str(_write(tmp_path, SMALL)),
-                          "--out", str(out), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.research.evaluate",
+            "--config",
+            str(_write(tmp_path, SMALL)),
+            "--out",
+            str(out),
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert "accuracy" in res.stdout and "deflated sharpe" in res.stdout
     m = json.loads((out / "metrics.json").read_text())["ml"]
-    for key in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier",
-                "confusion", "baseline_accuracy", "calibration", "trading"):
+    for key in (
+        "accuracy",
+        "balanced_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "log_loss",
+        "brier",
+        "confusion",
+        "baseline_accuracy",
+        "calibration",
+        "trading",
+    ):
         assert key in m, key
     assert {"binomial", "rule"} <= set(m["stats"]) and {"psr", "dsr", "n_trials"} <= set(m["stats"]["rule"])
     folds = pd.read_csv(out / "folds.csv")
@@ -59,8 +86,16 @@ def test_evaluate_config_and_data_errors_are_one_line_with_exit_codes(tmp_path, 
     assert err == ["config error: model.labell: unknown key (did you mean 'label'?)"]
     short = tmp_path / "csv"
     short.mkdir()
-    rows = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=40).strftime("%Y-%m-%d"), "open": 10.0,
-                         "high": 11.0, "low": 9.0, "close": 10.5, "volume": 1000})
+    rows = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2020-01-01", periods=40).strftime("%Y-%m-%d"),
+            "open": 10.0,
+            "high": 11.0,
+            "low": 9.0,
+            "close": 10.5,
+            "volume": 1000,
+        }
+    )
     rows.to_csv(short / "AAA.csv", index=False)
     few = dict(SMALL, data={"source": "csv", "path": str(short), "symbols": ["AAA"]})
     assert ev.main(["--config", str(_write(tmp_path, few, "few.yaml")), "--out", str(tmp_path / "y"), "-q"]) == 3
@@ -104,8 +139,13 @@ def test_a_resumed_study_keeps_counting_every_trial(tuned):
     declared = ml_config(model__type="logistic", tuning__n_trials=5)
     assert deflation_inputs(study, declared)["n_trials"] == 10
     # The counted trials deflate the Sharpe ratio an evaluation reports.
-    counted = ml_config(model__type="logistic", model__features="starter", validation__train=300,
-                        validation__test=100, tuning__n_trials=6)
+    counted = ml_config(
+        model__type="logistic",
+        model__features="starter",
+        validation__train=300,
+        validation__test=100,
+        tuning__n_trials=6,
+    )
     rule = ev.evaluate(counted, bars).metrics["stats"]["rule"]
     assert rule["n_trials"] == 6 and rule["dsr"] < rule["psr"]
 
@@ -116,7 +156,9 @@ def test_fold_scores_are_reported_and_a_pruner_can_stop_a_trial():
     from bot.ml.dataset import build_dataset
 
     objective = Objective(cfg, build_dataset(bars, cfg), bars)
-    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0, n_warmup_steps=1))
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=2.0, n_warmup_steps=1)
+    )
     study.optimize(objective, n_trials=1)
     trial = study.trials[0]
     assert trial.state == optuna.trial.TrialState.PRUNED
@@ -132,9 +174,12 @@ def test_research_configs_load():
 def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp_path):
     from bot.backtest import run_backtest, signals_frame, write_run
 
-    raw = dict(SMALL, model={**SMALL["model"], "horizon": [1, 5], "label": "triple_barrier", "horizon_combine": "mean"},
-               strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51}},
-               tuning={"n_trials": 4})
+    raw = dict(
+        SMALL,
+        model={**SMALL["model"], "horizon": [1, 5], "label": "triple_barrier", "horizon_combine": "mean"},
+        strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51}},
+        tuning={"n_trials": 4},
+    )
     res = run_backtest(parse_config(raw))
     sig = signals_frame(res)
     assert list(sig.columns) == ["timestamp", "symbol", "fold", "prob_up", "prediction", "prob_up_h1", "prob_up_h5"]
@@ -149,10 +194,26 @@ def test_backtest_writes_one_probability_per_horizon_and_the_deflated_sharpe(tmp
 def test_two_processes_share_one_study_on_postgresql(tmp_path, postgres_url):
     """The README's promise: several processes (or machines) tune one study through one database."""
     cfg = _write(tmp_path, dict(SMALL, model={**SMALL["model"], "type": "logistic", "params": {}}))
-    cmd = [sys.executable, "-m", "bot.research.tune", "--config", str(cfg), "--trials", "2", "--storage",
-           postgres_url, "--study", "shared", "-q"]
-    procs = [subprocess.Popen([*cmd, "--out", str(tmp_path / name)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for name in ("a", "b")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bot.research.tune",
+        "--config",
+        str(cfg),
+        "--trials",
+        "2",
+        "--storage",
+        postgres_url,
+        "--study",
+        "shared",
+        "-q",
+    ]
+    procs = [
+        subprocess.Popen(
+            [*cmd, "--out", str(tmp_path / name)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name in ("a", "b")
+    ]
     for p in procs:
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err

@@ -35,7 +35,9 @@ def test_deflated_sharpe_ratio_matches_the_papers_numerical_example():
 
 def test_probabilistic_sharpe_ratio_by_hand():
     # Normal returns (skew 0, kurtosis 3): z = SR sqrt(n - 1) / sqrt(1 + SR^2 / 2) = 0.1 * 10 / sqrt(1.005).
-    assert probabilistic_sharpe_ratio(0.1, 101, 0.0, 3.0) == pytest.approx(sps.norm.cdf(1 / math.sqrt(1.005)), abs=1e-12)
+    assert probabilistic_sharpe_ratio(0.1, 101, 0.0, 3.0) == pytest.approx(
+        sps.norm.cdf(1 / math.sqrt(1.005)), abs=1e-12
+    )
     assert probabilistic_sharpe_ratio(0.1, 101, 0.0, 3.0) == pytest.approx(0.84074, abs=1e-5)
     # Negative skew and fat tails widen the Sharpe ratio's error, so the same SR is less convincing.
     assert probabilistic_sharpe_ratio(0.1, 101, -2.0, 9.0) < probabilistic_sharpe_ratio(0.1, 101, 0.0, 3.0)
@@ -69,9 +71,14 @@ def test_binomial_test_against_the_majority_baseline():
 
 def test_trading_rule_returns_costs_and_metrics_by_hand():
     ts = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"] * 2)
-    pred = pd.DataFrame({"timestamp": ts, "symbol": ["A"] * 3 + ["B"] * 3,
-                         "prob_up": [0.6, 0.6, 0.4, 0.4, 0.7, 0.7],
-                         "ret1": [0.01, -0.02, 0.03, 0.05, 0.02, -0.01]})
+    pred = pd.DataFrame(
+        {
+            "timestamp": ts,
+            "symbol": ["A"] * 3 + ["B"] * 3,
+            "prob_up": [0.6, 0.6, 0.4, 0.4, 0.7, 0.7],
+            "ret1": [0.01, -0.02, 0.03, 0.05, 0.02, -0.01],
+        }
+    )
     rr = scoring.rule_returns(pred, cost=0.001)
     # Day 1: A long (+1 %, pays entry), B flat -> (0.01 - 0.001 + 0) / 2; day 2: A long -2 %, B enters +2 %;
     # day 3: A exits (cost), B long -1 %.
@@ -95,7 +102,9 @@ def test_classification_metrics_and_calibration_table():
     assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
     table = scoring.calibration_table(y, p, bins=2)
     assert [row["count"] for row in table] == [3, 3]
-    assert table[1]["frac_up"] == pytest.approx(2 / 3) and table[1]["mean_prob"] == pytest.approx((0.9 + 0.6 + 0.55) / 3)
+    assert table[1]["frac_up"] == pytest.approx(2 / 3) and table[1]["mean_prob"] == pytest.approx(
+        (0.9 + 0.6 + 0.55) / 3
+    )
 
 
 def test_active_stats_test_beating_the_benchmark_not_beating_zero():

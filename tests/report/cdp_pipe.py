@@ -62,8 +62,11 @@ class Browser:
         argv = [binary, *FLAGS, f"--user-data-dir={profile_dir}", "about:blank"]
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _TRAMPOLINE, str(child_in), str(child_out), *argv],
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, pass_fds=(child_in, child_out),
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=self._stderr,
+            stderr=self._stderr,
+            pass_fds=(child_in, child_out),
+        )
         os.close(child_in)
         os.close(child_out)
         self.session: str | None = None
@@ -107,9 +110,7 @@ class Browser:
         raw, self._buf = self._buf.split(b"\0", 1)
         return json.loads(raw)
 
-    def send(
-        self, method: str, params: dict[str, Any] | None = None, session: bool = True
-    ) -> dict[str, Any]:
+    def send(self, method: str, params: dict[str, Any] | None = None, session: bool = True) -> dict[str, Any]:
         """Send one command (to the attached page unless ``session=False``) and return its result."""
         self._next_id += 1
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -154,9 +155,7 @@ class Browser:
     def open_page(self, url: str, width: int = 1280, height: int = 900) -> None:
         """Create a tab, attach to it, enable console/network events and load ``url``."""
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        attached = self.send(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}, session=False
-        )
+        attached = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)
         self.session = attached["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
@@ -196,19 +195,11 @@ class Browser:
             if e["method"] == "Runtime.exceptionThrown":
                 errors.append(json.dumps(p.get("exceptionDetails", {}))[:500])
             elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                errors.append(
-                    " ".join(str(a.get("value", a.get("description"))) for a in p.get("args", []))
-                )
+                errors.append(" ".join(str(a.get("value", a.get("description"))) for a in p.get("args", [])))
             elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
-                errors.append(
-                    f"{p['entry'].get('source')}: {p['entry'].get('text')} {p['entry'].get('url', '')}"
-                )
+                errors.append(f"{p['entry'].get('source')}: {p['entry'].get('text')} {p['entry'].get('url', '')}")
         return errors
 
     def requested_urls(self) -> list[str]:
         """Return every URL the page asked the network stack for."""
-        return [
-            e["params"]["request"]["url"]
-            for e in self.events
-            if e["method"] == "Network.requestWillBeSent"
-        ]
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]

@@ -44,16 +44,12 @@ CLIP = """JSON.stringify([...document.querySelectorAll('main > section, figure.c
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if path:
         return path
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail("chromium is not installed but CI=true: run .ci/install_chromium.sh")
-    pytest.skip(
-        "chromium is not installed (run .ci/install_chromium.sh); set CI=true to make this a failure"
-    )
+    pytest.skip("chromium is not installed (run .ci/install_chromium.sh); set CI=true to make this a failure")
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +61,9 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ml_report(tmp_path_factory) -> Path:
-    run_dir = make_run_folder(tmp_path_factory.mktemp("runs") / "ml-run", name="browser-ml", n_symbols=4,
-                              n_bars=900, n_trades=120)  # fmt: skip
+    run_dir = make_run_folder(
+        tmp_path_factory.mktemp("runs") / "ml-run", name="browser-ml", n_symbols=4, n_bars=900, n_trades=120
+    )
     return write_tearsheet(run_dir)
 
 
@@ -90,9 +87,7 @@ def _save_screenshots(browser: Browser, prefix: str) -> list[Path]:
 
 
 def test_ml_tearsheet_in_chromium(browser, tmp_path):
-    run_dir = make_run_folder(
-        tmp_path / "ml-run", name="browser-ml", n_symbols=4, n_bars=900, n_trades=120
-    )
+    run_dir = make_run_folder(tmp_path / "ml-run", name="browser-ml", n_symbols=4, n_bars=900, n_trades=120)
     html = write_tearsheet(run_dir)
     _open(browser, html)
     _assert_clean_load(browser, html)
@@ -102,9 +97,7 @@ def test_ml_tearsheet_in_chromium(browser, tmp_path):
     assert all(s["height"] > 100 for s in state["sections"]), state["sections"]
     assert len(state["charts"]) >= 19
     for chart in state["charts"]:
-        assert (
-            chart["title"] and chart["drawn"] >= 1 and chart["marks"] >= 4 and not chart["empty"]
-        ), chart
+        assert chart["title"] and chart["drawn"] >= 1 and chart["marks"] >= 4 and not chart["empty"], chart
     for word in REQUIRED_WORDS:
         assert word in state["text"], word
     assert state["tradeRows"] == 25 and state["pageInfo"] == "Trades 1–25 of 120"
@@ -126,10 +119,7 @@ def test_trade_table_sorts_and_pages(browser, ml_report):
     descending = json.loads(browser.evaluate(read))
     assert descending == sorted(descending, reverse=True) and descending[0] >= ascending[-1]
     browser.evaluate("document.getElementById('trade-next').click()")
-    assert (
-        browser.evaluate("document.getElementById('trade-page-info').textContent")
-        == "Trades 26–50 of 120"
-    )
+    assert browser.evaluate("document.getElementById('trade-page-info').textContent") == "Trades 26–50 of 120"
     shown = "document.getElementById('equity-log').getBoundingClientRect().height"
     assert browser.evaluate(shown) == 0
     browser.evaluate("document.getElementById('log-scale').click()")
@@ -138,11 +128,10 @@ def test_trade_table_sorts_and_pages(browser, ml_report):
 
 
 def test_rule_and_crypto_reports_and_comparison_in_chromium(browser, tmp_path):
-    rule = make_run_folder(
-        tmp_path / "rule", name="browser-rule", ml=False, n_bars=500, n_trades=40, seed=2
+    rule = make_run_folder(tmp_path / "rule", name="browser-rule", ml=False, n_bars=500, n_trades=40, seed=2)
+    crypto = make_run_folder(
+        tmp_path / "crypto", name="browser-crypto", intraday=True, n_bars=24 * 400, n_trades=150, n_symbols=2, seed=3
     )
-    crypto = make_run_folder(tmp_path / "crypto", name="browser-crypto", intraday=True, n_bars=24 * 400,
-                             n_trades=150, n_symbols=2, seed=3)  # fmt: skip
     for run_dir, prefix, has_ml in (
         (rule, "tearsheet-rule", False),
         (crypto, "tearsheet-crypto", True),

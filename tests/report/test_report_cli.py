@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.report", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.report", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_bad_run_dir_is_one_line_config_error_exit_2(tmp_path):
@@ -41,8 +42,8 @@ def test_broken_metrics_json_is_a_data_error_exit_3(make_run, capsys):
     assert main([str(run_dir)]) == 3
     err = capsys.readouterr().err
     assert (
-        err
-        == f"data error: {run_dir / 'metrics.json'}:2: not valid JSON (Expecting property name enclosed in double quotes)\n"
+        err == f"data error: {run_dir / 'metrics.json'}:2: not valid JSON "
+        "(Expecting property name enclosed in double quotes)\n"
     )
 
 
@@ -52,9 +53,7 @@ def test_bad_timestamp_names_file_and_line(make_run, capsys):
     lines[4] = "not-a-date," + lines[4].split(",", 1)[1]
     (run_dir / "equity.csv").write_text("\n".join(lines) + "\n")
     assert main([str(run_dir)]) == 3
-    assert capsys.readouterr().err.startswith(
-        f"data error: {run_dir / 'equity.csv'}:5: unparseable timestamp"
-    )
+    assert capsys.readouterr().err.startswith(f"data error: {run_dir / 'equity.csv'}:5: unparseable timestamp")
 
 
 def test_compare_puts_runs_side_by_side(make_run, tmp_path, capsys):
@@ -76,7 +75,5 @@ def test_compare_with_a_bad_folder_fails_cleanly(make_run, tmp_path):
     a = make_run("alpha", n_bars=260, n_trades=10)
     result = _cli("compare", str(a), str(tmp_path / "nope"), "--out", str(tmp_path / "x.html"))
     assert result.returncode == 2
-    assert (
-        result.stderr == f"config error: {tmp_path / 'nope'}: not a run folder (no metrics.json)\n"
-    )
+    assert result.stderr == f"config error: {tmp_path / 'nope'}: not a run folder (no metrics.json)\n"
     assert not (tmp_path / "x.html").exists()

@@ -11,8 +11,10 @@ from bot.report.crisis import crisis_html, crisis_rows
 def _series(start: str, end: str, freq: str = "B") -> pd.Series:
     """100 until 2020-02-18, down in a straight line to 80 on 2020-03-23, back to 100 by June."""
     idx = pd.date_range(start, end, freq=freq, tz="UTC")
-    anchors = pd.Series([100.0, 100.0, 80.0, 100.0],
-                        index=pd.DatetimeIndex(["2017-01-01", "2020-02-18", "2020-03-23", "2020-06-30"], tz="UTC"))
+    anchors = pd.Series(
+        [100.0, 100.0, 80.0, 100.0],
+        index=pd.DatetimeIndex(["2017-01-01", "2020-02-18", "2020-03-23", "2020-06-30"], tz="UTC"),
+    )
     full = anchors.reindex(anchors.index.union(idx)).interpolate(method="time")
     return full.reindex(idx)
 
@@ -25,7 +27,10 @@ def test_covid_row_is_computed_from_the_close_before_the_window():
     assert (name, start, end) == ("COVID-19 crash", "2020-02-19", "2020-03-23")
     assert days == len(eq[(eq.index >= "2020-02-19") & (eq.index <= "2020-03-23 23:59")])
     assert strat == "-20.00%" and dd == "-20.00%"
-    i0, i1 = eq.index.get_loc(pd.Timestamp("2020-02-18", tz="UTC")), eq.index.get_loc(pd.Timestamp("2020-03-23", tz="UTC"))
+    i0, i1 = (
+        eq.index.get_loc(pd.Timestamp("2020-02-18", tz="UTC")),
+        eq.index.get_loc(pd.Timestamp("2020-03-23", tz="UTC")),
+    )
     assert b == f"{(bench.iloc[i1] / bench.iloc[i0] - 1) * 100:,.2f}%"
 
 
@@ -43,4 +48,4 @@ def test_crypto_runs_get_the_crypto_windows():
     names = [r[0] for r in crisis_rows(eq, market="crypto")]
     assert names == ["COVID-19 crash"]
     html = crisis_html(_series("2017-09-01", "2020-06-30", freq="D"), market="crypto")
-    assert "Crypto winter" in html and "Q4 2018 sell-off" not in html and "<th scope=\"col\">Strategy return</th>" in html
+    assert "Crypto winter" in html and "Q4 2018 sell-off" not in html and '<th scope="col">Strategy return</th>' in html

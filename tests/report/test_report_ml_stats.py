@@ -49,8 +49,13 @@ def test_calibration_bins_uniform():
 
 
 def test_importance_table_averages_per_feature_and_kind():
-    imp = pd.DataFrame({"feature": ["a", "b", "a", "c"], "importance": [0.2, 0.5, 0.4, 0.9],
-                        "kind": ["gain", "gain", "gain", "permutation"]})  # fmt: skip
+    imp = pd.DataFrame(
+        {
+            "feature": ["a", "b", "a", "c"],
+            "importance": [0.2, 0.5, 0.4, 0.9],
+            "kind": ["gain", "gain", "gain", "permutation"],
+        }
+    )
     gain = ms.importance_table(imp, "gain")
     assert gain.index.tolist() == ["b", "a"]
     assert gain["a"] == pytest.approx(0.3)

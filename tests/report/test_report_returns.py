@@ -12,9 +12,7 @@ from bot.report import returns as rt
 
 
 def _series(values: list[float], start: str = "2024-01-01", freq: str = "D") -> pd.Series:
-    return pd.Series(
-        values, index=pd.date_range(start, periods=len(values), freq=freq), dtype=float
-    )
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq=freq), dtype=float)
 
 
 def test_daily_frame_takes_last_equity_and_mean_exposure_of_each_intraday_day():

@@ -14,8 +14,16 @@ from report_helpers import external_references, parse
 from bot.report import build_tearsheet, write_tearsheet
 from bot.report.run_reader import load_run
 
-PERFORMANCE_CHARTS = ["chart-equity", "chart-drawdown", "chart-monthly", "chart-yearly", "chart-distribution",
-                      "chart-rolling-sharpe", "chart-rolling-vol", "chart-exposure"]  # fmt: skip
+PERFORMANCE_CHARTS = [
+    "chart-equity",
+    "chart-drawdown",
+    "chart-monthly",
+    "chart-yearly",
+    "chart-distribution",
+    "chart-rolling-sharpe",
+    "chart-rolling-vol",
+    "chart-exposure",
+]
 TRADE_CHARTS = [
     "chart-exit-reasons",
     "chart-trade-pnl",
@@ -58,9 +66,15 @@ def test_ml_report_has_every_section_and_required_visible_text(ml_html):
         assert word in page.visible, word
     for sec in ("overview", "metrics", "performance", "trades", "ml", "costs"):
         assert sec in page.ids
-    for title in ("Equity curve vs benchmark", "Monthly returns (%)", "Calibration curve (reliability diagram)",
-                  "Confusion matrix (out of sample)", "Trade P&L distribution", "Five worst drawdowns",
-                  "Crisis periods"):  # fmt: skip
+    for title in (
+        "Equity curve vs benchmark",
+        "Monthly returns (%)",
+        "Calibration curve (reliability diagram)",
+        "Confusion matrix (out of sample)",
+        "Trade P&L distribution",
+        "Five worst drawdowns",
+        "Crisis periods",
+    ):
         assert title in page.headings
     assert "China devaluation sell-off" in page.visible  # the fixture runs 2015-01 .. 2017-09
 
@@ -96,8 +110,19 @@ def test_metrics_table_puts_strategy_beside_benchmark(ml_html):
         "Benchmark",
         "Definition",
     ]
-    for label in ("Sortino ratio", "Calmar ratio", "Tail ratio", "Daily VaR 95%", "Daily CVaR 95%", "Best day",
-                  "Worst day", "Average win", "Average loss", "Win rate", "Profit factor"):  # fmt: skip
+    for label in (
+        "Sortino ratio",
+        "Calmar ratio",
+        "Tail ratio",
+        "Daily VaR 95%",
+        "Daily CVaR 95%",
+        "Best day",
+        "Worst day",
+        "Average win",
+        "Average loss",
+        "Win rate",
+        "Profit factor",
+    ):
         assert f'<th scope="row">{label}</th>' in table, label
 
 
@@ -131,9 +156,7 @@ def test_crypto_intraday_run_is_annualised_with_365_daily_periods(make_run):
 
 def test_run_without_trades_or_optional_files(make_run):
     run_dir = make_run("quiet", n_bars=300, n_trades=5)
-    (run_dir / "trades.csv").write_text(
-        ",".join(pd.read_csv(run_dir / "trades.csv").columns) + "\n"
-    )
+    (run_dir / "trades.csv").write_text(",".join(pd.read_csv(run_dir / "trades.csv").columns) + "\n")
     for name in ("oos_predictions.csv", "folds.csv", "feature_importance.csv"):
         (run_dir / name).unlink()
     html = build_tearsheet(load_run(run_dir))
@@ -143,9 +166,7 @@ def test_run_without_trades_or_optional_files(make_run):
 
 
 def test_twenty_symbol_fifteen_year_report_stays_small_and_quick(tmp_path):
-    run_dir = make_run_folder(
-        tmp_path / "big", name="big", n_symbols=20, n_bars=3780, n_trades=8000
-    )
+    run_dir = make_run_folder(tmp_path / "big", name="big", n_symbols=20, n_bars=3780, n_trades=8000)
     started = time.perf_counter()
     path = write_tearsheet(run_dir)
     elapsed = time.perf_counter() - started
@@ -160,8 +181,6 @@ def test_twenty_symbol_fifteen_year_report_stays_small_and_quick(tmp_path):
 def test_trade_table_holds_every_trade(make_run):
     run_dir = make_run("count", n_bars=400, n_trades=57)
     html = build_tearsheet(load_run(run_dir))
-    data = re.search(
-        r'<script type="application/json" id="trades-data">(.*?)</script>', html, re.S
-    ).group(1)
+    data = re.search(r'<script type="application/json" id="trades-data">(.*?)</script>', html, re.S).group(1)
     assert data.count('["') == 57
     assert Path(run_dir / "trades.csv").read_text().count("\n") == 58

@@ -12,18 +12,30 @@ from bot.report.trades_section import column_decimals, trade_rows
 
 def _trades(rows: list[dict]) -> pd.DataFrame:
     base = {
-        "symbol": "AAA", "entry_time": pd.Timestamp("2024-01-02"), "exit_time": pd.Timestamp("2024-01-05"),
-        "side": "long", "size": 10.0, "entry_price": 100.0, "exit_price": 101.0, "pnl": 10.0, "pnl_net": 10.0,
-        "commission": 0.0, "slippage": 0.0, "exit_reason": "signal", "entry_prob": np.nan,
-    }  # fmt: skip
+        "symbol": "AAA",
+        "entry_time": pd.Timestamp("2024-01-02"),
+        "exit_time": pd.Timestamp("2024-01-05"),
+        "side": "long",
+        "size": 10.0,
+        "entry_price": 100.0,
+        "exit_price": 101.0,
+        "pnl": 10.0,
+        "pnl_net": 10.0,
+        "commission": 0.0,
+        "slippage": 0.0,
+        "exit_reason": "signal",
+        "entry_prob": np.nan,
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
 def test_costs_share_of_gross_pnl():
-    trades = _trades([
-        {"pnl_net": 90.0, "commission": 10.0, "slippage": 4.0},
-        {"pnl_net": -60.0, "commission": 5.0, "slippage": 1.0},
-    ])  # fmt: skip
+    trades = _trades(
+        [
+            {"pnl_net": 90.0, "commission": 10.0, "slippage": 4.0},
+            {"pnl_net": -60.0, "commission": 5.0, "slippage": 1.0},
+        ]
+    )
     c = ts.costs(trades, starting_cash=1000.0)
     assert c["gross_pnl"] == pytest.approx(50.0)
     assert c["total_costs"] == pytest.approx(20.0)
@@ -33,8 +45,13 @@ def test_costs_share_of_gross_pnl():
 
 
 def test_by_exit_reason_lists_every_reason():
-    trades = _trades([{"exit_reason": "signal", "pnl_net": 5}, {"exit_reason": "stop_loss", "pnl_net": -3},
-                      {"exit_reason": "signal", "pnl_net": -1}])  # fmt: skip
+    trades = _trades(
+        [
+            {"exit_reason": "signal", "pnl_net": 5},
+            {"exit_reason": "stop_loss", "pnl_net": -3},
+            {"exit_reason": "signal", "pnl_net": -1},
+        ]
+    )
     out = ts.by_exit_reason(trades)
     assert list(out.index) == ["signal", "stop_loss", "take_profit", "trailing_stop", "end"]
     assert out["count"].tolist() == [2, 1, 0, 0, 0]
@@ -58,12 +75,14 @@ def test_trade_summary_payoff_and_holding():
 
 
 def test_hit_rate_buckets_use_the_traded_side_probability():
-    trades = _trades([
-        {"entry_prob": 0.52, "pnl_net": 1.0},
-        {"entry_prob": 0.53, "pnl_net": -1.0},
-        {"entry_prob": 0.61, "pnl_net": 2.0},
-        {"entry_prob": 0.39, "side": "short", "pnl_net": 3.0},  # win probability 0.61
-    ])  # fmt: skip
+    trades = _trades(
+        [
+            {"entry_prob": 0.52, "pnl_net": 1.0},
+            {"entry_prob": 0.53, "pnl_net": -1.0},
+            {"entry_prob": 0.61, "pnl_net": 2.0},
+            {"entry_prob": 0.39, "side": "short", "pnl_net": 3.0},  # win probability 0.61
+        ]
+    )
     b = ts.hit_rate_by_bucket(trades)
     assert b["lo"].round(2).tolist() == [0.5, 0.6]
     assert b["count"].tolist() == [2, 2]

@@ -105,9 +105,7 @@ def test_cli_writes_the_optimisation_folder_and_prints_pbo_and_dsr(tmp_path):
     assert equity["timestamp"].iloc[1] == segments["oos_start"].iloc[0]
     html = (out / "optimize.html").read_text()
     assert html.count("<svg") >= 3 and "http://" not in html and "https://" not in html
-    cfg = load_config(
-        out / "best_config.yaml"
-    )  # loadable as a run config, with the best values applied
+    cfg = load_config(out / "best_config.yaml")  # loadable as a run config, with the best values applied
     assert cfg.strategy.params == {
         "fast": int(best["strategy.params.fast"]),
         "slow": int(best["strategy.params.slow"]),
@@ -194,9 +192,7 @@ def test_space_errors_are_one_line_naming_the_key(tmp_path, capsys, key, spec, m
 def test_other_config_errors(tmp_path, capsys, optimize, args, message):
     short = dict(SMA["data"], end="2017-03-31")  # about 62 bars
     raw = dict(SMA, data=short, optimize={**SMA["optimize"], **optimize})
-    code = opt.main(
-        ["--config", str(_write(tmp_path, raw)), "--out", str(tmp_path / "x"), "-q", *args]
-    )
+    code = opt.main(["--config", str(_write(tmp_path, raw)), "--out", str(tmp_path / "x"), "-q", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith(message), err
 
@@ -213,9 +209,7 @@ def test_same_seed_same_trials_other_seed_other_trials(sample_bars):
     first = csv_text(opt.trials_frame(opt.optimize(cfg, 3, sample_bars)))
     again = csv_text(opt.trials_frame(opt.optimize(cfg, 3, sample_bars)))
     assert first == again
-    other = csv_text(
-        opt.trials_frame(opt.optimize(parse_config(dict(SMA, seed=4)), 3, sample_bars))
-    )
+    other = csv_text(opt.trials_frame(opt.optimize(parse_config(dict(SMA, seed=4)), 3, sample_bars)))
     assert other != first
 
 
@@ -223,10 +217,7 @@ def test_an_invalid_draw_is_recorded_not_run(sample_bars):
     cfg = parse_config(SMA)
     scorer = opt.TrialScorer(cfg, sample_bars, None, sample_bars["AAA"].index[0])
     run = scorer.run(7, {"strategy.params.fast": 40, "strategy.params.slow": 30})
-    assert (
-        run.returns is None
-        and run.error == "strategy.params: fast (40) must be smaller than slow (30)"
-    )
+    assert run.returns is None and run.error == "strategy.params: fast (40) must be smaller than slow (30)"
     good = scorer.run(8, {"strategy.params.fast": 5, "strategy.params.slow": 30})
     assert good.error is None and len(good.returns) == len(scorer.bar_times) - 1
     assert good.metrics["n_trades"] > 0 and math.isfinite(good.score)
@@ -256,9 +247,7 @@ def test_ml_signal_predicts_once_and_trades_from_the_first_prediction(sample_bar
     res = opt.optimize(parse_config(raw), 3, sample_bars)
     assert calls == [1]
     assert res.bar_times[0] == sample_bars["AAA"].index[300]  # the first out-of-sample bar
-    assert len(res.runs) == 3 and all(
-        r.returns is None or len(r.returns) == len(res.bar_times) - 1 for r in res.runs
-    )
+    assert len(res.runs) == 3 and all(r.returns is None or len(r.returns) == len(res.bar_times) - 1 for r in res.runs)
 
 
 def test_walk_forward_picks_ignore_bars_after_their_segment_end_to_end(sample_bars):
@@ -279,15 +268,11 @@ def test_walk_forward_picks_ignore_bars_after_their_segment_end_to_end(sample_ba
         df.loc[later, col] = df.loc[later, col] * factor
     changed = opt.optimize(cfg, 3, {"AAA": df})
     assert [r.values for r in changed.runs] == [r.values for r in base.runs]
-    assert [(s.chosen, s.is_score) for s in changed.wfo.steps] == [
-        (s.chosen, s.is_score) for s in base.wfo.steps
-    ]
+    assert [(s.chosen, s.is_score) for s in changed.wfo.steps] == [(s.chosen, s.is_score) for s in base.wfo.steps]
     k = bounds[2]
     assert all(
-        np.array_equal(a.returns[:k], b.returns[:k])
-        for a, b in zip(base.completed, changed.completed, strict=True)
+        np.array_equal(a.returns[:k], b.returns[:k]) for a, b in zip(base.completed, changed.completed, strict=True)
     )
     assert any(
-        not np.array_equal(a.returns[k:], b.returns[k:])
-        for a, b in zip(base.completed, changed.completed, strict=True)
+        not np.array_equal(a.returns[k:], b.returns[k:]) for a, b in zip(base.completed, changed.completed, strict=True)
     )

@@ -49,10 +49,7 @@ def test_a_trial_best_everywhere_never_overfits():
 
 
 def test_pure_noise_trials_give_a_pbo_near_one_half_on_average():
-    values = [
-        pbo(np.random.default_rng(seed).normal(0, 0.01, (480, 10)), blocks=8).pbo
-        for seed in range(12)
-    ]
+    values = [pbo(np.random.default_rng(seed).normal(0, 0.01, (480, 10)), blocks=8).pbo for seed in range(12)]
     assert 0.35 < np.mean(values) < 0.65, values
 
 
@@ -83,9 +80,7 @@ def _slow_pbo(m: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_matches_a_direct_implementation_of_the_paper():
-    m = np.random.default_rng(3).normal(
-        0.0005, 0.01, (131, 7)
-    )  # 131 rows: the oldest 5 are dropped
+    m = np.random.default_rng(3).normal(0.0005, 0.01, (131, 7))  # 131 rows: the oldest 5 are dropped
     res = pbo(m, blocks=6)
     best, logits = _slow_pbo(m, 6)
     assert np.array_equal(res.is_best, best)

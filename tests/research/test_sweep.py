@@ -49,9 +49,7 @@ def _rows(out: Path) -> list[dict[str, str]]:
 
 
 def _ids(*pairs: tuple[int, int]) -> set[str]:
-    return {
-        run_id(set_items({"strategy.params.fast": f, "strategy.params.slow": s})) for f, s in pairs
-    }
+    return {run_id(set_items({"strategy.params.fast": f, "strategy.params.slow": s})) for f, s in pairs}
 
 
 ALL = ((5, 30), (5, 60), (10, 30), (10, 60))
@@ -103,9 +101,7 @@ def test_grid_on_a_local_cluster_matches_serial_backtests(tmp_path, capsys):
                 row["run_id"],
                 name,
             )
-    assert (
-        len({r["sharpe"] for r in rows}) == 4
-    )  # the overrides took effect: four different results
+    assert len({r["sharpe"] for r in rows}) == 4  # the overrides took effect: four different results
     _check_deflation(out, rows)
 
 
@@ -119,9 +115,7 @@ def _check_deflation(out: Path, rows: list[dict[str, str]]) -> None:
     stats = {}
     for row in rows:
         eq = pd.read_csv(Path(row["run_dir"]) / "equity.csv")
-        stats[row["run_id"]] = sharpe_stats(
-            eq["equity"].pct_change().dropna().to_numpy()
-        )  # daily bars
+        stats[row["run_id"]] = sharpe_stats(eq["equity"].pct_change().dropna().to_numpy())  # daily bars
         assert float(row["daily_sharpe"]) == stats[row["run_id"]]["sharpe_per_bar"]
     best = max(stats, key=lambda k: stats[k]["sharpe_per_bar"])
     b = stats[best]
@@ -150,9 +144,7 @@ def test_resume_on_a_running_scheduler_reruns_only_missing_and_failed(tmp_path, 
 
     dropped, failed = first[0]["run_id"], first[1]["run_id"]
     kept = [
-        dict(r, status="failed", error="boom") if r["run_id"] == failed else r
-        for r in first
-        if r["run_id"] != dropped
+        dict(r, status="failed", error="boom") if r["run_id"] == failed else r for r in first if r["run_id"] != dropped
     ]
     with (out / "sweep.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(first[0]), lineterminator="\n")
@@ -184,10 +176,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, scheduler, ca
     failed = run_id(set_items({"data.path": str(bad), "data.source": "csv"}))
     assert set(rows) == _ids((5, 30), (10, 30)) | {failed}
     assert rows[failed]["status"] == "failed"
-    assert (
-        rows[failed]["error"]
-        == f"data error: {bad}/SAMPLE_A.csv:2: 2019-01-02: close is not a number ('abc')"
-    )
+    assert rows[failed]["error"] == f"data error: {bad}/SAMPLE_A.csv:2: 2019-01-02: close is not a number ('abc')"
     assert not (out / "runs" / failed).exists()  # a failed run leaves no run folder behind
     assert "DataError" in (out / "errors" / f"{failed}.txt").read_text()
     assert all(rows[i]["status"] == "ok" and rows[i]["sharpe"] for i in _ids((5, 30), (10, 30)))
@@ -212,15 +201,10 @@ def test_a_bad_grid_key_is_one_line_and_exit_2_before_anything_runs(tmp_path, ca
     assert not out.exists()
     cases = {
         "strategy.params.fast: [5]\nruns:\n  - {strategy.params.fast: 70}\n": (
-            "config error: {g}: runs[0]: strategy.params: "
-            "fast (70) must be smaller than slow (50) (run "
+            "config error: {g}: runs[0]: strategy.params: fast (70) must be smaller than slow (50) (run "
         ),
-        "strategy.params.fast: 5\n": (
-            "config error: {g}: strategy.params.fast: must be a non-empty list"
-        ),
-        "runs: [{strategy..fast: 3}]\n": (
-            "config error: {g}: runs[0]: strategy..fast: expected a dotted"
-        ),
+        "strategy.params.fast: 5\n": ("config error: {g}: strategy.params.fast: must be a non-empty list"),
+        "runs: [{strategy..fast: 3}]\n": ("config error: {g}: runs[0]: strategy..fast: expected a dotted"),
     }
     for i, (text, expected) in enumerate(cases.items()):
         grid = _grid(tmp_path, text, f"grid{i}.yaml")
@@ -233,13 +217,9 @@ def test_a_bad_grid_key_is_one_line_and_exit_2_before_anything_runs(tmp_path, ca
 def test_a_sweep_folder_of_another_base_config_is_refused(tmp_path, capsys):
     out = tmp_path / "sweep"
     sweep.prepare_sweep_dir(out, load_config(CONFIG, SETS))
-    rc = sweep.main(
-        _args("--grid", _grid(tmp_path), "--out", str(out), "--set", "broker.commission=0.002")
-    )
+    rc = sweep.main(_args("--grid", _grid(tmp_path), "--out", str(out), "--set", "broker.commission=0.002"))
     assert rc == 2
-    assert capsys.readouterr().err.startswith(
-        f"config error: --out: {out} holds a sweep of a different base"
-    )
+    assert capsys.readouterr().err.startswith(f"config error: --out: {out} holds a sweep of a different base")
     assert not (out / "sweep.csv").exists()
 
 
@@ -264,24 +244,16 @@ def test_trials_table_columns_named_by_dotted_keys(tmp_path):
         ("broker.commission=0.001", "strategy.params.fast=10", "strategy.params.slow=60"),
     ]
     path.write_text("strategy.params.fast,strategy.params.slow\n5,30\n50,30\n")
-    with pytest.raises(
-        Exception, match=rf"^{path}:3: strategy.params: fast \(50\) must be smaller"
-    ):
+    with pytest.raises(Exception, match=rf"^{path}:3: strategy.params: fast \(50\) must be smaller"):
         sweep.load_runs(CONFIG, SETS, None, str(path))
 
 
 def test_run_ids_depend_on_the_overrides_only_and_errors_are_masked():
     a = set_items({"strategy.params.slow": 30, "strategy.params.fast": 5})
     assert a == set_items({"strategy.params.fast": 5, "strategy.params.slow": 30})
-    assert (
-        run_id(a)
-        == run_id(a)
-        != run_id(set_items({"strategy.params.fast": 6, "strategy.params.slow": 30}))
-    )
+    assert run_id(a) == run_id(a) != run_id(set_items({"strategy.params.fast": 6, "strategy.params.slow": 30}))
     assert len(run_id(a)) == 12
-    assert set_items({"data.start": "2019-01-01"}) != set_items(
-        {"data.start": __import__("datetime").date(2019, 1, 1)}
-    )
+    assert set_items({"data.start": "2019-01-01"}) != set_items({"data.start": __import__("datetime").date(2019, 1, 1)})
     e = RuntimeError("cannot reach postgresql://user:secret@db/mlflow\nsecond line")
     assert sweep.error_line(e) == "RuntimeError: cannot reach postgresql://***@db/mlflow"
 
@@ -299,9 +271,7 @@ def test_table_rows_survive_a_new_override_column(tmp_path):
         "overrides": {"strategy.params.fast": 5},
     }
     table.append_row(path, record, first)
-    table.append_row(
-        path, dict(record, run_id="b" * 12, status="failed", sharpe=None, error='x, "y"'), first
-    )
+    table.append_row(path, dict(record, run_id="b" * 12, status="failed", sharpe=None, error='x, "y"'), first)
     wider = table.header(["strategy.params.fast", "broker.commission"])
     table.open_table(path, wider)
     header, rows = table.read_rows(path)

@@ -65,15 +65,11 @@ def test_choices_depend_only_on_returns_before_their_segment():
     bounds = segment_bounds(600, 6)
     for k in range(1, 6):
         changed = m.copy()
-        changed[bounds[k] :] = rng.normal(
-            0.002, 0.03, changed[bounds[k] :].shape
-        )  # every later return changed
+        changed[bounds[k] :] = rng.normal(0.002, 0.03, changed[bounds[k] :].shape)  # every later return changed
         other = walk_forward(changed, segments=6, metric="sharpe")
         for a, b in zip(base.steps[:k], other.steps[:k], strict=True):
             assert (a.chosen, a.is_rows, a.is_score) == (b.chosen, b.is_rows, b.is_score)
-        assert np.array_equal(
-            base.oos_returns[: bounds[k] - bounds[1]], other.oos_returns[: bounds[k] - bounds[1]]
-        )
+        assert np.array_equal(base.oos_returns[: bounds[k] - bounds[1]], other.oos_returns[: bounds[k] - bounds[1]])
     # and the later choices do react to the later data (the test can fail)
     flipped = m.copy()
     flipped[:, base.steps[-1].chosen] -= 0.01

@@ -56,7 +56,7 @@ class Half(Strategy):
         return pd.DataFrame({"x": 0.0}, index=bars.index)
 '''
 
-FEATURES_OK = '''
+FEATURES_OK = """
 from bot.features import Feature, feature
 
 
@@ -66,9 +66,9 @@ def range_20(bars):
 
 
 FEATURES = {{"{prefix}_ret2": Feature("{prefix}_ret2", lambda b: b["close"].pct_change(2), "c_t / c_(t-2) - 1", 2)}}
-'''
+"""
 
-FEATURES_LEAKY = '''
+FEATURES_LEAKY = """
 from bot.features import feature
 
 
@@ -80,16 +80,16 @@ def fine(bars):
 @feature("{prefix}_peek")
 def peek(bars):
     return bars["close"].shift(-1) / bars["close"]
-'''
+"""
 
-FEATURES_CLASH = '''
+FEATURES_CLASH = """
 from bot.features import feature
 
 
 @feature("rsi_14")
 def mine(bars):
     return bars["close"]
-'''
+"""
 
 
 def write(folder: Path, name: str, text: str, **fmt: str) -> Path:

@@ -24,8 +24,9 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("examples")
     for cfg in EXAMPLES:
         folder = base / cfg.stem
-        code = run_backtest.main(["--config", str(cfg), "--out", str(folder), "-q",
-                                  "--set", "registry.log_backtests=false"])
+        code = run_backtest.main(
+            ["--config", str(cfg), "--out", str(folder), "-q", "--set", "registry.log_backtests=false"]
+        )
         assert code == 0, cfg
         out[cfg.stem] = folder
     return out

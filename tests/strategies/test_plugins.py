@@ -26,7 +26,8 @@ from tests.strategies.plugin_sources import (
 )
 
 BASE = {
-    "name": "plugin-test", "seed": 3,
+    "name": "plugin-test",
+    "seed": 3,
     "data": {"source": "sample", "symbols": ["AAA", "BBB"], "start": "2016-01-01", "end": "2017-06-30"},
     "strategy": {"name": "my_strategy.py:Momentum", "params": {"lookback": 10}},
     "risk": {"sizing": "fixed_fraction", "fraction": 0.25, "max_position": 0.25},
@@ -79,8 +80,10 @@ def test_a_strategy_file_next_to_the_config_backtests_with_its_own_signal_column
 
 
 def test_set_strategy_name_loads_a_plugin_and_the_class_is_stable(project):
-    cfg = load_config(project / "plugin.yaml", ["strategy.name=my_strategy.py:UsesModel", "model.horizon=[1, 5]",
-                                                "model.horizon_combine=mean"])
+    cfg = load_config(
+        project / "plugin.yaml",
+        ["strategy.name=my_strategy.py:UsesModel", "model.horizon=[1, 5]", "model.horizon_combine=mean"],
+    )
     cls = get_strategy_class(cfg.strategy.name)
     assert cls is get_strategy_class(cfg.strategy.name)  # cached by resolved path
     assert pickle.loads(pickle.dumps(cls)) is cls
@@ -90,34 +93,54 @@ def test_set_strategy_name_loads_a_plugin_and_the_class_is_stable(project):
 
 
 def test_deprecated_ml_signal_horizon_combine_moves_to_the_model():
-    raw = dict(BASE, strategy={"name": "ml_signal", "params": {"horizon_combine": "first"}},
-               risk={"sizing": "kelly"})
+    raw = dict(BASE, strategy={"name": "ml_signal", "params": {"horizon_combine": "first"}}, risk={"sizing": "kelly"})
     cfg = parse_config(raw)
     assert cfg.model.horizon_combine == "first" and "horizon_combine" not in cfg.strategy.params
 
 
 def test_the_same_plugin_runs_in_a_live_replay_session(project, tmp_path, capsys):
-    cfg = dict(BASE, name="plugin-live", broker={"kind": "paper"},
-               live={"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp_path / 'j.db'}"})
+    cfg = dict(
+        BASE,
+        name="plugin-live",
+        broker={"kind": "paper"},
+        live={"paper_data": "replay", "poll_seconds": 0, "state_db": f"sqlite:///{tmp_path / 'j.db'}"},
+    )
     (project / "live.yaml").write_text(yaml.safe_dump(cfg))
     code = run_live.main(["--config", str(project / "live.yaml"), "--max-bars", "5", "-q"])
     out = capsys.readouterr().out
     assert code == 0 and "5 bars traded" in out
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("missing.py:Momentum", "config error: strategy.name: file not found: "),
-    ("my_strategy.py:Momentun", "config error: strategy.name: no class 'Momentun' in "),
-    ("my_strategy.py:NotAStrategy", "config error: strategy.name: 'NotAStrategy' is not a subclass of "
-                                    "strategies.base.Strategy"),
-    ("my_strategy.py:Half", "config error: strategy.name: 'Half' does not implement decide"),
-    ("sma_cros", "config error: strategy.name: unknown strategy 'sma_cros' (did you mean 'sma_cross'?)"),
-    ("no_such_pkg.mod:Cls", "config error: strategy.name: cannot import module 'no_such_pkg.mod': "
-                            "ModuleNotFoundError: No module named 'no_such_pkg'"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("missing.py:Momentum", "config error: strategy.name: file not found: "),
+        ("my_strategy.py:Momentun", "config error: strategy.name: no class 'Momentun' in "),
+        (
+            "my_strategy.py:NotAStrategy",
+            "config error: strategy.name: 'NotAStrategy' is not a subclass of strategies.base.Strategy",
+        ),
+        ("my_strategy.py:Half", "config error: strategy.name: 'Half' does not implement decide"),
+        ("sma_cros", "config error: strategy.name: unknown strategy 'sma_cros' (did you mean 'sma_cross'?)"),
+        (
+            "no_such_pkg.mod:Cls",
+            "config error: strategy.name: cannot import module 'no_such_pkg.mod': "
+            "ModuleNotFoundError: No module named 'no_such_pkg'",
+        ),
+    ],
+)
 def test_a_bad_strategy_name_is_one_config_error_line(project, tmp_path, capsys, name, expected):
-    code = run_backtest.main(["--config", str(project / "plugin.yaml"), "--set", f"strategy.name={name}",
-                              "--out", str(tmp_path / "run"), "-q"])
+    code = run_backtest.main(
+        [
+            "--config",
+            str(project / "plugin.yaml"),
+            "--set",
+            f"strategy.name={name}",
+            "--out",
+            str(tmp_path / "run"),
+            "-q",
+        ]
+    )
     line = _one_config_error(code, capsys.readouterr().err, expected)
     if "Momentun" in name:
         assert line.endswith("(did you mean 'Momentum'?)")
@@ -126,8 +149,9 @@ def test_a_bad_strategy_name_is_one_config_error_line(project, tmp_path, capsys,
 
 def test_a_strategy_file_that_fails_to_import_is_one_line(project, tmp_path, capsys):
     write(project, "broken.py", "import numpy\nraise RuntimeError('boom\\nsecond line')\n")
-    code = run_backtest.main(["--config", str(project / "plugin.yaml"), "--set", "strategy.name=broken.py:X",
-                              "--out", str(tmp_path / "run")])
+    code = run_backtest.main(
+        ["--config", str(project / "plugin.yaml"), "--set", "strategy.name=broken.py:X", "--out", str(tmp_path / "run")]
+    )
     line = _one_config_error(code, capsys.readouterr().err, "config error: strategy.name: cannot import ")
     assert line.endswith("broken.py: RuntimeError: boom second line")
 
@@ -136,11 +160,18 @@ def test_a_feature_module_feeds_the_model_in_a_backtest(project):
     from bot.backtest import run_backtest as backtest
 
     write(project, "feats.py", FEATURES_OK, prefix="bt")
-    raw = dict(BASE, strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51}},
-               risk={"sizing": "kelly", "fraction": 1.0, "max_position": 0.3},
-               model={"type": "logistic", "calibration": "none", "feature_modules": ["feats.py"],
-                      "features": ["ret_1", "bt_range", "bt_ret2"]},
-               validation={"train": 150, "test": 50, "embargo": 2})
+    raw = dict(
+        BASE,
+        strategy={"name": "ml_signal", "params": {"entry_threshold": 0.51}},
+        risk={"sizing": "kelly", "fraction": 1.0, "max_position": 0.3},
+        model={
+            "type": "logistic",
+            "calibration": "none",
+            "feature_modules": ["feats.py"],
+            "features": ["ret_1", "bt_range", "bt_ret2"],
+        },
+        validation={"train": 150, "test": 50, "embargo": 2},
+    )
     (project / "ml.yaml").write_text(yaml.safe_dump(raw))
     cfg = load_config(project / "ml.yaml")
     assert cfg.model.feature_modules == [str((project / "feats.py").resolve())]

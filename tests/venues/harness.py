@@ -80,9 +80,7 @@ def alpaca_harness(fake: FakeAlpaca) -> Harness:
     sleeps = SleepRecorder()
 
     def make(secret: str | None = None, sleep=sleeps, timeout: float = TIMEOUT) -> AlpacaVenue:
-        creds = AlpacaCredentials(
-            key_id=SecretStr(fake.key), secret_key=SecretStr(secret or fake.secret)
-        )
+        creds = AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(secret or fake.secret))
         return AlpacaVenue(
             creds,
             paper=True,
@@ -93,18 +91,14 @@ def alpaca_harness(fake: FakeAlpaca) -> Harness:
             sleep=sleep,
         )
 
-    return Harness(
-        "alpaca-fake", fake, make(), "AAPL", 10.0, 10.0, "/v2/orders", "/v2/account", make, sleeps
-    )
+    return Harness("alpaca-fake", fake, make(), "AAPL", 10.0, 10.0, "/v2/orders", "/v2/account", make, sleeps)
 
 
 def ccxt_harness(fake: FakeBinance) -> Harness:
     sleeps = SleepRecorder()
 
     def make(secret: str | None = None, sleep=sleeps, timeout: float = TIMEOUT) -> CcxtVenue:
-        creds = CcxtCredentials(
-            api_key=SecretStr(fake.key), secret=SecretStr(secret or fake.secret)
-        )
+        creds = CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(secret or fake.secret))
         return CcxtVenue(
             "binance",
             creds,
@@ -134,7 +128,5 @@ def start_harness(kind: str) -> Harness:
     """Start the fake for ``kind`` (alpaca-fake | ccxt-fake) and build a client for it."""
     if kind == "alpaca-fake":
         return alpaca_harness(FakeAlpaca({"AAPL": BARS}, timeframe="1Hour", warmup=WARMUP).start())
-    fake = FakeBinance(
-        {"BTC/USDT": BARS}, interval="1h", warmup=WARMUP, balances={"USDT": 10_000.0}, fee=FEE
-    ).start()
+    fake = FakeBinance({"BTC/USDT": BARS}, interval="1h", warmup=WARMUP, balances={"USDT": 10_000.0}, fee=FEE).start()
     return ccxt_harness(fake)

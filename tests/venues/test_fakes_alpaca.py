@@ -40,9 +40,7 @@ def tc(fake) -> TradingClient:
 
 
 def market(symbol="AAPL", qty=10.0, side=OrderSide.BUY, cid="c1", **kw) -> MarketOrderRequest:
-    return MarketOrderRequest(
-        symbol=symbol, qty=qty, side=side, time_in_force=GTC, client_order_id=cid, **kw
-    )
+    return MarketOrderRequest(symbol=symbol, qty=qty, side=side, time_in_force=GTC, client_order_id=cid, **kw)
 
 
 def raw(fake, method: str, path: str, **kw) -> requests.Response:
@@ -55,9 +53,7 @@ def test_account_and_clock(fake, tc) -> None:
     acct = tc.get_account()
     assert (float(acct.cash), float(acct.equity), acct.currency) == (100_000.0, 100_000.0, "USD")
     clock = tc.get_clock()
-    assert (
-        pd.Timestamp(clock.timestamp) == fake.clock == BARS.index[WARMUP - 1] + pd.Timedelta("1h")
-    )
+    assert pd.Timestamp(clock.timestamp) == fake.clock == BARS.index[WARMUP - 1] + pd.Timedelta("1h")
     fake.advance()
     assert pd.Timestamp(tc.get_clock().timestamp) == BARS.index[WARMUP] + pd.Timedelta("1h")
 
@@ -109,9 +105,7 @@ def test_bars_desc_limit_and_bad_timeframe(fake) -> None:
 
 def test_crypto_bars(fake) -> None:
     data = CryptoHistoricalDataClient(fake.key, fake.secret, url_override=fake.base_url)
-    bars = data.get_crypto_bars(
-        CryptoBarsRequest(symbol_or_symbols="BTC/USD", timeframe=TimeFrame.Hour)
-    )
+    bars = data.get_crypto_bars(CryptoBarsRequest(symbol_or_symbols="BTC/USD", timeframe=TimeFrame.Hour))
     assert [b.open for b in bars.data["BTC/USD"]] == list(BARS["open"].iloc[:WARMUP] * 400)
 
 
@@ -120,9 +114,7 @@ def test_market_order_lifecycle(fake, tc) -> None:
     assert (order.client_order_id, order.status.value, order.filled_qty) == ("c1", "new", "0")
     assert tc.get_order_by_id(order.id).client_order_id == "c1"
     assert tc.get_order_by_client_id("c1").id == order.id
-    assert [o.id for o in tc.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))] == [
-        order.id
-    ]
+    assert [o.id for o in tc.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))] == [order.id]
     assert tc.get_all_positions() == []
     fake.advance()
     filled = tc.get_order_by_client_id("c1")
@@ -278,7 +270,11 @@ def test_unknown_fault_kind_and_timeframes() -> None:
 
 def limit_buy(cid="l1", price=50) -> LimitOrderRequest:
     return LimitOrderRequest(
-        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=GTC, limit_price=price,
+        symbol="AAPL",
+        qty=1,
+        side=OrderSide.BUY,
+        time_in_force=GTC,
+        limit_price=price,
         client_order_id=cid,
     )
 
@@ -299,9 +295,7 @@ def test_delayed_cancel_is_pending_cancel_for_n_bars() -> None:
 
 
 def test_pending_cancel_bracket_legs_hold_shares_and_may_still_fill() -> None:
-    with FakeAlpaca(
-        {"AAPL": BARS}, warmup=WARMUP, cancel_delay=2, check_qty_available=True
-    ) as fake:
+    with FakeAlpaca({"AAPL": BARS}, warmup=WARMUP, cancel_delay=2, check_qty_available=True) as fake:
         tc = TradingClient(fake.key, fake.secret, paper=True, url_override=fake.base_url)
         tc.submit_order(
             market(
@@ -319,9 +313,7 @@ def test_pending_cancel_bracket_legs_hold_shares_and_may_still_fill() -> None:
         with pytest.raises(APIError) as info:  # the shares are still held
             tc.submit_order(market(side=OrderSide.SELL, cid="close"))
         assert (info.value.status_code, info.value.code) == (403, 40310000)
-        assert info.value.message == (
-            "insufficient qty available for order (requested: 10, available: 0)"
-        )
+        assert info.value.message == ("insufficient qty available for order (requested: 10, available: 0)")
         fake.advance(2)  # bar 7 reaches 112 before the cancel is final: the take-profit fills
         legs = {leg.type.value: leg for leg in tc.get_order_by_client_id("c1").legs}
         assert (legs["limit"].status.value, float(legs["limit"].filled_avg_price)) == (

@@ -117,9 +117,7 @@ def test_balance_order_and_fill_with_fee_in_base(fake, ex) -> None:
 
 def test_open_orders_lock_balance_and_cancel(fake, ex) -> None:
     ex.create_order("ETH/USDT", "limit", "sell", 1.5, 50, {"clientOrderId": "l1"})
-    ex.create_order(
-        "ETH/USDT", "market", "sell", 0.3, None, {"clientOrderId": "t1", "triggerPrice": 5}
-    )
+    ex.create_order("ETH/USDT", "market", "sell", 0.3, None, {"clientOrderId": "t1", "triggerPrice": 5})
     assert fake.orders()[1].type == "stop"  # ccxt sent a STOP_LOSS order
     assert ex.fetch_balance()["ETH"] == {"free": pytest.approx(0.2), "used": 1.8, "total": 2.0}
     assert sorted(o["clientOrderId"] for o in ex.fetch_open_orders()) == ["l1", "t1"]
@@ -217,9 +215,7 @@ def test_faults(fake, ex) -> None:
         ex.create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "c1"})
     fake.inject("/api/v3/order", "timeout", method="POST", delay=0.6, when="before")
     with pytest.raises(ccxt.RequestTimeout):
-        client(fake, timeout=200).create_order(
-            "BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "c1"}
-        )
+        client(fake, timeout=200).create_order("BTC/USDT", "market", "buy", 1, None, {"clientOrderId": "c1"})
     assert [o.client_order_id for o in fake.orders()] == ["c1"]  # in, although the answer was lost
     fake.wait_idle()
 

@@ -16,8 +16,9 @@ from bot.errors import (
 from bot.venues.retry import RetryPolicy, call_with_retry, submit_idempotently
 from bot.venues.types import OrderState
 
-POLICY = RetryPolicy(attempts=4, base_delay=0.5, factor=2.0, max_delay=3.0, max_retry_after=60,
-                     lookup_tries=2, lookup_interval=0.1)
+POLICY = RetryPolicy(
+    attempts=4, base_delay=0.5, factor=2.0, max_delay=3.0, max_retry_after=60, lookup_tries=2, lookup_interval=0.1
+)
 STATE = OrderState("c1", "v1", "X", "buy", 1.0, 0.0, None, "new", None, None)
 
 
@@ -71,9 +72,7 @@ def test_fatal_errors_and_huge_retry_after_are_not_retried() -> None:
     with pytest.raises(FatalVenueError):
         call_with_retry(Script(FatalVenueError("auth")), policy=POLICY, sleep=sleeps.append)
     with pytest.raises(RateLimitedError):
-        call_with_retry(
-            Script(RateLimitedError("ban", retry_after=3600)), policy=POLICY, sleep=sleeps.append
-        )
+        call_with_retry(Script(RateLimitedError("ban", retry_after=3600)), policy=POLICY, sleep=sleeps.append)
     assert sleeps == []
 
 

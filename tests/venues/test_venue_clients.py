@@ -31,8 +31,12 @@ def test_sdks_are_imported_by_their_venue_adapter_only() -> None:
         for p in (ROOT / "bot" / "venues").rglob("*.py")
         if pattern.search(p.read_text())
     }
-    assert offenders == {"bot/venues/alpaca.py": ["alpaca"], "bot/venues/alpaca_data.py": ["alpaca"],
-                         "bot/venues/ccxt_venue.py": ["ccxt"], "bot/venues/ccxt_data.py": ["ccxt"]}
+    assert offenders == {
+        "bot/venues/alpaca.py": ["alpaca"],
+        "bot/venues/alpaca_data.py": ["alpaca"],
+        "bot/venues/ccxt_venue.py": ["ccxt"],
+        "bot/venues/ccxt_data.py": ["ccxt"],
+    }
     # (outside bot/venues no module imports either SDK: tests/test_architecture.py)
 
 
@@ -171,8 +175,14 @@ def test_one_alpaca_timeframe_mapping_for_live_and_historical_bars() -> None:
 
     from bot.venues.alpaca_data import alpaca_timeframe
 
-    expected = {"1m": (1, TimeFrameUnit.Minute), "15m": (15, TimeFrameUnit.Minute), "1h": (1, TimeFrameUnit.Hour),
-                "4h": (4, TimeFrameUnit.Hour), "1d": (1, TimeFrameUnit.Day), "1w": (1, TimeFrameUnit.Week)}
+    expected = {
+        "1m": (1, TimeFrameUnit.Minute),
+        "15m": (15, TimeFrameUnit.Minute),
+        "1h": (1, TimeFrameUnit.Hour),
+        "4h": (4, TimeFrameUnit.Hour),
+        "1d": (1, TimeFrameUnit.Day),
+        "1w": (1, TimeFrameUnit.Week),
+    }
     for tf, (amount, unit) in expected.items():
         got = alpaca_timeframe(tf)
         assert (got.amount_value, got.unit_value) == (amount, unit), tf

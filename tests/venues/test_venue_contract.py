@@ -48,9 +48,7 @@ def test_clock_is_the_venue_clock(h: Harness) -> None:
 
 def test_bars_are_closed_only_and_match_the_source(h: Harness) -> None:
     bars = h.venue.get_bars(h.symbol, "1h", limit=3)
-    pd.testing.assert_frame_equal(
-        bars, BARS.iloc[WARMUP - 3 : WARMUP], check_freq=False, check_names=False
-    )
+    pd.testing.assert_frame_equal(bars, BARS.iloc[WARMUP - 3 : WARMUP], check_freq=False, check_names=False)
     h.fake.advance(2)
     bars = h.venue.get_bars(h.symbol, "1h", start=BARS.index[0])
     assert len(bars) == WARMUP + 2
@@ -131,9 +129,7 @@ def test_partial_fill_over_two_bars(h: Harness) -> None:
 
 
 # ---- bracket exits ----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("tp", "sl", "exit_price", "bars"), [(110.0, 95.0, 110.0, 3), (120.0, 95.0, 95.0, 4)]
-)
+@pytest.mark.parametrize(("tp", "sl", "exit_price", "bars"), [(110.0, 95.0, 110.0, 3), (120.0, 95.0, 95.0, 4)])
 def test_bracket_exit(h: Harness, tp, sl, exit_price, bars) -> None:
     h.venue.submit_order(buy(h, take_profit=tp, stop_loss=sl))
     h.fake.advance()  # entry fills at 100

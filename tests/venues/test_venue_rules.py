@@ -37,8 +37,9 @@ def test_rounding_rules() -> None:
 # ---- Alpaca --------------------------------------------------------------------------------
 def alpaca(fake: FakeAlpaca) -> AlpacaVenue:
     creds = AlpacaCredentials(key_id=SecretStr(fake.key), secret_key=SecretStr(fake.secret))
-    return AlpacaVenue(creds, trading_url=fake.base_url, data_url=fake.base_url, timeout=TIMEOUT,
-                       retry=POLICY, sleep=lambda s: None)
+    return AlpacaVenue(
+        creds, trading_url=fake.base_url, data_url=fake.base_url, timeout=TIMEOUT, retry=POLICY, sleep=lambda s: None
+    )
 
 
 def post(fake: FakeAlpaca, body: dict) -> requests.Response:
@@ -70,8 +71,10 @@ def test_fake_alpaca_refuses_sub_penny_prices(fa, field) -> None:
         name = "stop_loss.stop_price"
     r = post(fa, body)
     assert r.status_code == 422
-    assert r.json() == {"code": 42210000, "message": f"invalid {name} {TP}. sub-penny increment "
-                                                     "does not fulfill minimum pricing criteria"}
+    assert r.json() == {
+        "code": 42210000,
+        "message": f"invalid {name} {TP}. sub-penny increment does not fulfill minimum pricing criteria",
+    }
     assert fa.orders() == []
 
 
@@ -79,10 +82,10 @@ def test_fake_alpaca_asset_and_size_rules(fa) -> None:
     headers = {"APCA-API-KEY-ID": fa.key, "APCA-API-SECRET-KEY": fa.secret}
     got = requests.get(fa.base_url + "/v2/assets/BRK.A", headers=headers, timeout=TIMEOUT).json()
     assert {k: got[k] for k in ("tradable", "fractionable", "shortable", "easy_to_borrow")} == dict(
-        tradable=True, fractionable=False, shortable=True, easy_to_borrow=True)
+        tradable=True, fractionable=False, shortable=True, easy_to_borrow=True
+    )
     crypto = requests.get(fa.base_url + "/v2/assets/BTCUSD", headers=headers, timeout=TIMEOUT).json()
-    assert (crypto["class"], crypto["min_order_size"], crypto["price_increment"]) == (
-        "crypto", "0.0001", "0.01")
+    assert (crypto["class"], crypto["min_order_size"], crypto["price_increment"]) == ("crypto", "0.0001", "0.01")
     missing = requests.get(fa.base_url + "/v2/assets/NOPE", headers=headers, timeout=TIMEOUT)
     assert missing.status_code == 404
     order = dict(side="buy", type="market", time_in_force="day")
@@ -128,10 +131,16 @@ def test_alpaca_capability_check_is_one_config_error(fa) -> None:
     cases = [
         (["AAPL", "HALT"], {}, "config error: data.symbols: HALT is not tradable at alpaca"),
         (["NOPE"], {}, "config error: data.symbols: NOPE is not an asset at alpaca"),
-        (["BTC/USD"], {}, "config error: risk.stop_loss: BTC/USD: Alpaca takes bracket orders for "
-                          "equities only (asset class crypto)"),
-        (["BRK.A"], dict(fractional=True), "config error: broker.fractional: BRK.A is not "
-                                           "fractionable at alpaca; set broker.fractional: false"),
+        (
+            ["BTC/USD"],
+            {},
+            "config error: risk.stop_loss: BTC/USD: Alpaca takes bracket orders for equities only (asset class crypto)",
+        ),
+        (
+            ["BRK.A"],
+            dict(fractional=True),
+            "config error: broker.fractional: BRK.A is not fractionable at alpaca; set broker.fractional: false",
+        ),
     ]
     for symbols, extra, line in cases:
         kwargs = dict(dict(stop_loss=True, take_profit=True, fractional=False), **extra)
@@ -143,22 +152,30 @@ def test_alpaca_capability_check_is_one_config_error(fa) -> None:
 # ---- Binance / CCXT ------------------------------------------------------------------------
 def ccxt_venue(fake: FakeBinance) -> CcxtVenue:
     creds = CcxtCredentials(api_key=SecretStr(fake.key), secret=SecretStr(fake.secret))
-    return CcxtVenue("binance", creds, symbols=list(fake.symbols), api_url=fake.base_url,
-                     timeout=TIMEOUT, retry=POLICY, sleep=lambda s: None, enable_rate_limit=False)
+    return CcxtVenue(
+        "binance",
+        creds,
+        symbols=list(fake.symbols),
+        api_url=fake.base_url,
+        timeout=TIMEOUT,
+        retry=POLICY,
+        sleep=lambda s: None,
+        enable_rate_limit=False,
+    )
 
 
 def make_binance(**kwargs) -> FakeBinance:
     bars = {"BTC/USDT": BARS, "ETH/USDT": BARS}
-    fake = FakeBinance(bars, warmup=WARMUP, balances={"USDT": 10_000.0, "ETH": 5.0}, fee=0.001,
-                       step=0.001, **kwargs)
+    fake = FakeBinance(bars, warmup=WARMUP, balances={"USDT": 10_000.0, "ETH": 5.0}, fee=0.001, step=0.001, **kwargs)
     fake.symbols = list(bars)
     return fake
 
 
 @pytest.fixture
 def fb():
-    with make_binance(tick={"BTC/USDT": 0.01, "ETH/USDT": 0.1}, min_notional=10.0,
-                      oco_allowed={"BTC/USDT": True, "ETH/USDT": False}) as fake:
+    with make_binance(
+        tick={"BTC/USDT": 0.01, "ETH/USDT": 0.1}, min_notional=10.0, oco_allowed={"BTC/USDT": True, "ETH/USDT": False}
+    ) as fake:
         yield fake
 
 
@@ -185,8 +202,11 @@ def test_fake_binance_refuses_what_binance_refuses(fb) -> None:
     ex = raw(fb)
     cases = [  # last price 100; tick 0.01; min notional 10
         (lambda: ex.create_order("BTC/USDT", "limit", "buy", 1, TP), "-1013", "PRICE_FILTER"),
-        (lambda: ex.create_order("BTC/USDT", "market", "sell", 1, None, {"triggerPrice": 90.001}),
-         "-1013", "PRICE_FILTER"),
+        (
+            lambda: ex.create_order("BTC/USDT", "market", "sell", 1, None, {"triggerPrice": 90.001}),
+            "-1013",
+            "PRICE_FILTER",
+        ),
         (lambda: ex.create_order("BTC/USDT", "limit", "buy", 0.05, 99.0), "-1013", "NOTIONAL"),
         (lambda: ex.create_order("BTC/USDT", "market", "buy", 0.05), "-1013", "NOTIONAL"),
     ]
@@ -204,8 +224,13 @@ def oco(ex, symbol: str, side: str, limit: float, stop: float, qty: float = 1.0)
     above, below = ({"Type": "LIMIT_MAKER", "Price": limit}, {"Type": "STOP_LOSS", "StopPrice": stop})
     if side == "buy":
         above, below = ({"Type": "STOP_LOSS", "StopPrice": stop}, {"Type": "LIMIT_MAKER", "Price": limit})
-    params = {"symbol": symbol.replace("/", ""), "side": side.upper(), "quantity": qty,
-              **{f"above{k}": v for k, v in above.items()}, **{f"below{k}": v for k, v in below.items()}}
+    params = {
+        "symbol": symbol.replace("/", ""),
+        "side": side.upper(),
+        "quantity": qty,
+        **{f"above{k}": v for k, v in above.items()},
+        **{f"below{k}": v for k, v in below.items()},
+    }
     return ex.privatePostOrderListOco(params)
 
 
@@ -250,13 +275,16 @@ def test_ccxt_bracket_exits_are_rounded_and_armed(fb) -> None:
 def test_ccxt_refuses_small_orders_locally(fb) -> None:
     venue = ccxt_venue(fb)
     cases = [
-        (OrderRequest("n1", "BTC/USDT", "buy", 0.05, type="limit", limit_price=99.0),
-         r"notional 4.95 USDT \(0.05 BTC/USDT at 99\) is below the market minimum 10 \(limits.cost.min\)"),
+        (
+            OrderRequest("n1", "BTC/USDT", "buy", 0.05, type="limit", limit_price=99.0),
+            r"notional 4.95 USDT \(0.05 BTC/USDT at 99\) is below the market minimum 10 \(limits.cost.min\)",
+        ),
         (OrderRequest("n2", "BTC/USDT", "buy", 0.05), r"notional 5 USDT .* \(limits.cost.min\)"),
-        (OrderRequest("n3", "BTC/USDT", "buy", 0.0004),
-         r"below the market minimum 0.001 \(limits.amount.min\)"),
-        (OrderRequest("n4", "BTC/USDT", "buy", 0.11, take_profit=110.0, stop_loss=90.0),
-         r"notional 9.9 USDT \(0.11 BTC/USDT at 90\)"),  # its stop-loss exit would be too small
+        (OrderRequest("n3", "BTC/USDT", "buy", 0.0004), r"below the market minimum 0.001 \(limits.amount.min\)"),
+        (
+            OrderRequest("n4", "BTC/USDT", "buy", 0.11, take_profit=110.0, stop_loss=90.0),
+            r"notional 9.9 USDT \(0.11 BTC/USDT at 90\)",
+        ),  # its stop-loss exit would be too small
     ]
     for req, msg in cases:
         with pytest.raises(OrderRejectedError, match=msg):
@@ -270,8 +298,10 @@ def test_ccxt_capability_check_reads_oco_from_the_market(fb) -> None:
     venue.check_tradable(["BTC/USDT"], stop_loss=True, take_profit=True, fractional=True)
     with pytest.raises(ConfigError) as err:
         venue.check_tradable(["BTC/USDT", "ETH/USDT"], stop_loss=True, take_profit=True, fractional=True)
-    assert err.value.line() == ("config error: risk.stop_loss: ETH/USDT: the exchange does not allow OCO "
-                                "orders (market info ocoAllowed=false), needed for stop_loss + take_profit")
+    assert err.value.line() == (
+        "config error: risk.stop_loss: ETH/USDT: the exchange does not allow OCO "
+        "orders (market info ocoAllowed=false), needed for stop_loss + take_profit"
+    )
     with pytest.raises(ConfigError, match="data.symbols: DOGE/USDT is not a market at binance"):
         venue.check_tradable(["DOGE/USDT"], stop_loss=False, take_profit=False, fractional=True)
     with pytest.raises(OrderRejectedError, match="ocoAllowed=False"):

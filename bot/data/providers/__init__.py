@@ -22,9 +22,20 @@ from bot.errors import ConfigError
 
 PROVIDERS: tuple[str, ...] = ("csv", "parquet", "sample", "yfinance", "alpaca", "ccxt")
 
-__all__ = ["PROVIDERS", "BarProvider", "Clock", "CsvProvider", "FallbackProvider", "ParquetProvider",
-           "ProviderSettings", "SampleProvider", "build_provider", "register_source", "schema_problem",
-           "system_clock"]
+__all__ = [
+    "PROVIDERS",
+    "BarProvider",
+    "Clock",
+    "CsvProvider",
+    "FallbackProvider",
+    "ParquetProvider",
+    "ProviderSettings",
+    "SampleProvider",
+    "build_provider",
+    "register_source",
+    "schema_problem",
+    "system_clock",
+]
 
 
 class ProviderSettings(BaseModel):
@@ -60,10 +71,14 @@ def _yfinance(arg: str, s: ProviderSettings, clock: Clock) -> BarProvider:
     return YFinanceProvider()
 
 
-_SOURCES.update({"csv": lambda arg, s, clock: CsvProvider(s.path, strict=s.strict),
-                 "parquet": lambda arg, s, clock: ParquetProvider(s.path),
-                 "sample": lambda arg, s, clock: SampleProvider(s.seed),
-                 "yfinance": _yfinance})
+_SOURCES.update(
+    {
+        "csv": lambda arg, s, clock: CsvProvider(s.path, strict=s.strict),
+        "parquet": lambda arg, s, clock: ParquetProvider(s.path),
+        "sample": lambda arg, s, clock: SampleProvider(s.seed),
+        "yfinance": _yfinance,
+    }
+)
 
 
 def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
@@ -76,8 +91,9 @@ def _one(name: str, s: ProviderSettings, clock: Clock) -> BarProvider:
     raise ConfigError("data.source", f"unknown source {name!r} (choose one of: {', '.join(PROVIDERS)})")
 
 
-def build_provider(sources: str | list[str], settings: ProviderSettings | None = None,
-                   clock: Clock = system_clock) -> BarProvider:
+def build_provider(
+    sources: str | list[str], settings: ProviderSettings | None = None, clock: Clock = system_clock
+) -> BarProvider:
     """Build one provider, or a fallback chain when given several names ("ccxt:kraken" picks an exchange)."""
     names = [sources] if isinstance(sources, str) else list(sources)
     if not names:

@@ -36,8 +36,9 @@ class BarProvider(Protocol):
 
     name: str
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return bars for ``symbol`` with start <= timestamp <= end."""
         ...
 
@@ -69,8 +70,7 @@ def frame_from_rows(rows: list[list[float]] | np.ndarray, unit: str = "ms") -> p
     return finalize(frame)
 
 
-def with_retries(call: Callable[[], T], retries: int, backoff: float,
-                 sleep: Callable[[float], None] = time.sleep) -> T:
+def with_retries(call: Callable[[], T], retries: int, backoff: float, sleep: Callable[[float], None] = time.sleep) -> T:
     """Call ``call``; on TransientVenueError wait (``retry_after`` or exponential) and retry."""
     for attempt in range(retries + 1):
         try:

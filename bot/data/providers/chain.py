@@ -22,8 +22,9 @@ class FallbackProvider:
         self.providers = list(providers)
         self.name = "+".join(p.name for p in self.providers)
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return the first valid answer; raise one DataError listing every failure otherwise."""
         if len(self.providers) == 1:
             return self.providers[0].get_bars(symbol, timeframe, start, end)

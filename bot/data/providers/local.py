@@ -26,8 +26,9 @@ class CsvProvider:
         self.folder = check_folder(folder)
         self.strict = strict
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return the file's bars between start and end (inclusive)."""
         path = resolve_symbol_file(self.folder, symbol)
         frame = read_csv_bars(path, strict=self.strict)
@@ -65,8 +66,9 @@ class ParquetProvider:
             return nested
         return resolve_symbol_file(self.folder, symbol, ".parquet")
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return the file's bars between start and end (inclusive)."""
         path = self._file(symbol, timeframe)
         out = slice_bounds(read_parquet_bars(path), start, end)
@@ -82,10 +84,10 @@ class SampleProvider:
     def __init__(self, seed: int = 0):
         self.seed = seed
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Return synthetic bars between start and end (default 2010..2019)."""
         out = sample_bars(symbol, timeframe, start, end, self.seed)
         out.attrs["source"] = f"sample:{symbol}"
         return out
-

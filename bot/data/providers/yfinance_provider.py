@@ -19,16 +19,14 @@ from bot.timeframes import DAY, parse_timeframe
 
 History = Callable[..., pd.DataFrame]
 INTERVALS = {"1m": "1m", "5m": "5m", "15m": "15m", "30m": "30m", "1h": "1h", "1d": "1d", "1w": "1wk"}
-COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Adj Close": "adj_close",
-           "Volume": "volume"}
+COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Adj Close": "adj_close", "Volume": "volume"}
 
 
 def _yfinance_history(symbol: str, **kwargs) -> pd.DataFrame:
     try:
         import yfinance  # noqa: PLC0415 - optional dependency
     except ImportError as e:
-        raise ConfigError("data.sources", "source 'yfinance' needs the yfinance package "
-                                          "(pip install yfinance)") from e
+        raise ConfigError("data.sources", "source 'yfinance' needs the yfinance package (pip install yfinance)") from e
     try:
         return yfinance.Ticker(symbol).history(**kwargs)
     except Exception as e:  # yfinance raises many types; translate by class below
@@ -69,8 +67,9 @@ class YFinanceProvider:
         self.history = history or _yfinance_history
         self.auto_adjust = auto_adjust
 
-    def get_bars(self, symbol: str, timeframe: str, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.DataFrame:
+    def get_bars(
+        self, symbol: str, timeframe: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> pd.DataFrame:
         """Download ``symbol`` between start and end (inclusive)."""
         bar = parse_timeframe(timeframe)
         fetch_tf = "1h" if timeframe == "4h" else timeframe
