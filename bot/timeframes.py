@@ -44,6 +44,7 @@ def split_timeframe(timeframe: str, where: str = "data.timeframe") -> tuple[int,
     """Return (count, unit) of ``timeframe`` with unit one of "m", "h", "d", "w" ("15min" -> (15, "m"))."""
     parse_timeframe(timeframe, where)
     m = _TF_RE.match(str(timeframe))
+    assert m is not None  # parse_timeframe accepted it
     unit = m.group(2).lower()
     return int(m.group(1)), "m" if unit == "min" else unit
 

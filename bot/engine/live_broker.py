@@ -23,9 +23,9 @@ import pandas as pd
 from loguru import logger
 
 from bot.errors import FatalVenueError, TransientVenueError, VenueError
-from bot.orders import BarSource, OrderEvent, OrderRequest, OrderRouting
+from bot.orders import BarSource, OrderEvent, OrderKind, OrderRequest, OrderRouting
 
-_KIND = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
+_KIND: dict[int, OrderKind] = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 
 
 class LiveBroker(bt.BrokerBase):

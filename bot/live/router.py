@@ -47,7 +47,7 @@ from bot.errors import (
 )
 from bot.instruments import split_pair
 from bot.live.journal import FINAL, Journal, OrderRow
-from bot.orders import OrderEvent, OrderRequest
+from bot.orders import OrderEvent, OrderRequest, Side
 from bot.venues.base import VenueClient
 from bot.venues.types import Fill, OrderState
 
@@ -761,7 +761,7 @@ class OrderRouter:
         return value
 
 
-def exit_side(entry_side: str) -> str:
+def exit_side(entry_side: str) -> Side:
     """Return the side that exits a position opened by an ``entry_side`` order."""
     return "sell" if entry_side == "buy" else "buy"
 
@@ -778,10 +778,10 @@ def ticket_of(row: OrderRow) -> OrderRequest:
     return OrderRequest(
         row.client_id,
         row.symbol,
-        row.side,
+        row.side,  # type: ignore[arg-type]  # the journal holds str; OrderRequest.__post_init__ validates it
         row.qty,
-        row.type,
-        row.limit_price,  # type: ignore[arg-type]
+        row.type,  # type: ignore[arg-type]  # (likewise)
+        row.limit_price,
         row.stop_price,
         row.take_profit,
         row.stop_loss,
