@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import matplotlib
 import numpy as np
@@ -24,7 +24,9 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.typing import RcKeyType  # noqa: E402
+
+if TYPE_CHECKING:  # RcKeyType exists from matplotlib 3.9; Python 3.10 installs may have an older matplotlib
+    from matplotlib.typing import RcKeyType
 
 P = ParamSpec("P")
 R = TypeVar("R")
