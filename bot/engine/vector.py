@@ -31,6 +31,7 @@ import pandas as pd
 
 from bot.config import Config
 from bot.data.schema import union_calendar
+from bot.instruments import is_crypto
 from bot.ledger import Ledger, OrderRecord
 from bot.order_ids import order_id_from_iso
 from bot.venues.increments import round_equity_price, round_price
@@ -101,7 +102,7 @@ def _round_tick(price: float, mode: float) -> float:
 
 
 def _tick_mode(symbol: str, setting) -> float:
-    if setting is None or (setting == "auto" and "/" in symbol):
+    if setting is None or (setting == "auto" and is_crypto(symbol)):
         return -1.0
     if setting == "auto":
         return 0.0

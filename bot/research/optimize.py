@@ -48,6 +48,7 @@ from bot.configure import load_config, parse_config
 from bot.data.schema import union_calendar
 from bot.engine.simulate import simulate
 from bot.errors import ConfigError
+from bot.instruments import any_crypto
 from bot.ml import stats
 from bot.ml.summary import bars_per_year, first_signal
 from bot.ml.walkforward import run_walk_forward
@@ -111,7 +112,7 @@ class TrialScorer:
         self.bar_times = calendar[calendar >= start]
         self.ppy = bars_per_year(calendar)
         fractional = cfg.broker.fractional
-        self.fractional = any("/" in s for s in cfg.data.symbols) if fractional is None else fractional
+        self.fractional = any_crypto(cfg.data.symbols) if fractional is None else fractional
 
     def run(self, number: int, values: dict[str, Any]) -> TrialRun:
 
